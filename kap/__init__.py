@@ -1,0 +1,46 @@
+"""KAP Companion: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kap.config import ROOT, Config, load_config
+
+
+def create_app(config: Config | str | None = None) -> Flask:
+    """Build the app from a Config object, a config name, or KAP_ENV."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    if config is None or isinstance(config, str):
+        config = load_config(config)
+    app.config.from_object(config)
+
+    from kap import cli, errors, extensions, server_session, templating
+    from kap.auth import sessions as auth_sessions
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.login_manager.init_app(app)
+    app.session_interface = server_session.ServerSessionInterface()
+    auth_sessions.init_app(app)
+
+    from kap.api import bp as api_bp
+    from kap.auth import bp as auth_bp
+    from kap.clinic import bp as clinic_bp
+    from kap.ops import bp as ops_bp
+    from kap.patient import bp as patient_bp
+    from kap.therapist import bp as therapist_bp
+
+    for blueprint in (auth_bp, patient_bp, therapist_bp, clinic_bp, api_bp, ops_bp):
+        app.register_blueprint(blueprint)
+
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,49 @@
+"""Reading JSON bodies and writing common shapes for the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import request
+
+from kap.models import User
+from kap.services.errors import Invalid
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or Invalid with a clear message."""
+    if not request.is_json:
+        raise Invalid("Send a JSON object with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("The body is not a valid JSON object.")
+    return body
+
+
+def require_string(body: dict[str, Any], name: str, max_length: int = 10_000) -> str:
+    """``body[name]`` as a non-empty string, or Invalid naming the field."""
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{name} is required.", {name: ["This field is required."]})
+    if len(value) > max_length:
+        raise Invalid(f"{name} is too long.", {name: [f"At most {max_length} characters."]})
+    return value
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, or None."""
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """The user shape of DESIGN §4."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "clinic": {"id": user.clinic.id, "name": user.clinic.name},
+    }

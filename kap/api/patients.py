@@ -1,0 +1,35 @@
+"""Patients in the caller's care (therapists) or clinic (admins)."""
+
+from flask import jsonify
+from flask_login import current_user
+
+from kap.api import bp
+from kap.auth.roles import api_roles
+from kap.extensions import db
+from kap.models import Role, User
+from kap.services.access import get_patient_for, patients_visible_to
+
+
+def patient_json(patient: User) -> dict:
+    """A patient as clinicians see them in lists."""
+    return {
+        "id": patient.id,
+        "name": patient.name,
+        "email": patient.email,
+        "active": patient.active,
+    }
+
+
+@bp.route("/patients")
+@api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
+def list_patients():
+    """A therapist's care list, or an admin's whole clinic."""
+    patients = db.session.scalars(patients_visible_to(current_user).order_by(User.name))
+    return jsonify(patients=[patient_json(p) for p in patients])
+
+
+@bp.route("/patients/<int:patient_id>")
+@api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
+def get_patient(patient_id: int):
+    """One patient, if in the caller's care (404 otherwise, even if the id exists elsewhere)."""
+    return jsonify(patient=patient_json(get_patient_for(current_user, patient_id)))

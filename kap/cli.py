@@ -1,0 +1,32 @@
+"""Flask commands: ``flask --app wsgi seed-demo`` and friends."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from kap.services import demo
+from kap.services.signin import prune_expired_sessions
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed when the database has no clinic.")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Create the demo clinics and accounts (idempotent)."""
+        if if_empty and not demo.database_is_empty():
+            click.echo("Database already has data; demo not re-seeded.")
+            accounts = demo.DEMO_ACCOUNTS
+        else:
+            accounts = demo.seed_demo()
+            click.echo("Demo data is in place.")
+        click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+        for account in accounts:
+            click.echo(f"  {account.email:<24} {account.role.value:<13} {account.clinic_slug}")
+
+    @app.cli.command("prune-sessions")
+    def prune_sessions_command() -> None:
+        """Delete expired and revoked sign-in sessions."""
+        click.echo(f"Removed {prune_expired_sessions()} sessions.")

@@ -1,0 +1,116 @@
+"""Settings read from KAP_* environment variables, in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("KAP_INSTANCE_PATH", ROOT / "instance"))
+
+#: Values that must never reach production as a secret key.
+INSECURE_SECRET_KEYS = frozenset({"", "dev", "change-me", "secret", "development"})
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"KAP_{name}", default)
+
+
+def _development_secret_key() -> str:
+    """Return a per-checkout random key kept in instance/, so dev sessions survive restarts."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    """Development defaults: SQLite under instance/, memory rate limits, a generated key."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'kap.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_HEADERS_ENABLED = False
+    #: Failed sign-ins allowed per account and per client address (DESIGN §6, issue 2).
+    SIGNIN_ACCOUNT_FAILURE_LIMIT = "5 per 15 minutes"
+    SIGNIN_CLIENT_FAILURE_LIMIT = "50 per 15 minutes"
+
+    SESSION_COOKIE_NAME = "kap_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    #: Absolute lifetime of a signed-in session (DESIGN §6).
+    SESSION_ABSOLUTE_HOURS = 12
+    #: Anonymous sessions only carry a CSRF token; they are short-lived.
+    ANONYMOUS_SESSION_HOURS = 2
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the server-side session
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+
+    #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    def __init__(self) -> None:
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = _development_secret_key()
+
+
+class TestConfig(Config):
+    """Tests: in-memory SQLite unless KAP_TEST_DATABASE_URL names another database."""
+
+    __test__ = False  # not a pytest test class
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Cheap hashes keep the suite fast; the algorithm (argon2id) stays the same.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+
+    def __init__(self) -> None:
+        uri = self.SQLALCHEMY_DATABASE_URI
+        if uri in ("sqlite://", "sqlite:///:memory:"):
+            # One shared connection, so every session sees the same in-memory database.
+            from sqlalchemy.pool import StaticPool
+
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                "poolclass": StaticPool,
+                "connect_args": {"check_same_thread": False},
+            }
+
+
+class ProductionConfig(Config):
+    """Production: a real secret is required; cookies are Secure."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        if (self.SECRET_KEY or "") in INSECURE_SECRET_KEYS or len(self.SECRET_KEY or "") < 32:
+            raise RuntimeError(
+                "KAP_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+
+
+CONFIGS = {"development": Config, "test": TestConfig, "production": ProductionConfig}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Build the configuration named by ``name`` or by KAP_ENV (default development)."""
+    name = name or _env("ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"KAP_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None

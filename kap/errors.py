@@ -1,0 +1,117 @@
+"""One place that turns errors into answers: JSON under /api/, a page everywhere else."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from kap.extensions import db
+from kap.services.errors import DomainError, RateLimited
+
+log = logging.getLogger(__name__)
+
+#: Machine-readable codes for the API error format (DESIGN §4).
+CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    400: "The request was not valid.",
+    401: "Please sign in.",
+    403: "Your role cannot do that.",
+    404: "Not found.",
+    405: "That method is not allowed here.",
+    409: "That conflicts with the current state.",
+    413: "That is too large.",
+    429: "Too many requests. Please wait and try again.",
+    500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
+    503: "The service is briefly unavailable. Please try again in a moment.",
+}
+
+
+def wants_json() -> bool:
+    """API paths always answer JSON."""
+    return request.path.startswith("/api/")
+
+
+def error_response(
+    status: int,
+    message: str | None = None,
+    code: str | None = None,
+    fields: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """The error in the API format or as a page, by path."""
+    message = message or MESSAGES.get(status, "Error.")
+    if wants_json():
+        body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+        if fields:
+            body["error"]["fields"] = fields
+        return jsonify(body), status, headers or {}
+    page = render_template("errors/error.html", status=status, message=message, fields=fields)
+    return page, status, headers or {}
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        headers = (
+            {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        )
+        return error_response(error.status, error.message, error.code, error.fields, headers)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        if wants_json():
+            return error_response(
+                400,
+                "The CSRF token is missing or expired. Fetch a fresh one from GET /api/v1/me "
+                "and send it in the X-CSRFToken header.",
+                "csrf_failed",
+            )
+        # A page, not a redirect: the browser's Back button still holds what was typed.
+        return error_response(
+            400, "This form expired before it was sent. Go back, reload the page and send it again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 429 and not wants_json():
+            return error_response(429, MESSAGES[429])
+        message = MESSAGES.get(status) if status >= 500 else (error.description or None)
+        if status in MESSAGES and error.description == type(error).description:
+            message = MESSAGES[status]  # werkzeug's defaults are for developers, not people
+        return error_response(status, message)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        db.session.rollback()
+        log.error("database unavailable: %s", type(error.orig).__name__)
+        return error_response(503)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error")
+        return error_response(500)
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return redirect(url_for("static", filename="icons/icon.svg"), 301)

@@ -1,0 +1,149 @@
+"""Clinics, the people in them and care teams (who cares for whom)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kap.extensions import db
+from kap.models.base import UTCDateTime, utcnow
+
+#: Shown on the Crisis support page until a clinic sets its own contacts.
+DEFAULT_CRISIS_CONTACTS: list[dict[str, str]] = [
+    {
+        "name": "988 Suicide & Crisis Lifeline",
+        "phone": "988",
+        "sms": "988",
+        "description": "Call or text 988, any time, free and confidential.",
+    },
+    {
+        "name": "Emergency services",
+        "phone": "911",
+        "sms": "",
+        "description": "If you are in immediate danger, call 911.",
+    },
+]
+
+
+class Role(enum.StrEnum):
+    """What a user is in their clinic."""
+
+    PATIENT = "patient"
+    THERAPIST = "therapist"
+    CLINIC_ADMIN = "clinic_admin"
+
+
+class Clinic(db.Model):
+    """A clinic: the tenant boundary. Nothing of one clinic is visible to another."""
+
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    crisis_contacts: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=lambda: [dict(c) for c in DEFAULT_CRISIS_CONTACTS]
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="clinic")
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.slug}>"
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in: a patient, a therapist or a clinic admin."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # Lets care_team_members require patient and therapist to share a clinic.
+        UniqueConstraint("id", "clinic_id", name="uq_users_id_clinic_id"),
+        CheckConstraint("role IN ('patient', 'therapist', 'clinic_admin')", name="role_is_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    clinic: Mapped[Clinic] = relationship(back_populates="users", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == Role.CLINIC_ADMIN
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in (Role.THERAPIST, Role.CLINIC_ADMIN)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class CareTeamMember(db.Model):
+    """One therapist caring for one patient, both of the same clinic (enforced by the database)."""
+
+    __tablename__ = "care_team_members"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["patient_id", "clinic_id"],
+            ["users.id", "users.clinic_id"],
+            name="fk_care_team_members_patient_same_clinic",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["therapist_id", "clinic_id"],
+            ["users.id", "users.clinic_id"],
+            name="fk_care_team_members_therapist_same_clinic",
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("patient_id <> therapist_id", name="not_self"),
+    )
+
+    patient_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    therapist_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[User] = relationship(
+        primaryjoin="CareTeamMember.patient_id == User.id", foreign_keys=[patient_id], viewonly=True
+    )
+    therapist: Mapped[User] = relationship(
+        primaryjoin="CareTeamMember.therapist_id == User.id",
+        foreign_keys=[therapist_id],
+        viewonly=True,
+    )

@@ -1,0 +1,11 @@
+"""The patient's pages (phone-first)."""
+
+from flask import Blueprint
+
+from kap.auth.roles import restrict_blueprint
+from kap.models import Role
+
+bp = Blueprint("patient", __name__, url_prefix="/patient")
+restrict_blueprint(bp, Role.PATIENT)
+
+from kap.patient import views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""The rules of the product, as plain functions that take the acting user. No request objects."""

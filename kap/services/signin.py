@@ -1,0 +1,98 @@
+"""Who may sign in: password check plus limits on failed attempts.
+
+Only failures count: a clinic's staff often share one address, so successful sign-ins must
+not use up the per-address allowance. The counters live in Flask-Limiter's storage (memory by
+default, Redis in production through KAP_RATELIMIT_STORAGE_URI) so every worker shares them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import current_app
+from limits import RateLimitItem, parse
+from sqlalchemy import delete, select, update
+
+from kap.extensions import db, limiter
+from kap.models import AuthSession, User
+from kap.models.base import utcnow
+from kap.services.errors import InvalidCredentials, RateLimited
+from kap.services.passwords import check_password
+
+
+def normalize_email(email: str) -> str:
+    """Emails compare case-insensitively and without surrounding space."""
+    return (email or "").strip().lower()
+
+
+def _buckets(email: str, client_address: str) -> list[tuple[RateLimitItem, str, str]]:
+    """The two failure counters a sign-in attempt touches: its account and its address."""
+    config = current_app.config
+    return [
+        (parse(config["SIGNIN_ACCOUNT_FAILURE_LIMIT"]), "signin-account", email),
+        (parse(config["SIGNIN_CLIENT_FAILURE_LIMIT"]), "signin-client", client_address or "-"),
+    ]
+
+
+def _ensure_not_limited(email: str, client_address: str) -> None:
+    strategy = limiter.limiter
+    for item, scope, key in _buckets(email, client_address):
+        if not strategy.test(item, scope, key):
+            reset_at = strategy.get_window_stats(item, scope, key).reset_time
+            wait = max(1, math.ceil(reset_at - time.time()))
+            minutes = math.ceil(wait / 60)
+            raise RateLimited(
+                "Too many failed sign-in attempts. "
+                f"Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.",
+                retry_after=wait,
+            )
+
+
+def _record_failure(email: str, client_address: str) -> None:
+    for item, scope, key in _buckets(email, client_address):
+        limiter.limiter.hit(item, scope, key)
+
+
+def authenticate(email: str, password: str, client_address: str) -> User:
+    """The active user with this email and password.
+
+    Raises RateLimited before checking anything once the account or the address has too
+    many recent failures, and InvalidCredentials (saying nothing of which part was wrong)
+    when the pair does not match an active account.
+    """
+    email = normalize_email(email)
+    _ensure_not_limited(email, client_address)
+    user = db.session.scalar(select(User).where(User.email == email)) if email else None
+    password_matches = check_password(user, password or "")  # runs even for unknown emails
+    if user is None or not password_matches or not user.active:
+        _record_failure(email, client_address)
+        raise InvalidCredentials()
+    db.session.commit()  # keeps a transparent rehash
+    return user
+
+
+def revoke_sessions(user: User, keep_token_digest: str | None = None) -> int:
+    """End every session of ``user`` (but the one named), e.g. on deactivation or new password."""
+    statement = (
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), data={})
+    )
+    if keep_token_digest:
+        statement = statement.where(AuthSession.id != keep_token_digest)
+    count = db.session.execute(statement).rowcount
+    db.session.commit()
+    return count
+
+
+def prune_expired_sessions() -> int:
+    """Delete session rows that expired or were revoked (kept no longer than needed)."""
+    now = utcnow()
+    count = db.session.execute(
+        delete(AuthSession).where(
+            (AuthSession.expires_at < now) | (AuthSession.revoked_at.is_not(None))
+        )
+    ).rowcount
+    db.session.commit()
+    return count

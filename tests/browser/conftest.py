@@ -1,0 +1,177 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a live gunicorn server.
+
+The server runs the real commands (`db upgrade`, `seed-demo`) on a throwaway SQLite file.
+Without /usr/bin/chromium these tests are skipped with a reason, unless
+KAP_REQUIRE_BROWSER=1, when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("KAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark everything here as a browser test; skip (or fail) when Chromium is missing."""
+    browser_items = [
+        item for item in items if Path(item.fspath).is_relative_to(Path(__file__).parent)
+    ]
+    for item in browser_items:
+        item.add_marker(pytest.mark.browser)
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("KAP_REQUIRE_BROWSER") == "1":
+        return  # the browser fixture fails loudly instead
+    reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium); browser tests skipped"
+    for item in browser_items:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium with the flags this sandbox needs."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"KAP_REQUIRE_BROWSER=1 but Chromium is missing at {CHROMIUM}")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    """Pages are opened relative to the live server."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, playwright, base_url):
+    """A Pixel 7 (412 px wide, touch) pointed at the live server."""
+    return {
+        **browser_context_args,
+        **playwright.devices["Pixel 7"],
+        "base_url": base_url,
+        "service_workers": "allow",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A running gunicorn serving the app on a throwaway database."""
+
+    url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+    port: int
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `flask --app wsgi` command against this server's database."""
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not answer {url} within {seconds}s")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """gunicorn on a free port of 127.0.0.1 with the demo data, stopped by its PID."""
+    instance = tmp_path_factory.mktemp("instance")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "KAP_ENV": "development",
+        "KAP_INSTANCE_PATH": str(instance),
+        "KAP_DATABASE_URL": f"sqlite:///{instance / 'kap.db'}",
+        "KAP_SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
+    }
+    env.pop("KAP_TEST_DATABASE_URL", None)
+    server = LiveServer(f"http://127.0.0.1:{port}", env, None, port)  # type: ignore[arg-type]
+    server.flask("db", "upgrade")
+    server.flask("seed-demo")
+    server.process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        _wait_for(f"{server.url}/healthz", server.process)
+        yield server
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot to docs/screenshots/ (kept for the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, email: str, password: str = "demo-password") -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,170 @@
+"""Shared fixtures: the app on a clean database, clients, demo people, real-form sign-in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from kap import create_app
+from kap.config import TestConfig
+from kap.extensions import db, limiter
+from kap.services.demo import DEMO_PASSWORD, seed_demo
+
+_schema_ready: set[str] = set()
+
+
+def _reset_database(app) -> None:
+    """A clean schema: created on a fresh in-memory SQLite, emptied on a shared server."""
+    engine = db.engine
+    url = str(engine.url)
+    if url not in _schema_ready:
+        if engine.dialect.name != "sqlite" or url != "sqlite://":
+            db.drop_all()
+        db.create_all()
+        if url != "sqlite://":
+            _schema_ready.add(url)
+        return
+    with engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def app():
+    """The application with TestConfig (CSRF on) and an empty database."""
+    app = create_app(TestConfig())
+    with app.app_context():
+        _reset_database(app)
+        limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()  # every app has its own engine; free its connections
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call services directly."""
+    with app.app_context():
+        yield app
+
+
+@dataclass(frozen=True)
+class Person:
+    """A demo account as tests see it."""
+
+    id: int
+    email: str
+    role: str
+    clinic_id: int
+    password: str = DEMO_PASSWORD
+
+
+@pytest.fixture
+def people(app) -> dict[str, Person]:
+    """The demo clinics and accounts, keyed by email."""
+    from kap.models import User
+
+    with app.app_context():
+        seed_demo()
+        return {
+            u.email: Person(u.id, u.email, u.role, u.clinic_id)
+            for u in db.session.scalars(db.select(User))
+        }
+
+
+@pytest.fixture
+def patient(people):
+    return people["patient@demo.test"]
+
+
+@pytest.fixture
+def patient2(people):
+    return people["patient2@demo.test"]
+
+
+@pytest.fixture
+def therapist(people):
+    return people["therapist@demo.test"]
+
+
+@pytest.fixture
+def therapist2(people):
+    return people["therapist2@demo.test"]
+
+
+@pytest.fixture
+def admin(people):
+    return people["admin@demo.test"]
+
+
+@pytest.fixture
+def other_patient(people):
+    return people["patient@other.test"]
+
+
+@pytest.fixture
+def other_therapist(people):
+    return people["therapist@other.test"]
+
+
+@pytest.fixture
+def other_admin(people):
+    return people["admin@other.test"]
+
+
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'type="hidden" name="csrf_token" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form in ``html``."""
+    match = CSRF_INPUT.search(html)
+    assert match, "no CSRF token in page"
+    return next(group for group in match.groups() if group)
+
+
+class Auth:
+    """Signs in through the real pages and API, CSRF included."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf_token: str | None = None
+
+    def login(self, email: str, password: str = DEMO_PASSWORD, next: str | None = None):
+        page = self.client.get("/signin")
+        data = {"csrf_token": csrf_from(page.text), "email": email, "password": password}
+        if next is not None:
+            data["next"] = next
+        return self.client.post("/signin", data=data)
+
+    def logout(self):
+        page = self.client.get("/")
+        page = self.client.get(page.headers["Location"]) if page.status_code == 302 else page
+        return self.client.post("/signout", data={"csrf_token": csrf_from(page.text)})
+
+    def api_login(self, email: str, password: str = DEMO_PASSWORD):
+        response = self.client.post("/api/v1/session", json={"email": email, "password": password})
+        if response.status_code == 200:
+            self.csrf_token = response.json["csrf_token"]
+        return response
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers for API writes."""
+        return {"X-CSRFToken": self.csrf_token or ""}
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)

@@ -1,0 +1,26 @@
+"""Configuration rules."""
+
+import pytest
+
+from kap.config import ProductionConfig, load_config
+
+
+@pytest.mark.parametrize("secret", ["", "dev", "change-me", "short-key"])
+def test_production_refuses_default_or_weak_secret(monkeypatch, secret):
+    """Production will not start with a missing, default or short KAP_SECRET_KEY."""
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", secret)
+    with pytest.raises(RuntimeError, match="KAP_SECRET_KEY"):
+        ProductionConfig()
+
+
+def test_production_accepts_a_real_secret(monkeypatch):
+    """A long random secret is accepted and cookies become Secure."""
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    config = ProductionConfig()
+    assert config.SESSION_COOKIE_SECURE is True
+
+
+def test_unknown_environment_name_is_an_error():
+    """A typo in KAP_ENV fails loudly instead of running with development settings."""
+    with pytest.raises(RuntimeError, match="KAP_ENV"):
+        load_config("prod")
