@@ -33,11 +33,12 @@ def create_app(config: Config | str | None = None) -> Flask:
     from kap.api import bp as api_bp
     from kap.auth import bp as auth_bp
     from kap.clinic import bp as clinic_bp
+    from kap.media import bp as media_bp
     from kap.ops import bp as ops_bp
     from kap.patient import bp as patient_bp
     from kap.therapist import bp as therapist_bp
 
-    for blueprint in (auth_bp, patient_bp, therapist_bp, clinic_bp, api_bp, ops_bp):
+    for blueprint in (auth_bp, patient_bp, therapist_bp, clinic_bp, media_bp, api_bp, ops_bp):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)

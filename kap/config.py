@@ -52,7 +52,17 @@ class Config:
     ANONYMOUS_SESSION_HOURS = 2
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the server-side session
-    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+
+    #: Uploaded audio: where it is kept and how large one file may be.
+    MEDIA_DIR = _env("MEDIA_DIR", str(INSTANCE / "media"))
+    MAX_UPLOAD_BYTES = int(_env("MAX_UPLOAD_MB", "50")) * 1024 * 1024
+    #: SMTP for invitation e-mails; without a host, links are only shown to the admin.
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_PORT = int(_env("SMTP_PORT", "587"))
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env("SMTP_STARTTLS", "1") == "1"
+    MAIL_FROM = _env("MAIL_FROM", "KAP Companion <no-reply@localhost>")
 
     #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
     ARGON2_TIME_COST = 3
@@ -62,6 +72,8 @@ class Config:
     def __init__(self) -> None:
         if not self.SECRET_KEY:
             self.SECRET_KEY = _development_secret_key()
+        # Room for one upload plus the form around it; the file's own limit is checked apart.
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
 
 
 class TestConfig(Config):
@@ -79,6 +91,7 @@ class TestConfig(Config):
     ARGON2_PARALLELISM = 1
 
     def __init__(self) -> None:
+        super().__init__()
         uri = self.SQLALCHEMY_DATABASE_URI
         if uri in ("sqlite://", "sqlite:///:memory:"):
             # One shared connection, so every session sees the same in-memory database.
@@ -97,6 +110,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
 
     def __init__(self) -> None:
+        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
         if (self.SECRET_KEY or "") in INSECURE_SECRET_KEYS or len(self.SECRET_KEY or "") < 32:
             raise RuntimeError(
                 "KAP_SECRET_KEY must be set to a random value of at least 32 characters "

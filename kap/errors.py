@@ -36,7 +36,7 @@ MESSAGES = {
     404: "Not found.",
     405: "That method is not allowed here.",
     409: "That conflicts with the current state.",
-    413: "That is too large.",
+    413: "That is too large to send here. Go back: what you typed is still in the form.",
     429: "Too many requests. Please wait and try again.",
     500: "Something went wrong on our side. Nothing you sent was lost; please try again.",
     503: "The service is briefly unavailable. Please try again in a moment.",

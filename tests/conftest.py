@@ -32,9 +32,10 @@ def _reset_database(app) -> None:
 
 
 @pytest.fixture
-def app():
-    """The application with TestConfig (CSRF on) and an empty database."""
+def app(tmp_path):
+    """The application with TestConfig (CSRF on), an empty database and its own media folder."""
     app = create_app(TestConfig())
+    app.config["MEDIA_DIR"] = str(tmp_path / "media")
     with app.app_context():
         _reset_database(app)
         limiter.reset()

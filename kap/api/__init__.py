@@ -18,4 +18,4 @@ def limit_body_size():
     return None
 
 
-from kap.api import patients, session  # noqa: E402,F401
+from kap.api import patients, session, sessions  # noqa: E402,F401

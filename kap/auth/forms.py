@@ -20,3 +20,19 @@ class SignInForm(FlaskForm):
     )
     next = HiddenField()
     submit = SubmitField("Sign in")
+
+
+class SetPasswordForm(FlaskForm):
+    """Choosing a password from an invitation link."""
+
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a password."), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired("Repeat the password."), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Set password and sign in")

@@ -6,11 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from kap.auth import bp
-from kap.auth.forms import SignInForm
+from kap.auth.forms import SetPasswordForm, SignInForm
 from kap.auth.redirects import safe_next_path
 from kap.auth.roles import home_url_for
 from kap.auth.sessions import end_session, start_session
-from kap.services.errors import InvalidCredentials, RateLimited
+from kap.formhelpers import attach_errors
+from kap.services.errors import Invalid, InvalidCredentials, NotFound, RateLimited
+from kap.services.invitations import accept_invitation as accept
+from kap.services.invitations import pending_invitation
 from kap.services.signin import authenticate
 
 
@@ -60,3 +63,24 @@ def sign_out():
     end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """Set a password from a one-time invitation link, then sign in."""
+    try:
+        invitation = pending_invitation(token)
+    except NotFound as error:
+        return render_template("auth/invitation_invalid.html", message=error.message), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accept(token, form.password.data, form.confirm.data)
+        except Invalid as error:
+            attach_errors(form, error)
+        else:
+            start_session(user)
+            flash("Your password is set. Welcome to KAP Companion.", "info")
+            return redirect(home_url_for(user))
+    status = 400 if form.errors else 200
+    return render_template("auth/accept_invitation.html", form=form, person=invitation.user), status

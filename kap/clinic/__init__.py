@@ -1,4 +1,4 @@
-"""Clinic administration."""
+"""Clinic administration: templates, audio, people and care teams, scheduling, settings."""
 
 from flask import Blueprint
 
@@ -8,4 +8,11 @@ from kap.models import Role
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 restrict_blueprint(bp, Role.CLINIC_ADMIN)
 
-from kap.clinic import views  # noqa: E402,F401
+from kap.clinic import (  # noqa: E402,F401
+    audio_views,
+    people_views,
+    schedule_views,
+    settings_views,
+    template_views,
+    views,
+)

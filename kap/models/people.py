@@ -59,6 +59,10 @@ class Clinic(db.Model):
     crisis_contacts: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=lambda: [dict(c) for c in DEFAULT_CRISIS_CONTACTS]
     )
+    #: Preparation numbers the default checklist is written with (clinics differ).
+    fasting_hours: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    clear_liquids_hours: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    substance_free_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="clinic")

@@ -3,13 +3,32 @@
 from flask import render_template
 from flask_login import current_user
 
+from kap.extensions import db
+from kap.models import SessionStatus, TreatmentSession
 from kap.patient import bp
+from kap.services.scheduling import next_session, sessions_visible_to
 
 
 @bp.route("/")
 def home():
-    """The patient's start page."""
-    return render_template("patient/home.html")
+    """Next session, what is due, upcoming and past sessions."""
+    upcoming_next = next_session(current_user)
+    sessions = db.session.scalars(
+        sessions_visible_to(current_user)
+        .where(TreatmentSession.status != SessionStatus.CANCELLED)
+        .order_by(TreatmentSession.scheduled_at)
+    ).all()
+    later = [
+        s
+        for s in sessions
+        if s.status == SessionStatus.SCHEDULED
+        and upcoming_next is not None
+        and s.scheduled_at > upcoming_next.scheduled_at
+    ]
+    past = [s for s in sessions if s.status == SessionStatus.COMPLETE]
+    return render_template(
+        "patient/home.html", next_session=upcoming_next, later=later, past=list(reversed(past))
+    )
 
 
 @bp.route("/crisis-support")

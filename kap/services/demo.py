@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Clinic, Role, User
+from kap.services.demo_content import seed_demo_content
 from kap.services.people import assign_therapist, create_user
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - public by design (DESIGN §4)
@@ -67,6 +68,7 @@ def seed_demo() -> list[DemoAccount]:
         if account.therapist_email:
             assign_therapist(users[account.email], users[account.therapist_email])
     db.session.commit()
+    seed_demo_content(users)
     return DEMO_ACCOUNTS
 
 

@@ -36,6 +36,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooLarge(DomainError):
+    """An upload or body over its size limit."""
+
+    status = 413
+    code = "too_large"
+
+
 class RateLimited(DomainError):
     """Too many attempts; ``retry_after`` says how many seconds to wait."""
 

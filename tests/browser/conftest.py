@@ -161,11 +161,11 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             server.process.kill()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot to docs/screenshots/ (kept for the README)."""
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot to docs/screenshots/ (kept for the README)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

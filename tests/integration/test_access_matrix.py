@@ -39,6 +39,35 @@ MATRIX = {
     ("api.list_patients", "GET"): expect(401, 403, 200, 200),
     ("api.get_patient", "GET"): expect(401, 403, 200, 200),
     ("ops.healthz", "GET"): expect(200, 200, 200, 200),
+    ("auth.accept_invitation", "GET"): expect(404, 404, 404, 404),  # a made-up token
+    ("auth.accept_invitation", "POST"): expect(404, 404, 404, 404),
+    ("therapist.patient", "GET"): expect(302, 302, 200, 302),
+    ("clinic.templates", "GET"): expect(302, 302, 302, 200),
+    ("clinic.new_template", "GET"): expect(302, 302, 302, 200),
+    ("clinic.new_template", "POST"): expect(302, 302, 302, 400),
+    ("clinic.edit_template", "GET"): expect(302, 302, 302, 200),
+    ("clinic.edit_template", "POST"): expect(302, 302, 302, 409),  # no revision: conflict
+    ("clinic.archive", "POST"): expect(302, 302, 302, 302),
+    ("clinic.restore", "POST"): expect(302, 302, 302, 302),
+    ("clinic.audio_library", "GET"): expect(302, 302, 302, 200),
+    ("clinic.audio_library", "POST"): expect(302, 302, 302, 400),
+    ("clinic.people", "GET"): expect(302, 302, 302, 200),
+    ("clinic.add_person", "GET"): expect(302, 302, 302, 200),
+    ("clinic.add_person", "POST"): expect(302, 302, 302, 400),
+    ("clinic.person", "GET"): expect(302, 302, 302, 200),
+    ("clinic.set_care_team", "POST"): expect(302, 302, 302, 302),
+    ("clinic.deactivate", "POST"): expect(302, 302, 302, 302),
+    ("clinic.reactivate", "POST"): expect(302, 302, 302, 302),
+    ("clinic.reissue_invitation", "POST"): expect(302, 302, 302, 302),
+    ("clinic.schedule_course", "POST"): expect(302, 302, 302, 400),
+    ("clinic.add_booster", "POST"): expect(302, 302, 302, 400),
+    ("clinic.reschedule_session", "POST"): expect(302, 302, 302, 302),
+    ("clinic.cancel_session", "POST"): expect(302, 302, 302, 302),
+    ("clinic.settings", "GET"): expect(302, 302, 302, 200),
+    ("clinic.settings", "POST"): expect(302, 302, 302, 400),
+    ("media.audio", "GET"): expect(302, 200, 200, 200),
+    ("api.list_sessions", "GET"): expect(401, 200, 200, 200),
+    ("api.get_session", "GET"): expect(401, 200, 200, 200),
     ("favicon", "GET"): expect(301, 301, 301, 301),
 }
 
@@ -53,14 +82,54 @@ def _routes(app):
             yield rule, method
 
 
-def _url(rule, people):
-    values = {}
-    for argument in rule.arguments:
-        if argument == "patient_id":
-            values[argument] = people["patient@demo.test"].id
-        else:
-            raise AssertionError(f"add a sample value for <{argument}> in {rule.endpoint}")
-    return rule.build(values)[1]
+def _samples(app, people) -> dict:
+    """Ids of records in reach of the demo patient's care team and clinic admin."""
+    from pathlib import Path
+
+    from kap.extensions import db
+    from kap.models import AudioFile, SessionTemplate, TreatmentSession
+
+    patient_id = people["patient@demo.test"].id
+    with app.app_context():
+        template = db.session.scalar(
+            db.select(SessionTemplate).where(
+                SessionTemplate.clinic_id == people["admin@demo.test"].clinic_id
+            )
+        )
+        session = db.session.scalar(
+            db.select(TreatmentSession).where(
+                TreatmentSession.patient_id == patient_id,
+                TreatmentSession.status == "scheduled",
+            )
+        )
+        media = Path(app.config["MEDIA_DIR"])
+        media.mkdir(parents=True, exist_ok=True)
+        (media / "sample.wav").write_bytes(b"RIFF....WAVE")
+        audio = AudioFile(
+            clinic_id=template.clinic_id,
+            original_name="sample.wav",
+            content_type="audio/wav",
+            size_bytes=12,
+            duration_seconds=1.0,
+            storage_name="sample.wav",
+            sha256="0" * 64,
+        )
+        db.session.add(audio)
+        db.session.commit()
+        return {
+            "patient_id": patient_id,
+            "user_id": patient_id,
+            "template_id": template.id,
+            "session_id": session.id,
+            "audio_id": audio.id,
+            "token": "not-a-real-invitation-token",
+        }
+
+
+def _url(rule, samples):
+    missing = set(rule.arguments) - samples.keys()
+    assert not missing, f"add a sample value for {missing} in {rule.endpoint}"
+    return rule.build({name: samples[name] for name in rule.arguments})[1]
 
 
 def test_every_route_has_a_row():
@@ -81,12 +150,13 @@ def test_every_route_has_a_row():
 def test_each_role_gets_the_expected_status_everywhere(app, people, role):
     """Walk every route as ``role`` and compare with the matrix."""
     app.config["WTF_CSRF_ENABLED"] = False
+    samples = _samples(app, people)
     failures = []
     for rule, method in _routes(app):
         client = app.test_client()
         if role != "anonymous":
             assert Auth(client).api_login(SIGN_IN_AS[role]).status_code == 200
-        url = _url(rule, people)
+        url = _url(rule, samples)
         status = client.open(url, method=method).status_code
         expected = MATRIX[(rule.endpoint, method)][role]
         if status != expected:

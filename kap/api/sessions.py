@@ -1,0 +1,68 @@
+"""Sessions, scoped per role: a patient's own, a therapist's care list's, an admin's clinic's."""
+
+from flask import jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from kap.api import bp
+from kap.auth.roles import api_roles
+from kap.extensions import db
+from kap.models import SessionStatus, TemplateVersion, TreatmentSession
+from kap.services.errors import Invalid
+from kap.services.scheduling import get_session_for, sessions_visible_to
+from kap.services.session_data import session_detail, session_summary
+
+MAX_PAGE = 500
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise Invalid(
+            f"{name} must be a whole number from {low} to {high}.",
+            {name: [f"From {low} to {high}."]},
+        )
+    return int(raw)
+
+
+@bp.route("/sessions")
+@api_roles()
+def list_sessions():
+    """Sessions the caller may see, oldest first; filter by patient_id and status; paged."""
+    query = sessions_visible_to(current_user).options(
+        selectinload(TreatmentSession.template_version).selectinload(TemplateVersion.template)
+    )
+    if "patient_id" in request.args:
+        query = query.where(TreatmentSession.patient_id == _int_arg("patient_id", 0, 1, 2**31))
+    status = request.args.get("status")
+    if status is not None:
+        if status not in SessionStatus.__members__.values():
+            raise Invalid("Unknown status.", {"status": [f"One of {', '.join(SessionStatus)}."]})
+        query = query.where(TreatmentSession.status == status)
+    limit = _int_arg("limit", 100, 1, MAX_PAGE)
+    offset = _int_arg("offset", 0, 0, 2**31)
+    rows = db.session.scalars(
+        query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id)
+        .limit(limit + 1)
+        .offset(offset)
+    ).all()
+    body = {"sessions": [session_summary(s) for s in rows[:limit]]}
+    body["next_offset"] = offset + limit if len(rows) > limit else None
+    return jsonify(body)
+
+
+def audio_url(audio_id: int) -> str:
+    """Where a session's uploaded track is fetched from."""
+    return url_for("media.audio", audio_id=audio_id)
+
+
+@bp.route("/sessions/<int:session_id>")
+@api_roles()
+def get_session(session_id: int):
+    """One session with its checklist, intention, playlist, cues and prompts."""
+    detail = session_detail(get_session_for(current_user, session_id), audio_url)
+    # DESIGN §4 reads both ways ("the list item plus ..." and the {user: ...} envelope of
+    # /me), so the fields are at the top level and, identically, under "session".
+    return jsonify(session=detail, **detail)

@@ -1,0 +1,172 @@
+"""People of the clinic: add by invitation, deactivate, care teams."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from kap.clinic import bp
+from kap.clinic.forms import (
+    BoosterForm,
+    CancelForm,
+    CareTeamForm,
+    CsrfOnlyForm,
+    PersonForm,
+    RescheduleForm,
+    ScheduleCourseForm,
+    choices,
+)
+from kap.extensions import db
+from kap.formhelpers import attach_errors
+from kap.models import Role, User
+from kap.services import invitations
+from kap.services.access import users_of_clinic
+from kap.services.errors import Conflict, Invalid
+from kap.services.scheduling import sessions_of_patient
+from kap.services.templates import templates_of_clinic
+
+ROLE_FILTERS = {"patients": Role.PATIENT, "therapists": Role.THERAPIST, "admins": Role.CLINIC_ADMIN}
+
+
+def invitation_link(token: str) -> str:
+    """The absolute link a new person opens to set their password."""
+    return url_for("auth.accept_invitation", token=token, _external=True)
+
+
+def _flash_invitation(issued) -> None:
+    how = "We e-mailed it to them too." if issued.emailed else "Pass it on to them securely."
+    flash(
+        f"Invitation link for {issued.user.name} (works once, for 7 days): "
+        f"{invitation_link(issued.token)} — {how}",
+        "invitation",
+    )
+
+
+@bp.route("/people")
+def people():
+    """Everyone in the clinic, optionally one role."""
+    role = ROLE_FILTERS.get(request.args.get("show", ""))
+    query = users_of_clinic(current_user).order_by(User.role, User.name)
+    if role:
+        query = query.where(User.role == role)
+    return render_template(
+        "clinic/people.html",
+        people=db.session.scalars(query).all(),
+        show=request.args.get("show", ""),
+    )
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+def add_person():
+    """Add a patient, therapist or admin; they get a one-time invitation link."""
+    form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            issued = invitations.invite_person(
+                current_user,
+                name=form.name.data,
+                email=form.email.data,
+                role=form.role.data,
+                link_for=invitation_link,
+            )
+        except Invalid as error:
+            attach_errors(form, error)
+        else:
+            _flash_invitation(issued)
+            return redirect(url_for("clinic.person", user_id=issued.user.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("clinic/person_new.html", form=form), status
+
+
+def template_choices():
+    return choices((t.id, t.name) for t in templates_of_clinic(current_user))
+
+
+def person_page(person: User, *, schedule_form=None, booster_form=None, status=200):
+    team_form = CareTeamForm()
+    therapists = db.session.scalars(
+        select(User)
+        .where(User.clinic_id == current_user.clinic_id, User.role == Role.THERAPIST)
+        .order_by(User.name)
+    ).all()
+    team_form.therapists.choices = choices(
+        (t.id, t.name + ("" if t.active else " (deactivated)")) for t in therapists
+    )
+    sessions = []
+    if person.is_patient:
+        team_form.therapists.data = [t.id for t in invitations.care_team_of(person)]
+        sessions = sessions_of_patient(current_user, person.id)
+    schedule_form = schedule_form or ScheduleCourseForm(formdata=None)
+    booster_form = booster_form or BoosterForm(formdata=None, prefix="booster")
+    schedule_form.template_id.choices = booster_form.template_id.choices = template_choices()
+    return render_template(
+        "clinic/person.html",
+        person=person,
+        team_form=team_form,
+        sessions=sessions,
+        schedule_form=schedule_form,
+        booster_form=booster_form,
+        reschedule_form=RescheduleForm(formdata=None),
+        cancel_form=CancelForm(formdata=None),
+        action_form=CsrfOnlyForm(),
+    ), status
+
+
+@bp.route("/people/<int:user_id>")
+def person(user_id: int):
+    """One person: status, care team and (for patients) their sessions."""
+    return person_page(invitations.get_person_for(current_user, user_id))
+
+
+@bp.route("/people/<int:user_id>/care-team", methods=["POST"])
+def set_care_team(user_id: int):
+    """Replace a patient's care team with the therapists ticked."""
+    person = invitations.get_person_for(current_user, user_id)
+    if not person.is_patient:
+        abort(404)
+    form = CareTeamForm()
+    form.therapists.choices = choices((t, "") for t in form.therapists.data or [])
+    if form.validate_on_submit():
+        try:
+            team = invitations.set_care_team(current_user, person.id, form.therapists.data or [])
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            names = ", ".join(t.name for t in team) or "nobody"
+            flash(f"Care team saved: {names}.", "info")
+    return redirect(url_for("clinic.person", user_id=person.id))
+
+
+@bp.route("/people/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    """Stop someone signing in; their sessions end at once."""
+    if CsrfOnlyForm().validate_on_submit():
+        try:
+            user = invitations.set_active(current_user, user_id, False)
+            flash(f"{user.name} is deactivated and signed out everywhere.", "info")
+        except Conflict as error:
+            flash(error.message, "error")
+    return redirect(url_for("clinic.person", user_id=user_id))
+
+
+@bp.route("/people/<int:user_id>/reactivate", methods=["POST"])
+def reactivate(user_id: int):
+    """Let a deactivated person sign in again."""
+    if CsrfOnlyForm().validate_on_submit():
+        user = invitations.set_active(current_user, user_id, True)
+        flash(f"{user.name} can sign in again.", "info")
+    return redirect(url_for("clinic.person", user_id=user_id))
+
+
+@bp.route("/people/<int:user_id>/invitation", methods=["POST"])
+def reissue_invitation(user_id: int):
+    """A fresh invitation link (the old one stops working)."""
+    if CsrfOnlyForm().validate_on_submit():
+        try:
+            _flash_invitation(
+                invitations.reissue_invitation(current_user, user_id, invitation_link)
+            )
+        except Conflict as error:
+            flash(error.message, "error")
+    return redirect(url_for("clinic.person", user_id=user_id))

@@ -1,0 +1,186 @@
+"""Adding people to a clinic and letting them set their own password by invitation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from kap.extensions import db
+from kap.models import CareTeamMember, Invitation, Role, User
+from kap.models.base import utcnow
+from kap.services.access import get_patient_for, users_of_clinic
+from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.mail import send_mail
+from kap.services.password_rules import password_problems
+from kap.services.people import create_user, deactivate_user, set_password
+from kap.services.signin import normalize_email
+
+INVITATION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    user: User
+    token: str
+    expires_at: datetime
+    emailed: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue(actor: User, user: User, link_for: Callable[[str], str]) -> IssuedInvitation:
+    now = utcnow()
+    # Only the newest link works: older unused ones end here.
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
+        .values(expires_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        user_id=user.id,
+        token_hash=_digest(token),
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+        created_by_id=actor.id,
+    )
+    db.session.add(invitation)
+    db.session.commit()
+    emailed = send_mail(
+        user.email,
+        f"Your invitation to {actor.clinic.name} on KAP Companion",
+        f"Hello {user.name},\n\n{actor.clinic.name} has invited you to KAP Companion.\n"
+        f"Set your password here (the link works once, for {INVITATION_DAYS} days):\n\n"
+        f"{link_for(token)}\n",
+    )
+    return IssuedInvitation(user, token, invitation.expires_at, emailed)
+
+
+def invite_person(
+    actor: User, *, name: str, email: str, role: str, link_for: Callable[[str], str]
+) -> IssuedInvitation:
+    """Add a patient, therapist or admin to the actor's clinic and issue their invitation."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Enter the person's name."]
+    if role not in Role.__members__.values():
+        errors["role"] = ["Choose a role."]
+    if "@" not in email or len(email) > 254:
+        errors["email"] = ["Enter an email address."]
+    if errors:
+        raise Invalid("Some fields need attention.", errors)
+    user = create_user(actor.clinic, email=email, name=name, role=role)
+    return _issue(actor, user, link_for)
+
+
+def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]):
+    """A fresh link for someone of the actor's clinic who has not set a password yet."""
+    user = get_person_for(actor, user_id)
+    if user.password_hash:
+        raise Conflict("This person has already set a password.")
+    return _issue(actor, user, link_for)
+
+
+def pending_invitation(token: str) -> Invitation:
+    """The usable invitation for ``token``; NotFound for unknown, used or expired links."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _digest(token or ""))
+    )
+    if invitation is None or invitation.used_at is not None:
+        raise NotFound("This invitation link is not valid or has already been used.")
+    if invitation.expires_at <= utcnow():
+        raise NotFound("This invitation link has expired. Ask your clinic for a new one.")
+    if not invitation.user.active:
+        raise NotFound("This account is not active. Please contact your clinic.")
+    return invitation
+
+
+def accept_invitation(token: str, password: str, confirm: str) -> User:
+    """Set the invited person's password; the link then stops working."""
+    invitation = pending_invitation(token)
+    user = invitation.user
+    problems = password_problems(password, user.email)
+    if password != confirm:
+        problems.append("The two passwords do not match.")
+    if problems:
+        raise Invalid("Choose another password.", {"password": problems})
+    invitation.used_at = utcnow()
+    set_password(user, password)
+    return user
+
+
+def get_person_for(actor: User, user_id: int) -> User:
+    """Someone of the actor's clinic, or NotFound."""
+    user = db.session.scalar(users_of_clinic(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such person.")
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (ending every session) or reactivate someone of the actor's clinic."""
+    user = get_person_for(actor, user_id)
+    if user.id == actor.id and not active:
+        raise Conflict("You cannot deactivate your own account.")
+    if active:
+        user.active = True
+        db.session.commit()
+    else:
+        deactivate_user(user)
+    return user
+
+
+def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
+    """Make exactly these therapists of the clinic the patient's care team."""
+    patient = get_patient_for(actor, patient_id)
+    wanted = set(therapist_ids)
+    therapists = db.session.scalars(
+        select(User).where(
+            User.clinic_id == actor.clinic_id, User.role == Role.THERAPIST, User.id.in_(wanted)
+        )
+    ).all()
+    if len(therapists) != len(wanted):
+        raise Invalid("Choose therapists of this clinic.", {"therapists": ["Unknown therapist."]})
+    current = {
+        m.therapist_id: m
+        for m in db.session.scalars(
+            select(CareTeamMember).where(CareTeamMember.patient_id == patient.id)
+        )
+    }
+    for therapist_id, member in current.items():
+        if therapist_id not in wanted:
+            db.session.delete(member)
+    for therapist in therapists:
+        if therapist.id not in current:
+            db.session.add(
+                CareTeamMember(
+                    patient_id=patient.id, therapist_id=therapist.id, clinic_id=patient.clinic_id
+                )
+            )
+    db.session.commit()
+    return list(therapists)
+
+
+def care_team_of(patient: User) -> list[User]:
+    """The patient's therapists, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
+            .where(CareTeamMember.patient_id == patient.id)
+            .order_by(User.name)
+        )
+    )
+
+
+def email_in_use(email: str) -> bool:
+    """True when any account already has this email."""
+    return (
+        db.session.scalar(select(User.id).where(User.email == normalize_email(email))) is not None
+    )

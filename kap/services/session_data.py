@@ -1,0 +1,78 @@
+"""A session as its viewers need it: the shape of the API and of session mode's data block."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kap.models import TrackKind, TreatmentSession
+from kap.services.playlist import playlist_length
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def session_summary(session: TreatmentSession) -> dict[str, Any]:
+    """The list shape of DESIGN §4 (plus a few fields clients find useful)."""
+    version = session.template_version
+    return {
+        "id": session.id,
+        "patient_id": session.patient_id,
+        "scheduled_at": _iso(session.scheduled_at),
+        "status": session.status,
+        "template_name": version.template.name,
+        "template_version": version.number,
+        "is_booster": session.is_booster,
+        "location_label": session.location_label,
+    }
+
+
+def session_detail(session: TreatmentSession, audio_url: Callable[[int], str]) -> dict[str, Any]:
+    """Everything needed to prepare for and run the session (DESIGN §4 detail shape)."""
+    version = session.template_version
+    ticked = {tick.item_id for tick in session.ticks}
+    durations = [track.duration_seconds for track in version.tracks]
+    playlist = []
+    for track in version.tracks:
+        item: dict[str, Any] = {
+            "id": track.id,
+            "title": track.title,
+            "duration_seconds": track.duration_seconds,
+            "kind": track.kind,
+        }
+        if track.kind == TrackKind.UPLOAD:
+            item["url"] = audio_url(track.audio_file_id)
+        else:
+            item["soundscape"] = dict(track.soundscape or {})
+        playlist.append(item)
+    return {
+        **session_summary(session),
+        "template_description": version.description,
+        "checklist": [
+            {
+                "id": item.id,
+                "text": item.text,
+                "help_text": item.help_text,
+                "required": item.required,
+                "checked": item.id in ticked,
+            }
+            for item in version.checklist_items
+        ],
+        "intention": session.intention or "",
+        "intention_prompts": list(version.intention_prompts or []),
+        "playlist": playlist,
+        "playlist_seconds": playlist_length(durations, version.crossfade_seconds),
+        "crossfade_seconds": version.crossfade_seconds,
+        "cues": [
+            {"at_seconds": cue.at_seconds, "text": cue.text, "chime": cue.chime}
+            for cue in version.cues
+        ],
+        "downtime_minutes": version.downtime_minutes,
+        "observation_minutes": version.observation_minutes,
+        "integration_prompts": list(version.integration_prompts or []),
+        "started_at": _iso(session.session_started_at),
+        "downtime_started_at": _iso(session.downtime_started_at),
+        "integration_started_at": _iso(session.integration_started_at),
+        "completed_at": _iso(session.completed_at),
+    }
