@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format migrate-check clean help
+.PHONY: run test test-js lint format clean help
 
 help:
 	@echo "make run   - set up and serve the demo on http://127.0.0.1:$(PORT)"
@@ -41,8 +41,14 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.dev lint
+test: $(VENV)/.dev lint test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The session-mode engine's pure parts, on node's built-in runner (no npm packages).
+test-js:
+	@if command -v node >/dev/null; then node --test tests/js/; \
+	elif [ "$$KAP_REQUIRE_NODE" = 1 ]; then echo "node is required for tests/js" >&2; exit 1; \
+	else echo "SKIPPED tests/js: node not found (apt-get install nodejs)"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
