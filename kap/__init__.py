@@ -19,7 +19,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app.config.from_object(config)
 
-    from kap import cli, errors, extensions, server_session, templating
+    from kap import cli, errors, extensions, security, server_session, templating
     from kap.auth import sessions as auth_sessions
 
     extensions.db.init_app(app)
@@ -32,16 +32,27 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     from kap.api import bp as api_bp
     from kap.auth import bp as auth_bp
+    from kap.board import bp as board_bp
     from kap.clinic import bp as clinic_bp
     from kap.media import bp as media_bp
     from kap.ops import bp as ops_bp
     from kap.patient import bp as patient_bp
     from kap.therapist import bp as therapist_bp
 
-    for blueprint in (auth_bp, patient_bp, therapist_bp, clinic_bp, media_bp, api_bp, ops_bp):
+    for blueprint in (
+        auth_bp,
+        patient_bp,
+        therapist_bp,
+        clinic_bp,
+        board_bp,
+        media_bp,
+        api_bp,
+        ops_bp,
+    ):
         app.register_blueprint(blueprint)
 
     errors.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     return app

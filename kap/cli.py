@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from kap.services import demo
+from kap.services import audit, demo
 from kap.services.signin import prune_expired_sessions
 
 
@@ -25,6 +25,16 @@ def init_app(app: Flask) -> None:
         click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
         for account in accounts:
             click.echo(f"  {account.email:<24} {account.role.value:<13} {account.clinic_slug}")
+
+    @app.cli.command("audit-verify")
+    def audit_verify_command() -> None:
+        """Check the audit log's HMAC chain; exit 1 naming the first broken rows."""
+        problems = list(audit.verify_chain())
+        if problems:
+            for problem in problems[:20]:
+                click.echo(f"row {problem.event_id}: {problem.reason}", err=True)
+            raise SystemExit(1)
+        click.echo("Audit log intact.")
 
     @app.cli.command("prune-sessions")
     def prune_sessions_command() -> None:

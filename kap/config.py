@@ -17,10 +17,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"KAP_{name}", default)
 
 
-def _development_secret_key() -> str:
-    """Return a per-checkout random key kept in instance/, so dev sessions survive restarts."""
+def _instance_secret(name: str) -> str:
+    """A per-checkout random value kept in instance/ (development only), made on first use."""
     INSTANCE.mkdir(parents=True, exist_ok=True)
-    key_file = INSTANCE / "secret_key"
+    key_file = INSTANCE / name
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(48))
         key_file.chmod(0o600)
@@ -69,9 +69,14 @@ class Config:
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
 
+    #: Keys the audit log's HMAC chain; kept outside the database (KAP_AUDIT_KEY).
+    AUDIT_KEY = _env("AUDIT_KEY")
+
     def __init__(self) -> None:
         if not self.SECRET_KEY:
-            self.SECRET_KEY = _development_secret_key()
+            self.SECRET_KEY = _instance_secret("secret_key")
+        if not self.AUDIT_KEY:
+            self.AUDIT_KEY = _instance_secret("audit_key")
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -83,6 +88,7 @@ class TestConfig(Config):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
+    AUDIT_KEY = "test-audit-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     # Cheap hashes keep the suite fast; the algorithm (argon2id) stays the same.
@@ -116,6 +122,8 @@ class ProductionConfig(Config):
                 "KAP_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')."
             )
+        if len(self.AUDIT_KEY or "") < 32:
+            raise RuntimeError("KAP_AUDIT_KEY must be set (32+ random characters) in production.")
 
 
 CONFIGS = {"development": Config, "test": TestConfig, "production": ProductionConfig}

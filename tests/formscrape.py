@@ -68,7 +68,8 @@ class _Forms(HTMLParser):
                 self._fields.append((self._select, chosen))
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
-            text = "".join(self._textarea_text)
+            # Browsers normalise CRLF to LF and drop one newline right after <textarea>.
+            text = "".join(self._textarea_text).replace("\r\n", "\n")
             self._fields.append((self._textarea, text[1:] if text.startswith("\n") else text))
             self._textarea = None
 

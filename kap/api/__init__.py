@@ -18,4 +18,12 @@ def limit_body_size():
     return None
 
 
-from kap.api import patients, session, sessions  # noqa: E402,F401
+from kap.api import (  # noqa: E402,F401
+    alerts,
+    journal,
+    measures,
+    patients,
+    session,
+    session_actions,
+    sessions,
+)

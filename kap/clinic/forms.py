@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import available_timezones
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -72,6 +75,19 @@ COMMON_TIMEZONES = [
     "Pacific/Auckland",
     "UTC",
 ]
+
+
+@cache
+def timezone_choices() -> list[SelectChoice]:
+    """Common zones first, then every other IANA zone (any of them may be chosen)."""
+    others = sorted(available_timezones() - set(COMMON_TIMEZONES))
+    return [
+        *(
+            SelectChoice(zone, zone.replace("_", " "), optgroup="Common")
+            for zone in COMMON_TIMEZONES
+        ),
+        *(SelectChoice(zone, zone.replace("_", " "), optgroup="All time zones") for zone in others),
+    ]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -149,9 +165,7 @@ class SettingsForm(FlaskForm):
     name = StringField(
         "Clinic name", validators=[DataRequired("Enter the clinic's name."), Length(max=200)]
     )
-    timezone = SelectField(
-        "Time zone", choices=choices((z, z.replace("_", " ")) for z in COMMON_TIMEZONES)
-    )
+    timezone = SelectField("Time zone", choices=lambda: timezone_choices())
     fasting_hours = IntegerField(
         "Hours without food before a session", validators=[InputRequired(), NumberRange(0, 24)]
     )

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.clinic import bp
-from kap.clinic.forms import COMMON_TIMEZONES, SettingsForm, choices
+from kap.clinic.forms import SettingsForm
 from kap.clinic.template_form import contacts_from_form
 from kap.formhelpers import attach_errors
 from kap.services.clinic_settings import MAX_CONTACTS, update_settings
@@ -16,11 +16,6 @@ def settings():
     """Edit the clinic's settings; crisis contacts show on every patient's Crisis support page."""
     clinic = current_user.clinic
     form = SettingsForm(obj=clinic)
-    if clinic.timezone not in COMMON_TIMEZONES:
-        form.timezone.choices = [
-            *choices([(clinic.timezone, clinic.timezone)]),
-            *form.timezone.choices,
-        ]
     contacts = list(clinic.crisis_contacts)
     errors = {}
     status = 200

@@ -115,6 +115,8 @@ def _handle_editor_post(template=None):
         errors = {"upload": upload_error.fields.get("file", [upload_error.message])}
         return _render_editor(draft, template=template, errors=errors, status=upload_error.status)
     action = request.form.get("action", "save")
+    if action == "add-upload":  # the file (if any) was added above; show the result
+        return _render_editor(draft, template=template)
     if action != "save":
         if not apply_list_action(draft, action):
             return _render_editor(

@@ -1,7 +1,12 @@
 """SQLAlchemy models, split by aggregate. Importing this package registers every table."""
 
+from kap.models.alerts import Alert, AlertKind
+from kap.models.audit import AuditEvent
 from kap.models.auth_session import AuthSession
+from kap.models.clinical import ClinicalNote, EntryRead, SessionObservation
 from kap.models.invitations import Invitation
+from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
+from kap.models.measures import MeasureResponse
 from kap.models.media import AudioFile
 from kap.models.people import DEFAULT_CRISIS_CONTACTS, CareTeamMember, Clinic, Role, User
 from kap.models.sessions import (
@@ -25,21 +30,32 @@ from kap.models.templates import (
 
 __all__ = [
     "DEFAULT_CRISIS_CONTACTS",
+    "MAX_COMMENT_LENGTH",
+    "MAX_ENTRY_LENGTH",
     "PATTERN_LABELS",
     "ROUTE_LABELS",
+    "Alert",
+    "AlertKind",
     "AudioFile",
+    "AuditEvent",
     "AuthSession",
     "CareTeamMember",
     "ChecklistItem",
     "ChecklistTick",
     "Clinic",
+    "ClinicalNote",
     "Course",
     "CoursePattern",
     "DoseRoute",
+    "EntryRead",
     "EyeMaskCue",
     "Invitation",
+    "JournalComment",
+    "JournalEntry",
+    "MeasureResponse",
     "PlaylistTrack",
     "Role",
+    "SessionObservation",
     "SessionStatus",
     "SessionTemplate",
     "TemplateVersion",

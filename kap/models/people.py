@@ -63,6 +63,14 @@ class Clinic(db.Model):
     fasting_hours: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
     clear_liquids_hours: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     substance_free_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    #: Days between check-ins after a session (measurement-based care).
+    checkin_interval_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    #: Minutes between monitoring checks during observation.
+    monitoring_interval_minutes: Mapped[int] = mapped_column(
+        Integer, default=15, server_default="15"
+    )
+    #: Out-of-range limits for vitals, e.g. {"systolic_max": 160, ...} (see services.board).
+    vitals_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="clinic")

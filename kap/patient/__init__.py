@@ -8,4 +8,10 @@ from kap.models import Role
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 restrict_blueprint(bp, Role.PATIENT)
 
-from kap.patient import views  # noqa: E402,F401
+from kap.patient import (  # noqa: E402,F401
+    checkin_views,
+    journal_views,
+    session_mode_views,
+    session_views,
+    views,
+)

@@ -2,11 +2,14 @@
 
 from flask import render_template
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession
 from kap.patient import bp
+from kap.services.journal import own_entries
 from kap.services.scheduling import next_session, sessions_visible_to
+from kap.services.session_flow import missing_required, preparation_progress
 
 
 @bp.route("/")
@@ -26,8 +29,18 @@ def home():
         and s.scheduled_at > upcoming_next.scheduled_at
     ]
     past = [s for s in sessions if s.status == SessionStatus.COMPLETE]
+    progress = preparation_progress(upcoming_next) if upcoming_next else (0, 0)
+    missing = missing_required(upcoming_next) if upcoming_next else []
     return render_template(
-        "patient/home.html", next_session=upcoming_next, later=later, past=list(reversed(past))
+        "patient/home.html",
+        next_session=upcoming_next,
+        progress=progress,
+        missing=missing,
+        later=later,
+        past=list(reversed(past)),
+        entry_count=db.session.scalar(
+            select(func.count()).select_from(own_entries(current_user).subquery())
+        ),
     )
 
 

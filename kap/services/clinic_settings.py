@@ -34,10 +34,16 @@ def update_settings(
     ):
         if value is None or not 0 <= value <= high:
             errors[field] = [f"Enter a whole number of hours from 0 to {high}."]
-    contacts = [c for c in crisis_contacts if any((v or "").strip() for v in c.values())]
+    # Errors keep each row's own index (the page shows every row, filled or not).
+    rows = [
+        (index, contact)
+        for index, contact in enumerate(crisis_contacts[:MAX_CONTACTS])
+        if any((value or "").strip() for value in contact.values())
+    ]
+    contacts = [contact for _, contact in rows]
     if not contacts:
         errors["contacts"] = ["Keep at least one crisis contact."]
-    for index, contact in enumerate(contacts[:MAX_CONTACTS]):
+    for index, contact in rows:
         if not (contact.get("name") or "").strip():
             errors[f"contacts-{index}-name"] = ["Name the contact."]
         if not any((contact.get(k) or "").strip() for k in ("phone", "sms", "url")):
@@ -55,7 +61,7 @@ def update_settings(
     clinic.substance_free_hours = substance_free_hours
     clinic.crisis_contacts = [
         {k: (c.get(k) or "").strip()[:300] for k in ("name", "phone", "sms", "url", "description")}
-        for c in contacts[:MAX_CONTACTS]
+        for c in contacts
     ]
     db.session.commit()
     return clinic

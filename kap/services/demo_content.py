@@ -12,6 +12,8 @@ from kap.models import (
     Course,
     CoursePattern,
     DoseRoute,
+    JournalComment,
+    JournalEntry,
     SessionStatus,
     SessionTemplate,
     TemplateVersion,
@@ -218,6 +220,8 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
             )
         db.session.add(course)
 
+    _seed_journal(patient, users["therapist@demo.test"])
+
     for email, template, clinic in (
         ("patient2@demo.test", esketamine, demo),
         ("patient@other.test", other_iv, other),
@@ -242,3 +246,88 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
                 )
             db.session.add(course)
     db.session.commit()
+
+
+#: (days after the session, shared, mood, text) for each past demo session, oldest first.
+DEMO_ENTRIES = [
+    [
+        (
+            0,
+            True,
+            5,
+            "Strange and gentle. I saw my grandmother's kitchen, the yellow light.\n"
+            "I felt small but not scared. I want to talk about why I cried.",
+        ),
+        (
+            1,
+            False,
+            4,
+            "Tired today. I don't want anyone to read this yet: I am angry at my "
+            "brother and I don't know what to do with it.",
+        ),
+    ],
+    [
+        (
+            0,
+            True,
+            6,
+            "The music felt like weather passing over me. The heaviness was there but "
+            "it had edges, like I could walk around it.",
+        ),
+    ],
+    [
+        (
+            0,
+            True,
+            7,
+            "I noticed I was holding my breath when I thought about work.\n"
+            "Letting it go felt like setting down a bag I'd carried for years.",
+        ),
+        (2, False, 7, "Walked by the river. Small thing, but I wanted to remember it."),
+    ],
+]
+
+
+def _seed_journal(patient: User, therapist: User) -> None:
+    """Entries across the past sessions, some shared with the therapist, with one reply thread."""
+    if db.session.scalar(select(JournalEntry.id).where(JournalEntry.patient_id == patient.id)):
+        return
+    db.session.flush()
+    past = db.session.scalars(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.status == SessionStatus.COMPLETE,
+        )
+        .order_by(TreatmentSession.scheduled_at)
+    ).all()
+    for session, entries in zip(past, DEMO_ENTRIES, strict=False):
+        for number, (days_after, shared, mood, body) in enumerate(entries):
+            written = session.completed_at + timedelta(days=days_after, hours=1 + number)
+            entry = JournalEntry(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                client_id=f"demo-{session.id}-{number}",
+                session_id=session.id,
+                body=body,
+                mood=mood,
+                shared=shared,
+                shared_at=written if shared else None,
+                created_at=written,
+                updated_at=written,
+            )
+            db.session.add(entry)
+            if session is past[0] and shared:
+                entry.comments = [
+                    JournalComment(
+                        author_id=therapist.id,
+                        created_at=written + timedelta(hours=20),
+                        body="Thank you for sharing this. Let's start there on Thursday: "
+                        "what the yellow light felt like.",
+                    ),
+                    JournalComment(
+                        author_id=patient.id,
+                        created_at=written + timedelta(hours=22),
+                        body="Yes, I'd like that.",
+                    ),
+                ]

@@ -21,11 +21,15 @@ def send_mail(to: str, subject: str, body: str) -> bool:
     if not mail_configured():
         return False
     config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
+    try:
+        message = EmailMessage()
+        message["From"] = config["MAIL_FROM"]
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+    except ValueError:  # a header with a line break: never send it
+        log.warning("mail not sent: invalid header")
+        return False
     try:
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
             if config["SMTP_STARTTLS"]:

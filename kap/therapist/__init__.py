@@ -8,4 +8,4 @@ from kap.models import Role
 bp = Blueprint("therapist", __name__, url_prefix="/therapist")
 restrict_blueprint(bp, Role.THERAPIST)
 
-from kap.therapist import views  # noqa: E402,F401
+from kap.therapist import measures_views, views  # noqa: E402,F401

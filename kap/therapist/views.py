@@ -1,28 +1,191 @@
-"""Therapist dashboard and a patient's course."""
+"""Therapist workspace: dashboard, a patient's timeline, shared entries, notes, alerts."""
 
-from flask import render_template
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from kap.auth.redirects import safe_next_path
+from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
-from kap.models import User
-from kap.services.access import get_patient_for, patients_visible_to
-from kap.services.scheduling import sessions_of_patient
+from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSession
+from kap.services import audit, journal
+from kap.services.access import get_patient_for
+from kap.services.alerts import acknowledge_alert, open_alerts_visible_to, resolve_alert
+from kap.services.clinical_notes import add_note, notes_about
+from kap.services.errors import Conflict, Invalid
+from kap.services.scheduling import sessions_visible_to
+from kap.services.workspace import dashboard_rows
 from kap.therapist import bp
+from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
 
 
 @bp.route("/")
 def dashboard():
-    """The therapist's patients."""
-    patients = db.session.scalars(patients_visible_to(current_user).order_by(User.name)).all()
-    return render_template("therapist/dashboard.html", patients=patients)
+    """Assigned patients, open alerts first, then unread entries, then the soonest session."""
+    alerts = db.session.scalars(open_alerts_visible_to(current_user)).all()
+    return render_template(
+        "therapist/dashboard.html",
+        rows=dashboard_rows(current_user),
+        alerts=alerts,
+        form=CsrfOnlyForm(),
+        resolve_form=ResolveForm(formdata=None),
+    )
+
+
+def _timeline_sessions(patient_id: int) -> list[TreatmentSession]:
+    return list(
+        db.session.scalars(
+            sessions_visible_to(current_user)
+            .where(TreatmentSession.patient_id == patient_id)
+            .options(
+                selectinload(TreatmentSession.ticks),
+                selectinload(TreatmentSession.template_version).selectinload(
+                    TemplateVersion.checklist_items
+                ),
+            )
+            .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+def _observations(session_ids: list[int]) -> dict[int, list[SessionObservation]]:
+    grouped: dict[int, list[SessionObservation]] = defaultdict(list)
+    if session_ids:
+        for observation in db.session.scalars(
+            select(SessionObservation)
+            .where(SessionObservation.session_id.in_(session_ids))
+            .order_by(SessionObservation.recorded_at)
+        ):
+            grouped[observation.session_id].append(observation)
+    return grouped
+
+
+def _measures_chart(patient_id: int):
+    """The PHQ-9 chart and read-outs, when the measures service is available."""
+    try:
+        from kap.services.measures import chart_for
+    except ImportError:  # pragma: no cover - only while measures are being built
+        return None
+    return chart_for(current_user, patient_id, "phq9")
 
 
 @bp.route("/patients/<int:patient_id>")
 def patient(patient_id: int):
-    """One patient in the therapist's care: their sessions (404 for anyone else's)."""
+    """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
     person = get_patient_for(current_user, patient_id)
+    audit.record(
+        "patient.view",
+        actor=current_user,
+        subject_type="user",
+        subject_id=person.id,
+        patient_id=person.id,
+        ip_address=_client_ip(),
+    )
+    sessions = _timeline_sessions(person.id)
+    entries = journal.shared_entries_of(current_user, person.id)
+    alerts = db.session.scalars(
+        open_alerts_visible_to(current_user).where(Alert.patient_id == person.id)
+    ).all()
     return render_template(
         "therapist/patient.html",
         patient=person,
-        sessions=sessions_of_patient(current_user, person.id),
+        sessions=sessions,
+        observations=_observations([s.id for s in sessions]),
+        entries=entries,
+        read_ids=journal.read_entry_ids(current_user, [e.id for e in entries]),
+        notes=notes_about(current_user, person.id),
+        note_form=NoteForm(formdata=None),
+        alerts=alerts,
+        form=CsrfOnlyForm(),
+        resolve_form=ResolveForm(formdata=None),
+        chart=_measures_chart(person.id),
     )
+
+
+@bp.route("/entries/<int:entry_id>")
+def entry(entry_id: int):
+    """One shared entry with its thread; opening it marks it read and is audited."""
+    item = journal.get_entry_for(current_user, entry_id)
+    journal.mark_read(current_user, item)
+    audit.record(
+        "entry.read",
+        actor=current_user,
+        subject_type="journal_entry",
+        subject_id=item.id,
+        patient_id=item.patient_id,
+        ip_address=_client_ip(),
+    )
+    return render_template(
+        "therapist/entry.html",
+        entry=item,
+        patient=get_patient_for(current_user, item.patient_id),
+        comment_form=CommentForm(formdata=None),
+    )
+
+
+@bp.route("/entries/<int:entry_id>/comments", methods=["POST"])
+def comment(entry_id: int):
+    """Comment on a shared entry; the patient sees it under their entry."""
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            created = journal.add_comment(current_user, entry_id, form.body.data or "")
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            audit.record(
+                "comment.create",
+                actor=current_user,
+                subject_type="journal_comment",
+                subject_id=created.id,
+                patient_id=created.entry.patient_id,
+                ip_address=_client_ip(),
+            )
+            flash("Comment added. The patient will see it under their entry.", "info")
+    return redirect(url_for("therapist.entry", entry_id=entry_id) + "#thread")
+
+
+@bp.route("/patients/<int:patient_id>/notes", methods=["POST"])
+def add_clinical_note(patient_id: int):
+    """Write a private clinical note."""
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            add_note(current_user, patient_id, form.body.data or "")
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            flash("Note saved. Only the care team can read it.", "info")
+    return redirect(url_for("therapist.patient", patient_id=patient_id) + "#notes")
+
+
+@bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
+def acknowledge(alert_id: int):
+    """I have seen this alert and I am acting on it."""
+    if CsrfOnlyForm().validate_on_submit():
+        alert = acknowledge_alert(current_user, alert_id)
+        flash(f"Alert acknowledged for {alert.patient.name}.", "info")
+    return redirect(safe_next_path(request.form.get("back")) or url_for("therapist.dashboard"))
+
+
+@bp.route("/alerts/<int:alert_id>/resolve", methods=["POST"])
+def resolve(alert_id: int):
+    """Close an alert with a note on what was done."""
+    form = ResolveForm()
+    if form.validate_on_submit():
+        try:
+            alert = resolve_alert(current_user, alert_id, form.note.data or "")
+        except (Invalid, Conflict) as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Alert for {alert.patient.name} resolved.", "info")
+    return redirect(url_for("therapist.dashboard"))

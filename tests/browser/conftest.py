@@ -58,17 +58,16 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def base_url(live_server) -> str:
     """Pages are opened relative to the live server."""
     return live_server.url
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, playwright, base_url):
-    """A Pixel 7 (412 px wide, touch) pointed at the live server."""
+@pytest.fixture(scope="module")
+def browser_context_args(playwright, base_url):
+    """A Pixel 7 (412 px wide, touch) pointed at this module's live server."""
     return {
-        **browser_context_args,
         **playwright.devices["Pixel 7"],
         "base_url": base_url,
         "service_workers": "allow",
@@ -116,9 +115,13 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
     raise RuntimeError(f"server did not answer {url} within {seconds}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """gunicorn on a free port of 127.0.0.1 with the demo data, stopped by its PID."""
+    """gunicorn on a free port of 127.0.0.1 with fresh demo data, stopped by its PID.
+
+    One per test module, so a module that starts the demo session or writes entries never
+    changes what another module sees.
+    """
     instance = tmp_path_factory.mktemp("instance")
     port = _free_port()
     env = {

@@ -42,6 +42,11 @@ MATRIX = {
     ("auth.accept_invitation", "GET"): expect(404, 404, 404, 404),  # a made-up token
     ("auth.accept_invitation", "POST"): expect(404, 404, 404, 404),
     ("therapist.patient", "GET"): expect(302, 302, 200, 302),
+    ("therapist.entry", "GET"): expect(302, 302, 200, 302),
+    ("therapist.comment", "POST"): expect(302, 302, 302, 302),
+    ("therapist.add_clinical_note", "POST"): expect(302, 302, 302, 302),
+    ("therapist.acknowledge", "POST"): expect(302, 302, 302, 302),
+    ("therapist.resolve", "POST"): expect(302, 302, 302, 302),
     ("clinic.templates", "GET"): expect(302, 302, 302, 200),
     ("clinic.new_template", "GET"): expect(302, 302, 302, 200),
     ("clinic.new_template", "POST"): expect(302, 302, 302, 400),
@@ -66,6 +71,34 @@ MATRIX = {
     ("clinic.settings", "GET"): expect(302, 302, 302, 200),
     ("clinic.settings", "POST"): expect(302, 302, 302, 400),
     ("media.audio", "GET"): expect(302, 200, 200, 200),
+    ("patient.prepare", "GET"): expect(302, 200, 302, 302),
+    ("patient.save_checklist", "POST"): expect(302, 302, 302, 302),
+    ("patient.save_intention", "POST"): expect(302, 302, 302, 302),
+    ("patient.start_session", "POST"): expect(302, 302, 302, 302),  # unticked: refused
+    ("patient.change_phase", "POST"): expect(302, 302, 302, 302),
+    ("patient.call_staff", "POST"): expect(302, 302, 302, 302),
+    ("patient.integration", "GET"): expect(302, 302, 302, 302),  # not started: to prepare
+    ("patient.session_mode", "GET"): expect(302, 302, 302, 302),  # not started: to prepare
+    ("patient.journal_list", "GET"): expect(302, 200, 302, 302),
+    ("patient.new_entry", "GET"): expect(302, 200, 302, 302),
+    ("patient.new_entry", "POST"): expect(302, 400, 302, 302),
+    ("patient.edit_entry", "GET"): expect(302, 200, 302, 302),
+    ("patient.edit_entry", "POST"): expect(302, 400, 302, 302),
+    ("patient.set_sharing", "POST"): expect(302, 302, 302, 302),
+    ("patient.delete_entry", "GET"): expect(302, 200, 302, 302),
+    ("patient.delete_entry", "POST"): expect(302, 302, 302, 302),
+    ("patient.reply", "POST"): expect(302, 302, 302, 302),
+    ("api.put_checklist_item", "PUT"): expect(401, 400, 403, 403),
+    ("api.put_intention", "PUT"): expect(401, 400, 403, 403),
+    ("api.post_phase", "POST"): expect(401, 400, 403, 403),
+    ("api.post_call_staff", "POST"): expect(401, 400, 403, 403),
+    ("api.list_journal", "GET"): expect(401, 200, 403, 403),
+    ("api.create_journal_entry", "POST"): expect(401, 400, 403, 403),
+    ("api.update_journal_entry", "PATCH"): expect(401, 400, 403, 403),
+    ("api.delete_journal_entry", "DELETE"): expect(401, 200, 403, 403),
+    ("api.create_comment", "POST"): expect(401, 400, 400, 403),
+    ("api.patient_journal", "GET"): expect(401, 403, 200, 403),
+    ("api.list_alerts", "GET"): expect(401, 403, 200, 200),
     ("api.list_sessions", "GET"): expect(401, 200, 200, 200),
     ("api.get_session", "GET"): expect(401, 200, 200, 200),
     ("favicon", "GET"): expect(301, 301, 301, 301),
@@ -87,7 +120,7 @@ def _samples(app, people) -> dict:
     from pathlib import Path
 
     from kap.extensions import db
-    from kap.models import AudioFile, SessionTemplate, TreatmentSession
+    from kap.models import Alert, AudioFile, JournalEntry, SessionTemplate, TreatmentSession
 
     patient_id = people["patient@demo.test"].id
     with app.app_context():
@@ -115,8 +148,21 @@ def _samples(app, people) -> dict:
             sha256="0" * 64,
         )
         db.session.add(audio)
+        alert = Alert(clinic_id=template.clinic_id, patient_id=patient_id, kind="call_staff")
+        db.session.add(alert)
         db.session.commit()
+        version = session.template_version
+        shared = db.session.scalars(
+            db.select(JournalEntry.id)
+            .where(JournalEntry.patient_id == patient_id, JournalEntry.shared)
+            .order_by(JournalEntry.id)
+        ).all()
         return {
+            "alert_id": alert.id,
+            "item_id": version.checklist_items[0].id,
+            "entry_id": shared[0],
+            "spare_entry_id": shared[1],
+            "other_spare_entry_id": shared[2],
             "patient_id": patient_id,
             "user_id": patient_id,
             "template_id": template.id,
@@ -126,10 +172,18 @@ def _samples(app, people) -> dict:
         }
 
 
+#: Routes that destroy their sample get one of their own, so route order never matters.
+SAMPLE_OVERRIDES = {
+    "patient.delete_entry": {"entry_id": "spare_entry_id"},
+    "api.delete_journal_entry": {"entry_id": "other_spare_entry_id"},
+}
+
+
 def _url(rule, samples):
     missing = set(rule.arguments) - samples.keys()
     assert not missing, f"add a sample value for {missing} in {rule.endpoint}"
-    return rule.build({name: samples[name] for name in rule.arguments})[1]
+    names = {name: name for name in rule.arguments} | SAMPLE_OVERRIDES.get(rule.endpoint, {})
+    return rule.build({name: samples[names[name]] for name in rule.arguments})[1]
 
 
 def test_every_route_has_a_row():

@@ -13,9 +13,18 @@ def test_production_refuses_default_or_weak_secret(monkeypatch, secret):
         ProductionConfig()
 
 
+def test_production_refuses_a_missing_audit_key(monkeypatch):
+    """Production needs KAP_AUDIT_KEY, which keys the audit log outside the database."""
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", None)
+    with pytest.raises(RuntimeError, match="KAP_AUDIT_KEY"):
+        ProductionConfig()
+
+
 def test_production_accepts_a_real_secret(monkeypatch):
     """A long random secret is accepted and cookies become Secure."""
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "y" * 48)
     config = ProductionConfig()
     assert config.SESSION_COOKIE_SECURE is True
 

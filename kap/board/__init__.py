@@ -1,0 +1,11 @@
+"""The clinic session board: today's sessions for staff on session days."""
+
+from flask import Blueprint
+
+from kap.auth.roles import restrict_blueprint
+from kap.models import Role
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+restrict_blueprint(bp, Role.THERAPIST, Role.CLINIC_ADMIN)
+
+from kap.board import views  # noqa: E402,F401

@@ -1,0 +1,55 @@
+"""Safety alerts: a patient's Call staff from session mode, a positive PHQ-9 item 9."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kap.extensions import db
+from kap.models.base import UTCDateTime, utcnow
+
+
+class AlertKind(enum.StrEnum):
+    CALL_STAFF = "call_staff"
+    PHQ9_ITEM9 = "phq9_item9"
+
+
+class Alert(db.Model):
+    """Something staff must see now; open until resolved (acknowledging is a step on the way)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["patient_id", "clinic_id"],
+            ["users.id", "users.clinic_id"],
+            name="fk_alerts_patient_same_clinic",
+        ),
+        Index("ix_alerts_clinic_open", "clinic_id", "resolved_at"),
+        Index("ix_alerts_patient_client", "patient_id", "client_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    #: The device's id for the request, so a replayed Call staff raises one alert.
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+
+    patient = relationship(
+        "User",
+        primaryjoin="Alert.patient_id == User.id",
+        foreign_keys=[patient_id],
+        viewonly=True,
+    )

@@ -1,0 +1,83 @@
+"""Integration journal entries (private unless shared) and the comments under them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kap.extensions import db
+from kap.models.base import UTCDateTime, utcnow
+
+#: Longest entry a patient may write (characters).
+MAX_ENTRY_LENGTH = 20_000
+MAX_COMMENT_LENGTH = 5_000
+
+
+class JournalEntry(db.Model):
+    """What a patient wrote. Only they see it unless ``shared`` is on.
+
+    ``client_id`` (chosen by the device) makes creation exactly-once; a deleted entry keeps
+    its row without any text, so a late replay of its creation cannot bring it back.
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "client_id"),
+        ForeignKeyConstraint(
+            ["patient_id", "clinic_id"],
+            ["users.id", "users.clinic_id"],
+            name="fk_journal_entries_patient_same_clinic",
+        ),
+        Index("ix_journal_entries_patient_created", "patient_id", "created_at"),
+        Index("ix_journal_entries_patient_shared", "patient_id", "shared"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    mood: Mapped[int | None] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped on every edit so two devices' edits can be told apart.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    session = relationship("TreatmentSession")
+    comments: Mapped[list[JournalComment]] = relationship(
+        back_populates="entry",
+        order_by="JournalComment.created_at",
+        cascade="all, delete-orphan",
+    )
+
+
+class JournalComment(db.Model):
+    """A care-team therapist's comment on a shared entry, or the patient's reply."""
+
+    __tablename__ = "journal_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_entries.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="comments")
+    author = relationship("User", lazy="joined")

@@ -1,0 +1,148 @@
+"""The patient's journal pages: list, write, edit, share, delete, reply."""
+
+from __future__ import annotations
+
+import uuid
+from itertools import groupby
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kap.clinic.forms import CsrfOnlyForm
+from kap.extensions import db
+from kap.formhelpers import attach_errors
+from kap.patient import bp
+from kap.patient.forms import CommentForm, JournalEntryForm
+from kap.services import journal
+from kap.services.errors import Conflict, Invalid
+from kap.services.invitations import care_team_of
+from kap.services.scheduling import sessions_visible_to
+
+
+def _entry_fields(form: JournalEntryForm) -> dict:
+    session_id = form.session_id.data
+    return {
+        "body": form.body.data or "",
+        "mood": form.mood.data,
+        "shared": bool(form.shared.data),
+        "session_id": int(session_id) if session_id and session_id.isdigit() else None,
+    }
+
+
+def _own_sessions():
+    return db.session.scalars(sessions_visible_to(current_user)).all()
+
+
+@bp.route("/journal")
+def journal_list():
+    """Entries newest first, grouped by session, each saying who can read it."""
+    entries = db.session.scalars(journal.own_entries(current_user)).all()
+    groups = [
+        (session, list(items))
+        for session, items in groupby(entries, key=lambda entry: entry.session)
+    ]
+    return render_template(
+        "patient/journal.html",
+        groups=groups,
+        care_team=care_team_of(current_user),
+        form=CsrfOnlyForm(),
+        comment_form=CommentForm(formdata=None),
+    )
+
+
+def _render_form(form, entry=None, status=200):
+    return render_template(
+        "patient/journal_form.html",
+        form=form,
+        entry=entry,
+        care_team=care_team_of(current_user),
+        sessions=_own_sessions(),
+    ), status
+
+
+@bp.route("/journal/new", methods=["GET", "POST"])
+def new_entry():
+    """Write an entry; private unless the patient ticks Share. Resubmitting creates it once."""
+    form = JournalEntryForm()
+    if request.method == "GET":
+        form.client_id.data = str(uuid.uuid4())
+        form.session_id.data = request.args.get("session_id", "")
+        return _render_form(form)
+    if form.validate_on_submit():
+        try:
+            entry, _created = journal.create_entry(
+                current_user, form.client_id.data or "", _entry_fields(form)
+            )
+        except (Invalid, Conflict) as error:
+            attach_errors(form, error)
+        else:
+            flash(_saved_message(entry.shared), "info")
+            return redirect(url_for("patient.journal_list") + f"#entry-{entry.id}")
+    return _render_form(form, status=400)
+
+
+def _saved_message(shared: bool) -> str:
+    if shared:
+        return "Saved and shared with your care team."
+    return "Saved. Only you can read it."
+
+
+@bp.route("/journal/<int:entry_id>/edit", methods=["GET", "POST"])
+def edit_entry(entry_id: int):
+    """Edit text, mood or sharing; an edit made elsewhere meanwhile is kept as a copy."""
+    entry = journal.get_entry_for(current_user, entry_id)
+    form = JournalEntryForm(obj=entry) if request.method == "GET" else JournalEntryForm()
+    if request.method == "GET":
+        form.session_id.data = str(entry.session_id or "")
+        return _render_form(form, entry)
+    if form.validate_on_submit():
+        base = request.form.get("base_revision", "")
+        try:
+            journal.update_entry(
+                current_user, entry.id, _entry_fields(form), int(base) if base.isdigit() else None
+            )
+        except (Invalid, Conflict) as error:
+            attach_errors(form, error)
+        else:
+            flash(_saved_message(bool(form.shared.data)), "info")
+            return redirect(url_for("patient.journal_list") + f"#entry-{entry.id}")
+    return _render_form(form, entry, 400)
+
+
+@bp.route("/journal/<int:entry_id>/sharing", methods=["POST"])
+def set_sharing(entry_id: int):
+    """Share an entry with the care team, or stop sharing it (it disappears for them)."""
+    if CsrfOnlyForm().validate_on_submit():
+        shared = request.form.get("shared") == "y"
+        journal.update_entry(current_user, entry_id, {"shared": shared})
+        flash(
+            "Shared with your care team." if shared else "No longer shared. Only you can read it.",
+            "info",
+        )
+    return redirect(url_for("patient.journal_list") + f"#entry-{entry_id}")
+
+
+@bp.route("/journal/<int:entry_id>/delete", methods=["GET", "POST"])
+def delete_entry(entry_id: int):
+    """Ask, then delete an entry and its comments for good."""
+    entry = journal.get_entry_for(current_user, entry_id)
+    form = CsrfOnlyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        journal.delete_entry(current_user, entry.id)
+        flash("Entry deleted.", "info")
+        return redirect(url_for("patient.journal_list"))
+    return render_template("patient/journal_delete.html", entry=entry, form=form)
+
+
+@bp.route("/journal/<int:entry_id>/comments", methods=["POST"])
+def reply(entry_id: int):
+    """Reply under an entry (the care team sees replies on shared entries)."""
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            journal.add_comment(current_user, entry_id, form.body.data or "")
+        except Invalid as error:
+            flash(error.message, "error")
+        else:
+            flash("Reply added.", "info")
+    return redirect(url_for("patient.journal_list") + f"#entry-{entry_id}")

@@ -1,0 +1,130 @@
+"""Preparing for a session (checklist, intention), starting it, and integration afterwards.
+
+Every action is a plain form post, so it works without JavaScript; with JavaScript the
+page calls the API instead and stays put.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kap.clinic.forms import CsrfOnlyForm
+from kap.formhelpers import attach_errors
+from kap.models import SessionStatus
+from kap.patient import bp
+from kap.patient.forms import IntentionForm, JournalEntryForm
+from kap.services import session_flow
+from kap.services.errors import Conflict, Invalid
+from kap.services.invitations import care_team_of
+
+
+def _prepare_page(session, intention_form=None, status=200):
+    done, total = session_flow.preparation_progress(session)
+    intention_form = intention_form or IntentionForm(formdata=None, text=session.intention or "")
+    ticked = {tick.item_id for tick in session.ticks}
+    return render_template(
+        "patient/prepare.html",
+        session=session,
+        version=session.template_version,
+        ticked=ticked,
+        missing=session_flow.missing_required(session),
+        done=done,
+        total=total,
+        intention_form=intention_form,
+        form=CsrfOnlyForm(),
+        care_team=care_team_of(current_user),
+    ), status
+
+
+@bp.route("/sessions/<int:session_id>")
+def prepare(session_id: int):
+    """The checklist, the intention and the Start session button."""
+    session = session_flow.own_session(current_user, session_id)
+    if session.status in (SessionStatus.SESSION, SessionStatus.DOWNTIME):
+        return redirect(url_for("patient.session_mode", session_id=session.id))
+    return _prepare_page(session)
+
+
+@bp.route("/sessions/<int:session_id>/checklist", methods=["POST"])
+def save_checklist(session_id: int):
+    """Save the whole checklist (the no-JavaScript path; with it, each tick saves at once)."""
+    if CsrfOnlyForm().validate_on_submit():
+        checked = {int(v) for v in request.form.getlist("item") if v.isdigit()}
+        try:
+            session_flow.set_checklist(current_user, session_id, checked)
+        except Conflict as error:
+            flash(error.message, "error")
+        else:
+            flash("Checklist saved.", "info")
+    return redirect(url_for("patient.prepare", session_id=session_id) + "#checklist")
+
+
+@bp.route("/sessions/<int:session_id>/intention", methods=["POST"])
+def save_intention(session_id: int):
+    """Save the intention; too long re-renders with the text kept."""
+    session = session_flow.own_session(current_user, session_id)
+    form = IntentionForm()
+    if form.validate_on_submit():
+        try:
+            session_flow.set_intention(current_user, session_id, form.text.data or "")
+        except (Invalid, Conflict) as error:
+            attach_errors(form, error)
+        else:
+            flash("Intention saved. Your care team can read it.", "info")
+            return redirect(url_for("patient.prepare", session_id=session_id) + "#intention")
+    return _prepare_page(session, form, 400)
+
+
+@bp.route("/sessions/<int:session_id>/start", methods=["POST"])
+def start_session(session_id: int):
+    """Start session: records the 'session' phase, then opens session mode."""
+    session = session_flow.own_session(current_user, session_id)
+    if not CsrfOnlyForm().validate_on_submit():
+        return _prepare_page(session, status=400)
+    try:
+        session_flow.advance_phase(current_user, session_id, SessionStatus.SESSION)
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect(url_for("patient.prepare", session_id=session_id))
+    return redirect(url_for("patient.session_mode", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/phase", methods=["POST"])
+def change_phase(session_id: int):
+    """Move to the next phase by hand (the no-JavaScript path through session mode)."""
+    phase = request.form.get("phase", "")
+    if CsrfOnlyForm().validate_on_submit():
+        try:
+            session_flow.advance_phase(current_user, session_id, phase)
+        except (Invalid, Conflict) as error:
+            flash(error.message, "error")
+    if phase in (SessionStatus.INTEGRATION, SessionStatus.COMPLETE):
+        return redirect(url_for("patient.integration", session_id=session_id))
+    return redirect(url_for("patient.session_mode", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/call-staff", methods=["POST"])
+def call_staff(session_id: int):
+    """Call staff without JavaScript: records the alert and says so."""
+    if CsrfOnlyForm().validate_on_submit():
+        session_flow.call_staff(current_user, session_id, request.form.get("client_id") or None)
+        flash("Staff have been called. Someone is on the way.", "info")
+    return redirect(url_for("patient.session_mode", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/integration")
+def integration(session_id: int):
+    """First impressions after downtime: the template's prompts and a journal entry."""
+    session = session_flow.own_session(current_user, session_id)
+    if session.status in (SessionStatus.SCHEDULED, SessionStatus.CANCELLED):
+        return redirect(url_for("patient.prepare", session_id=session.id))
+    entry_form = JournalEntryForm(formdata=None, session_id=str(session.id))
+    return render_template(
+        "patient/integration.html",
+        session=session,
+        prompts=session.template_version.integration_prompts,
+        entry_form=entry_form,
+        form=CsrfOnlyForm(),
+        care_team=care_team_of(current_user),
+    )

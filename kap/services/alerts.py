@@ -1,0 +1,80 @@
+"""Open safety alerts, scoped to who must act on them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from kap.extensions import db
+from kap.models import Alert, CareTeamMember, User
+from kap.models.base import utcnow
+from kap.services import audit
+from kap.services.errors import Conflict, Invalid, NotFound
+
+
+def open_alerts_visible_to(user: User) -> Select[tuple[Alert]]:
+    """Unresolved alerts: a therapist's care list's, or the whole clinic's for an admin."""
+    query = select(Alert).where(Alert.clinic_id == user.clinic_id, Alert.resolved_at.is_(None))
+    if user.is_therapist:
+        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
+        query = query.where(Alert.patient_id.in_(cared_for))
+    elif not user.is_clinic_admin:
+        return query.where(False)
+    return query.order_by(Alert.created_at.desc())
+
+
+def get_alert_for(user: User, alert_id: int) -> Alert:
+    """An open or closed alert ``user`` may act on, or NotFound."""
+    query = select(Alert).where(Alert.id == alert_id, Alert.clinic_id == user.clinic_id)
+    if user.is_therapist:
+        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
+        query = query.where(Alert.patient_id.in_(cared_for))
+    elif not user.is_clinic_admin:
+        raise NotFound("No such alert.")
+    alert = db.session.scalar(query)
+    if alert is None:
+        raise NotFound("No such alert.")
+    return alert
+
+
+def acknowledge_alert(user: User, alert_id: int) -> Alert:
+    """Say 'I have seen this and I am on it' (idempotent)."""
+    alert = get_alert_for(user, alert_id)
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by_id = user.id
+        audit.record(
+            "alert.acknowledge",
+            actor=user,
+            subject_type="alert",
+            subject_id=alert.id,
+            patient_id=alert.patient_id,
+            commit=False,
+        )
+        db.session.commit()
+    return alert
+
+
+def resolve_alert(user: User, alert_id: int, note: str) -> Alert:
+    """Close an alert with a note saying what was done."""
+    note = (note or "").strip()
+    if not note:
+        raise Invalid("Say what was done.", {"note": ["Write a short note on what was done."]})
+    if len(note) > 2000:
+        raise Invalid("The note is too long.", {"note": ["Up to 2,000 characters."]})
+    alert = get_alert_for(user, alert_id)
+    if alert.resolved_at is not None:
+        raise Conflict("This alert was already resolved.")
+    now = utcnow()
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
+    alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, user.id, note
+    audit.record(
+        "alert.resolve",
+        actor=user,
+        subject_type="alert",
+        subject_id=alert.id,
+        patient_id=alert.patient_id,
+        commit=False,
+    )
+    db.session.commit()
+    return alert

@@ -1,0 +1,105 @@
+"""The audit log: record who did what, and verify that nobody changed the record since.
+
+Rows are only inserted. Each row's HMAC covers its content and the previous row's HMAC,
+keyed by KAP_AUDIT_KEY (which lives outside the database): a changed row fails its own
+check, a removed row breaks its successor's. No journal text, password or token is ever
+put in a row — only ids, action names and short fixed details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from kap.extensions import db
+from kap.models import AuditEvent, User
+from kap.models.base import utcnow
+
+#: A fixed number for PostgreSQL's advisory lock that serialises audit writers.
+_AUDIT_LOCK = 727_274_001
+
+
+def _content(event: AuditEvent) -> str:
+    fields = (
+        event.at.isoformat(),
+        event.clinic_id,
+        event.actor_id,
+        event.action,
+        event.subject_type,
+        event.subject_id,
+        event.patient_id,
+        event.ip_address,
+        event.detail,
+    )
+    return "|".join("" if value is None else str(value) for value in fields)
+
+
+def _mac(previous_mac: str, event: AuditEvent, key: str | None = None) -> str:
+    key = key or current_app.config["AUDIT_KEY"]
+    message = f"{previous_mac}\n{_content(event)}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    clinic_id: int | None = None,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    patient_id: int | None = None,
+    ip_address: str = "",
+    detail: str = "",
+    commit: bool = True,
+) -> AuditEvent:
+    """Append one event, chained to the last one."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    previous = db.session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
+    event = AuditEvent(
+        at=utcnow().replace(microsecond=0),
+        clinic_id=clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
+        actor_id=actor.id if actor else None,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        patient_id=patient_id,
+        ip_address=(ip_address or "")[:64],
+        detail=(detail or "")[:300],
+    )
+    event.mac = _mac(previous or "", event)
+    db.session.add(event)
+    if commit:
+        db.session.commit()
+    return event
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    event_id: int
+    reason: str
+
+
+def verify_chain(key: str | None = None) -> Iterator[AuditProblem]:
+    """Every row whose HMAC does not match its content and predecessor."""
+    previous = ""
+    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
+        if not hmac.compare_digest(event.mac, _mac(previous, event, key)):
+            yield AuditProblem(event.id, "changed, or a row before it was removed or changed")
+        previous = event.mac
+
+
+def events_of_clinic(clinic_id: int, *, since: datetime | None = None, action: str | None = None):
+    """A clinic's events, newest first (for the admin's log and export)."""
+    query = select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return query.order_by(AuditEvent.id.desc())

@@ -1,0 +1,205 @@
+"""A patient's session: preparation ticks, intention, phases in order, and Call staff.
+
+Phases go scheduled → session → downtime → integration → complete. The order is checked;
+the timing is not, because a phone that was offline reports a change late, carrying the
+time it happened on the device. Repeating the current phase is accepted and changes
+nothing, so a retried request from an outbox never fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kap.extensions import db
+from kap.models import (
+    Alert,
+    AlertKind,
+    ChecklistItem,
+    ChecklistTick,
+    SessionStatus,
+    TreatmentSession,
+    User,
+)
+from kap.models.base import utcnow
+from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.scheduling import get_session_for
+
+PHASE_ORDER = [
+    SessionStatus.SCHEDULED,
+    SessionStatus.SESSION,
+    SessionStatus.DOWNTIME,
+    SessionStatus.INTEGRATION,
+    SessionStatus.COMPLETE,
+]
+PHASE_TIMESTAMPS = {
+    SessionStatus.SESSION: "session_started_at",
+    SessionStatus.DOWNTIME: "downtime_started_at",
+    SessionStatus.INTEGRATION: "integration_started_at",
+    SessionStatus.COMPLETE: "completed_at",
+}
+MAX_INTENTION_LENGTH = 5_000
+
+
+def own_session(patient: User, session_id: int) -> TreatmentSession:
+    """The patient's own session, or NotFound."""
+    session = get_session_for(patient, session_id)
+    if session.patient_id != patient.id:
+        raise NotFound("No such session.")
+    return session
+
+
+def missing_required(session: TreatmentSession) -> list[ChecklistItem]:
+    """Required preparation items not ticked yet, in checklist order."""
+    ticked = {tick.item_id for tick in session.ticks}
+    return [
+        item
+        for item in session.template_version.checklist_items
+        if item.required and item.id not in ticked
+    ]
+
+
+def preparation_progress(session: TreatmentSession) -> tuple[int, int]:
+    """(ticked, total) preparation items."""
+    ticked = {tick.item_id for tick in session.ticks}
+    items = session.template_version.checklist_items
+    return sum(1 for item in items if item.id in ticked), len(items)
+
+
+def set_item_checked(patient: User, session_id: int, item_id: int, checked: bool) -> bool:
+    """Tick or untick a preparation item (idempotent). Returns the new state."""
+    session = own_session(patient, session_id)
+    if session.status in (SessionStatus.COMPLETE, SessionStatus.CANCELLED):
+        raise Conflict(f"This session is {session.status}; its checklist is closed.")
+    item = db.session.get(ChecklistItem, item_id)
+    if item is None or item.version_id != session.template_version_id:
+        raise NotFound("No such checklist item in this session.")
+    tick = db.session.get(ChecklistTick, {"session_id": session.id, "item_id": item.id})
+    if checked and tick is None:
+        session.ticks.append(ChecklistTick(item_id=item.id))
+    elif not checked and tick is not None:
+        session.ticks.remove(tick)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent identical tick won the race: same outcome
+        db.session.rollback()
+    return checked
+
+
+def set_checklist(patient: User, session_id: int, checked_ids: set[int]) -> None:
+    """Make exactly the items in ``checked_ids`` ticked (unknown ids are ignored)."""
+    session = own_session(patient, session_id)
+    for item in session.template_version.checklist_items:
+        set_item_checked(patient, session.id, item.id, item.id in checked_ids)
+
+
+def set_intention(patient: User, session_id: int, text: str) -> TreatmentSession:
+    """Write or rewrite the intention, until the session starts."""
+    if not isinstance(text, str):
+        raise Invalid("The intention must be text.", {"text": ["Write your intention as text."]})
+    if len(text) > MAX_INTENTION_LENGTH:
+        raise Invalid(
+            "Your intention is too long.",
+            {"text": [f"Keep it under {MAX_INTENTION_LENGTH:,} characters."]},
+        )
+    session = own_session(patient, session_id)
+    if session.status != SessionStatus.SCHEDULED:
+        raise Conflict("The session has started; the intention you set is kept as it was.")
+    session.intention = text.strip()
+    session.intention_updated_at = utcnow()
+    db.session.commit()
+    return session
+
+
+def parse_device_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp with a zone (as a device sends it), in UTC; None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Invalid(
+            "at must be an ISO 8601 time.", {"at": ["Use ISO 8601, e.g. 2026-11-22T14:05:00Z."]}
+        )
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(
+            "at must be an ISO 8601 time.", {"at": ["Use ISO 8601, e.g. 2026-11-22T14:05:00Z."]}
+        ) from None
+    if moment.tzinfo is None:
+        raise Invalid("at needs a time zone.", {"at": ["Add Z or an offset such as +01:00."]})
+    return moment.astimezone(UTC)
+
+
+def advance_phase(
+    patient: User, session_id: int, phase: str, at: datetime | None = None
+) -> tuple[TreatmentSession, bool]:
+    """Move the session to ``phase``. Returns (session, changed).
+
+    Conflict when the phase is out of order, the session is cancelled, or (to start)
+    a required preparation item is not ticked.
+    """
+    if phase not in PHASE_TIMESTAMPS:
+        raise Invalid(
+            "Unknown phase.",
+            {"phase": ["One of: session, downtime, integration, complete."]},
+        )
+    session = own_session(patient, session_id)
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict("This session was cancelled.")
+    current = PHASE_ORDER.index(SessionStatus(session.status))
+    wanted = PHASE_ORDER.index(SessionStatus(phase))
+    if wanted == current:
+        return session, False
+    if wanted != current + 1:
+        expected = PHASE_ORDER[current + 1] if current + 1 < len(PHASE_ORDER) else None
+        raise Conflict(
+            f"The session is in '{session.status}'; it can move to "
+            f"'{expected}' next, not '{phase}'."
+            if expected
+            else "The session is already complete."
+        )
+    if phase == SessionStatus.SESSION:
+        missing = missing_required(session)
+        if missing:
+            raise Conflict(
+                "Some required preparation is not ticked: "
+                + "; ".join(item.text for item in missing)
+                + "."
+            )
+    session.status = phase
+    setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], at or utcnow())
+    db.session.commit()
+    return session, True
+
+
+def call_staff(
+    patient: User, session_id: int, client_id: str | None = None, at: datetime | None = None
+) -> tuple[Alert, bool]:
+    """Raise a Call staff alert for the clinic (once per client_id). Returns (alert, created)."""
+    session = own_session(patient, session_id)
+    if client_id is not None:
+        existing = db.session.scalar(
+            select(Alert).where(Alert.patient_id == patient.id, Alert.client_id == client_id)
+        )
+        if existing is not None:
+            return existing, False
+    alert = Alert(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        session_id=session.id,
+        kind=AlertKind.CALL_STAFF,
+        client_id=client_id,
+        created_at=at or utcnow(),
+    )
+    db.session.add(alert)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(
+            select(Alert).where(Alert.patient_id == patient.id, Alert.client_id == client_id)
+        )
+        return existing, False
+    return alert, True

@@ -1,0 +1,328 @@
+// Session mode: plays the session on the phone (music, eye-mask prompts), then downtime, then integration.
+//
+// Where the session is comes from the session clock (the server's start time, less pauses) on
+// every tick, never from counting ticks, so a reload, a locked screen or throttled timers resume
+// at the right place. Phase changes go through api.js and are kept until the server has them:
+// re-sending a phase is a no-op there, so retrying is always safe.
+
+import { api } from './api.js';
+import { SessionClock, quietly } from './session/clock.js';
+import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
+import { SessionPlayer } from './session/player.js';
+import { downtimeRemaining, phaseAt, playlistLength, positionAt } from './session/timeline.js';
+import { encodeWav } from './session/wav.js';
+import { ScreenWakeLock } from './session/wakelock.js';
+
+const TICK_MS = 250; // cues must land within 1 s of their time
+const RANK = { session: 0, downtime: 1, integration: 2 };
+const PERMANENT = new Set([400, 403, 404, 409, 413]); // the same request can never succeed
+const MAX_BACKOFF_MS = 60000;
+const VOLUME_KEY = 'kap:session-volume';
+const SAID = {
+  downtime: 'The music has ended. Rest quietly until the countdown ends.',
+  integration: 'Downtime is over. Your integration journal is ready when you are.',
+};
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  root: $('sm'), announce: $('sm-announce'), title: $('sm-track-title'), of: $('sm-track-of'),
+  progress: $('sm-progress'), begin: $('sm-begin'), prompt: $('sm-prompt'), countdown: $('sm-countdown'),
+  music: $('sm-music'), pause: $('sm-pause'), volume: $('sm-volume'),
+  call: $('sm-call'), confirm: $('sm-confirm'), yes: $('sm-call-yes'), no: $('sm-call-no'), staff: $('sm-staff-status'),
+};
+const data = JSON.parse($('session-data').textContent);
+const playlist = data.playlist ?? [];
+const musicEnd = playlistLength(playlist, data.crossfade_seconds);
+const downtimeMs = Math.max(0, Number(data.downtime_minutes) || 0) * 60000;
+const clock = new SessionClock({ sessionId: data.id, startedAt: data.started_at });
+const cues = new CueRunner({ cues: data.cues, clock, sessionId: data.id, onCue: showCue });
+const wakeLock = new ScreenWakeLock();
+
+let known = data.status in RANK ? data.status : 'session'; // the last phase the server confirmed
+// If the server is ahead of this device's clock (the phase moved on elsewhere), its times rule.
+const serverDowntimeEnd = (Date.parse(data.downtime_started_at) || Date.now()) + downtimeMs;
+let shown = null;
+let player = null;
+let started = false; // player.start() has run: never twice from this page's own code
+let trackIndex = -1;
+let countdownText = '';
+let lateCue = null; // a prompt that fired while the music was still loading
+let lastTick = 0;
+let timer = null;
+
+const setAudio = (state) => (ui.root.dataset.audio = state);
+const say = (text) => (ui.announce.textContent = text);
+const clockText = (seconds) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+
+/** Phase, elapsed session seconds and the downtime's end (ms) at `now`. */
+function where(now) {
+  const elapsed = clock.elapsed(now);
+  const phase = phaseAt(elapsed, data);
+  if (RANK[phase] >= RANK[known]) {
+    return { phase, elapsed, downtimeEnd: now + downtimeRemaining(elapsed, data) * 1000 };
+  }
+  const phaseByServer = known === 'downtime' && now >= serverDowntimeEnd ? 'integration' : known;
+  return { phase: phaseByServer, elapsed, downtimeEnd: serverDowntimeEnd };
+}
+
+// ---- Phase changes: queued in order, sent through api.js, retried until the server has them.
+const outbox = [];
+const queued = new Set();
+let sending = false;
+let retryAt = 0;
+let backoff = 2000;
+
+function record(phase, atMs) {
+  if (queued.has(phase) || RANK[phase] <= RANK[known]) return;
+  queued.add(phase);
+  outbox.push({ phase, at: new Date(atMs).toISOString() });
+}
+
+async function flush() {
+  if (sending || !outbox.length || Date.now() < retryAt) return;
+  sending = true;
+  const change = outbox[0];
+  try {
+    await api.post(data.urls.phase, change);
+    outbox.shift();
+    known = change.phase;
+    retryAt = 0;
+    backoff = 2000;
+  } catch (error) {
+    if (PERMANENT.has(error.status)) {
+      outbox.shift(); // e.g. 409: the session moved on elsewhere; the server's order stands
+      console.warn(`Phase ${change.phase} refused (${error.status}).`);
+    } else {
+      retryAt = Date.now() + backoff;
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      console.warn(`Phase ${change.phase} not recorded yet (${error.status ?? 'offline'}); will retry.`);
+    }
+  } finally {
+    sending = false;
+  }
+  if (known === 'integration') forget();
+  if (outbox.length && !retryAt) flush();
+}
+
+/** The session is over on this device: drop its stored clock and cue progress. */
+function forget() {
+  clock.clear();
+  cues.clear();
+}
+
+// ---- Music.
+function gesture() {
+  // iOS: unlock the chime's <audio> and speech inside the tap, before any await.
+  prepareChime().catch(() => {});
+  primeSpeech();
+}
+
+function makePlayer() {
+  const audios = [0, 1].map(() => document.createElement('audio'));
+  const volume = Number(quietly(() => sessionStorage.getItem(VOLUME_KEY)) ?? ui.volume.value);
+  ui.volume.value = String(Number.isFinite(volume) ? volume : 80);
+  player = new SessionPlayer({ data, clock, audioElements: audios, volume: ui.volume.value / 100 });
+  for (const audio of audios) {
+    audio.addEventListener('playing', () => {
+      setAudio('playing');
+      ui.begin.hidden = true;
+      if (!clock.isPaused) wakeLock.start();
+      if (lateCue && Date.now() - lateCue.at < 10000) announceCue(lateCue.cue).catch(() => {});
+      lateCue = null;
+    });
+    // Media events keep coming with the screen locked, when timers may be throttled.
+    audio.addEventListener('timeupdate', () => Date.now() - lastTick > 200 && tick());
+  }
+  player.addEventListener('error', ({ detail }) => {
+    if (detail.needsGesture) {
+      blocked();
+    } else {
+      if (ui.root.dataset.audio === 'pending') setAudio('error');
+      ui.of.textContent = '· could not play; prompts will still come';
+    }
+  });
+  player.addEventListener('statechange', ({ detail }) => {
+    ui.pause.textContent = detail.paused ? 'Resume' : 'Pause';
+    if (detail.paused) {
+      wakeLock.stop();
+      ui.begin.hidden = true; // Resume is the tap that starts the music now
+    }
+  });
+}
+
+/** From a tap: starts (or resumes) the music, unlocking audio and speech first. */
+function play() {
+  started = true;
+  player.start();
+  gesture();
+  ui.begin.hidden = true;
+}
+
+function blocked() {
+  setAudio('blocked');
+  ui.begin.hidden = clock.isPaused;
+  say('Tap to begin the music.');
+}
+
+/**
+ * Starts the music without a tap if the browser allows it. A silent probe asks first, so the
+ * player's own elements are first played inside a tap where autoplay is refused (iOS needs that
+ * for every element it will play later).
+ */
+function tryAutoplay() {
+  const probe = document.createElement('audio');
+  probe.src = URL.createObjectURL(encodeWav([new Float32Array(441)], 22050));
+  const allowed = () => {
+    if (started || !player || clock.isPaused) return;
+    started = true;
+    player.start();
+  };
+  Promise.resolve(probe.play()) // old Safari returns undefined
+    .then(allowed, (error) => (error?.name === 'NotAllowedError' ? started || blocked() : allowed()))
+    .finally(() => {
+      probe.pause();
+      URL.revokeObjectURL(probe.src);
+    });
+}
+
+function stopMusic() {
+  player?.destroy(); // the last track has already faded out with the playlist's end
+  player = null;
+  wakeLock.stop();
+  releaseChime();
+  quietly(() => speechSynthesis.cancel());
+  setAudio('off');
+}
+
+ui.begin.addEventListener('click', play);
+ui.pause.addEventListener('click', () => {
+  if (!player) return;
+  if (clock.isPaused) play();
+  else player.pause();
+  tick();
+});
+ui.volume.addEventListener('input', () => {
+  if (player) player.volume = ui.volume.value / 100;
+  quietly(() => sessionStorage.setItem(VOLUME_KEY, ui.volume.value));
+});
+
+// ---- Prompts.
+function showCue(cue) {
+  ui.prompt.textContent = cue.text;
+  ui.prompt.classList.remove('is-new');
+  void ui.prompt.offsetWidth; // restart the gentle fade-in
+  ui.prompt.classList.add('is-new');
+  const audio = ui.root.dataset.audio;
+  if (audio === 'pending' || audio === 'blocked') lateCue = { cue, at: Date.now() };
+  else announceCue(cue).catch(() => {}); // also when a track failed: the voice still guides
+}
+
+// ---- Views.
+function enter(phase, w) {
+  const first = shown === null;
+  shown = phase;
+  ui.root.dataset.phase = phase;
+  for (const name of Object.keys(RANK)) $(`view-${name}`).hidden = name !== phase;
+  ui.music.hidden = phase !== 'session';
+  if (phase === 'session') {
+    const passed = (data.cues ?? []).filter((cue) => cue.at_seconds <= w.elapsed).pop();
+    ui.prompt.textContent = passed?.text ?? ''; // the last prompt, shown again after a reload
+    makePlayer();
+    ui.pause.textContent = clock.isPaused ? 'Resume' : 'Pause';
+    player.prepare().catch(() => {}); // render the soundscape while the probe asks
+    if (!clock.isPaused) tryAutoplay();
+  } else {
+    ui.prompt.textContent = '';
+    stopMusic();
+  }
+  if (!first) say(SAID[phase]);
+}
+
+function render(w, now) {
+  if (w.phase !== shown) enter(w.phase, w);
+  if (w.phase === 'session') {
+    ui.progress.value = Math.round((1000 * Math.min(w.elapsed, musicEnd)) / (musicEnd || 1));
+    const pos = positionAt(w.elapsed, playlist, data.crossfade_seconds);
+    const index = pos ? (pos.fadingTo ?? pos.index) : playlist.length - 1;
+    if (index !== trackIndex && playlist[index]) {
+      trackIndex = index;
+      ui.title.textContent = playlist[index].title;
+      ui.of.textContent = `· ${index + 1} of ${playlist.length}`;
+    }
+  } else if (w.phase === 'downtime') {
+    const text = clockText(Math.max(0, Math.ceil((w.downtimeEnd - now) / 1000)));
+    if (text !== countdownText) ui.countdown.textContent = countdownText = text;
+  }
+}
+
+function tick() {
+  const now = Date.now();
+  lastTick = now;
+  const w = where(now);
+  if (RANK[w.phase] >= RANK.downtime) record('downtime', w.downtimeEnd - downtimeMs);
+  if (w.phase === 'integration') record('integration', w.downtimeEnd);
+  render(w, now);
+  if (w.phase === 'session') cues.tick(now);
+  flush();
+  if (known === 'integration') clearInterval(timer); // nothing left to time or to send
+}
+
+// ---- Call staff: confirm inline, then send until the clinic has it (once per client_id).
+let staffCall = null;
+let staffSending = false;
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function confirming(on) {
+  ui.confirm.hidden = !on;
+  ui.call.hidden = on;
+  (on ? ui.yes : ui.call).focus();
+}
+
+async function sendStaffCall() {
+  if (!staffCall || staffSending) return;
+  staffSending = true;
+  try {
+    await api.post(data.urls.call_staff, staffCall);
+    staffCall = null;
+    ui.root.dataset.staff = 'called';
+    ui.staff.textContent = 'Staff have been called. Someone is on the way.';
+  } catch (error) {
+    if (PERMANENT.has(error.status)) {
+      staffCall = null;
+      ui.root.dataset.staff = 'failed';
+      ui.staff.textContent = 'Staff could not be called from here. Please call out for help.';
+    } else {
+      ui.staff.textContent = 'Still trying to reach staff… If you need help now, call out.';
+      setTimeout(sendStaffCall, 3000); // the same client_id: the clinic gets one alert
+    }
+  } finally {
+    staffSending = false;
+  }
+}
+
+ui.call.addEventListener('click', () => confirming(true));
+ui.no.addEventListener('click', () => confirming(false));
+ui.yes.addEventListener('click', () => {
+  confirming(false);
+  if (staffCall) return; // one call is already on its way
+  staffCall = { client_id: uuid(), at: new Date().toISOString() };
+  ui.root.dataset.staff = 'calling';
+  ui.staff.textContent = 'Calling staff…';
+  sendStaffCall();
+});
+
+// ---- Start.
+ui.root.hidden = false;
+if (known === 'integration') forget();
+timer = setInterval(tick, TICK_MS);
+tick();
+document.addEventListener('visibilitychange', tick);
+addEventListener('online', () => {
+  retryAt = 0;
+  flush();
+  sendStaffCall();
+});

@@ -1,0 +1,316 @@
+"""Session mode on a phone, on Playwright's clock: prompts, downtime, integration, Call staff."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ROOT, screenshot, sign_in
+
+PATIENT = "patient@demo.test"
+FIRST_PROMPT = "Put on your eye mask and let your breath slow."
+SECOND_PROMPT = "Notice the music changing, and let it carry you."
+PLAYLIST_SECONDS = 112  # two 60 s tracks with an 8 s cross-fade
+PLAYLIST_MS = PLAYLIST_SECONDS * 1000
+DOWNTIME_SECONDS = 60
+
+# A booster of the Walkthrough template for patient@demo.test, made through the service layer,
+# so these tests never depend on (or use up) today's demo session that other tests walk through.
+_NEW_WALKTHROUGH = """
+from datetime import date, time, timedelta
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import SessionTemplate, User
+from kap.services.scheduling import add_booster
+with app.app_context():
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
+    template = db.session.scalar(select(SessionTemplate).where(
+        SessionTemplate.clinic_id == admin.clinic_id,
+        SessionTemplate.name == "Walkthrough (3 minutes)",
+    ))
+    day = date.today() + timedelta(days=90)
+    session = add_booster(admin, patient.id, template.id, day, time(10, 0))
+    print(session.id)
+"""
+
+
+@pytest.fixture
+def walkthrough_id(live_server) -> int:
+    """A fresh, scheduled Walkthrough session of patient@demo.test."""
+    result = subprocess.run(
+        [sys.executable, "-c", _NEW_WALKTHROUGH],
+        cwd=ROOT,
+        env=live_server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"could not schedule a Walkthrough session:\n{result.stderr}"
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def start_session(page: Page, session_id: int) -> None:
+    """Tick the required items on the preparation page and press Start session."""
+    detail = page.request.get(f"/api/v1/sessions/{session_id}").json()
+    page.goto(f"/patient/sessions/{session_id}")
+    for item in detail["checklist"]:
+        if item["required"]:
+            page.get_by_label(item["text"], exact=True).check()
+    page.get_by_role("button", name="Start session").click()
+    expect(page).to_have_url(f"/patient/sessions/{session_id}/mode")
+
+
+def begin_music(page: Page) -> None:
+    """Wait until the player knows whether it may play; tap the begin button if it was refused."""
+    page.wait_for_function(
+        "document.getElementById('sm').dataset.audio !== 'pending'", timeout=30_000
+    )
+    begin = page.get_by_role("button", name="Tap to begin the music")
+    if begin.is_visible():
+        begin.click()
+        expect(begin).to_be_hidden()
+
+
+def calm_screenshot(page: Page, name: str) -> None:
+    """A screenshot once fades have finished (CSS runs on real time, not on the page clock)."""
+    page.wait_for_function("document.getAnimations().every((a) => a.playState !== 'running')")
+    screenshot(page, name)
+
+
+def session_json(page: Page, session_id: int) -> dict:
+    """The session as the API returns it."""
+    response = page.request.get(f"/api/v1/sessions/{session_id}")
+    assert response.ok
+    return response.json()
+
+
+def advance_to(page: Page, started_ms: float, seconds: float) -> None:
+    """Fast-forward the page's clock to `seconds` after the session started."""
+    now = page.evaluate("Date.now()")
+    page.clock.fast_forward(max(0, int(started_ms + seconds * 1000 - now)))
+
+
+def wait_for_status(page: Page, session_id: int, status: str) -> dict:
+    """Poll the API until the session reaches `status` (the page posts it in the background)."""
+    deadline = time.monotonic() + 10
+    while True:
+        data = session_json(page, session_id)
+        if data["status"] == status or time.monotonic() > deadline:
+            assert data["status"] == status
+            return data
+        time.sleep(0.2)
+
+
+def millis(iso: str) -> float:
+    """Milliseconds since the epoch of an ISO 8601 time."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def test_walkthrough_plays_prompts_then_downtime_then_integration(page: Page, walkthrough_id):
+    """Start, first prompt, a reload resumes mid-track, downtime after the music, integration."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+    begin_music(page)
+    expect(page.get_by_text("Settling")).to_be_visible()
+
+    advance_to(page, started_ms, 6)
+    prompt = page.locator("#sm-prompt")
+    expect(prompt).to_have_text(FIRST_PROMPT)
+    calm_screenshot(page, "session-mode-prompt-phone")
+
+    # Reload in the second track: the same phase, track and prompt, not a fresh start.
+    advance_to(page, started_ms, 58)
+    expect(page.get_by_text("Opening")).to_be_visible()
+    page.reload()
+    begin_music(page)
+    expect(page.locator("#sm")).to_have_attribute("data-phase", "session")
+    expect(page.get_by_text("Opening")).to_be_visible()
+    expect(prompt).to_have_text(FIRST_PROMPT)
+    assert int(page.locator("#sm-progress").get_attribute("value") or 0) > 450
+    assert session_json(page, walkthrough_id)["status"] == "session"
+
+    advance_to(page, started_ms, 71)
+    expect(prompt).to_have_text(SECOND_PROMPT)
+
+    advance_to(page, started_ms, PLAYLIST_SECONDS + 1)
+    expect(page.get_by_role("timer")).to_be_visible()
+    expect(page.get_by_role("timer")).to_contain_text("0:")
+    expect(prompt).to_be_hidden()
+    expect(page.get_by_role("button", name="Pause")).to_be_hidden()
+    downtime = wait_for_status(page, walkthrough_id, "downtime")
+    assert abs(millis(downtime["downtime_started_at"]) - started_ms - PLAYLIST_MS) < 1500
+    calm_screenshot(page, "session-mode-downtime-phone")
+
+    advance_to(page, started_ms, PLAYLIST_SECONDS + DOWNTIME_SECONDS + 1)
+    journal = page.get_by_role("link", name="Open your integration journal")
+    expect(journal).to_be_visible()
+    expect(journal).to_have_attribute("href", f"/patient/sessions/{walkthrough_id}/integration")
+    after = wait_for_status(page, walkthrough_id, "integration")
+    assert after["downtime_started_at"] == downtime["downtime_started_at"]
+    integration_ms = millis(after["integration_started_at"])
+    assert abs(integration_ms - started_ms - (PLAYLIST_SECONDS + DOWNTIME_SECONDS) * 1000) < 1500
+    expect(page.get_by_role("link", name="Crisis support")).to_be_visible()
+    calm_screenshot(page, "session-mode-integration-phone")
+
+
+# What iOS and a strict autoplay policy do: media may not start until this document is tapped.
+REFUSE_PLAY_UNTIL_TAPPED = """
+let tapped = false;
+addEventListener('pointerdown', () => (tapped = true), true);
+addEventListener('keydown', () => (tapped = true), true);
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  if (tapped) return play.call(this);
+  return Promise.reject(new DOMException('play() needs a user gesture', 'NotAllowedError'));
+};
+"""
+
+
+def test_refused_autoplay_shows_one_big_begin_button(page: Page, walkthrough_id):
+    """When the browser will not play without a tap, one tap on the big button starts the music."""
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    page.add_init_script(REFUSE_PLAY_UNTIL_TAPPED)
+    page.reload()  # a fresh document, not yet tapped
+    begin = page.get_by_role("button", name="Tap to begin the music")
+    expect(begin).to_be_visible(timeout=30_000)
+    expect(page.locator("#sm")).to_have_attribute("data-audio", "blocked")
+    begin.click()
+    expect(begin).to_be_hidden()
+    expect(page.locator("#sm")).to_have_attribute("data-audio", "playing")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+
+
+def test_call_staff_confirms_then_raises_an_alert_the_therapist_sees(
+    page: Page, browser, browser_context_args, walkthrough_id
+):
+    """Call staff asks once more, posts (201), says so, and therapist@demo.test sees the alert."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    begin_music(page)
+    expect(page.get_by_role("link", name="Crisis support")).to_be_visible()
+
+    page.get_by_role("button", name="Call staff").click()
+    with page.expect_response(lambda r: r.url.endswith("/call-staff")) as answer:
+        page.get_by_role("button", name="Yes, call staff now").click()
+    assert answer.value.status == 201
+    expect(page.get_by_role("status")).to_contain_text("Staff have been called")
+
+    therapist = browser.new_context(**browser_context_args)
+    try:
+        signed_in = therapist.request.post(
+            "/api/v1/session", data={"email": "therapist@demo.test", "password": "demo-password"}
+        )
+        assert signed_in.ok
+        alerts = therapist.request.get("/api/v1/alerts").json()["alerts"]
+    finally:
+        therapist.close()
+    assert any(a["kind"] == "call_staff" and a["session_id"] == walkthrough_id for a in alerts), (
+        alerts
+    )
+
+
+def test_session_mode_fits_a_small_phone_without_scrolling(page: Page, walkthrough_id):
+    """At 320 by 568 px every control is on one screen, with targets at least 56 px tall."""
+    page.set_viewport_size({"width": 320, "height": 568})
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    begin_music(page)
+    sizes = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    )
+    assert sizes[0] <= 320 and sizes[1] <= 568, sizes
+    for name in ("Pause", "Call staff"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box and box["height"] >= 56, (name, box)
+    expect(page.get_by_label("Volume")).to_be_visible()
+
+
+def test_pause_holds_the_session_across_a_reload(page: Page, walkthrough_id):
+    """Paused, session time stands still (no prompt, same place) even across a reload."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    begin_music(page)
+    page.get_by_role("button", name="Pause").click()
+    resume = page.get_by_role("button", name="Resume")
+    expect(resume).to_be_visible()
+    progress = page.locator("#sm-progress").get_attribute("value")
+
+    page.clock.fast_forward(30_000)
+    page.reload()
+    expect(resume).to_be_visible()
+    expect(page.locator("#sm-prompt")).to_have_text("")
+    expect(page.get_by_text("Settling")).to_be_visible()
+    assert page.locator("#sm-progress").get_attribute("value") == progress
+
+    resume.click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.clock.fast_forward(6_000)
+    expect(page.locator("#sm-prompt")).to_have_text(FIRST_PROMPT)
+
+
+def test_a_failed_phase_post_is_retried_with_the_time_it_happened(page: Page, walkthrough_id):
+    """Offline as the music ends: downtime shows at once, is recorded later with the device time."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+    begin_music(page)
+    failures = []
+
+    def offline_once(route):
+        if failures:
+            route.continue_()
+        else:
+            failures.append(route.request.post_data_json)
+            route.abort("internetdisconnected")
+
+    page.route("**/api/v1/sessions/*/phase", offline_once)
+    advance_to(page, started_ms, PLAYLIST_SECONDS + 1)
+    expect(page.get_by_role("timer")).to_be_visible()
+    page.wait_for_function("document.getElementById('sm').dataset.phase === 'downtime'")
+    deadline = time.monotonic() + 10
+    while not failures and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert failures and failures[0]["phase"] == "downtime"
+    assert session_json(page, walkthrough_id)["status"] == "session"
+
+    page.clock.fast_forward(3_000)  # past the first back-off
+    recorded = wait_for_status(page, walkthrough_id, "downtime")
+    assert recorded["downtime_started_at"] is not None
+    assert abs(millis(recorded["downtime_started_at"]) - started_ms - PLAYLIST_MS) < 1500
+
+
+def test_without_javascript_the_forms_move_the_phases_and_call_staff(
+    page: Page, browser, browser_context_args, walkthrough_id
+):
+    """With scripting off: an explanation, Call staff, and buttons to downtime and integration."""
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    no_js = browser.new_context(**browser_context_args, java_script_enabled=False)
+    try:
+        plain = no_js.new_page()
+        sign_in(plain, PATIENT)
+        plain.goto(f"/patient/sessions/{walkthrough_id}/mode")
+        expect(plain.get_by_role("heading", name="Music needs JavaScript")).to_be_visible()
+        expect(plain.get_by_role("link", name="Crisis support")).to_be_visible()
+        expect(plain.get_by_role("button", name="Pause")).to_be_hidden()
+
+        plain.get_by_role("button", name="Call staff now").click()
+        expect(plain.get_by_text("Staff have been called")).to_be_visible()
+        plain.get_by_role("button", name="The music is over: start downtime").click()
+        plain.get_by_role("button", name="Downtime is over: open my journal").click()
+        expect(plain).to_have_url(f"/patient/sessions/{walkthrough_id}/integration")
+    finally:
+        no_js.close()
+    assert session_json(page, walkthrough_id)["status"] == "integration"

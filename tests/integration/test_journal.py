@@ -1,0 +1,266 @@
+"""The journal: private by default, sharing, exactly-once sync, edits, deletion and comments."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from kap.extensions import db
+from kap.models import JournalEntry
+from tests.conftest import Auth
+from tests.formscrape import form_data
+
+
+def _api(app, email="patient@demo.test"):
+    client = app.test_client()
+    auth = Auth(client)
+    assert auth.api_login(email).status_code == 200
+    return client, auth
+
+
+def _post(client, auth, **body):
+    return client.post("/api/v1/journal", json=body, headers=auth.headers)
+
+
+def _entry_count(app, **where):
+    with app.app_context():
+        query = select(func.count()).select_from(JournalEntry)
+        for name, value in where.items():
+            query = query.where(getattr(JournalEntry, name) == value)
+        return db.session.scalar(query)
+
+
+def test_same_client_id_twice_gives_one_entry(app, people):
+    """A client_id creates once (201); the same id again answers 200 with the same entry."""
+    client, auth = _api(app)
+    before = _entry_count(app)
+    first = _post(client, auth, client_id="device-1-entry-1", body="First words", shared=False)
+    second = _post(client, auth, client_id="device-1-entry-1", body="First words", shared=False)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json["id"] == second.json["id"]
+    assert first.json["entry"] == {k: v for k, v in first.json.items() if k != "entry"}
+    assert _entry_count(app) == before + 1
+
+
+def test_new_entries_are_private_by_default(app, people):
+    """Without `shared`, the entry is private and the therapist does not see it."""
+    client, auth = _api(app)
+    created = _post(client, auth, client_id="p-1", body="Only for me")
+    assert created.json["shared"] is False
+    therapist, _ = _api(app, "therapist@demo.test")
+    patient_id = people["patient@demo.test"].id
+    bodies = [
+        e["body"] for e in therapist.get(f"/api/v1/patients/{patient_id}/journal").json["entries"]
+    ]
+    assert "Only for me" not in bodies
+
+
+def test_therapist_reads_shared_entries_only_and_unsharing_hides_again(app, people):
+    """The care-team therapist sees exactly the shared entries; unsharing takes one away."""
+    client, auth = _api(app)
+    entry = _post(client, auth, client_id="s-1", body="Please read", shared=True).json
+    therapist, _ = _api(app, "therapist@demo.test")
+    url = f"/api/v1/patients/{people['patient@demo.test'].id}/journal"
+    shared = therapist.get(url).json["entries"]
+    assert "Please read" in [e["body"] for e in shared]
+    assert all(e["shared"] for e in shared)
+    assert (
+        client.patch(
+            f"/api/v1/journal/{entry['id']}", json={"shared": False}, headers=auth.headers
+        ).status_code
+        == 200
+    )
+    assert "Please read" not in [e["body"] for e in therapist.get(url).json["entries"]]
+
+
+@pytest.mark.parametrize("email", ["therapist2@demo.test", "therapist@other.test"])
+def test_therapist_outside_the_care_team_sees_nothing(app, people, email):
+    """A colleague or another clinic's therapist gets 404 for the patient's journal."""
+    outsider, _ = _api(app, email)
+    response = outsider.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
+    assert response.status_code == 404
+
+
+def test_clinic_admin_cannot_read_journals(app, people):
+    """Running the clinic does not include reading journals: 403 for admins."""
+    admin, _ = _api(app, "admin@demo.test")
+    response = admin.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
+    assert response.status_code == 403
+
+
+def test_therapist_cannot_open_a_private_entry_by_id(app, people):
+    """Commenting on (or otherwise touching) a private entry answers 404 for the therapist."""
+    client, auth = _api(app)
+    private = _post(client, auth, client_id="priv-1", body="Mine alone").json
+    therapist, tauth = _api(app, "therapist@demo.test")
+    response = therapist.post(
+        f"/api/v1/journal/{private['id']}/comments", json={"body": "Hi"}, headers=tauth.headers
+    )
+    assert response.status_code == 404
+
+
+def test_comments_and_replies_appear_under_the_entry(app, people):
+    """The therapist comments on a shared entry; the patient replies; both show in order."""
+    client, auth = _api(app)
+    entry = _post(client, auth, client_id="c-1", body="Shared thought", shared=True).json
+    therapist, tauth = _api(app, "therapist@demo.test")
+    comment = therapist.post(
+        f"/api/v1/journal/{entry['id']}/comments",
+        json={"body": "Thank you — let's talk Thursday."},
+        headers=tauth.headers,
+    )
+    assert comment.status_code == 201
+    assert comment.json["author"]["role"] == "therapist"
+    reply = client.post(
+        f"/api/v1/journal/{entry['id']}/comments", json={"body": "OK"}, headers=auth.headers
+    )
+    assert reply.status_code == 201
+    mine = next(e for e in client.get("/api/v1/journal").json["entries"] if e["id"] == entry["id"])
+    assert [c["body"] for c in mine["comments"]] == ["Thank you — let's talk Thursday.", "OK"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"client_id": "x1", "body": ""}, "body"),
+        ({"client_id": "x2", "body": "   "}, "body"),
+        ({"client_id": "x3", "body": "a" * 20_001}, "body"),
+        ({"client_id": "x4", "body": "ok", "mood": 11}, "mood"),
+        ({"client_id": "x5", "body": "ok", "mood": True}, "mood"),
+        ({"client_id": "x6", "body": "ok", "mood": 5.5}, "mood"),
+        ({"client_id": "x7", "body": "ok", "shared": "yes"}, "shared"),
+        ({"client_id": "x8", "body": "ok", "session_id": 999999}, "session_id"),
+        ({"body": "no id"}, "client_id"),
+        ({"client_id": "has spaces", "body": "ok"}, "client_id"),
+    ],
+)
+def test_bad_entries_are_400_with_the_field_named(app, people, body, field):
+    """Each invalid field answers 400 naming it, and nothing is stored."""
+    client, auth = _api(app)
+    before = _entry_count(app)
+    response = _post(client, auth, **body)
+    assert response.status_code == 400
+    assert field in response.json["error"]["fields"]
+    assert _entry_count(app) == before
+
+
+def test_exactly_twenty_thousand_characters_fit(app, people):
+    """The limit is inclusive: 20,000 characters are accepted, line breaks kept."""
+    client, auth = _api(app)
+    body = ("line\n" * 4000)[:20_000]
+    response = _post(client, auth, client_id="long-1", body=body)
+    assert response.status_code == 201
+    assert response.json["body"] == body
+
+
+def test_unicode_and_emoji_survive(app, people):
+    """Accents, scripts and emoji round-trip unchanged."""
+    client, auth = _api(app)
+    text = "Übung macht den Meister — 静かな水 — 🌊🕯️ — שָׁלוֹם"
+    created = _post(client, auth, client_id="uni-1", body=text).json
+    fetched = next(
+        e for e in client.get("/api/v1/journal").json["entries"] if e["id"] == created["id"]
+    )
+    assert fetched["body"] == text
+
+
+def test_deleted_entry_is_gone_and_its_replay_is_refused(app, people):
+    """Deleting wipes the text; a late replay of its creation does not bring it back (409)."""
+    client, auth = _api(app)
+    entry = _post(client, auth, client_id="del-1", body="Regret this", shared=True).json
+    assert client.delete(f"/api/v1/journal/{entry['id']}", headers=auth.headers).status_code == 200
+    assert entry["id"] not in [e["id"] for e in client.get("/api/v1/journal").json["entries"]]
+    replay = _post(client, auth, client_id="del-1", body="Regret this", shared=True)
+    assert replay.status_code == 409
+    with app.app_context():
+        row = db.session.get(JournalEntry, entry["id"])
+        assert row.body == "" and row.deleted_at is not None and not row.shared
+
+
+def test_edit_from_a_stale_device_keeps_both_texts(app, people):
+    """Two devices edit the same entry: the later edit wins, the other text stays as a copy."""
+    client, auth = _api(app)
+    entry = _post(client, auth, client_id="two-dev", body="Original").json
+    phone = client.patch(
+        f"/api/v1/journal/{entry['id']}",
+        json={"body": "Edited on the phone", "base_revision": 1},
+        headers=auth.headers,
+    )
+    assert phone.json["revision"] == 2
+    laptop = client.patch(
+        f"/api/v1/journal/{entry['id']}",
+        json={"body": "Edited on the laptop", "base_revision": 1},
+        headers=auth.headers,
+    )
+    assert laptop.json["body"] == "Edited on the laptop"
+    bodies = [e["body"] for e in client.get("/api/v1/journal").json["entries"]]
+    assert "Edited on the phone" in bodies and "Edited on the laptop" in bodies
+
+
+def test_other_patients_entries_are_not_found(app, people):
+    """Editing, deleting or replying to another patient's entry answers 404."""
+    client, auth = _api(app)
+    entry = _post(client, auth, client_id="own-1", body="Mine", shared=True).json
+    other, oauth = _api(app, "patient2@demo.test")
+    assert (
+        other.patch(
+            f"/api/v1/journal/{entry['id']}", json={"body": "x"}, headers=oauth.headers
+        ).status_code
+        == 404
+    )
+    assert other.delete(f"/api/v1/journal/{entry['id']}", headers=oauth.headers).status_code == 404
+    assert (
+        other.post(
+            f"/api/v1/journal/{entry['id']}/comments", json={"body": "x"}, headers=oauth.headers
+        ).status_code
+        == 404
+    )
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_journal_page_groups_by_session_and_says_who_can_read(client, auth, people):
+    """Entries are grouped by session; each says whether it is private or who reads it."""
+    auth.login("patient@demo.test")
+    page = client.get("/patient/journal").text
+    assert page.count("Session ·") >= 3
+    assert "Private: only you can read it." in page
+    assert "Shared: Dr. Tess Rivera can read it and reply." in page
+    assert "Let&#39;s start there on Thursday" in page  # the therapist's comment
+
+
+def test_too_long_entry_keeps_the_text_in_the_form(client, auth, people, app):
+    """Over 20,000 characters: a clear error, status 400, the whole text still in the box."""
+    auth.login("patient@demo.test")
+    data = form_data(client.get("/patient/journal/new").text, "/journal/new")
+    long_body = "I remember the light. " * 1000
+    response = client.post("/patient/journal/new", data={**data, "body": long_body})
+    assert response.status_code == 400
+    assert "up to 20,000 characters" in response.text
+    assert form_data(response.text, "/journal/new")["body"] == long_body
+    assert _entry_count(app, client_id=data["client_id"]) == 0
+
+
+def test_submitting_the_same_form_twice_creates_one_entry(client, auth, people, app):
+    """The form's hidden client_id makes a double submit (or a retry) exactly-once."""
+    auth.login("patient@demo.test")
+    data = form_data(client.get("/patient/journal/new").text, "/journal/new")
+    data.update(body="Once only", shared="y")
+    first = client.post("/patient/journal/new", data=data)
+    second = client.post("/patient/journal/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert _entry_count(app, client_id=data["client_id"]) == 1
+    assert _entry_count(app, body="Once only", shared=True) == 1
+
+
+def test_delete_asks_first_then_removes(client, auth, people, app):
+    """Delete shows a confirmation page; only the POST removes the entry."""
+    auth.login("patient@demo.test")
+    with app.app_context():
+        entry_id = db.session.scalar(select(JournalEntry.id).where(JournalEntry.shared))
+    confirm = client.get(f"/patient/journal/{entry_id}/delete")
+    assert "Delete this entry?" in confirm.text
+    client.post(f"/patient/journal/{entry_id}/delete", data=form_data(confirm.text, ""))
+    with app.app_context():
+        assert db.session.get(JournalEntry, entry_id).deleted_at is not None

@@ -1,0 +1,318 @@
+"""Preparation, intention, the phase state machine and Call staff (services, API and pages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from kap.extensions import db
+from kap.models import Alert, SessionStatus, TreatmentSession, User
+from kap.services import session_flow
+from kap.services.errors import Conflict, Invalid, NotFound
+from tests.conftest import Auth
+from tests.formscrape import form_data
+
+
+def _patient(email="patient@demo.test"):
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _walkthrough(patient):
+    return db.session.scalar(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.status == SessionStatus.SCHEDULED,
+        )
+        .order_by(TreatmentSession.scheduled_at)
+    )
+
+
+def _tick_required(patient, session):
+    for item in session.template_version.checklist_items:
+        if item.required:
+            session_flow.set_item_checked(patient, session.id, item.id, True)
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+def test_session_cannot_start_until_required_items_are_ticked(ctx, people):
+    """Starting with required items unticked is a conflict that names what is missing."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    with pytest.raises(Conflict, match="No alcohol in the last 24 hours"):
+        session_flow.advance_phase(patient, session.id, "session")
+    _tick_required(patient, session)
+    _, changed = session_flow.advance_phase(patient, session.id, "session")
+    assert changed and session.status == "session" and session.session_started_at
+
+
+def test_optional_items_do_not_gate_the_start(ctx, people):
+    """Only required items must be ticked; optional ones may stay empty."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    assert session_flow.missing_required(session) == []
+    done, total = session_flow.preparation_progress(session)
+    assert done < total
+
+
+def test_phases_go_in_order_and_record_the_device_time(ctx, people):
+    """session → downtime → integration → complete, each stamped with the time it happened."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    times = {}
+    for number, phase in enumerate(["session", "downtime", "integration", "complete"]):
+        times[phase] = datetime(2026, 11, 22, 14, number * 10, tzinfo=UTC)
+        session_flow.advance_phase(patient, session.id, phase, times[phase])
+    assert session.status == "complete"
+    assert session.session_started_at == times["session"]
+    assert session.downtime_started_at == times["downtime"]
+    assert session.integration_started_at == times["integration"]
+    assert session.completed_at == times["complete"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "bad"),
+    [
+        ([], "downtime"),
+        ([], "complete"),
+        (["session"], "integration"),
+        (["session", "downtime"], "session"),
+        (["session", "downtime", "integration", "complete"], "downtime"),
+    ],
+)
+def test_out_of_order_phases_are_conflicts(ctx, people, steps, bad):
+    """Skipping ahead or going back is refused; the session stays where it was."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    for phase in steps:
+        session_flow.advance_phase(patient, session.id, phase)
+    before = session.status
+    with pytest.raises(Conflict):
+        session_flow.advance_phase(patient, session.id, bad)
+    assert session.status == before
+
+
+def test_repeating_the_current_phase_is_harmless(ctx, people):
+    """A retried phase change (from an outbox) changes nothing and keeps the first time."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    first = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
+    session_flow.advance_phase(patient, session.id, "session", first)
+    _, changed = session_flow.advance_phase(patient, session.id, "session", datetime.now(UTC))
+    assert not changed
+    assert session.session_started_at == first
+
+
+def test_unknown_phase_is_invalid(ctx, people):
+    """A phase name that does not exist is a 400-style error on the phase field."""
+    patient = _patient()
+    with pytest.raises(Invalid) as error:
+        session_flow.advance_phase(patient, _walkthrough(patient).id, "party")
+    assert "phase" in error.value.fields
+
+
+def test_intention_is_editable_until_the_session_starts(ctx, people):
+    """The intention can be rewritten while scheduled and is frozen once the session starts."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    session_flow.set_intention(patient, session.id, "  To rest.  ")
+    session_flow.set_intention(patient, session.id, "To rest and listen.")
+    assert session.intention == "To rest and listen."
+    _tick_required(patient, session)
+    session_flow.advance_phase(patient, session.id, "session")
+    with pytest.raises(Conflict):
+        session_flow.set_intention(patient, session.id, "Changed my mind")
+    assert session.intention == "To rest and listen."
+
+
+def test_another_patients_session_is_not_found(ctx, people):
+    """A patient cannot tick, write or advance someone else's session."""
+    other = _patient("patient2@demo.test")
+    session = _walkthrough(_patient())
+    with pytest.raises(NotFound):
+        session_flow.set_intention(other, session.id, "Not mine")
+    with pytest.raises(NotFound):
+        session_flow.advance_phase(other, session.id, "session")
+
+
+def test_call_staff_raises_one_alert_per_client_id(ctx, people):
+    """Call staff is exactly-once per device request id."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    first, created = session_flow.call_staff(patient, session.id, "call-1")
+    again, created_again = session_flow.call_staff(patient, session.id, "call-1")
+    assert created and not created_again and first.id == again.id
+    session_flow.call_staff(patient, session.id, "call-2")
+    assert db.session.scalar(select(db.func.count()).select_from(Alert)) == 2
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def _api(app, email="patient@demo.test"):
+    client = app.test_client()
+    auth = Auth(client)
+    assert auth.api_login(email).status_code == 200
+    return client, auth
+
+
+def _session_payload(app, people):
+    with app.app_context():
+        session = _walkthrough(_patient())
+        items = [(i.id, i.required) for i in session.template_version.checklist_items]
+        return session.id, items
+
+
+def test_api_walks_a_session_through_every_phase(app, people):
+    """Tick via PUT, start, downtime, integration, complete; 409s for the wrong order."""
+    client, auth = _api(app)
+    session_id, items = _session_payload(app, people)
+    url = f"/api/v1/sessions/{session_id}"
+    response = client.post(f"{url}/phase", json={"phase": "session"}, headers=auth.headers)
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "conflict"
+    for item_id, required in items:
+        if required:
+            tick = client.put(
+                f"{url}/checklist/{item_id}", json={"checked": True}, headers=auth.headers
+            )
+            assert tick.status_code == 200
+    assert tick.json["missing_required"] == []
+    detail = client.get(url).json
+    assert [c["checked"] for c in detail["checklist"]] == [r for _, r in items]
+    at = "2026-11-22T14:00:05Z"
+    started = client.post(f"{url}/phase", json={"phase": "session", "at": at}, headers=auth.headers)
+    assert started.status_code == 200
+    assert started.json["session"]["started_at"] == at
+    skip = client.post(f"{url}/phase", json={"phase": "complete"}, headers=auth.headers)
+    assert skip.status_code == 409
+    for phase in ("downtime", "integration", "complete"):
+        assert (
+            client.post(f"{url}/phase", json={"phase": phase}, headers=auth.headers).status_code
+            == 200
+        )
+    assert client.get(url).json["status"] == "complete"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("checklist/{item}", {"checked": "yes"}),
+        ("checklist/{item}", {}),
+        ("intention", {"text": 5}),
+        ("intention", {"text": "x" * 5001}),
+        ("phase", {"phase": "session", "at": "yesterday"}),
+        ("phase", {"phase": "session", "at": "2026-11-22T14:00:00"}),
+        ("phase", {}),
+    ],
+)
+def test_api_bad_bodies_are_400_with_fields(app, people, path, body):
+    """Wrong types, too-long text, unzoned or unreadable times answer 400 naming the field."""
+    client, auth = _api(app)
+    session_id, items = _session_payload(app, people)
+    response = client.put if not path.startswith("phase") else client.post
+    url = f"/api/v1/sessions/{session_id}/{path.format(item=items[0][0])}"
+    answer = response(url, json=body, headers=auth.headers)
+    assert answer.status_code == 400
+    assert answer.json["error"]["fields"]
+
+
+def test_api_item_of_another_template_is_404(app, people):
+    """A checklist item id from another template answers 404."""
+    client, auth = _api(app)
+    session_id, _ = _session_payload(app, people)
+    response = client.put(
+        f"/api/v1/sessions/{session_id}/checklist/1", json={"checked": True}, headers=auth.headers
+    )
+    assert response.status_code == 404
+
+
+def test_therapist_cannot_act_on_a_patients_session(app, people):
+    """Session writes are the patient's: a therapist gets 403."""
+    client, auth = _api(app, "therapist@demo.test")
+    session_id, items = _session_payload(app, people)
+    response = client.put(
+        f"/api/v1/sessions/{session_id}/checklist/{items[0][0]}",
+        json={"checked": True},
+        headers=auth.headers,
+    )
+    assert response.status_code == 403
+
+
+def test_call_staff_reaches_the_care_team_and_the_admin_only(app, people):
+    """A Call staff alert shows for the patient's therapist and clinic admin, not a colleague."""
+    client, auth = _api(app)
+    session_id, _ = _session_payload(app, people)
+    first = client.post(
+        f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"}, headers=auth.headers
+    )
+    again = client.post(
+        f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"}, headers=auth.headers
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json["alert"]["id"] == again.json["alert"]["id"]
+    seen = {}
+    for email in (
+        "therapist@demo.test",
+        "therapist2@demo.test",
+        "admin@demo.test",
+        "admin@other.test",
+    ):
+        viewer, _ = _api(app, email)
+        seen[email] = [a["kind"] for a in viewer.get("/api/v1/alerts").json["alerts"]]
+    assert seen == {
+        "therapist@demo.test": ["call_staff"],
+        "therapist2@demo.test": [],
+        "admin@demo.test": ["call_staff"],
+        "admin@other.test": [],
+    }
+
+
+# --- pages (no JavaScript) -----------------------------------------------------------------
+
+
+def test_preparation_page_lists_items_as_labelled_checkboxes(client, auth, people, app):
+    """Each item is a checkbox labelled with its text; Start session waits for required ones."""
+    auth.login("patient@demo.test")
+    session_id, items = _session_payload(app, people)
+    page = client.get(f"/patient/sessions/{session_id}").text
+    assert "No alcohol in the last 24 hours" in page
+    assert "Ketamine taken with alcohol can be dangerous" in page  # why it matters
+    assert "data-start disabled" in page
+    assert "care team" in page and "can read your intention" in page
+    data = form_data(page, "/checklist")
+    fields = [(k, v) for k, v in data.items() if k == "csrf_token"]
+    fields += [("item", str(item_id)) for item_id, required in items if required]
+    from werkzeug.datastructures import MultiDict
+
+    assert (
+        client.post(f"/patient/sessions/{session_id}/checklist", data=MultiDict(fields)).status_code
+        == 302
+    )
+    page = client.get(f"/patient/sessions/{session_id}").text
+    assert "data-start disabled" not in page
+    start = form_data(page, "/start")
+    response = client.post(f"/patient/sessions/{session_id}/start", data=start)
+    assert response.headers["Location"] == f"/patient/sessions/{session_id}/mode"
+
+
+def test_too_long_intention_keeps_the_text(client, auth, people, app):
+    """An intention over the limit re-renders with an error and the text still there."""
+    auth.login("patient@demo.test")
+    session_id, _ = _session_payload(app, people)
+    token = form_data(client.get(f"/patient/sessions/{session_id}").text, "/intention")
+    long_text = "I want to rest. " * 400
+    response = client.post(
+        f"/patient/sessions/{session_id}/intention", data={**token, "text": long_text}
+    )
+    assert response.status_code == 400
+    assert "Keep it under 5,000 characters." in response.text
+    assert form_data(response.text, "/intention")["text"] == long_text
