@@ -5,14 +5,18 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-js lint format clean help
+.PHONY: run test test-js lint format clean help bench-data serve bench
 
 help:
 	@echo "make run   - set up and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test  - set up and run every test (lint included)"
 	@echo "make lint  - ruff format check and lint"
+	@echo "make bench-data - write the benchmark data set into KAP_DATABASE_URL"
+	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*)"
+	@echo "make bench - measure every budget on a fresh PostgreSQL database (docs/benchmarks.md)"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required." >&2; exit 1; }
@@ -49,6 +53,23 @@ test-js:
 	@if command -v node >/dev/null; then node --test tests/js/; \
 	elif [ "$$KAP_REQUIRE_NODE" = 1 ]; then echo "node is required for tests/js" >&2; exit 1; \
 	else echo "SKIPPED tests/js: node not found (apt-get install nodejs)"; fi
+
+# Benchmarks and the production profile (docs/benchmarks.md).
+bench-data: $(VENV)/.runtime
+	$(FLASK) db upgrade
+	$(BIN)/python -m bench.datagen
+
+PRODUCTION_SETTINGS := KAP_DATABASE_URL KAP_RATELIMIT_STORAGE_URI KAP_SECRET_KEY KAP_AUDIT_KEY KAP_DATA_KEYS
+serve: $(VENV)/.runtime
+	@for name in $(PRODUCTION_SETTINGS); do [ -n "$${!name}" ] || { \
+		echo "make serve is the production profile: set $$name (see docs/benchmarks.md)." >&2; exit 1; }; done
+	KAP_ENV=production $(FLASK) db upgrade
+	@echo "Serving the production profile on $(HOST):$(PORT) with $${KAP_WORKERS:-$$((2 * $$(nproc)))} workers"
+	KAP_ENV=production exec $(BIN)/gunicorn --workers $${KAP_WORKERS:-$$((2 * $$(nproc)))} \
+		--bind $(HOST):$(PORT) --timeout 30 wsgi:app
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

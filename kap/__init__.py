@@ -37,6 +37,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from kap.media import bp as media_bp
     from kap.ops import bp as ops_bp
     from kap.patient import bp as patient_bp
+    from kap.pwa import bp as pwa_bp
     from kap.therapist import bp as therapist_bp
 
     for blueprint in (
@@ -48,6 +49,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         media_bp,
         api_bp,
         ops_bp,
+        pwa_bp,
     ):
         app.register_blueprint(blueprint)
 

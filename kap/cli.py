@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from kap.services import audit, demo
+from kap.services import audit, demo, key_rotation
 from kap.services.signin import prune_expired_sessions
 
 
@@ -35,6 +35,16 @@ def init_app(app: Flask) -> None:
                 click.echo(f"row {problem.event_id}: {problem.reason}", err=True)
             raise SystemExit(1)
         click.echo("Audit log intact.")
+
+    @app.cli.command("rotate-keys")
+    def rotate_keys_command() -> None:
+        """Re-encrypt journal text, intentions, comments, notes and TOTP secrets with the
+        newest key in KAP_DATA_KEYS (older keys can be removed afterwards)."""
+        report = key_rotation.rotate_keys()
+        click.echo(
+            f"Re-encrypted {report.rewritten} values; {report.already_current} already used "
+            "the newest key."
+        )
 
     @app.cli.command("prune-sessions")
     def prune_sessions_command() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,16 @@ def _instance_secret(name: str) -> str:
     return key_file.read_text().strip()
 
 
+def _instance_data_key() -> str:
+    """A development field-encryption key kept in instance/ (production must set its own)."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE / "data_key"
+    if not key_file.exists():
+        key_file.write_text(f"dev1:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
 class Config:
     """Development defaults: SQLite under instance/, memory rate limits, a generated key."""
 
@@ -46,8 +57,13 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    #: Absolute lifetime of a signed-in session (DESIGN §6).
+    #: Absolute lifetime of a signed-in session, and idle sign-out by role (DESIGN §6).
     SESSION_ABSOLUTE_HOURS = 12
+    IDLE_MINUTES_CLINICIAN = 15
+    IDLE_MINUTES_PATIENT = 30
+    #: Wrong second-factor codes allowed per account, and how long a password step waits.
+    SECOND_FACTOR_FAILURE_LIMIT = "5 per 15 minutes"
+    SECOND_FACTOR_PENDING_MINUTES = 10
     #: Anonymous sessions only carry a CSRF token; they are short-lived.
     ANONYMOUS_SESSION_HOURS = 2
 
@@ -71,12 +87,16 @@ class Config:
 
     #: Keys the audit log's HMAC chain; kept outside the database (KAP_AUDIT_KEY).
     AUDIT_KEY = _env("AUDIT_KEY")
+    #: Field-encryption keys, newest first: "id:base64key,id:base64key" (KAP_DATA_KEYS).
+    DATA_KEYS = _env("DATA_KEYS")
 
     def __init__(self) -> None:
         if not self.SECRET_KEY:
             self.SECRET_KEY = _instance_secret("secret_key")
         if not self.AUDIT_KEY:
             self.AUDIT_KEY = _instance_secret("audit_key")
+        if not self.DATA_KEYS:
+            self.DATA_KEYS = _instance_data_key()
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -89,6 +109,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
     AUDIT_KEY = "test-audit-key-not-for-production"
+    DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="  # 32 bytes, tests only
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     # Cheap hashes keep the suite fast; the algorithm (argon2id) stays the same.
@@ -124,6 +145,17 @@ class ProductionConfig(Config):
             )
         if len(self.AUDIT_KEY or "") < 32:
             raise RuntimeError("KAP_AUDIT_KEY must be set (32+ random characters) in production.")
+        if not self.DATA_KEYS:
+            raise RuntimeError(
+                "KAP_DATA_KEYS must be set in production: 'id:base64-of-32-random-bytes', "
+                "newest first (see README, 'Keys')."
+            )
+        from kap.crypto import parse_keys
+
+        try:
+            parse_keys(self.DATA_KEYS)
+        except ValueError as error:
+            raise RuntimeError(f"KAP_DATA_KEYS is not valid: {error}") from None
 
 
 CONFIGS = {"development": Config, "test": TestConfig, "production": ProductionConfig}

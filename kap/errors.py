@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kap.extensions import db
-from kap.services.errors import DomainError, RateLimited
+from kap.server_session import UnavailableSession
+from kap.services.errors import DomainError, NotFound, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,19 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def record_access_denied(reason: str) -> None:
+    """Audit a signed-in user reaching for something that is not theirs (or not there)."""
+    from flask_login import current_user
+
+    from kap.services import audit
+
+    if current_user and current_user.is_authenticated:
+        db.session.rollback()
+        audit.record(
+            "access.denied", actor=current_user, detail=f"{reason} {request.endpoint or ''}"
+        )
+
+
 def error_response(
     status: int,
     message: str | None = None,
@@ -66,11 +80,22 @@ def error_response(
     return page, status, headers or {}
 
 
+def _unavailable():
+    """The 503 answer, rendered as for a signed-out visitor: the page must not need the
+    database (loading the signed-in user would fail again)."""
+    from kap.extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    return error_response(503)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
+        if isinstance(error, NotFound):
+            record_access_denied("not_found")
         headers = (
             {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         )
@@ -104,7 +129,20 @@ def init_app(app: Flask) -> None:
     def database_unavailable(error: OperationalError):
         db.session.rollback()
         log.error("database unavailable: %s", type(error.orig).__name__)
-        return error_response(503)
+        return _unavailable()
+
+    def database_unreachable():
+        """The session could not be loaded because the database is down: say so at once."""
+        if isinstance(session, UnavailableSession) and request.endpoint not in (
+            "static",
+            "ops.healthz",
+        ):
+            return _unavailable()
+        return None
+
+    # First of all hooks: the CSRF check would otherwise answer 400 (an outbox must retry a
+    # 503, but may give up on a 400).
+    app.before_request_funcs.setdefault(None, []).insert(0, database_unreachable)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

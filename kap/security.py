@@ -1,18 +1,68 @@
-"""Response headers that keep signed-in pages out of caches (more headers come with issue 7)."""
+"""Security headers for every response, set in one place (Flask-Talisman is unmaintained).
+
+The Content-Security-Policy allows nothing inline: scripts are ES modules from this origin
+and data reaches them through data- attributes or JSON blocks. Session mode plays generated
+audio from blob: URLs, so media-src allows blob:.
+"""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask_login import current_user
 
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+#: Only what session mode needs: keeping the screen awake, playing sound, going full screen.
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "camera=()",
+        "microphone=()",
+        "geolocation=()",
+        "payment=()",
+        "usb=()",
+        "autoplay=(self)",
+        "fullscreen=(self)",
+        "screen-wake-lock=(self)",
+    ]
+)
+
+HSTS = "max-age=63072000; includeSubDomains"
+
 
 def init_app(app: Flask) -> None:
     """Register the after-request hook."""
+    production = app.config.get("ENV_NAME") == "production"
 
     @app.after_request
-    def no_store_when_signed_in(response: Response) -> Response:
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = PERMISSIONS_POLICY
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        headers["X-Frame-Options"] = "DENY"
+        if production:
+            headers["Strict-Transport-Security"] = HSTS
         # Patient data must never sit in a shared or back-button cache (DESIGN §6). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
         if request.endpoint != "static" and current_user.is_authenticated:
-            response.headers["Cache-Control"] = "private, no-store"
+            headers["Cache-Control"] = "private, no-store"
         return response

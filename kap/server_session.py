@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import CallbackDict
 
 from kap.extensions import db
@@ -72,6 +73,13 @@ class NullSession(ServerSession):
     """The session of requests that never need one (static files): never saved."""
 
 
+class UnavailableSession(NullSession):
+    """The session of a request that came while the database could not be reached.
+
+    Empty and never saved; ``kap.errors`` answers such requests with a 503 page.
+    """
+
+
 class ServerSessionInterface(SessionInterface):
     """Loads and saves ``ServerSession`` objects through the app's SQLAlchemy session."""
 
@@ -81,7 +89,11 @@ class ServerSessionInterface(SessionInterface):
         token = request.cookies.get(self.get_cookie_name(app))
         if not token or len(token) > 128:
             return ServerSession()
-        row = db.session.get(AuthSession, token_digest(token))
+        try:
+            row = db.session.get(AuthSession, token_digest(token))
+        except OperationalError:  # the database is down: answer 503, not a stack trace
+            db.session.rollback()
+            return UnavailableSession()
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
             return ServerSession()
         return ServerSession(
@@ -94,6 +106,12 @@ class ServerSessionInterface(SessionInterface):
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not isinstance(session, ServerSession) or isinstance(session, NullSession):
             return
+        try:
+            self._save(app, session, response)
+        except OperationalError:  # the database went away during the request: keep the answer
+            db.session.rollback()
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         # Views commit what they mean to keep; nothing half-done may ride along on this commit.
         db.session.rollback()
         now = utcnow()

@@ -20,8 +20,10 @@ def limit_body_size():
 
 from kap.api import (  # noqa: E402,F401
     alerts,
+    audit,
     journal,
     measures,
+    openapi,
     patients,
     session,
     session_actions,

@@ -18,7 +18,25 @@ def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise Invalid("The body is not a valid JSON object.")
+    _check_text(body)
     return body
+
+
+def _check_text(value: Any) -> None:
+    """Refuse strings that are not valid Unicode text (JSON allows lone surrogates like
+    "\ud800"; they cannot be stored or sent back, so they are a 400, not a 500)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid("The body contains text that is not valid Unicode.") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
 
 
 def require_string(body: dict[str, Any], name: str, max_length: int = 10_000) -> str:

@@ -9,7 +9,20 @@ from kap.api.io import json_body, require_string, user_json
 from kap.auth.roles import api_roles
 from kap.auth.sessions import end_session, start_session
 from kap.extensions import csrf
+from kap.services import second_factor
+from kap.services.errors import Invalid
+from kap.services.second_factor import EnrollmentRequired, Requirement
 from kap.services.signin import authenticate
+
+
+def _optional_string(body: dict, name: str, max_length: int) -> str | None:
+    """``body[name]`` when given: a string of at most ``max_length`` characters."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        raise Invalid(f"{name} is not valid.", {name: [f"A string of at most {max_length}."]})
+    return value
 
 
 # Exempt from CSRF because there is no session yet; requiring a JSON body keeps cross-site
@@ -17,11 +30,31 @@ from kap.services.signin import authenticate
 @bp.route("/session", methods=["POST"])
 @csrf.exempt
 def create_session():
-    """Sign in with email and password; answers the user and a CSRF token for later writes."""
+    """Sign in with ``email`` and ``password``, plus ``otp`` or ``recovery_code`` when needed.
+
+    200 ``{user, csrf_token}``. Accounts with two-step sign-in (and clinicians of clinics
+    that require it) also send ``otp``, the six-digit code of their authenticator app, or
+    ``recovery_code``, one of their one-time recovery codes. Errors: 400 ``invalid`` (a
+    missing or mistyped field); 401 ``invalid_credentials`` (email and password do not
+    match), ``second_factor_required`` (right password, no code sent: send it again with
+    ``otp``), ``invalid_second_factor`` (wrong, expired or already used code),
+    ``second_factor_enrollment_required`` (the clinic requires a second factor and none is
+    set up: sign in on the web once); 429 ``rate_limited`` with Retry-After after too many
+    failed passwords or codes.
+    """
     body = json_body()
     email = require_string(body, "email", 254)
     password = require_string(body, "password", 1024)
+    otp = _optional_string(body, "otp", 32)
+    recovery_code = _optional_string(body, "recovery_code", 64)
     user = authenticate(email, password, request.remote_addr or "")
+    need = second_factor.requirement(user)
+    if need is Requirement.ENROL:
+        raise EnrollmentRequired()
+    if need is Requirement.CODE:
+        second_factor.check_sign_in(
+            user, code=otp, recovery_code=recovery_code, client_address=request.remote_addr or ""
+        )
     start_session(user)
     return jsonify(user=user_json(user), csrf_token=generate_csrf())
 

@@ -8,7 +8,7 @@ from functools import wraps
 from flask import Blueprint, redirect, url_for
 from flask_login import current_user
 
-from kap.errors import error_response
+from kap.errors import error_response, record_access_denied
 from kap.extensions import login_manager
 from kap.models import Role
 
@@ -35,6 +35,7 @@ def restrict_blueprint(blueprint: Blueprint, *roles: Role) -> None:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in roles:
+            record_access_denied("role")
             return redirect(home_url_for(current_user))
         return None
 
@@ -48,6 +49,7 @@ def api_roles(*roles: Role) -> Callable:
             if not current_user.is_authenticated:
                 return error_response(401)
             if roles and current_user.role not in roles:
+                record_access_denied("role")
                 return error_response(403)
             return view(*args, **kwargs)
 

@@ -22,6 +22,7 @@ from kap.formhelpers import attach_errors
 from kap.models import Role, User
 from kap.services import invitations
 from kap.services.access import users_of_clinic
+from kap.services.data_rights import delete_patient_data
 from kap.services.errors import Conflict, Invalid
 from kap.services.scheduling import sessions_of_patient
 from kap.services.templates import templates_of_clinic
@@ -156,6 +157,22 @@ def reactivate(user_id: int):
     if CsrfOnlyForm().validate_on_submit():
         user = invitations.set_active(current_user, user_id, True)
         flash(f"{user.name} can sign in again.", "info")
+    return redirect(url_for("clinic.person", user_id=user_id))
+
+
+@bp.route("/people/<int:user_id>/delete-data", methods=["POST"])
+def delete_data(user_id: int):
+    """Complete a patient's deletion request (type DELETE to confirm)."""
+    if CsrfOnlyForm().validate_on_submit():
+        try:
+            delete_patient_data(current_user, user_id, request.form.get("confirm", ""))
+        except (Invalid, Conflict) as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                "The patient's writing and identity are deleted; the clinical record is kept.",
+                "info",
+            )
     return redirect(url_for("clinic.person", user_id=user_id))
 
 

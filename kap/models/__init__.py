@@ -8,7 +8,14 @@ from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
 from kap.models.measures import MeasureResponse
 from kap.models.media import AudioFile
-from kap.models.people import DEFAULT_CRISIS_CONTACTS, CareTeamMember, Clinic, Role, User
+from kap.models.people import (
+    DEFAULT_CRISIS_CONTACTS,
+    CareTeamMember,
+    Clinic,
+    RecoveryCode,
+    Role,
+    User,
+)
 from kap.models.sessions import (
     PATTERN_LABELS,
     ChecklistTick,
@@ -54,6 +61,7 @@ __all__ = [
     "JournalEntry",
     "MeasureResponse",
     "PlaylistTrack",
+    "RecoveryCode",
     "Role",
     "SessionObservation",
     "SessionStatus",

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kap.crypto import EncryptedText, encrypt_pending_after_insert
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
 
@@ -45,7 +46,10 @@ class Alert(db.Model):
     )
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    resolution_note_ciphertext: Mapped[str] = mapped_column("resolution_note", Text, default="")
+    resolution_note = EncryptedText(
+        "resolution_note_ciphertext", "resolution_note", lambda alert: alert.clinic_id
+    )
 
     patient = relationship(
         "User",
@@ -53,3 +57,6 @@ class Alert(db.Model):
         foreign_keys=[patient_id],
         viewonly=True,
     )
+
+
+encrypt_pending_after_insert(Alert)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kap.crypto import EncryptedText, encrypt_pending_after_insert
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
 
@@ -29,7 +30,8 @@ class ClinicalNote(db.Model):
     patient_id: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body_ciphertext: Mapped[str] = mapped_column("body", Text)
+    body = EncryptedText("body_ciphertext", "body", lambda note: note.clinic_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author = relationship("User", foreign_keys=[author_id], lazy="joined")
@@ -70,6 +72,11 @@ class SessionObservation(db.Model):
     diastolic: Mapped[int | None] = mapped_column(Integer)
     heart_rate: Mapped[int | None] = mapped_column(Integer)
     spo2: Mapped[int | None] = mapped_column(Integer)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note_ciphertext: Mapped[str] = mapped_column("note", Text, default="")
+    note = EncryptedText("note_ciphertext", "note", lambda obs: obs.clinic_id)
 
     recorded_by = relationship("User", lazy="joined")
+
+
+encrypt_pending_after_insert(ClinicalNote)
+encrypt_pending_after_insert(SessionObservation)

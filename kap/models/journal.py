@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kap.crypto import EncryptedText, encrypt_pending_after_insert
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
 
@@ -48,7 +49,8 @@ class JournalEntry(db.Model):
     patient_id: Mapped[int] = mapped_column(Integer)
     client_id: Mapped[str] = mapped_column(String(64))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
-    body: Mapped[str] = mapped_column(Text, default="")
+    body_ciphertext: Mapped[str] = mapped_column("body", Text, default="")
+    body = EncryptedText("body_ciphertext", "body", lambda entry: entry.clinic_id)
     mood: Mapped[int | None] = mapped_column(Integer)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -76,8 +78,13 @@ class JournalComment(db.Model):
         ForeignKey("journal_entries.id", ondelete="CASCADE"), index=True
     )
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    body: Mapped[str] = mapped_column(Text)
+    body_ciphertext: Mapped[str] = mapped_column("body", Text)
+    body = EncryptedText("body_ciphertext", "body", lambda comment: comment.entry.clinic_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="comments")
     author = relationship("User", lazy="joined")
+
+
+encrypt_pending_after_insert(JournalEntry)
+encrypt_pending_after_insert(JournalComment)

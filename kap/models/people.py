@@ -15,10 +15,13 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kap.crypto import EncryptedText, encrypt_pending_after_insert
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
 
@@ -69,6 +72,10 @@ class Clinic(db.Model):
     monitoring_interval_minutes: Mapped[int] = mapped_column(
         Integer, default=15, server_default="15"
     )
+    #: Clinicians must use a second factor (TOTP) at every sign-in when on (the default).
+    require_clinician_second_factor: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sa_true()
+    )
     #: Out-of-range limits for vitals, e.g. {"systolic_max": 160, ...} (see services.board).
     vitals_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -97,6 +104,15 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: TOTP second factor: the secret (encrypted at rest), when it was turned on, and the
+    #: last accepted time step (a code is accepted only once).
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    totp_secret = EncryptedText("totp_secret_encrypted", "totp_secret", lambda u: u.clinic_id)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Patient data rights: when deletion was asked for, and when it was carried out.
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -159,3 +175,18 @@ class CareTeamMember(db.Model):
         foreign_keys=[therapist_id],
         viewonly=True,
     )
+
+
+class RecoveryCode(db.Model):
+    """A one-time second-factor recovery code; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+encrypt_pending_after_insert(User)

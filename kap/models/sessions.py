@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kap.crypto import EncryptedText, encrypt_pending_after_insert
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
 
@@ -95,7 +96,8 @@ class TreatmentSession(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=SessionStatus.SCHEDULED)
     is_booster: Mapped[bool] = mapped_column(Boolean, default=False)
     location_label: Mapped[str] = mapped_column(String(80), default="")
-    intention: Mapped[str | None] = mapped_column(Text)
+    intention_ciphertext: Mapped[str | None] = mapped_column("intention", Text)
+    intention = EncryptedText("intention_ciphertext", "intention", lambda s: s.clinic_id)
     intention_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     downtime_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -133,3 +135,6 @@ class ChecklistTick(db.Model):
         ForeignKey("template_checklist_items.id"), primary_key=True
     )
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+encrypt_pending_after_insert(TreatmentSession)

@@ -8,6 +8,7 @@ from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession
 from kap.patient import bp
 from kap.services.journal import own_entries
+from kap.services.measures import checkins_due
 from kap.services.scheduling import next_session, sessions_visible_to
 from kap.services.session_flow import missing_required, preparation_progress
 
@@ -38,6 +39,7 @@ def home():
         missing=missing,
         later=later,
         past=list(reversed(past)),
+        due=checkins_due(current_user),
         entry_count=db.session.scalar(
             select(func.count()).select_from(own_entries(current_user).subquery())
         ),

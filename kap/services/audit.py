@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select, text
 
 from kap.extensions import db
@@ -58,7 +58,13 @@ def record(
     detail: str = "",
     commit: bool = True,
 ) -> AuditEvent:
-    """Append one event, chained to the last one."""
+    """Append one event, chained to the last one.
+
+    The client address comes from the current request when there is one, so services
+    never handle request objects themselves.
+    """
+    if not ip_address and has_request_context():
+        ip_address = request.remote_addr or ""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
     previous = db.session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
@@ -103,3 +109,35 @@ def events_of_clinic(clinic_id: int, *, since: datetime | None = None, action: s
     if action:
         query = query.where(AuditEvent.action == action)
     return query.order_by(AuditEvent.id.desc())
+
+
+#: Actions offered in the admin's filter (others still show; this is only the menu).
+KNOWN_ACTIONS = (
+    "signin.success",
+    "signin.failure",
+    "access.denied",
+    "patient.view",
+    "entry.read",
+    "journal.read",
+    "measures.read",
+    "measures.export",
+    "journal.create",
+    "journal.update",
+    "journal.share",
+    "journal.unshare",
+    "journal.delete",
+    "comment.create",
+    "note.create",
+    "intention.update",
+    "checklist.update",
+    "session.phase",
+    "measure.create",
+    "alert.call_staff",
+    "alert.acknowledge",
+    "alert.resolve",
+    "data.export",
+    "data.deletion_request",
+    "data.deletion",
+    "audit.export",
+    "keys.rotate",
+)

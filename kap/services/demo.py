@@ -9,6 +9,7 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import Clinic, Role, User
 from kap.services.demo_content import seed_demo_content
+from kap.services.demo_measures import seed_demo_measures
 from kap.services.people import assign_therapist, create_user
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - public by design (DESIGN §4)
@@ -44,7 +45,11 @@ def _clinic(slug: str) -> Clinic:
     clinic = db.session.scalar(select(Clinic).where(Clinic.slug == slug))
     if clinic is None:
         name, timezone = DEMO_CLINICS[slug]
-        clinic = Clinic(name=name, slug=slug, timezone=timezone)
+        # DESIGN §4: every demo account signs in with email and password alone, so the demo
+        # clinics do not require a second factor. Real clinics do by default.
+        clinic = Clinic(
+            name=name, slug=slug, timezone=timezone, require_clinician_second_factor=False
+        )
         db.session.add(clinic)
         db.session.flush()
     return clinic
@@ -69,6 +74,7 @@ def seed_demo() -> list[DemoAccount]:
             assign_therapist(users[account.email], users[account.therapist_email])
     db.session.commit()
     seed_demo_content(users)
+    seed_demo_measures(users)
     return DEMO_ACCOUNTS
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import (
+    ChecklistTick,
     Clinic,
     Course,
     CoursePattern,
@@ -157,7 +158,13 @@ def _days_ahead_at_ten(clinic: Clinic, now: datetime, days: int) -> datetime:
 
 def _past_session(patient, course, template, days_ago: int, now, intention: str):
     start = now - timedelta(days=days_ago, hours=2)
+    version = template.current_version
     return TreatmentSession(
+        # A completed session had its preparation done: every item ticked the evening before.
+        ticks=[
+            ChecklistTick(item_id=item.id, checked_at=start - timedelta(hours=14))
+            for item in version.checklist_items
+        ],
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
         course=course,

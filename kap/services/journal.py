@@ -25,6 +25,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.services import audit
 from kap.services.access import get_patient_for
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.session_flow import own_session
@@ -103,7 +104,7 @@ def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
     return (
         select(JournalEntry)
         .where(JournalEntry.patient_id == patient.id, JournalEntry.deleted_at.is_(None))
-        .options(selectinload(JournalEntry.comments))
+        .options(selectinload(JournalEntry.comments), selectinload(JournalEntry.session))
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     )
 
@@ -165,10 +166,12 @@ def create_entry(patient: User, client_id: str, data: dict[str, Any]) -> tuple[J
     )
     db.session.add(entry)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same client_id arrived twice at once: one entry wins
         db.session.rollback()
         return create_entry(patient, client_id, data)
+    _audit_entry("journal.create", patient, entry, "shared" if entry.shared else "private")
+    db.session.commit()
     return entry, True
 
 
@@ -211,10 +214,12 @@ def update_entry(
     if fields.shared is not None and fields.shared != entry.shared:
         entry.shared = fields.shared
         entry.shared_at = now if fields.shared else None
+        _audit_entry("journal.share" if fields.shared else "journal.unshare", patient, entry)
     if fields.session_given:
         entry.session_id = fields.session_id
     entry.revision += 1
     entry.updated_at = now
+    _audit_entry("journal.update", patient, entry)
     db.session.commit()
     return entry
 
@@ -229,6 +234,7 @@ def delete_entry(patient: User, entry_id: int) -> None:
     entry.comments.clear()
     entry.deleted_at = utcnow()
     entry.revision += 1
+    _audit_entry("journal.delete", patient, entry)
     db.session.commit()
 
 
@@ -244,13 +250,41 @@ def add_comment(author: User, entry_id: int, body: object) -> JournalComment:
         )
     comment = JournalComment(entry=entry, author_id=author.id, body=body.strip())
     db.session.add(comment)
+    db.session.flush()
+    audit.record(
+        "comment.create",
+        actor=author,
+        subject_type="journal_comment",
+        subject_id=comment.id,
+        patient_id=entry.patient_id,
+        commit=False,
+    )
     db.session.commit()
     return comment
 
 
+def _audit_entry(action: str, actor: User, entry: JournalEntry, detail: str = "") -> None:
+    audit.record(
+        action,
+        actor=actor,
+        subject_type="journal_entry",
+        subject_id=entry.id,
+        patient_id=entry.patient_id,
+        detail=detail,
+        commit=False,
+    )
+
+
 def shared_entries_of(viewer: User, patient_id: int) -> list[JournalEntry]:
-    """A care-team therapist's view of a patient's journal: shared entries only."""
+    """A care-team therapist's view of a patient's journal: shared entries only (audited)."""
     patient = get_patient_for(viewer, patient_id)
+    audit.record(
+        "journal.read",
+        actor=viewer,
+        subject_type="user",
+        subject_id=patient.id,
+        patient_id=patient.id,
+    )
     return list(
         db.session.scalars(
             entries_visible_to(viewer)

@@ -24,6 +24,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.scheduling import get_session_for
 
@@ -41,6 +42,18 @@ PHASE_TIMESTAMPS = {
     SessionStatus.COMPLETE: "completed_at",
 }
 MAX_INTENTION_LENGTH = 5_000
+
+
+def _audit_session(action: str, patient: User, session: TreatmentSession, detail: str = "") -> None:
+    audit.record(
+        action,
+        actor=patient,
+        subject_type="session",
+        subject_id=session.id,
+        patient_id=patient.id,
+        detail=detail,
+        commit=False,
+    )
 
 
 def own_session(patient: User, session_id: int) -> TreatmentSession:
@@ -81,6 +94,7 @@ def set_item_checked(patient: User, session_id: int, item_id: int, checked: bool
         session.ticks.append(ChecklistTick(item_id=item.id))
     elif not checked and tick is not None:
         session.ticks.remove(tick)
+    _audit_session("checklist.update", patient, session, f"item={item.id} checked={checked}")
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent identical tick won the race: same outcome
@@ -109,6 +123,7 @@ def set_intention(patient: User, session_id: int, text: str) -> TreatmentSession
         raise Conflict("The session has started; the intention you set is kept as it was.")
     session.intention = text.strip()
     session.intention_updated_at = utcnow()
+    _audit_session("intention.update", patient, session)
     db.session.commit()
     return session
 
@@ -170,6 +185,7 @@ def advance_phase(
             )
     session.status = phase
     setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], at or utcnow())
+    _audit_session("session.phase", patient, session, f"phase={phase}")
     db.session.commit()
     return session, True
 
@@ -195,6 +211,15 @@ def call_staff(
     )
     db.session.add(alert)
     try:
+        db.session.flush()
+        audit.record(
+            "alert.call_staff",
+            actor=patient,
+            subject_type="alert",
+            subject_id=alert.id,
+            patient_id=patient.id,
+            commit=False,
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -3,6 +3,7 @@
 Only failures count: a clinic's staff often share one address, so successful sign-ins must
 not use up the per-address allowance. The counters live in Flask-Limiter's storage (memory by
 default, Redis in production through KAP_RATELIMIT_STORAGE_URI) so every worker shares them.
+Wrong second-factor codes are counted the same way, per account and in the address's bucket.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sqlalchemy import delete, select, update
 from kap.extensions import db, limiter
 from kap.models import AuthSession, User
 from kap.models.base import utcnow
-from kap.services.errors import InvalidCredentials, RateLimited
+from kap.services.errors import Invalid, InvalidCredentials, RateLimited
+from kap.services.password_rules import password_problems
 from kap.services.passwords import check_password
 
 
@@ -35,22 +37,46 @@ def _buckets(email: str, client_address: str) -> list[tuple[RateLimitItem, str, 
     ]
 
 
-def _ensure_not_limited(email: str, client_address: str) -> None:
+def _code_buckets(user: User, client_address: str) -> list[tuple[RateLimitItem, str, str]]:
+    """The counters a second-factor code attempt touches: its account and its address."""
+    limit = current_app.config.get("SECOND_FACTOR_FAILURE_LIMIT", "5 per 15 minutes")
+    return [
+        (parse(limit), "second-factor-account", str(user.id)),
+        _buckets("", client_address)[1],
+    ]
+
+
+def _ensure_within(buckets: list[tuple[RateLimitItem, str, str]], what: str) -> None:
     strategy = limiter.limiter
-    for item, scope, key in _buckets(email, client_address):
+    for item, scope, key in buckets:
         if not strategy.test(item, scope, key):
             reset_at = strategy.get_window_stats(item, scope, key).reset_time
             wait = max(1, math.ceil(reset_at - time.time()))
             minutes = math.ceil(wait / 60)
             raise RateLimited(
-                "Too many failed sign-in attempts. "
+                f"Too many failed {what}. "
                 f"Please wait {minutes} minute{'s' if minutes != 1 else ''} and try again.",
                 retry_after=wait,
             )
 
 
+def _ensure_not_limited(email: str, client_address: str) -> None:
+    _ensure_within(_buckets(email, client_address), "sign-in attempts")
+
+
 def _record_failure(email: str, client_address: str) -> None:
     for item, scope, key in _buckets(email, client_address):
+        limiter.limiter.hit(item, scope, key)
+
+
+def ensure_codes_not_limited(user: User, client_address: str) -> None:
+    """RateLimited once ``user`` (or the address) has too many recent wrong codes."""
+    _ensure_within(_code_buckets(user, client_address), "code attempts")
+
+
+def record_code_failure(user: User, client_address: str) -> None:
+    """Count one wrong second-factor or recovery code against the account and the address."""
+    for item, scope, key in _code_buckets(user, client_address):
         limiter.limiter.hit(item, scope, key)
 
 
@@ -70,6 +96,36 @@ def authenticate(email: str, password: str, client_address: str) -> User:
         raise InvalidCredentials()
     db.session.commit()  # keeps a transparent rehash
     return user
+
+
+def change_password(
+    user: User,
+    current: str,
+    new: str,
+    confirm: str,
+    client_address: str,
+    keep_token_digest: str | None,
+) -> None:
+    """Change ``user``'s own password after checking the current one; ends their other sessions.
+
+    A wrong current password counts as a failed sign-in (same limits), so a session left open
+    on a shared computer cannot be used to guess the password.
+    """
+    from kap.services import audit
+    from kap.services.people import set_password  # people imports this module
+
+    _ensure_not_limited(user.email, client_address)
+    if not check_password(user, current or ""):
+        _record_failure(user.email, client_address)
+        message = "That is not your current password."
+        raise Invalid(message, {"current_password": [message]})
+    problems = password_problems(new or "", user.email)
+    if new != confirm:
+        problems.append("The two passwords do not match.")
+    if problems:
+        raise Invalid("Choose another password.", {"new_password": problems})
+    set_password(user, new, keep_token_digest)
+    audit.record("password.change", actor=user, ip_address=client_address)
 
 
 def revoke_sessions(user: User, keep_token_digest: str | None = None) -> int:

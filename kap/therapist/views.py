@@ -90,8 +90,11 @@ def patient(patient_id: int):
         patient_id=person.id,
         ip_address=_client_ip(),
     )
-    sessions = _timeline_sessions(person.id)
+    # The audited reads commit their audit rows, and a commit expires every object loaded
+    # before it (each would be reloaded one by one while the page renders): read them first.
+    chart = _measures_chart(person.id)
     entries = journal.shared_entries_of(current_user, person.id)
+    sessions = _timeline_sessions(person.id)
     alerts = db.session.scalars(
         open_alerts_visible_to(current_user).where(Alert.patient_id == person.id)
     ).all()
@@ -107,7 +110,7 @@ def patient(patient_id: int):
         alerts=alerts,
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
-        chart=_measures_chart(person.id),
+        chart=chart,
     )
 
 
@@ -138,18 +141,10 @@ def comment(entry_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            created = journal.add_comment(current_user, entry_id, form.body.data or "")
+            journal.add_comment(current_user, entry_id, form.body.data or "")  # audited there
         except Invalid as error:
             flash(error.message, "error")
         else:
-            audit.record(
-                "comment.create",
-                actor=current_user,
-                subject_type="journal_comment",
-                subject_id=created.id,
-                patient_id=created.entry.patient_id,
-                ip_address=_client_ip(),
-            )
             flash("Comment added. The patient will see it under their entry.", "info")
     return redirect(url_for("therapist.entry", entry_id=entry_id) + "#thread")
 

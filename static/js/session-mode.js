@@ -1,11 +1,15 @@
 // Session mode: plays the session on the phone (music, eye-mask prompts), then downtime, then integration.
 //
-// Where the session is comes from the session clock (the server's start time, less pauses) on
+// Where the session is comes from the session clock (the recorded start time, less pauses) on
 // every tick, never from counting ticks, so a reload, a locked screen or throttled timers resume
-// at the right place. Phase changes go through api.js and are kept until the server has them:
-// re-sending a phase is a no-op there, so retrying is always safe.
+// at the right place. The session's data comes from the page or, offline, from this phone's store
+// (static/js/offline.js keeps it with its audio); phase changes and Call staff go through the
+// outbox, which keeps each until the server has it (re-sending a phase is a no-op there).
 
 import { api } from './api.js';
+import { core, currentUser, sessionWithPending, storedSession } from './device.js';
+import { playerHooks, storeSessionData } from './offline.js';
+import * as outbox from './outbox.js';
 import { SessionClock, quietly } from './session/clock.js';
 import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
 import { SessionPlayer } from './session/player.js';
@@ -15,8 +19,6 @@ import { ScreenWakeLock } from './session/wakelock.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
 const RANK = { session: 0, downtime: 1, integration: 2 };
-const PERMANENT = new Set([400, 403, 404, 409, 413]); // the same request can never succeed
-const MAX_BACKOFF_MS = 60000;
 const VOLUME_KEY = 'kap:session-volume';
 const SAID = {
   downtime: 'The music has ended. Rest quietly until the countdown ends.',
@@ -30,7 +32,35 @@ const ui = {
   music: $('sm-music'), pause: $('sm-pause'), volume: $('sm-volume'),
   call: $('sm-call'), confirm: $('sm-confirm'), yes: $('sm-call-yes'), no: $('sm-call-no'), staff: $('sm-staff-status'),
 };
-const data = JSON.parse($('session-data').textContent);
+const user = currentUser();
+
+/** The session: the page's data block online, this phone's copy offline; pending writes applied. */
+async function sessionData() {
+  const block = $('session-data');
+  const id = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]);
+  const stored = user ? await storedSession(user, id).catch(() => null) : null;
+  let found = block ? JSON.parse(block.textContent) : stored?.data;
+  if (!found) return null;
+  if (block && stored) storeSessionData(user, found).catch(() => {}); // keep the phone's copy fresh
+  if (user) found = await sessionWithPending(user, found).catch(() => found);
+  found.urls ??= {
+    phase: `/api/v1/sessions/${found.id}/phase`,
+    call_staff: `/api/v1/sessions/${found.id}/call-staff`,
+    integration: `/patient/sessions/${found.id}/integration`,
+    prepare: `/patient/sessions/${found.id}`,
+  };
+  if (found.status === 'scheduled' || found.status === 'cancelled') location.replace(found.urls.prepare);
+  else if (found.status === 'complete') location.replace(found.urls.integration);
+  else return found;
+  return null;
+}
+
+const data = await sessionData();
+if (!data) {
+  if (!$('session-data')) $('sm-missing')?.removeAttribute('hidden');
+  await new Promise(() => {}); // nothing to run here (a module cannot return early)
+}
+$('sm-journal').href = data.urls.integration;
 const playlist = data.playlist ?? [];
 const musicEnd = playlistLength(playlist, data.crossfade_seconds);
 const downtimeMs = Math.max(0, Number(data.downtime_minutes) || 0) * 60000;
@@ -38,7 +68,7 @@ const clock = new SessionClock({ sessionId: data.id, startedAt: data.started_at 
 const cues = new CueRunner({ cues: data.cues, clock, sessionId: data.id, onCue: showCue });
 const wakeLock = new ScreenWakeLock();
 
-let known = data.status in RANK ? data.status : 'session'; // the last phase the server confirmed
+let known = data.status in RANK ? data.status : 'session'; // the last phase recorded (on the server or in the outbox)
 // If the server is ahead of this device's clock (the phase moved on elsewhere), its times rule.
 const serverDowntimeEnd = (Date.parse(data.downtime_started_at) || Date.now()) + downtimeMs;
 let shown = null;
@@ -65,44 +95,24 @@ function where(now) {
   return { phase: phaseByServer, elapsed, downtimeEnd: serverDowntimeEnd };
 }
 
-// ---- Phase changes: queued in order, sent through api.js, retried until the server has them.
-const outbox = [];
+// ---- Phase changes: into the outbox, in order; it sends each until the server has it.
 const queued = new Set();
-let sending = false;
-let retryAt = 0;
-let backoff = 2000;
 
 function record(phase, atMs) {
   if (queued.has(phase) || RANK[phase] <= RANK[known]) return;
   queued.add(phase);
-  outbox.push({ phase, at: new Date(atMs).toISOString() });
+  const change = { phase, at: new Date(atMs).toISOString() };
+  const spec = { kind: 'phase', session: data.id, method: 'POST', url: data.urls.phase, body: change, label: 'Session step' };
+  // Without a device store (storage blocked), one direct try: the phase is not writing, and the
+  // server's order rules still hold on the next change.
+  (user ? outbox.enqueue(spec) : Promise.reject()).catch(() => api.post(data.urls.phase, change).catch(() => {}));
 }
 
-async function flush() {
-  if (sending || !outbox.length || Date.now() < retryAt) return;
-  sending = true;
-  const change = outbox[0];
-  try {
-    await api.post(data.urls.phase, change);
-    outbox.shift();
-    known = change.phase;
-    retryAt = 0;
-    backoff = 2000;
-  } catch (error) {
-    if (PERMANENT.has(error.status)) {
-      outbox.shift(); // e.g. 409: the session moved on elsewhere; the server's order stands
-      console.warn(`Phase ${change.phase} refused (${error.status}).`);
-    } else {
-      retryAt = Date.now() + backoff;
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      console.warn(`Phase ${change.phase} not recorded yet (${error.status ?? 'offline'}); will retry.`);
-    }
-  } finally {
-    sending = false;
-  }
+outbox.on('synced', ({ record: sent }) => {
+  if (sent.kind !== 'phase' || Number(sent.session) !== Number(data.id)) return;
+  if (RANK[sent.body.phase] > RANK[known]) known = sent.body.phase;
   if (known === 'integration') forget();
-  if (outbox.length && !retryAt) flush();
-}
+});
 
 /** The session is over on this device: drop its stored clock and cue progress. */
 function forget() {
@@ -121,7 +131,13 @@ function makePlayer() {
   const audios = [0, 1].map(() => document.createElement('audio'));
   const volume = Number(quietly(() => sessionStorage.getItem(VOLUME_KEY)) ?? ui.volume.value);
   ui.volume.value = String(Number.isFinite(volume) ? volume : 80);
-  player = new SessionPlayer({ data, clock, audioElements: audios, volume: ui.volume.value / 100 });
+  player = new SessionPlayer({
+    data,
+    clock,
+    audioElements: audios,
+    volume: ui.volume.value / 100,
+    ...playerHooks(user, data.id), // stored audio first: the session runs without signal
+  });
   for (const audio of audios) {
     audio.addEventListener('playing', () => {
       setAudio('playing');
@@ -263,18 +279,12 @@ function tick() {
   if (w.phase === 'integration') record('integration', w.downtimeEnd);
   render(w, now);
   if (w.phase === 'session') cues.tick(now);
-  flush();
-  if (known === 'integration') clearInterval(timer); // nothing left to time or to send
+  if (w.phase === 'integration') clearInterval(timer); // nothing left to time
 }
 
-// ---- Call staff: confirm inline, then send until the clinic has it (once per client_id).
+// ---- Call staff: confirm inline, then through the outbox, ahead of everything else, until the
+// clinic has it (once per client_id). Offline, say plainly that nobody has been reached yet.
 let staffCall = null;
-let staffSending = false;
-
-function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 function confirming(on) {
   ui.confirm.hidden = !on;
@@ -282,37 +292,44 @@ function confirming(on) {
   (on ? ui.yes : ui.call).focus();
 }
 
-async function sendStaffCall() {
-  if (!staffCall || staffSending) return;
-  staffSending = true;
-  try {
-    await api.post(data.urls.call_staff, staffCall);
-    staffCall = null;
-    ui.root.dataset.staff = 'called';
-    ui.staff.textContent = 'Staff have been called. Someone is on the way.';
-  } catch (error) {
-    if (PERMANENT.has(error.status)) {
-      staffCall = null;
-      ui.root.dataset.staff = 'failed';
-      ui.staff.textContent = 'Staff could not be called from here. Please call out for help.';
-    } else {
-      ui.staff.textContent = 'Still trying to reach staff… If you need help now, call out.';
-      setTimeout(sendStaffCall, 3000); // the same client_id: the clinic gets one alert
-    }
-  } finally {
-    staffSending = false;
-  }
+function staffStatus(state, text) {
+  ui.root.dataset.staff = state;
+  ui.staff.textContent = text;
 }
+
+async function callStaff() {
+  const body = { client_id: core.uuid(), at: new Date().toISOString() };
+  staffStatus('calling', 'Calling staff…');
+  try {
+    staffCall = await outbox.enqueue({
+      kind: 'call-staff', priority: 0, session: data.id, method: 'POST', url: data.urls.call_staff, body, label: 'Call staff',
+    });
+  } catch {
+    staffCall = null; // no device store: one direct try
+    return api.post(data.urls.call_staff, body).then(
+      () => staffStatus('called', 'Staff have been called. Someone is on the way.'),
+      () => staffStatus('failed', 'Staff could not be called from here. Please call out for help.'),
+    );
+  }
+  const { state } = await outbox.outcome(staffCall, 8000);
+  if (state === 'synced') staffCalled();
+  else if (state === 'attention') staffStatus('failed', 'Staff could not be called from here. Please call out for help.');
+  else if (staffCall) staffStatus('calling', 'No connection: staff have not been reached yet. The call goes out the moment the phone reconnects. If you need help now, call out.');
+}
+
+function staffCalled() {
+  staffCall = null;
+  staffStatus('called', 'Staff have been called. Someone is on the way.');
+}
+
+outbox.on('synced', ({ record: sent }) => sent.id === staffCall?.id && staffCalled());
 
 ui.call.addEventListener('click', () => confirming(true));
 ui.no.addEventListener('click', () => confirming(false));
 ui.yes.addEventListener('click', () => {
   confirming(false);
   if (staffCall) return; // one call is already on its way
-  staffCall = { client_id: uuid(), at: new Date().toISOString() };
-  ui.root.dataset.staff = 'calling';
-  ui.staff.textContent = 'Calling staff…';
-  sendStaffCall();
+  callStaff();
 });
 
 // ---- Start.
@@ -321,8 +338,3 @@ if (known === 'integration') forget();
 timer = setInterval(tick, TICK_MS);
 tick();
 document.addEventListener('visibilitychange', tick);
-addEventListener('online', () => {
-  retryAt = 0;
-  flush();
-  sendStaffCall();
-});

@@ -100,6 +100,44 @@ class LiveServer:
             text=True,
         )
 
+    def start(self) -> None:
+        """Serve on this server's port and database, and wait until it answers."""
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+        )
+        _wait_for(f"{self.url}/healthz", self.process)
+
+    def stop(self) -> None:
+        """Stop serving (the database stays): the network "goes away" mid-request."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Stop, then serve again on the same port and database."""
+        self.stop()
+        self.start()
+
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
@@ -135,33 +173,11 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     server = LiveServer(f"http://127.0.0.1:{port}", env, None, port)  # type: ignore[arg-type]
     server.flask("db", "upgrade")
     server.flask("seed-demo")
-    server.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
     try:
-        _wait_for(f"{server.url}/healthz", server.process)
+        server.start()
         yield server
     finally:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
+        server.stop()
 
 
 def screenshot(page, name: str, full_page: bool = True) -> Path:

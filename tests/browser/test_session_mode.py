@@ -66,11 +66,21 @@ def start_session(page: Page, session_id: int) -> None:
     expect(page).to_have_url(f"/patient/sessions/{session_id}/mode")
 
 
+def wait_until(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
+    """Poll a page expression until it is true.
+
+    page.wait_for_function compiles its predicate in the page with `new Function`, which the
+    app's Content-Security-Policy (no unsafe-eval) rightly blocks; evaluate() is allowed.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
 def begin_music(page: Page) -> None:
     """Wait until the player knows whether it may play; tap the begin button if it was refused."""
-    page.wait_for_function(
-        "document.getElementById('sm').dataset.audio !== 'pending'", timeout=30_000
-    )
+    wait_until(page, "document.getElementById('sm').dataset.audio !== 'pending'", 30_000)
     begin = page.get_by_role("button", name="Tap to begin the music")
     if begin.is_visible():
         begin.click()
@@ -79,7 +89,7 @@ def begin_music(page: Page) -> None:
 
 def calm_screenshot(page: Page, name: str) -> None:
     """A screenshot once fades have finished (CSS runs on real time, not on the page clock)."""
-    page.wait_for_function("document.getAnimations().every((a) => a.playState !== 'running')")
+    wait_until(page, "document.getAnimations().every((a) => a.playState !== 'running')")
     screenshot(page, name)
 
 
@@ -278,7 +288,7 @@ def test_a_failed_phase_post_is_retried_with_the_time_it_happened(page: Page, wa
     page.route("**/api/v1/sessions/*/phase", offline_once)
     advance_to(page, started_ms, PLAYLIST_SECONDS + 1)
     expect(page.get_by_role("timer")).to_be_visible()
-    page.wait_for_function("document.getElementById('sm').dataset.phase === 'downtime'")
+    wait_until(page, "document.getElementById('sm').dataset.phase === 'downtime'")
     deadline = time.monotonic() + 10
     while not failures and time.monotonic() < deadline:
         page.wait_for_timeout(100)

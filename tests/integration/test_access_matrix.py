@@ -99,6 +99,41 @@ MATRIX = {
     ("api.create_comment", "POST"): expect(401, 400, 400, 403),
     ("api.patient_journal", "GET"): expect(401, 403, 200, 403),
     ("api.list_alerts", "GET"): expect(401, 403, 200, 200),
+    ("patient.checkins", "GET"): expect(302, 200, 302, 302),
+    ("patient.checkin_form", "GET"): expect(302, 200, 302, 302),
+    ("patient.checkin_form", "POST"): expect(302, 400, 302, 302),
+    ("patient.checkin_result", "GET"): expect(302, 302, 302, 302),  # no ?id: to check-ins
+    ("therapist.measures_csv", "GET"): expect(302, 302, 200, 302),
+    ("api.create_measure", "POST"): expect(401, 400, 403, 403),
+    ("api.list_measures", "GET"): expect(401, 200, 403, 403),
+    ("api.patient_measures", "GET"): expect(401, 403, 200, 200),
+    ("api.list_audit_events", "GET"): expect(401, 403, 403, 200),
+    ("clinic.audit_log", "GET"): expect(302, 302, 302, 200),
+    ("clinic.audit_csv", "GET"): expect(302, 302, 302, 200),
+    ("board.index", "GET"): expect(302, 302, 200, 200),
+    ("board.rows", "GET"): expect(302, 302, 200, 200),
+    ("board.record_vitals", "POST"): expect(302, 302, 400, 400),  # required values missing
+    ("board.record_check", "POST"): expect(302, 302, 409, 409),  # session not started
+    ("board.discharge", "POST"): expect(302, 302, 409, 409),  # not started, no final vitals
+    ("board.acknowledge_alert", "POST"): expect(302, 302, 302, 302),
+    ("board.resolve_alert", "POST"): expect(302, 302, 400, 400),  # empty note
+    ("board.summary", "GET"): expect(302, 302, 200, 200),
+    ("patient.my_data", "GET"): expect(302, 200, 302, 302),
+    ("patient.export_json", "GET"): expect(302, 200, 302, 302),
+    ("patient.export_page", "GET"): expect(302, 200, 302, 302),
+    ("patient.ask_for_deletion", "POST"): expect(302, 302, 302, 302),
+    ("clinic.delete_data", "POST"): expect(302, 302, 302, 302),  # no DELETE typed: refused
+    ("auth.enter_code", "GET"): expect(302, 302, 302, 302),
+    ("auth.enter_code", "POST"): expect(302, 302, 302, 302),
+    ("auth.enter_recovery_code", "GET"): expect(302, 302, 302, 302),
+    ("auth.enter_recovery_code", "POST"): expect(302, 302, 302, 302),
+    ("auth.account_security", "GET"): expect(302, 200, 200, 200),
+    ("auth.set_up_second_factor", "GET"): expect(302, 200, 200, 200),
+    ("auth.set_up_second_factor", "POST"): expect(302, 400, 400, 400),
+    ("auth.recovery_codes", "GET"): expect(302, 302, 302, 302),
+    ("auth.new_recovery_codes", "POST"): expect(302, 400, 400, 400),
+    ("auth.turn_off_second_factor", "POST"): expect(302, 400, 400, 400),
+    ("auth.change_password", "POST"): expect(302, 400, 400, 400),
     ("api.list_sessions", "GET"): expect(401, 200, 200, 200),
     ("api.get_session", "GET"): expect(401, 200, 200, 200),
     ("favicon", "GET"): expect(301, 301, 301, 301),
@@ -159,6 +194,7 @@ def _samples(app, people) -> dict:
         ).all()
         return {
             "alert_id": alert.id,
+            "instrument": "phq9",
             "item_id": version.checklist_items[0].id,
             "entry_id": shared[0],
             "spare_entry_id": shared[1],

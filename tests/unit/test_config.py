@@ -21,10 +21,21 @@ def test_production_refuses_a_missing_audit_key(monkeypatch):
         ProductionConfig()
 
 
+@pytest.mark.parametrize("keys", [None, "k1:not-base64!", "k1:c2hvcnQ=", ":" + "A" * 44])
+def test_production_refuses_missing_or_bad_data_keys(monkeypatch, keys):
+    """Production needs valid field-encryption keys (id:base64 of 32 bytes)."""
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "y" * 48)
+    monkeypatch.setattr(ProductionConfig, "DATA_KEYS", keys)
+    with pytest.raises(RuntimeError, match="KAP_DATA_KEYS"):
+        ProductionConfig()
+
+
 def test_production_accepts_a_real_secret(monkeypatch):
     """A long random secret is accepted and cookies become Secure."""
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
     monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "y" * 48)
+    monkeypatch.setattr(ProductionConfig, "DATA_KEYS", "k1:" + "A" * 43 + "=")
     config = ProductionConfig()
     assert config.SESSION_COOKIE_SECURE is True
 

@@ -1,0 +1,117 @@
+"""Latency and throughput with wrk, and the mixed 60-second load with locust.
+
+wrk replays a list of signed-in GET requests (bench/wrk/rotate.lua) at a fixed number of
+connections; the same settings run against a bare Flask route in the same bench run, so the
+ratio of the two cancels out how fast (or busy) the machine is.
+"""
+
+# ruff: noqa: S603 - a benchmark tool: it runs the commands it is written to run
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: What a browser sends; pages are measured compressed, as people receive them.
+BROWSER_ENCODING = "br, gzip"
+
+
+def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds: int) -> dict:
+    """Run wrk against ``url`` replaying (path, cookie header) pairs; returns its numbers."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as listing:
+        listing.writelines(f"{path}\t{cookie}\n" for path, cookie in requests)
+    command = [
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "wrk" / "rotate.lua"),
+        url,
+        "--",
+        listing.name,
+        BROWSER_ENCODING,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    Path(listing.name).unlink()
+    line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds_run = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "errors": raw["not_ok"] + raw["socket_errors"],
+        "rps": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p95_ms": round(raw["p95_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "connections": connections,
+        "seconds": seconds,
+    }
+
+
+def locust(locust_bin: str, url: str, users_file: Path, *, users: int, seconds: int) -> dict:
+    """The mixed load (bench/locustfile.py): ``users`` signed-in people for ``seconds``."""
+    prefix = Path(tempfile.mkdtemp(prefix="kap-locust-")) / "run"
+    command = [
+        locust_bin,
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        "10",
+        "--run-time",
+        f"{seconds}s",
+        "--host",
+        url,
+        "--csv",
+        str(prefix),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    run = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={**_env_without_kap(), "BENCH_LOCUST_USERS": str(users_file)},
+        check=False,
+    )
+    rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))  # noqa: SIM115
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))  # noqa: SIM115
+    return {
+        "users": users,
+        "seconds": seconds,
+        "requests": int(total["Request Count"]),
+        "errors": int(total["Failure Count"]),
+        "rps": round(float(total["Requests/s"]), 1),
+        "p50_ms": float(total["50%"]),
+        "p95_ms": float(total["95%"]),
+        "p99_ms": float(total["99%"]),
+        "by_request": {
+            row["Name"]: {
+                "requests": int(row["Request Count"]),
+                "errors": int(row["Failure Count"]),
+                "p95_ms": float(row["95%"]),
+            }
+            for row in rows
+            if row["Name"] != "Aggregated"
+        },
+        "failures": [f"{row['Occurrences']} x {row['Name']}: {row['Error']}" for row in failures],
+        "exit_code": run.returncode,
+    }
+
+
+def _env_without_kap() -> dict:
+    import os
+
+    return {key: value for key, value in os.environ.items() if not key.startswith("KAP_")}

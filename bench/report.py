@@ -1,0 +1,128 @@
+"""Turns a bench run's numbers into budget verdicts, bench-results.json and docs/benchmarks.md."""
+
+# ruff: noqa: S607 - a benchmark tool: it runs the commands it is written to run
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import report_text
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_BUDGET_BYTES = 60_000  # "60 KB", read strictly as 60,000 bytes
+P95_BUDGET_MS = 30.0
+LATENCY_PAGES = ("therapist dashboard", "journal", "session detail")
+
+
+def meta(args, tool_versions: dict) -> dict:
+    """Where and how this run was made."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "cpus": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "platform": platform.platform(),
+        "workers": args.workers,
+        "wrk_connections": args.connections or args.workers,
+        "wrk_seconds": args.seconds,
+        "tools": tool_versions,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _row(budget: str, target: str, measured: str, passed: bool) -> dict:
+    return {"budget": budget, "target": target, "measured": measured, "pass": bool(passed)}
+
+
+def budgets(results: dict) -> list[dict]:
+    """Every budget of DESIGN §5 and issue 8, with the measured value and a verdict."""
+    rows = []
+    seconds = results["data"]["seconds"]
+    rows.append(_row("make bench-data (full set)", "≤ 120 s", f"{seconds:.0f} s", seconds <= 120))
+    for name, page in results["pages"].items():
+        size = page["html_css_js_bytes"]
+        rows.append(
+            _row(f"first load: {name}", "HTML+CSS+JS ≤ 60 KB", f"{size / 1000:.1f} KB",
+                 size <= PAGE_BUDGET_BYTES and page["status"] == 200)
+        )  # fmt: skip
+    foreign = [
+        f["url"]
+        for page in results["pages"].values()
+        for f in page["files"]
+        if not f["url"].startswith(("http://127.0.0.1", "data:", "blob:")) or f["type"] == "font"
+    ]
+    rows.append(
+        _row("no web fonts, no third-party hosts", "none", ", ".join(foreign) or "none",
+             not foreign)
+    )  # fmt: skip
+    for name, result in results["lighthouse"].items():
+        s = result["scores"]
+        ok = s["performance"] >= 95 and s["accessibility"] == 100 and s["best-practices"] == 100
+        rows.append(
+            _row(f"Lighthouse: {name}", "perf ≥ 95, a11y 100, best practices 100",
+                 f"{s['performance']} / {s['accessibility']} / {s['best-practices']}", ok)
+        )  # fmt: skip
+    for name, page in results["pages"].items():
+        found = page["axe_violations"]
+        rows.append(
+            _row(f"axe-core: {name}", "0 violations",
+                 ", ".join(f"{v['id']} ({v['nodes']})" for v in found) or "0", not found)
+        )  # fmt: skip
+    latency = results["latency"]
+    for name in LATENCY_PAGES:
+        run = latency[name]
+        rows.append(
+            _row(f"p95 latency: {name}", f"≤ {P95_BUDGET_MS:.0f} ms",
+                 f"{run['p95_ms']:.1f} ms ({run['errors']} errors)",
+                 run["p95_ms"] <= P95_BUDGET_MS and run["errors"] == 0)
+        )  # fmt: skip
+    ratio = latency["journal"]["rps"] / latency["bare Flask route"]["rps"]
+    rows.append(
+        _row("journal throughput vs bare Flask route", "≥ 1/3 (0.33)",
+             f"{ratio:.2f} ({latency['journal']['rps']:.0f} vs "
+             f"{latency['bare Flask route']['rps']:.0f} req/s)", ratio >= 1 / 3)
+    )  # fmt: skip
+    small, full = results["queries"]["small"]["counts"], results["queries"]["full"]["counts"]
+    for name in full:
+        rows.append(
+            _row(f"SQL statements: {name}", "same for 10 and 2,000 patients",
+                 f"{small.get(name)} / {full[name]}", small.get(name) == full[name])
+        )  # fmt: skip
+    run = results["load"]
+    rows.append(
+        _row(f"mixed load: {run['users']} users, {run['seconds']} s", "0 errors",
+             f"{run['errors']} errors in {run['requests']:,} requests", run["errors"] == 0
+             and run["requests"] > 0)
+    )  # fmt: skip
+    return rows
+
+
+def write(results: dict) -> bool:
+    """Write bench-results.json and docs/benchmarks.md; True when every budget is met."""
+    rows = budgets(results)
+    results = {**results, "budgets": rows, "all_budgets_met": all(r["pass"] for r in rows)}
+    for page in results["pages"].values():
+        page["files"] = sorted(page["files"], key=lambda f: -f["bytes"])
+    (ROOT / "bench-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "docs" / "benchmarks.md").write_text(report_text.markdown(results))
+    return results["all_budgets_met"]

@@ -1,0 +1,220 @@
+"""``make bench``: the production profile on a fresh PostgreSQL database, measured end to end.
+
+Steps: install the tools (bench.tools); create two databases on KAP_BENCH_POSTGRES (default
+postgres@127.0.0.1:5432, trust auth) — the full data set and a 10-patient one; migrate and
+generate both; count SQL statements per page in each; serve the app and a bare Flask route
+under gunicorn; sign people in; weigh and audit the pages (Playwright + axe-core, Lighthouse);
+measure latency and throughput (wrk); run the mixed 60-second load (locust); drop the
+databases; write bench-results.json and docs/benchmarks.md (bench.report).
+Exit status 1 when a budget is missed (the report is written either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench import load, report, servers, tools
+from bench.httpclient import client_for, sign_in
+
+PASSWORD = "bench-password"  # noqa: S105 - bench.datagen.BENCH_PASSWORD (not imported: no app here)
+TOTP_SECRET = "KAPBENCHKAPBENCHKAPBENCHKAPBENCH"  # noqa: S105 - bench.datagen.BENCH_TOTP_SECRET
+SMALL_SCALE = ["--therapists", "1", "--patients", "10", "--sessions", "60", "--entries", "100",
+               "--checkins", "100", "--slug", "small"]  # fmt: skip
+
+
+def _bench_env(database_url: str) -> dict:
+    """The production profile's settings, with fresh secrets for this run."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("KAP_") or k == "KAP_WORKERS"}
+    return {
+        **keep,
+        "KAP_ENV": "production",
+        "KAP_DATABASE_URL": database_url,
+        "KAP_RATELIMIT_STORAGE_URI": os.environ.get("KAP_BENCH_REDIS", "redis://127.0.0.1:6379/15"),
+        "KAP_SECRET_KEY": secrets.token_urlsafe(48),
+        "KAP_AUDIT_KEY": secrets.token_urlsafe(48),
+        "KAP_DATA_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "KAP_INSTANCE_PATH": tempfile.mkdtemp(prefix="kap-bench-instance-"),
+    }
+
+
+def _email(role: str, number: int) -> str:
+    return f"therapist{number:02d}@bench.test" if role == "therapist" else (
+        f"patient{number:04d}@bench.test"
+    )  # fmt: skip
+
+
+def _therapist_of(patient_number: int) -> int:
+    return (patient_number - 1) % 50 + 1  # bench.rows: patient i is cared for by therapist i % 50
+
+
+def _start_a_session(base: str, patient) -> int:
+    """Tick the required checklist of the patient's next session and start it (session mode)."""
+    client = client_for(base, patient)
+    sessions = client.json("GET", "/api/v1/sessions")["sessions"]
+    session_id = next(s["id"] for s in sessions if s["status"] == "scheduled")
+    detail = client.json("GET", f"/api/v1/sessions/{session_id}")
+    for item in detail["checklist"]:
+        path = f"/api/v1/sessions/{session_id}/checklist/{item['id']}"
+        client.json("PUT", path, {"checked": True})
+    client.json("POST", f"/api/v1/sessions/{session_id}/phase", {"phase": "session"})
+    return session_id
+
+
+def _typical_patient(base: str) -> tuple[int, object, int]:
+    """Of the first seven patients (all past their course), the one with the median entries."""
+    counted = []
+    for number in range(1, 8):
+        person = sign_in(base, _email("patient", number), PASSWORD)
+        entries = client_for(base, person).json("GET", "/api/v1/journal")["entries"]
+        counted.append((len(entries), number, person))
+    counted.sort(key=lambda item: item[0])
+    entries, number, person = counted[len(counted) // 2]
+    return number, person, entries
+
+
+def measure(args, base: str, bare: str, tool_paths: dict, work: Path) -> dict:
+    """Everything measured against the running servers."""
+    results: dict = {}
+    number, patient, entries = _typical_patient(base)
+    therapist = sign_in(base, _email("therapist", _therapist_of(number)), PASSWORD, TOTP_SECRET)
+    in_session = sign_in(base, _email("patient", 8), PASSWORD)  # half-way through a course
+    session_id = _start_a_session(base, in_session)
+    pages = {
+        "sign-in": ("/signin", None),
+        "patient home": ("/patient/", patient.cookie),
+        "session mode": (f"/patient/sessions/{session_id}/mode", in_session.cookie),
+        "journal": ("/patient/journal", patient.cookie),
+        "therapist dashboard": ("/therapist/", therapist.cookie),
+        "patient timeline": (f"/therapist/patients/{patient.user_id}", therapist.cookie),
+    }
+    results["subjects"] = {"journal_entries_of_page_patient": entries, "pages": {
+        name: path for name, (path, _) in pages.items()}}  # fmt: skip
+    print("--- page weight and axe-core (Playwright, Chromium)", flush=True)
+    from bench import pages as page_audit
+
+    results["pages"] = page_audit.audit(base, pages, tool_paths["axe"])
+    print("--- Lighthouse (mobile)", flush=True)
+    from bench import lighthouse
+
+    results["lighthouse"] = {
+        name: lighthouse.run(
+            tool_paths["lighthouse"], base + path, f"kap_session={cookie}" if cookie else None
+        )
+        for name, (path, cookie) in pages.items()
+    }
+    print("--- latency and throughput (wrk)", flush=True)
+    results["latency"] = _latency(args, base, bare)
+    print(f"--- mixed load: {args.users} users for {args.load_seconds} s (locust)", flush=True)
+    users_file = work / "locust-users.json"
+    users_file.write_text(json.dumps({
+        "patients": [_email("patient", n) for n in range(101, 161)],
+        "therapists": [_email("therapist", n) for n in range(21, 51)],
+        "password": PASSWORD,
+        "totp_secret": TOTP_SECRET,
+    }))  # fmt: skip
+    results["load"] = load.locust(
+        str(tool_paths["locust"]), base, users_file, users=args.users, seconds=args.load_seconds
+    )
+    return results
+
+
+def _latency(args, base: str, bare: str) -> dict:
+    therapists = [
+        sign_in(base, _email("therapist", n), PASSWORD, TOTP_SECRET) for n in range(2, 12)
+    ]
+    patients = [sign_in(base, _email("patient", n), PASSWORD) for n in range(11, 31)]
+    sessions = []
+    for person in patients:
+        listed = client_for(base, person).json("GET", "/api/v1/sessions")["sessions"]
+        sessions.append((f"/api/v1/sessions/{listed[-1]['id']}", person.cookie_header))
+    targets = {
+        "therapist dashboard": (base, [("/therapist/", t.cookie_header) for t in therapists]),
+        "journal": (base, [("/patient/journal", p.cookie_header) for p in patients]),
+        "session detail": (base, sessions),
+    }
+    connections = args.connections or args.workers
+    runs = {}
+
+    def run(url, requests):
+        load.wrk(url, requests, connections=connections, seconds=3)  # warm-up, not counted
+        return load.wrk(url, requests, connections=connections, seconds=args.seconds)
+
+    bare_before = run(bare, [("/", "")])
+    for name, (url, requests) in targets.items():
+        runs[name] = run(url, requests)
+    bare_after = run(bare, [("/", "")])
+    runs["bare Flask route"] = {
+        **bare_before,
+        "rps": round(statistics.mean([bare_before["rps"], bare_after["rps"]]), 1),
+        "runs_rps": [bare_before["rps"], bare_after["rps"]],
+    }
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole benchmark; write the report; exit 1 if a budget is missed."""
+    parser = argparse.ArgumentParser(description="make bench")
+    parser.add_argument("--workers", type=int, default=servers.default_workers())
+    parser.add_argument("--connections", type=int, default=0, help="wrk connections (workers)")
+    parser.add_argument("--seconds", type=int, default=20, help="each wrk run")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--load-seconds", type=int, default=60)
+    args = parser.parse_args(argv)
+
+    tools.ensure_debian_tools()
+    lighthouse_bin, axe = tools.ensure_node_tools()
+    locust_bin = tools.ensure_locust()
+    tool_paths = {"lighthouse": lighthouse_bin, "axe": axe, "locust": locust_bin}
+    server = os.environ.get("KAP_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+    stamp = f"{int(time.time())}_{os.getpid()}"
+    names = {"full": f"kap_bench_{stamp}", "small": f"kap_bench_small_{stamp}"}
+    work = Path(tempfile.mkdtemp(prefix="kap-bench-"))
+    results: dict = {"meta": report.meta(args, tools.versions(lighthouse_bin, locust_bin))}
+    try:
+        envs = {}
+        for size, name in names.items():
+            envs[size] = _bench_env(servers.create_database(server, name))
+            servers.run_app_command(envs[size], "flask", "db", "upgrade", capture=True)
+        print("--- make bench-data (full set, timed)", flush=True)
+        data_report = work / "data.json"
+        servers.run_app_command(envs["full"], "bench.datagen", "--report", str(data_report))
+        results["data"] = json.loads(data_report.read_text())
+        servers.run_app_command(envs["small"], "bench.datagen", *SMALL_SCALE, capture=True)
+        print("--- SQL statements per page (10 patients, then 2,000)", flush=True)
+        results["queries"] = {
+            size: json.loads(
+                servers.run_app_command(envs[size], "bench.queries", slug, capture=True)
+            )
+            for size, slug in (("small", "small"), ("full", "bench"))
+        }
+        print(f"--- serving (gunicorn, {args.workers} workers each)", flush=True)
+        with (
+            servers.gunicorn(
+                "bench.serve_app:app", servers.free_port(), args.workers, envs["full"],
+                "/healthz", work / "app.log",
+            ) as base,
+            servers.gunicorn(
+                "bench.bare_app:app", servers.free_port(), args.workers, envs["full"],
+                "/", work / "bare.log",
+            ) as bare,
+        ):  # fmt: skip
+            results.update(measure(args, base, bare, tool_paths, work))
+    finally:
+        for name in names.values():
+            servers.drop_database(server, name)
+    passed = report.write(results)
+    verdict = "all budgets met" if passed else "BUDGETS MISSED"
+    print(f"--- report: docs/benchmarks.md, bench-results.json ({verdict})")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The clinic's audit log, for its clinic admins."""
+
+from __future__ import annotations
+
+from kap.api.openapi_spec.common import (
+    ID,
+    MAX_ID,
+    NULLABLE_ID,
+    TIMESTAMP,
+    answer,
+    array,
+    closed,
+    operation,
+)
+
+EVENT = closed(
+    {
+        "id": ID,
+        "actor_id": {**NULLABLE_ID, "description": "Null for failed sign-ins of no account."},
+        "action": {"type": "string", "maxLength": 60, "examples": ["signin.success"]},
+        "subject_type": {"type": "string", "maxLength": 40},
+        "subject_id": NULLABLE_ID,
+        "patient_id": NULLABLE_ID,
+        "at": TIMESTAMP,
+    }
+)
+
+PATHS = {
+    "/api/v1/audit": {
+        "get": operation(
+            "list_audit_events",
+            "The clinic's audit events, newest first",
+            tag="Audit",
+            roles=("clinic_admin",),
+            description="Ids and actions only: no journal text, password or token.",
+            parameters=[
+                {
+                    "name": "action",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only events with this action, e.g. signin.failure.",
+                    "schema": {"type": "string", "maxLength": 60},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "Page size (default 100).",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                },
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "required": False,
+                    "description": "Events to skip (default 0).",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                },
+            ],
+            responses={
+                "200": answer(
+                    "The events.",
+                    closed(
+                        {
+                            "events": array(EVENT),
+                            "next_offset": {"type": ["integer", "null"], "minimum": 1},
+                        }
+                    ),
+                )
+            },
+            statuses=(400,),
+        )
+    },
+}

@@ -1,0 +1,297 @@
+"""Treatment sessions: the scoped list, one session's details, and what a patient does to it."""
+
+from __future__ import annotations
+
+from kap.api.openapi_spec.common import (
+    ID,
+    MAX_ID,
+    NULLABLE_TIMESTAMP,
+    SESSION_STATUSES,
+    TIMESTAMP,
+    answer,
+    array,
+    closed,
+    operation,
+    path_id,
+    ref,
+    request_object,
+)
+from kap.api.sessions import MAX_PAGE
+from kap.models import AlertKind
+from kap.services.session_flow import MAX_INTENTION_LENGTH, PHASE_TIMESTAMPS
+
+SUMMARY_PROPERTIES = {
+    "id": ID,
+    "patient_id": ID,
+    "scheduled_at": TIMESTAMP,
+    "status": {"type": "string", "enum": SESSION_STATUSES},
+    "template_name": {"type": "string"},
+    "template_version": {"type": "integer", "minimum": 1},
+    "is_booster": {"type": "boolean"},
+    "location_label": {"type": "string"},
+}
+PHASE_TIMES = {
+    "started_at": NULLABLE_TIMESTAMP,
+    "downtime_started_at": NULLABLE_TIMESTAMP,
+    "integration_started_at": NULLABLE_TIMESTAMP,
+    "completed_at": NULLABLE_TIMESTAMP,
+}
+
+TRACK_COMMON = {
+    "id": ID,
+    "title": {"type": "string"},
+    "duration_seconds": {"type": "number", "minimum": 0},
+}
+TRACK = {
+    "oneOf": [
+        closed(
+            {
+                **TRACK_COMMON,
+                "kind": {"type": "string", "const": "upload"},
+                "url": {"type": "string", "description": "Where the audio is fetched from."},
+            }
+        ),
+        closed(
+            {
+                **TRACK_COMMON,
+                "kind": {"type": "string", "const": "soundscape"},
+                "soundscape": {
+                    "type": "object",
+                    "description": "Generated in the browser from these settings.",
+                    "properties": {
+                        "key": {"type": "string"},
+                        "texture": {"type": "string"},
+                        "seed": {"type": "integer"},
+                    },
+                },
+            }
+        ),
+    ]
+}
+
+DETAIL_PROPERTIES = {
+    **SUMMARY_PROPERTIES,
+    "template_description": {"type": "string"},
+    "checklist": array(
+        closed(
+            {
+                "id": ID,
+                "text": {"type": "string"},
+                "help_text": {"type": "string"},
+                "required": {"type": "boolean"},
+                "checked": {"type": "boolean"},
+            }
+        )
+    ),
+    "intention": {"type": "string"},
+    "intention_prompts": array({"type": "string"}),
+    "playlist": array(TRACK),
+    "playlist_seconds": {"type": "number", "minimum": 0},
+    "crossfade_seconds": {"type": "integer", "minimum": 0},
+    "cues": array(
+        closed(
+            {
+                "at_seconds": {"type": "integer", "minimum": 0},
+                "text": {"type": "string"},
+                "chime": {"type": "boolean"},
+            }
+        )
+    ),
+    "downtime_minutes": {"type": "integer", "minimum": 0},
+    "observation_minutes": {"type": "integer", "minimum": 0},
+    "integration_prompts": array({"type": "string"}),
+    **PHASE_TIMES,
+}
+
+SCHEMAS = {
+    "SessionSummary": closed(SUMMARY_PROPERTIES),
+    "SessionDetail": closed(DETAIL_PROPERTIES),
+}
+
+SESSION_ID = path_id("session_id", "session")
+DEVICE_TIME = {
+    **TIMESTAMP,
+    "description": "When it happened on the device (ISO 8601 with a zone); default now.",
+}
+
+
+def _query_int(name: str, low: int, high: int, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "integer", "minimum": low, "maximum": high},
+    }
+
+
+PATIENT_ONLY = ("patient",)
+
+PATHS = {
+    "/api/v1/sessions": {
+        "get": operation(
+            "list_sessions",
+            "Sessions the caller may see",
+            tag="Sessions",
+            roles=(),
+            description=(
+                "A patient's own, a therapist's care list's, an admin's clinic's; oldest "
+                "first, paged with limit and offset (next_offset is null on the last page)."
+            ),
+            parameters=[
+                _query_int("patient_id", 1, MAX_ID, "Only this patient's sessions."),
+                {
+                    "name": "status",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": SESSION_STATUSES},
+                },
+                _query_int("limit", 1, MAX_PAGE, "Page size (default 100)."),
+                _query_int("offset", 0, MAX_ID, "Sessions to skip (default 0)."),
+            ],
+            responses={
+                "200": answer(
+                    "The sessions.",
+                    closed(
+                        {
+                            "sessions": array(ref("SessionSummary")),
+                            "next_offset": {"type": ["integer", "null"], "minimum": 1},
+                        }
+                    ),
+                )
+            },
+            statuses=(400,),
+        )
+    },
+    "/api/v1/sessions/{session_id}": {
+        "get": operation(
+            "get_session",
+            "One session with everything needed to prepare and run it",
+            tag="Sessions",
+            roles=(),
+            parameters=[SESSION_ID],
+            description="The fields at the top level and, identically, under session.",
+            responses={
+                "200": answer(
+                    "The session.",
+                    closed({**DETAIL_PROPERTIES, "session": ref("SessionDetail")}),
+                )
+            },
+            statuses=(404,),
+        )
+    },
+    "/api/v1/sessions/{session_id}/checklist/{item_id}": {
+        "put": operation(
+            "put_checklist_item",
+            "Tick or untick a preparation item",
+            tag="Sessions",
+            roles=PATIENT_ONLY,
+            csrf=True,
+            parameters=[SESSION_ID, path_id("item_id", "checklist item")],
+            body=request_object({"checked": {"type": "boolean"}}, required=("checked",)),
+            responses={
+                "200": answer(
+                    "The item's state and the required items still unticked.",
+                    closed(
+                        {
+                            "item": closed({"id": ID, "checked": {"type": "boolean"}}),
+                            "missing_required": array(ID),
+                        }
+                    ),
+                )
+            },
+            statuses=(404, 409),
+        )
+    },
+    "/api/v1/sessions/{session_id}/intention": {
+        "put": operation(
+            "put_intention",
+            "Set the intention (until the session starts)",
+            tag="Sessions",
+            roles=PATIENT_ONLY,
+            csrf=True,
+            parameters=[SESSION_ID],
+            body=request_object(
+                {"text": {"type": "string", "maxLength": MAX_INTENTION_LENGTH}}, ("text",)
+            ),
+            responses={
+                "200": answer(
+                    "The intention as stored (trimmed).",
+                    closed({"intention": {"type": "string"}, "updated_at": TIMESTAMP}),
+                )
+            },
+            statuses=(404, 409),
+        )
+    },
+    "/api/v1/sessions/{session_id}/phase": {
+        "post": operation(
+            "post_phase",
+            "Move to the next phase",
+            tag="Sessions",
+            roles=PATIENT_ONLY,
+            csrf=True,
+            parameters=[SESSION_ID],
+            description=(
+                "session, downtime, integration, complete — in that order. 409 when out of "
+                "order or when required preparation is unticked; re-sending the current "
+                "phase answers 200 with changed false."
+            ),
+            body=request_object(
+                {
+                    "phase": {
+                        "type": "string",
+                        "enum": [phase.value for phase in PHASE_TIMESTAMPS],
+                    },
+                    "at": DEVICE_TIME,
+                },
+                required=("phase",),
+            ),
+            responses={
+                "200": answer(
+                    "The session's state after the change.",
+                    closed(
+                        {
+                            "session": closed({**SUMMARY_PROPERTIES, **PHASE_TIMES}),
+                            "changed": {"type": "boolean"},
+                        }
+                    ),
+                )
+            },
+            statuses=(404, 409),
+        )
+    },
+    "/api/v1/sessions/{session_id}/call-staff": {
+        "post": operation(
+            "post_call_staff",
+            "Ask clinic staff to come now",
+            tag="Sessions",
+            roles=PATIENT_ONLY,
+            csrf=True,
+            parameters=[SESSION_ID],
+            description="Once per client_id: a retry answers 200 with the first alert.",
+            body=request_object(
+                {
+                    "client_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "at": DEVICE_TIME,
+                }
+            ),
+            responses={
+                "201": answer("Staff alerted.", ref("CallStaffAnswer")),
+                "200": answer("Already alerted for this client_id.", ref("CallStaffAnswer")),
+            },
+            statuses=(404,),
+        )
+    },
+}
+
+SCHEMAS["CallStaffAnswer"] = closed(
+    {
+        "alert": closed(
+            {
+                "id": ID,
+                "kind": {"type": "string", "const": AlertKind.CALL_STAFF.value},
+                "created_at": TIMESTAMP,
+            }
+        )
+    }
+)

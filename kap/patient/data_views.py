@@ -1,0 +1,48 @@
+"""The patient's data rights: download everything, or ask for deletion."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from kap.clinic.forms import CsrfOnlyForm
+from kap.patient import bp
+from kap.services.data_rights import export_patient_data, request_deletion
+
+
+@bp.route("/my-data")
+def my_data():
+    """What the patient can download, and how deletion works."""
+    return render_template("patient/my_data.html", form=CsrfOnlyForm())
+
+
+@bp.route("/my-data/export.json")
+def export_json():
+    """Everything, as a JSON file to keep."""
+    body = json.dumps(export_patient_data(current_user), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="kap-companion-my-data.json"'},
+    )
+
+
+@bp.route("/my-data/export")
+def export_page():
+    """Everything, as a page to read or print."""
+    return render_template("patient/my_data_export.html", data=export_patient_data(current_user))
+
+
+@bp.route("/my-data/deletion", methods=["POST"])
+def ask_for_deletion():
+    """Ask the clinic to delete the account and its data."""
+    if CsrfOnlyForm().validate_on_submit():
+        request_deletion(current_user)
+        flash(
+            "Your request is recorded. Your clinic will complete the deletion and may contact "
+            "you about records it must keep by law.",
+            "info",
+        )
+    return redirect(url_for("patient.my_data"))

@@ -1,0 +1,171 @@
+"""The service worker, the web app manifest and the offline pages it precaches.
+
+The offline pages (the app shell) carry no user data: the service worker fetches them without
+cookies, keeps them in a versioned cache, and serves them when the network fails. Scripts then
+fill them in on the phone from the signed-in patient's own device store (static/js/device.js).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import abort, current_app, make_response, render_template, url_for
+
+from kap.pwa import bp
+
+#: Everything the offline features need, fetched once per service-worker version (STYLE habit
+#: 8: an explicit list, never "whatever was seen"). tests/integration/test_pwa.py checks that
+#: every module these scripts import is listed too, so an offline session never misses one.
+PRECACHED_STATIC = (
+    "css/app.css",
+    "css/session-mode.css",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+    "icons/icon-maskable-512.png",
+    "js/api.js",
+    "js/device.js",
+    "js/drafts.js",
+    "js/integration.js",
+    "js/journal-form.js",
+    "js/journal-list.js",
+    "js/offline-pages.js",
+    "js/offline.js",
+    "js/outbox-core.js",
+    "js/outbox.js",
+    "js/prepare.js",
+    "js/pwa.js",
+    "js/session-mode.js",
+    "js/session/clock.js",
+    "js/session/cues.js",
+    "js/session/player.js",
+    "js/session/soundscape.js",
+    "js/session/timeline.js",
+    "js/session/wakelock.js",
+    "js/session/wav.js",
+)
+
+#: Offline pages by name: what the service worker shows for a patient page without a network.
+SHELLS = {
+    "home": "pwa/home.html",
+    "prepare": "pwa/prepare.html",
+    "session": "pwa/session.html",
+    "integration": "pwa/integration.html",
+    "journal": "pwa/journal.html",
+    "journal-new": "pwa/journal_new.html",
+    "crisis": "pwa/crisis.html",
+}
+
+#: Templates whose text ends up in a precached page (a change must make a new version).
+SHELL_TEMPLATES = (
+    "base.html",
+    "pwa/layout.html",
+    "pwa/offline.html",
+    "pwa/sw.js",
+    "patient/_session_mode_views.html",
+    "patient/_journal_saved.html",
+    "patient/_outbox_list.html",
+    *SHELLS.values(),
+)
+
+THEME_COLOR = "#1f2a44"
+BACKGROUND_COLOR = "#1f2a44"
+
+_version_cache: dict[tuple, str] = {}
+
+
+def _sources() -> list[Path]:
+    static = Path(current_app.static_folder or "")
+    templates = Path(current_app.root_path).parent / "templates"
+    return [static / name for name in PRECACHED_STATIC] + [templates / t for t in SHELL_TEMPLATES]
+
+
+def shell_version() -> str:
+    """A short hash of everything precached: any change to a file gives a new worker version."""
+    paths = _sources()
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key not in _version_cache:
+        digest = hashlib.sha256()
+        for path in paths:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        _version_cache.clear()
+        _version_cache[key] = digest.hexdigest()[:12]
+    return _version_cache[key]
+
+
+def precache_urls() -> list[str]:
+    """The app shell: static files, the manifest and every offline page."""
+    return [
+        *(url_for("static", filename=name) for name in PRECACHED_STATIC),
+        url_for("pwa.manifest"),
+        url_for("pwa.offline"),
+        *(url_for("pwa.shell", page=name) for name in SHELLS),
+    ]
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker, at the root so its scope is the whole app."""
+    body = render_template(
+        "pwa/sw.js",
+        version=shell_version(),
+        precache=precache_urls(),
+        offline_url=url_for("pwa.offline"),
+        shells={name: url_for("pwa.shell", page=name) for name in SHELLS},
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    # Always revalidated, so a new version is found on the next check (browsers cap it anyway).
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: name, icons and colours that make the app installable."""
+    icon = lambda name, size, purpose="any", kind="image/png": {  # noqa: E731
+        "src": url_for("static", filename=f"icons/{name}"),
+        "sizes": size,
+        "type": kind,
+        "purpose": purpose,
+    }
+    data = {
+        "id": "/",
+        "name": "KAP Companion",
+        "short_name": "KAP",
+        "description": "Preparation, session mode and integration for ketamine-assisted therapy.",
+        "lang": "en",
+        "start_url": url_for("auth.index"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "icons": [
+            icon("icon-192.png", "192x192"),
+            icon("icon-512.png", "512x512"),
+            icon("icon-maskable-512.png", "512x512", "maskable"),
+            icon("icon.svg", "any", kind="image/svg+xml"),
+        ],
+    }
+    response = current_app.response_class(
+        json.dumps(data, indent=2), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/offline")
+def offline():
+    """Shown by the service worker when a page cannot be reached and has no offline version."""
+    return render_template("pwa/offline.html")
+
+
+@bp.route("/offline/<page>")
+def shell(page: str):
+    """An offline page of the patient app, filled in on the phone from its device store."""
+    if page not in SHELLS:
+        abort(404)
+    return render_template(SHELLS[page], shell=page)

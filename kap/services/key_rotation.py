@@ -1,0 +1,69 @@
+"""Re-encrypting every protected value under the newest data key (flask rotate-keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from kap import crypto
+from kap.extensions import db
+from kap.models import (
+    Alert,
+    ClinicalNote,
+    JournalComment,
+    JournalEntry,
+    SessionObservation,
+    TreatmentSession,
+    User,
+)
+from kap.services import audit
+
+ENCRYPTED_MODELS = (
+    JournalEntry,
+    JournalComment,
+    TreatmentSession,
+    ClinicalNote,
+    SessionObservation,
+    Alert,
+    User,
+)
+
+
+@dataclass
+class RotationReport:
+    rewritten: int = 0
+    already_current: int = 0
+
+
+def rotate_keys(batch_size: int = 500) -> RotationReport:
+    """Decrypt each value with whichever key made it and encrypt it with the newest.
+
+    Values written before encryption existed (plain text) are encrypted too. Runs in
+    batches so a large database is not held in memory.
+    """
+    report = RotationReport()
+    newest_id = crypto.keyring().newest[0]
+    for model in ENCRYPTED_MODELS:
+        last_id = 0
+        while True:
+            rows = db.session.scalars(
+                select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                for field in model._encrypted_fields:
+                    stored = getattr(row, field.stored)
+                    if not stored:
+                        continue
+                    if crypto.is_encrypted(stored) and crypto.key_id_of(stored) == newest_id:
+                        report.already_current += 1
+                        continue
+                    plain = getattr(row, field.name)
+                    setattr(row, field.name, plain)
+                    report.rewritten += 1
+            last_id = rows[-1].id
+            db.session.commit()
+    audit.record("keys.rotate", detail=f"rewritten={report.rewritten}")
+    return report

@@ -1,0 +1,117 @@
+// What this phone keeps for the signed-in patient, and how all of it is removed.
+//
+// Signed-in pages name the patient in <meta name="kap-patient">; offline pages (served by the
+// service worker, with no user in them) use the patient this phone was last signed in as.
+// Sign-out removes every database, cache and storage key of the app (DESIGN §6).
+
+import './outbox-core.js';
+
+export const core = globalThis.KapOutbox;
+const POINTER = 'kap:device-user';
+let stopped = false; // set while signing out: nothing may write again on this page
+
+const quietly = (call) => {
+  try {
+    return call();
+  } catch {
+    return null;
+  }
+};
+
+/** The patient whose device store this page may use, or null. */
+export function currentUser() {
+  if (stopped) return null;
+  const meta = document.querySelector('meta[name="kap-patient"]')?.content;
+  if (meta) return meta;
+  if (document.body?.dataset.shell) return quietly(() => localStorage.getItem(POINTER)) || null;
+  return null;
+}
+
+/** True on an offline page (served from the service worker's cache). */
+export const isShell = () => Boolean(document.body?.dataset.shell);
+
+/**
+ * Called on every signed-in patient page: this phone now belongs to `userId`. Another
+ * patient's stored session data goes; their unsent writing (outbox, drafts) stays, unseen, until
+ * they sign in here again — it is never sent under someone else's sign-in.
+ */
+export async function adopt(userId) {
+  const previous = quietly(() => localStorage.getItem(POINTER));
+  if (previous === userId) return;
+  quietly(() => localStorage.setItem(POINTER, userId));
+  for (const name of await core.databaseNames(previous).catch(() => [])) {
+    const other = name.slice(core.DB_PREFIX.length);
+    if (other === String(userId)) continue;
+    const [outbox, drafts] = await Promise.all([
+      core.store.all(other, 'outbox').catch(() => []),
+      core.store.all(other, 'drafts').catch(() => []),
+    ]);
+    if (!outbox.length && !drafts.length) {
+      await core.closeAll();
+      await core.deleteDatabase(name);
+    } else {
+      for (const storeName of ['sessions', 'tracks', 'device']) {
+        await core.store.clear(other, storeName).catch(() => {});
+      }
+    }
+  }
+}
+
+/** Removes everything the app keeps in this browser: databases, caches, local and session storage. */
+export async function wipe() {
+  stopped = true;
+  const user = document.querySelector('meta[name="kap-patient"]')?.content;
+  await core.closeAll();
+  const names = await core.databaseNames(user).catch(() => (user ? [core.dbName(user)] : []));
+  await Promise.all(names.map((name) => core.deleteDatabase(name)));
+  if (globalThis.caches) {
+    const keys = await caches.keys().catch(() => []);
+    await Promise.all(keys.map((key) => caches.delete(key)));
+  }
+  quietly(() => localStorage.clear());
+  quietly(() => sessionStorage.clear());
+  core.notify(user ?? '0', { type: 'signed-out' });
+}
+
+// ---- Drafts.
+export const drafts = {
+  get: (userId, key) => core.store.get(userId, 'drafts', key),
+  put: (userId, key, draft) => core.store.put(userId, 'drafts', { ...draft, key, savedAt: new Date().toISOString() }),
+  delete: (userId, key) => core.store.delete(userId, 'drafts', key),
+  all: (userId) => core.store.all(userId, 'drafts'),
+};
+
+// ---- The next session.
+
+/** The stored session record {id, data, ready, storedAt}, or null. */
+export async function storedSession(userId, sessionId) {
+  return (await core.store.get(userId, 'sessions', Number(sessionId))) ?? null;
+}
+
+/** Every stored session (there is at most the next one). */
+export const storedSessions = (userId) => core.store.all(userId, 'sessions');
+
+/** The session as this phone will have it once its outbox is sent. */
+export async function sessionWithPending(userId, data) {
+  const pending = (await core.records(userId)).filter((r) => r.state === 'pending');
+  return pending.reduce((acc, record) => core.applyToSession(acc, record), data);
+}
+
+export const trackKey = (sessionId, trackId) => `${sessionId}:${trackId}`;
+
+/** A stored track's audio, or null. */
+export async function trackBlob(userId, sessionId, trackId) {
+  const row = await core.store.get(userId, 'tracks', trackKey(sessionId, trackId));
+  return row?.blob ?? null;
+}
+
+/** Keeps a track's audio, but only for the session this phone is keeping. */
+export async function keepTrack(userId, sessionId, trackId, blob) {
+  if (!(await storedSession(userId, sessionId))) return;
+  await core.store.put(userId, 'tracks', { key: trackKey(sessionId, trackId), session: Number(sessionId), blob });
+}
+
+/** The clinic's crisis contacts as last seen online, or []. */
+export async function crisisContacts(userId) {
+  return (await core.store.get(userId, 'device', 'crisis').catch(() => null))?.contacts ?? [];
+}

@@ -1,0 +1,155 @@
+// The offline pages (templates/pwa/*): filled in from this phone's device store, then handed to
+// the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
+
+import { crisisContacts, currentUser, sessionWithPending, storedSession, storedSessions } from './device.js';
+import { readiness } from './offline.js';
+import * as outbox from './outbox.js';
+
+const page = document.body.dataset.shell;
+const user = currentUser();
+const $ = (selector, root = document) => root.querySelector(selector);
+const sessionId = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]) || null;
+
+const longDate = (iso) =>
+  new Date(iso).toLocaleString(undefined, {
+    weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+
+function setTime(node, iso) {
+  if (!node || !iso) return;
+  node.dateTime = iso;
+  node.textContent = longDate(iso);
+}
+
+function list(node, texts) {
+  node.replaceChildren(
+    ...texts.map((text) => {
+      const li = document.createElement('li');
+      li.textContent = text;
+      return li;
+    }),
+  );
+  node.hidden = texts.length === 0;
+}
+
+/** The stored session (with what waits in the outbox applied), or null. */
+async function session(id) {
+  const stored = id && (await storedSession(user, id).catch(() => null));
+  return stored ? sessionWithPending(user, stored.data) : null;
+}
+
+function sessionUrl(data) {
+  const base = `/patient/sessions/${data.id}`;
+  if (data.status === 'session' || data.status === 'downtime') return `${base}/mode`;
+  if (data.status === 'integration' || data.status === 'complete') return `${base}/integration`;
+  return base;
+}
+
+async function home() {
+  const [stored] = await storedSessions(user).catch(() => []);
+  const data = stored ? await sessionWithPending(user, stored.data) : null;
+  $('[data-no-session]').hidden = Boolean(data);
+  if (data) {
+    const card = $('[data-next-session]');
+    setTime($('[data-when]', card), data.scheduled_at);
+    $('[data-name]', card).textContent = data.template_name;
+    $('[data-open]', card).href = sessionUrl(data);
+    $('[data-ready]', card).hidden = !(await readiness(user, data.id)).ready;
+    card.hidden = false;
+  }
+  const waiting = (await outbox.list()).filter((r) => r.kind.startsWith('journal.')).length;
+  if (waiting) {
+    $('[data-journal-count]').textContent = `${waiting} entr${waiting === 1 ? 'y' : 'ies'}: ${outbox.SAVED_LABEL}.`;
+  }
+}
+
+async function prepare() {
+  const data = await session(sessionId);
+  if (!data) {
+    $('[data-not-stored]').hidden = false;
+    document.querySelectorAll('[data-session-part]').forEach((part) => (part.hidden = true));
+    return;
+  }
+  if (data.status !== 'scheduled') return location.replace(sessionUrl(data));
+  setTime($('[data-when]'), data.scheduled_at);
+  $('[data-name]').textContent = data.template_name;
+  const form = $('[data-checklist]');
+  form.dataset.sessionId = String(data.id);
+  const template = $('[data-item-template]');
+  const items = data.checklist ?? [];
+  $('[data-items]').replaceChildren(
+    ...items.map((item) => {
+      const row = template.content.firstElementChild.cloneNode(true);
+      row.id = `item-${item.id}`;
+      const box = $('input', row);
+      Object.assign(box, { value: String(item.id), checked: item.checked });
+      Object.assign(box.dataset, { itemId: String(item.id), required: item.required ? 'y' : 'n' });
+      $('[data-text]', row).textContent = item.required ? item.text : `${item.text} (optional)`;
+      if (item.help_text) {
+        const help = $('[data-help]', row);
+        help.id = `help-${item.id}`;
+        help.textContent = item.help_text;
+        help.hidden = false;
+        box.setAttribute('aria-describedby', help.id);
+      }
+      return row;
+    }),
+  );
+  const missing = $('[data-missing-list]');
+  missing.replaceChildren(
+    ...items
+      .filter((item) => item.required)
+      .map((item) => {
+        const li = document.createElement('li');
+        li.dataset.missingItem = String(item.id);
+        li.append(Object.assign(document.createElement('strong'), { textContent: item.text }));
+        return li;
+      }),
+  );
+  list($('[data-prompts]'), data.intention_prompts ?? []);
+  $('#text').value = data.intention ?? '';
+  await import('./prepare.js');
+}
+
+async function integration() {
+  const data = await session(sessionId);
+  if (!data) return;
+  list($('[data-prompts]'), data.integration_prompts ?? []);
+  $('[data-prompts-card]').hidden = !(data.integration_prompts ?? []).length;
+  $('[data-write]').href = `/patient/journal/new?session_id=${data.id}`;
+  if (data.status === 'integration') {
+    $('[data-complete-form]').dataset.sessionId = String(data.id);
+    $('[data-complete-card]').hidden = false;
+    await import('./integration.js');
+  }
+}
+
+async function crisis() {
+  const contacts = user ? await crisisContacts(user) : [];
+  const template = $('[data-contact-template]');
+  $('[data-contacts]').replaceChildren(
+    ...contacts.map((contact) => {
+      const card = template.content.firstElementChild.cloneNode(true);
+      $('[data-name]', card).textContent = contact.name;
+      if (contact.description) Object.assign($('[data-description]', card), { textContent: contact.description, hidden: false });
+      if (contact.phone) Object.assign($('[data-phone]', card), { href: `tel:${contact.phone}`, textContent: `Call ${contact.phone}`, hidden: false });
+      if (contact.sms) Object.assign($('[data-sms]', card), { href: `sms:${contact.sms}`, textContent: `Text ${contact.sms}`, hidden: false });
+      return card;
+    }),
+  );
+}
+
+document.querySelectorAll('[data-offline-reload]').forEach((button) => button.addEventListener('click', () => location.reload()));
+
+const pages = { home, prepare, integration, crisis };
+if (page === 'crisis') {
+  crisis();
+} else if (page === 'offline') {
+  const links = $('[data-offline-links]');
+  if (links) links.hidden = !user;
+} else if (!user) {
+  $('[data-nobody]').hidden = false;
+} else {
+  $('[data-shell-body]').hidden = false;
+  pages[page]?.().catch((error) => console.error('Offline page', error));
+}

@@ -1,0 +1,254 @@
+// Every page: installs the service worker, says when the app works offline and when an update
+// is waiting, keeps a patient's outbox flowing, and signs out without leaving anything behind.
+
+const box = document.getElementById('app-status');
+const patient = document.querySelector('meta[name="kap-patient"]')?.content ?? null;
+const shell = Boolean(document.body.dataset.shell);
+const quiet = document.body.classList.contains('session-mode'); // a dim room: no nudges
+const messages = new Map(); // slot -> {text, action?, transient?}
+const ORDER = ['update', 'signin', 'attention', 'sync', 'ready'];
+let acceptedUpdate = false;
+
+function render() {
+  if (!box) return;
+  const slot = ORDER.find((name) => messages.has(name));
+  box.replaceChildren();
+  box.hidden = !slot || quiet;
+  if (!slot) return;
+  const { text, action } = messages.get(slot);
+  box.dataset.kind = slot;
+  const p = document.createElement('p');
+  p.className = 'app-status__text';
+  p.textContent = text;
+  box.append(p);
+  if (action) box.append(action);
+}
+
+function say(slot, text, action = null, forMs = 0) {
+  if (text) messages.set(slot, { text, action });
+  else messages.delete(slot);
+  render();
+  if (text && forMs) setTimeout(() => messages.get(slot)?.text === text && say(slot, null), forMs);
+}
+
+function link(text, href) {
+  const a = document.createElement('a');
+  a.className = 'app-status__action';
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+function button(text, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'button app-status__action';
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+// ---- Service worker: install, "Ready to use offline", "Update available — reload".
+function offerUpdate(worker) {
+  say(
+    'update',
+    'Update available — reload',
+    button('Reload', () => {
+      acceptedUpdate = true;
+      worker.postMessage({ type: 'skip-waiting' });
+    }),
+  );
+}
+
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  const container = navigator.serviceWorker;
+  const firstInstall = !container.controller;
+  container.addEventListener('controllerchange', () => {
+    if (acceptedUpdate) location.reload(); // only ever after the person chose to
+  });
+  let registration;
+  try {
+    registration = await container.register('/sw.js', { scope: '/', updateViaCache: 'none' });
+  } catch (error) {
+    console.warn('Service worker not registered:', error);
+    return;
+  }
+  if (registration.waiting && container.controller) offerUpdate(registration.waiting);
+  registration.addEventListener('updatefound', () => {
+    const worker = registration.installing;
+    worker?.addEventListener('statechange', () => {
+      if (worker.state === 'installed' && container.controller && !firstInstall) offerUpdate(worker);
+      if (worker.state === 'activated' && firstInstall) say('ready', 'Ready to use offline', null, 6000);
+    });
+  });
+  // An installed app is rarely navigated: look for a new version when it comes back to the front.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') registration.update().catch(() => {});
+  });
+}
+
+// ---- A patient's outbox: keep it flowing and say where things stand.
+async function startOutbox() {
+  const device = await import('./device.js');
+  if (patient) await device.adopt(patient).catch(() => {});
+  if (!device.currentUser()) return null;
+  const outbox = await import('./outbox.js');
+  const update = async () => {
+    const { pending, attention } = await outbox.counts().catch(() => ({ pending: 0, attention: 0 }));
+    const items = (n) => `${n} item${n === 1 ? '' : 's'}`;
+    const state = outbox.lastState();
+    const here = encodeURIComponent(location.pathname + location.search);
+    say('signin', pending && state === 'signed-out' ? `Your sign-in has ended. Sign in again to send ${items(pending)} saved on this phone.` : null, link('Sign in', `/signin?next=${here}`));
+    say('attention', attention ? `${items(attention)} could not be sent and need${attention === 1 ? 's' : ''} you.` : null, link('See what', '/patient/journal#on-this-phone'));
+    say('sync', pending && state !== 'signed-out' ? `${items(pending)} waiting to sync${navigator.onLine ? '' : ' — no connection'}` : null);
+  };
+  outbox.on('change', update);
+  outbox.on('state', update);
+  addEventListener('online', update);
+  addEventListener('offline', update);
+  outbox.startSync();
+  update();
+  return { device, outbox };
+}
+
+// ---- A message carried across a navigation (e.g. "Saved." after a journal entry syncs).
+function showCarriedMessage() {
+  let carried = null;
+  try {
+    carried = JSON.parse(sessionStorage.getItem('kap:flash') || 'null');
+    sessionStorage.removeItem('kap:flash');
+  } catch {
+    return;
+  }
+  if (!carried?.message) return;
+  const main = document.getElementById('main');
+  const holder = document.createElement('div');
+  holder.className = 'flashes';
+  holder.setAttribute('role', 'status');
+  const p = document.createElement('p');
+  p.className = 'flash flash--info';
+  p.textContent = `${carried.message} `;
+  if (carried.label) {
+    const label = document.createElement('span');
+    label.className = 'sync-label sync-label--synced';
+    label.textContent = carried.label;
+    p.append(label);
+  }
+  holder.append(p);
+  main?.prepend(holder);
+}
+
+// ---- Sign-out: send what waits, warn about what cannot be sent, then remove everything.
+function ask(question, details, confirmText, cancelText) {
+  return new Promise((resolve) => {
+    const dialog = document.createElement('dialog');
+    dialog.className = 'dialog';
+    dialog.setAttribute('aria-labelledby', 'signout-title');
+    const title = document.createElement('h2');
+    title.id = 'signout-title';
+    title.textContent = question;
+    const list = document.createElement('ul');
+    for (const line of details) {
+      const li = document.createElement('li');
+      li.textContent = line;
+      list.append(li);
+    }
+    const actions = document.createElement('p');
+    actions.className = 'dialog__actions';
+    const close = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    const stay = button(cancelText, () => close(false));
+    stay.classList.add('button--primary');
+    const go = button(confirmText, () => close(true));
+    go.classList.add('button--danger');
+    actions.append(stay, go);
+    dialog.append(title, list, actions);
+    dialog.addEventListener('cancel', () => resolve(false));
+    document.body.append(dialog);
+    dialog.showModal();
+    stay.focus();
+  });
+}
+
+async function reachable() {
+  try {
+    const response = await fetch('/healthz', { cache: 'no-store' });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function describeLeft(records, drafts) {
+  const counts = new Map();
+  for (const r of records) counts.set(r.label || 'Change', (counts.get(r.label || 'Change') ?? 0) + 1);
+  if (drafts.length) counts.set('Unfinished draft', drafts.length);
+  return [...counts].map(([label, n]) => (n === 1 ? `1 × ${label}` : `${n} × ${label}`));
+}
+
+let signingOut = false;
+let leaving = false; // this page is signing out: the wipe's own notice is not news to it
+async function signOut(event) {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.matches('form[action$="/signout"]')) return;
+  event.preventDefault();
+  if (signingOut) return;
+  signingOut = true;
+  try {
+    if (!(await reachable())) {
+      say('signin', 'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.', null);
+      return;
+    }
+    const device = await import('./device.js');
+    const user = device.currentUser();
+    if (user) {
+      const outbox = await import('./outbox.js');
+      say('sync', 'Sending what is saved on this phone…');
+      await outbox.flushNow();
+      const [left, drafts] = await Promise.all([outbox.list(), device.drafts.all(user).catch(() => [])]);
+      if (left.length || drafts.length) {
+        const go = await ask(
+          'Some of your writing has not reached the clinic',
+          [...describeLeft(left, drafts), 'Signing out deletes it from this phone for good.'],
+          'Sign out and delete it',
+          'Stay signed in',
+        );
+        if (!go) return;
+      }
+    }
+    leaving = true;
+    await device.wipe();
+    HTMLFormElement.prototype.submit.call(form); // the server ends the session, sends Clear-Site-Data
+  } finally {
+    signingOut = false;
+  }
+}
+
+document.addEventListener('submit', signOut, true);
+
+// Back after sign-out (or another patient signing in): never show a page from memory.
+addEventListener('pageshow', (event) => {
+  if (!event.persisted || !patient) return;
+  let owner = null;
+  try {
+    owner = localStorage.getItem('kap:device-user');
+  } catch {
+    /* storage blocked */
+  }
+  if (owner !== patient) location.reload();
+});
+
+showCarriedMessage();
+registerWorker();
+if (patient || shell) {
+  startOutbox()
+    .then((parts) => {
+      // Signed out in another tab: this page must not keep writing to the phone.
+      parts?.device.core.subscribe((message) => message.type === 'signed-out' && !leaving && location.replace('/signin'));
+    })
+    .catch((error) => console.warn('Outbox not started:', error));
+}

@@ -1,0 +1,308 @@
+"""Offline-first on a phone: session mode without signal, an outbox that loses nothing, drafts,
+sign-out that leaves nothing behind, updates, installability (issue 6)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+
+PATIENT = "patient@demo.test"
+PATIENT2 = "patient2@demo.test"
+FIRST_PROMPT = "Put on your eye mask and let your breath slow."
+PLAYLIST_SECONDS = 112  # two 60 s soundscapes with an 8 s cross-fade
+SAVED = "Saved on this phone — will sync"
+SYNCED = "Synced"
+REQUIRED = (
+    "No food for 6 hours before my session",
+    "No alcohol in the last 24 hours",
+    "A ride home is arranged",
+)
+
+
+def walkthrough_id(page: Page) -> int:
+    """Today's demo Walkthrough session of the signed-in patient."""
+    sessions = page.request.get("/api/v1/sessions").json()["sessions"]
+    return next(s["id"] for s in sessions if s["template_name"] == "Walkthrough (3 minutes)")
+
+
+def wait_until(page: Page, expression: str, seconds: float = 20) -> None:
+    """Poll `expression` in the page (wait_for_function evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"still false after {seconds}s: {expression}"
+        time.sleep(0.1)
+
+
+def controlled(page: Page) -> None:
+    """Wait until the service worker is active and controls the page."""
+    wait_until(page, "navigator.serviceWorker.controller")
+
+
+def storage_report(page: Page) -> dict:
+    """What this origin keeps in the browser: caches (with their URLs), databases, storage."""
+    return page.evaluate(
+        """async () => {
+            const caches_ = {};
+            for (const name of await caches.keys()) {
+                const cache = await caches.open(name);
+                caches_[name] = (await cache.keys()).map((r) => new URL(r.url).pathname);
+            }
+            const dbs = (await indexedDB.databases()).map((d) => d.name);
+            return {caches: caches_, databases: dbs, local: Object.keys(localStorage),
+                    session: Object.keys(sessionStorage)};
+        }"""
+    )
+
+
+def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: BrowserContext):
+    """Ready offline online; offline, reload: it starts from cache, prompts, then downtime."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    session_id = walkthrough_id(page)
+    page.goto(f"/patient/sessions/{session_id}")
+    for label in REQUIRED:
+        page.get_by_label(label).check()
+        expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    ready = page.locator("[data-offline-ready]")
+    expect(ready).to_have_text(re.compile("Ready offline"), timeout=60_000)
+    expect(ready).to_have_attribute("data-state", "ready")
+    controlled(page)
+    screenshot(page, "offline-ready-phone")
+
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("[data-offline-banner]")).to_be_visible()
+    expect(page.get_by_label(REQUIRED[0])).to_be_checked()
+    page.get_by_role("button", name="Start session").click()
+    expect(page).to_have_url(re.compile(rf"/patient/sessions/{session_id}/mode\?device=1$"))
+    expect(page.locator("#sm")).to_have_attribute("data-phase", "session")
+    begin = page.get_by_role("button", name="Tap to begin the music")
+    wait_until(page, "document.getElementById('sm').dataset.audio !== 'pending'", 30)
+    if begin.is_visible():
+        begin.click()
+    page.clock.run_for(6_000)
+    expect(page.locator("#sm-prompt")).to_have_text(FIRST_PROMPT)
+
+    page.clock.run_for((PLAYLIST_SECONDS - 6 + 1) * 1000)
+    expect(page.get_by_role("timer")).to_be_visible()
+    expect(page.locator("#sm")).to_have_attribute("data-phase", "downtime")
+
+    # Back online: the outbox sends the start and the downtime, with the times they happened.
+    context.set_offline(False)
+    page.clock.run_for(3_000)
+    deadline = time.monotonic() + 15
+    while True:
+        detail = page.request.get(f"/api/v1/sessions/{session_id}").json()
+        if detail["status"] == "downtime" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert detail["status"] == "downtime"
+    assert detail["started_at"] and detail["downtime_started_at"]
+
+
+def new_entry_ids(page: Page, known: set[str]) -> list[dict]:
+    """Entries of the signed-in patient whose client_id is not in `known`."""
+    entries = page.request.get("/api/v1/journal").json()["entries"]
+    return [e for e in entries if e["client_id"] not in known]
+
+
+#: Entries written with no connection; the others are written online.
+OFFLINE_ENTRIES = {1, 3, 5, 7, 9, 10, 11, 14, 16, 17, 19}
+CUT_AT = 12  # the page load that sends entries 9-11: the server dies mid-sync
+
+
+def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context, live_server):
+    """20 entries, offline and online in turn, the server stopped mid-sync: 20 arrive, once each."""
+    sign_in(page, PATIENT)
+    known = {e["client_id"] for e in new_entry_ids(page, set())}
+    page.goto("/patient/journal/new")
+    controlled(page)
+    cut = []
+
+    def die_after_commit(route):
+        """The server stores the entry, then goes away before the phone hears back."""
+        if cut or route.request.method != "POST":
+            route.continue_()
+            return
+        response = route.fetch()
+        cut.append(response.status)
+        live_server.stop()
+        route.abort("connectionreset")
+
+    bodies = []
+    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
+    page.on("pageerror", lambda e: print("PAGEERROR", e))
+    def on_response(r):
+        if "/api/v1/journal" in r.url and r.request.method == "POST":
+            try:
+                print("RESP", r.status, r.request.post_data_json.get("body"), r.request.post_data_json.get("client_id"), r.json().get("id"))
+            except Exception as e:
+                print("RESP?", r.status, e)
+    context.on("response", on_response)
+    context.on("requestfailed", lambda r: print("FAILED", r.url, r.failure, r.post_data))
+    for i in range(20):
+        offline = i in OFFLINE_ENTRIES
+        if i == CUT_AT:  # the network returns, the outbox sends, the first one is cut off
+            context.route("**/api/v1/journal", die_after_commit)  # pages and the worker
+        context.set_offline(offline)
+        if i == CUT_AT:
+            deadline = time.monotonic() + 15
+            while not cut and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert cut == [201], "the first pending entry should reach the server, then the server dies"
+            context.unroute("**/api/v1/journal")
+            live_server.start()
+        page.goto("/patient/journal/new")
+        print("LOAD", i, page.locator("#client_id").input_value(), page.locator("[data-draft-status]").inner_text())
+        body = f"Entry {i:02d}: {'written offline' if offline else 'written online'}."
+        bodies.append(body)
+        page.get_by_label("What would you like to write?").fill(body)
+        page.get_by_role("button", name="Save entry").click()
+        if offline:
+            expect(page.locator("[data-journal-saved]")).to_be_visible()
+            expect(page.locator("[data-journal-saved] [data-sync-label]")).to_have_text(SAVED)
+        else:
+            expect(page.locator(".flash").filter(has_text="Saved. Only you can read it.")).to_be_visible()
+            expect(page.locator(".flash .sync-label")).to_have_text(SYNCED)
+        if i == 16:
+            page.goto("/patient/journal")  # offline: what waits on the phone, and where it is
+            waiting = page.locator("#on-this-phone [data-sync-label]")
+            expect(waiting.first).to_have_text(SAVED)
+            screenshot(page, "outbox-pending-phone")
+
+    context.set_offline(False)
+    page.goto("/patient/journal")
+    deadline = time.monotonic() + 30
+    while len(new_entry_ids(page, known)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    arrived = new_entry_ids(page, known)
+    for e in arrived: print("ARRIVED", e["id"], e["client_id"], e["body"])
+    print("OUTBOX", page.evaluate("() => import('/static/js/outbox.js').then((m) => m.list())"))
+    assert sorted(e["body"] for e in arrived) == sorted(bodies)
+    assert len({e["client_id"] for e in arrived}) == 20
+    page.reload()
+    expect(page.locator("#on-this-phone")).to_be_hidden()  # nothing left on the phone
+
+
+def test_a_draft_survives_a_reload_without_signal(page: Page, context):
+    """Typed, not saved; offline reload: the text is still there, and it saves later."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/journal/new")
+    controlled(page)
+    text = "Half a thought about the second track,\nwritten just before the battery died."
+    page.get_by_label("What would you like to write?").fill(text)
+    expect(page.locator("[data-draft-status]")).to_have_text("Draft saved on this phone")
+
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("[data-offline-banner]")).to_be_visible()
+    expect(page.get_by_label("What would you like to write?")).to_have_value(text)
+    expect(page.locator("[data-draft-status]")).to_have_text("Your unsaved draft is back.")
+
+    context.set_offline(False)
+    page.get_by_role("button", name="Save entry").click()
+    expect(page.locator(".flash").filter(has_text="Saved. Only you can read it.")).to_be_visible()
+    assert any(e["body"] == text for e in page.request.get("/api/v1/journal").json()["entries"])
+
+
+def test_sign_out_leaves_nothing_for_the_next_patient(page: Page):
+    """Sign-out warns about an unsent draft, then wipes; patient2 never sees patient1, nor via Back."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/journal")
+    first_entry = page.locator(".entry__body").first.inner_text()
+    page.goto("/patient/")
+    expect(page.locator("[data-offline-ready]")).to_have_attribute("data-state", "ready", timeout=60_000)
+    page.goto("/patient/journal/new")
+    page.get_by_label("What would you like to write?").fill("Not finished yet.")
+    expect(page.locator("[data-draft-status]")).to_have_text("Draft saved on this phone")
+    before = storage_report(page)
+    assert any(name.startswith("kap-user-") for name in before["databases"]), before
+
+    page.get_by_role("button", name="Sign out").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Unfinished draft")
+    dialog.get_by_role("button", name="Sign out and delete it").click()
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    after = storage_report(page)
+    assert not [d for d in after["databases"] if d.startswith("kap-user-")], after
+    assert after["local"] == [] and after["session"] == [], after
+    shell_only = {"/static/", "/offline", "/manifest.webmanifest"}
+    for urls in after["caches"].values():  # the app shell, re-installed, holds nobody's data
+        assert all(url.startswith(tuple(shell_only)) for url in urls), urls
+
+    sign_in(page, PATIENT2)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Robin")
+    page.goto("/patient/journal")
+    for _ in range(6):  # Back through everything the first patient saw
+        page.go_back()
+        expect(page.locator("body")).not_to_contain_text("Pat Jordan")
+        expect(page.locator("body")).not_to_contain_text(first_entry[:40])
+        expect(page.locator("body")).not_to_contain_text("Not finished yet.")
+    page.goto("/patient/journal/new")
+    expect(page.get_by_label("What would you like to write?")).to_have_value("")
+    dbs = storage_report(page)["databases"]
+    assert all(not d.startswith("kap-user-") or d.endswith(f"-{_user_id(page)}") for d in dbs), dbs
+
+
+def _user_id(page: Page) -> int:
+    return page.request.get("/api/v1/me").json()["user"]["id"]
+
+
+def test_a_new_service_worker_version_offers_an_update(page: Page, context: BrowserContext):
+    """A changed /sw.js installs in the background and the page says: Update available — reload."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/journal")
+    controlled(page)
+    version = page.evaluate(
+        """() => new Promise((resolve) => {
+            const channel = new MessageChannel();
+            channel.port1.onmessage = (event) => resolve(event.data.version);
+            navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
+        })"""
+    )
+
+    def new_version(route):
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace(version, "next-version"))
+
+    context.route("**/sw.js", new_version)
+    page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    status = page.locator("#app-status")
+    expect(status).to_contain_text("Update available — reload", timeout=20_000)
+    status.get_by_role("button", name="Reload").click()
+    page.wait_for_load_state()
+    wait_until(page, "navigator.serviceWorker.controller")
+    assert page.evaluate(
+        """() => new Promise((resolve) => {
+            const channel = new MessageChannel();
+            channel.port1.onmessage = (event) => resolve(event.data.version);
+            navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
+        })"""
+    ) == "next-version"
+    context.unroute("**/sw.js")
+
+
+def test_the_app_is_installable(playwright, live_server):
+    """In a persistent (non-incognito) profile Chromium reports no installability errors."""
+    with tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, base_url=live_server.url
+        )
+        try:
+            page = context.new_page()
+            page.goto("/signin")
+            wait_until(page, "navigator.serviceWorker.controller")
+            cdp = context.new_cdp_session(page)
+            errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+            assert errors == []
+            manifest = cdp.send("Page.getAppManifest")
+            assert not manifest.get("errors"), manifest["errors"]
+        finally:
+            context.close()

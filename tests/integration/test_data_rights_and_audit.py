@@ -1,0 +1,139 @@
+"""Patient data export and deletion; the audit log as admins see it; denied access audited."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from kap.extensions import db
+from kap.models import (
+    AuditEvent,
+    ClinicalNote,
+    JournalEntry,
+    MeasureResponse,
+    TreatmentSession,
+    User,
+)
+from tests.conftest import Auth
+from tests.formscrape import form_data
+
+
+def _count(model, *where):
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_patient_downloads_everything_they_wrote_and_may_see(client, auth, people):
+    """The JSON export holds sessions with intentions, the journal with replies, check-ins."""
+    auth.login("patient@demo.test")
+    response = client.get("/patient/my-data/export.json")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = json.loads(response.data)
+    assert data["profile"]["email"] == "patient@demo.test"
+    assert any(s["intention"] for s in data["sessions"])
+    bodies = [e["body"] for e in data["journal"]]
+    assert any("grandmother" in b for b in bodies)
+    assert any("angry at my brother" in b for b in bodies)  # private ones are theirs too
+    assert any(e["comments"] for e in data["journal"])
+    assert data["check_ins"]
+    assert "clinical_notes" not in data  # the care team's notes are not the patient's to see
+
+
+def test_readable_export_page_shows_the_same(client, auth, people):
+    """The HTML export shows the journal and check-ins, escaped."""
+    auth.login("patient@demo.test")
+    page = client.get("/patient/my-data/export").text
+    assert "grandmother" in page and "Check-ins" in page
+
+
+def test_deletion_request_then_admin_completes_it(app, client, auth, people):
+    """Deletion removes words and identity, keeps the clinical record, and ends sign-in."""
+    patient_id = people["patient@demo.test"].id
+    auth.login("patient@demo.test")
+    page = client.get("/patient/my-data").text
+    client.post("/patient/my-data/deletion", data=form_data(page, "/deletion"))
+    auth.logout()
+    with app.app_context():
+        clinic_id = db.session.get(User, patient_id).clinic_id
+        db.session.add(ClinicalNote(clinic_id=clinic_id, patient_id=patient_id, body="kept"))
+        db.session.commit()
+        sessions_before = _count(TreatmentSession, TreatmentSession.patient_id == patient_id)
+        measures_before = _count(MeasureResponse, MeasureResponse.patient_id == patient_id)
+    auth.login("admin@demo.test")
+    person_page = client.get(f"/clinic/people/{patient_id}").text
+    assert "Deletion requested" in person_page
+    data = form_data(person_page, "/delete-data")
+    client.post(f"/clinic/people/{patient_id}/delete-data", data={**data, "confirm": "nope"})
+    with app.app_context():
+        assert db.session.get(User, patient_id).deleted_at is None
+    client.post(f"/clinic/people/{patient_id}/delete-data", data={**data, "confirm": "DELETE"})
+    with app.app_context():
+        patient = db.session.get(User, patient_id)
+        assert patient.deleted_at and not patient.active and patient.name == "Deleted patient"
+        assert "demo.test" not in patient.email
+        assert _count(JournalEntry, JournalEntry.patient_id == patient_id) == 0
+        assert all(
+            s.intention is None
+            for s in db.session.scalars(
+                select(TreatmentSession).where(TreatmentSession.patient_id == patient_id)
+            )
+        )
+        assert (
+            _count(TreatmentSession, TreatmentSession.patient_id == patient_id) == sessions_before
+        )
+        assert _count(MeasureResponse, MeasureResponse.patient_id == patient_id) == measures_before
+        assert _count(ClinicalNote, ClinicalNote.patient_id == patient_id) == 1
+        assert _count(AuditEvent, AuditEvent.action == "data.deletion") == 1
+    assert Auth(app.test_client()).login("patient@demo.test").status_code == 401
+
+
+def test_admin_sees_and_filters_the_clinics_audit_log(app, client, auth, people):
+    """Admins see their clinic's events (not another clinic's) and can export them."""
+    therapist = Auth(app.test_client())
+    therapist.login("therapist@demo.test")
+    therapist.client.get(f"/therapist/patients/{people['patient@demo.test'].id}")
+    auth.login("admin@demo.test")
+    page = client.get("/clinic/audit?action=patient.view").text
+    assert "patient.view" in page and "Dr. Tess Rivera" in page
+    csv = client.get("/clinic/audit.csv")
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    assert "patient.view" in csv.text
+    other = Auth(app.test_client())
+    other.api_login("admin@other.test")
+    events = other.client.get("/api/v1/audit").json["events"]
+    assert "patient.view" not in [e["action"] for e in events]
+
+
+def test_audit_api_has_the_documented_fields(app, people):
+    """GET /api/v1/audit answers {events: [{actor_id, action, subject_type, subject_id, at}]}."""
+    admin = Auth(app.test_client())
+    admin.api_login("admin@demo.test")
+    patient = Auth(app.test_client())
+    patient.api_login("patient@demo.test")
+    patient.client.post(
+        "/api/v1/journal", json={"client_id": "a1", "body": "x"}, headers=patient.headers
+    )
+    events = admin.client.get("/api/v1/audit").json["events"]
+    assert events and {"actor_id", "action", "subject_type", "subject_id", "at"} <= events[0].keys()
+    assert "journal.create" in [e["action"] for e in events]
+    assert admin.client.get("/api/v1/audit?limit=0").status_code == 400
+    assert patient.client.get("/api/v1/audit").status_code == 403
+
+
+def test_writes_and_denied_reads_are_audited(app, people):
+    """A journal write, a share, and a colleague's denied read each leave an event."""
+    patient = Auth(app.test_client())
+    patient.api_login("patient@demo.test")
+    entry = patient.client.post(
+        "/api/v1/journal", json={"client_id": "w1", "body": "x"}, headers=patient.headers
+    ).json
+    patient.client.patch(
+        f"/api/v1/journal/{entry['id']}", json={"shared": True}, headers=patient.headers
+    )
+    colleague = Auth(app.test_client())
+    colleague.api_login("therapist2@demo.test")
+    colleague.client.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"journal.create", "journal.share", "access.denied"} <= actions

@@ -1,0 +1,178 @@
+"""Performance rules that tests can check exactly: query counts, cache headers, compression.
+
+Timings are measured by ``make bench`` (docs/benchmarks.md), never asserted here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import brotli
+import pytest
+from flask import Flask, url_for
+
+from bench.datagen import BENCH_PASSWORD, BENCH_TOTP_SECRET, Scale, generate
+from bench.queries import busiest_patient, sign_in, statements_per_page
+from kap import perf
+from kap.extensions import db
+from kap.models import Clinic
+
+SMALL = Scale(therapists=1, patients=10, sessions=60, entries=50, checkins=100, slug="small")
+LARGE = Scale(therapists=1, patients=60, sessions=720, entries=2400, checkins=600, slug="large")
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+@pytest.fixture
+def fast_app(app):
+    """The test app with the production speed-ups (kap.perf) switched on."""
+    perf.init_app(app)
+    return app
+
+
+@pytest.fixture
+def fingerprinted(fast_app):
+    """As in production: static URLs carry the digest folder."""
+    fast_app.config["STATIC_FINGERPRINT"] = True
+    return fast_app
+
+
+def _subjects(app, scale: Scale):
+    with app.app_context():
+        generate(scale, seed=1)
+        clinic_id = db.session.scalar(db.select(Clinic.id).where(Clinic.slug == scale.slug))
+        return busiest_patient(clinic_id)
+
+
+def test_statements_per_page_do_not_grow_with_patients_and_entries(fast_app):
+    """Each measured page runs as many SQL statements for 10 patients as for 60 with 48 times
+    the entries: no N+1 anywhere on the dashboard, journal, session detail or timeline."""
+    small = _subjects(fast_app, SMALL)
+    large = _subjects(fast_app, LARGE)
+    small_counts = statements_per_page(fast_app, small, BENCH_PASSWORD, BENCH_TOTP_SECRET)
+    large_counts = statements_per_page(fast_app, large, BENCH_PASSWORD, BENCH_TOTP_SECRET)
+    assert large_counts == small_counts
+
+
+def test_large_data_set_really_is_larger(fast_app):
+    """The comparison above means something: the large clinic's busiest patient has far more."""
+    from kap.models import CareTeamMember, JournalEntry
+
+    small, large = _subjects(fast_app, SMALL), _subjects(fast_app, LARGE)
+    with fast_app.app_context():
+
+        def entries(subjects):
+            return db.session.scalar(
+                db.select(db.func.count()).where(JournalEntry.patient_id == subjects.patient_id)
+            )
+
+        def care_list(email):
+            from kap.models import User
+
+            therapist = db.session.scalar(db.select(User).where(User.email == email))
+            return db.session.scalar(
+                db.select(db.func.count()).where(CareTeamMember.therapist_id == therapist.id)
+            )
+
+        assert entries(large) >= 5 * entries(small)
+        assert care_list(large.therapist_email) == 60
+        assert care_list(small.therapist_email) == 10
+
+
+def test_fingerprinted_static_file_is_cached_for_a_year(fingerprinted):
+    """/static/v-<digest>/css/app.css answers the file with a one-year immutable cache."""
+    with fingerprinted.test_request_context():
+        path = url_for("static", filename="css/app.css")
+    assert re.fullmatch(r"/static/v-[0-9a-f]{12}/css/app\.css", path)
+    response = fingerprinted.test_client().get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == perf.IMMUTABLE
+    assert "Expires" not in response.headers
+    assert response.data == (STATIC / "css" / "app.css").read_bytes()
+
+
+def test_relative_module_imports_inherit_the_fingerprint(fingerprinted):
+    """An ES module imported relatively (./session/clock.js) is served under the same digest."""
+    with fingerprinted.test_request_context():
+        entry = url_for("static", filename="js/session-mode.js")
+    imported = entry.rsplit("/", 1)[0] + "/session/clock.js"
+    response = fingerprinted.test_client().get(imported)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == perf.IMMUTABLE
+
+
+def test_plain_static_url_is_revalidated(fast_app):
+    """Without a digest the file is still served, with no-cache and a working ETag (304)."""
+    client = fast_app.test_client()
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    again = client.get("/static/css/app.css", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_stale_fingerprint_gets_the_current_file_without_the_long_cache(fingerprinted):
+    """A page from before a deploy still gets its files, but they are not pinned for a year."""
+    response = fingerprinted.test_client().get("/static/v-000000000000/css/app.css")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_missing_static_file_is_404(fingerprinted):
+    """Fingerprinting does not make unknown paths exist."""
+    with fingerprinted.test_request_context():
+        path = url_for("static", filename="css/nope.css")
+    assert fingerprinted.test_client().get(path).status_code == 404
+
+
+def test_pages_link_fingerprinted_assets(fingerprinted):
+    """The sign-in page's stylesheet link carries the digest folder."""
+    page = fingerprinted.test_client().get("/signin").text
+    assert re.search(r'href="/static/v-[0-9a-f]{12}/css/app\.css"', page)
+
+
+def test_fingerprints_are_off_outside_production(fast_app):
+    """Development and tests keep plain /static/ URLs; production turns the digest on."""
+    with fast_app.test_request_context():
+        assert url_for("static", filename="css/app.css") == "/static/css/app.css"
+    production = Flask(__name__, static_folder=str(STATIC))
+    production.config["ENV_NAME"] = "production"
+    perf.init_app(production)
+    assert production.config["STATIC_FINGERPRINT"] is True
+
+
+def test_html_is_compressed_with_brotli(fast_app):
+    """The sign-in page goes out brotli-compressed to a browser that accepts it."""
+    response = fast_app.test_client().get("/signin", headers={"Accept-Encoding": "br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    html = brotli.decompress(response.data).decode()
+    assert "<form" in html and len(response.data) < len(html) / 2
+
+
+@pytest.mark.parametrize("path", ["/static/css/app.css", "/static/js/session-mode.js"])
+def test_css_and_js_are_compressed_with_gzip(fast_app, path):
+    """Stylesheets and scripts go out gzip-compressed, whole, with their length."""
+    response = fast_app.test_client().get(path, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert int(response.headers["Content-Length"]) == len(response.data)
+    assert gzip.decompress(response.data) == (STATIC / path.removeprefix("/static/")).read_bytes()
+
+
+def test_no_compression_when_not_accepted(fast_app):
+    """A client that accepts no encoding gets plain bytes."""
+    response = fast_app.test_client().get("/signin")
+    assert "Content-Encoding" not in response.headers
+
+
+def test_signed_in_pages_stay_no_store_when_compressed(fast_app):
+    """Compression does not loosen the no-store rule for patient data."""
+    with fast_app.app_context():
+        generate(SMALL, seed=1)
+    client = fast_app.test_client()
+    sign_in(client, "patient0001@small.test", BENCH_PASSWORD, None)
+    response = client.get("/patient/journal", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "no-store" in response.headers["Cache-Control"]

@@ -1,0 +1,1 @@
+"""Fault tests: the app under gunicorn against a private PostgreSQL that the test stops."""
