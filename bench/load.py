@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: What a browser sends; pages are measured compressed, as people receive them.
-BROWSER_ENCODING = "br, gzip"
+#: What Chromium sends; pages are measured compressed, as people receive them.
+BROWSER_ENCODING = "gzip, deflate, br, zstd"
 
 
 def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds: int) -> dict:
@@ -26,7 +26,7 @@ def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds:
         listing.writelines(f"{path}\t{cookie}\n" for path, cookie in requests)
     command = [
         "wrk",
-        "-t2",
+        f"-t{min(2, connections)}",  # wrk needs at least one connection per thread
         f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
@@ -38,6 +38,7 @@ def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds:
         listing.name,
         BROWSER_ENCODING,
     ]
+    load_before = load_average()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     Path(listing.name).unlink()
     line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
@@ -53,7 +54,16 @@ def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds:
         "max_ms": round(raw["max_us"] / 1000, 2),
         "connections": connections,
         "seconds": seconds,
+        "load_average_before": load_before,
     }
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (other work on a shared machine shows here)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return -1.0
 
 
 def locust(locust_bin: str, url: str, users_file: Path, *, users: int, seconds: int) -> dict:

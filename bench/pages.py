@@ -58,6 +58,9 @@ def _one_page(context, url: str, axe_script: Path) -> dict:
         )
 
     page.on("requestfinished", finished)
+    console_errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and console_errors.append(m.text[:300]))
+    page.on("pageerror", lambda error: console_errors.append(str(error)[:300]))
     response = page.goto(url, wait_until="networkidle")
     status = response.status if response else 0
     final_url = page.url
@@ -80,4 +83,5 @@ def _one_page(context, url: str, axe_script: Path) -> dict:
         "html_css_js_bytes": kinds["html"] + kinds["css"] + kinds["js"],
         "files": files,
         "axe_violations": outcome,
+        "console_errors": console_errors,
     }

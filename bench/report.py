@@ -36,8 +36,16 @@ def meta(args, tool_versions: dict) -> dict:
         "workers": args.workers,
         "wrk_connections": args.connections or args.workers,
         "wrk_seconds": args.seconds,
+        "load_average_at_start": _load_average(),
         "tools": tool_versions,
     }
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def _cpu_model() -> str:

@@ -100,7 +100,8 @@ def markdown(results: dict) -> str:
         f"Run of {meta['date']} on commit {meta['commit']}: {verdict}. Machine: "
         f"{meta['cpus']} cores ({meta['cpu_model']}), {meta['platform']}; gunicorn "
         f"{meta['workers']} sync workers; wrk {meta['wrk_connections']} connections x "
-        f"{meta['wrk_seconds']} s per run. Tools: "
+        f"{meta['wrk_seconds']} s per run; load average at start {meta['load_average_at_start']} "
+        "(the machine may be shared: compare with the bare route of the same run). Tools: "
         + ", ".join(f"{k} {v}" for k, v in meta["tools"].items())
         + ".\n"
     )
@@ -130,6 +131,13 @@ def markdown(results: dict) -> str:
             ],
         )
     )
+    errors = {n: p["console_errors"] for n, p in results["pages"].items() if p["console_errors"]}
+    if errors:
+        out.append(
+            "\nBrowser console errors on first load: "
+            + "; ".join(f"{name}: {' | '.join(found)}" for name, found in errors.items())
+            + "\n"
+        )
     subjects = results["subjects"]
     out.append(
         f"\nPaths: {', '.join(f'{n} `{p}`' for n, p in subjects['pages'].items())}. The "
@@ -170,7 +178,18 @@ def markdown(results: dict) -> str:
     out.append("\n### Latency and throughput (wrk)\n")
     out.append(
         _table(
-            ["endpoint", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s", "requests", "errors"],
+            [
+                "endpoint",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "req/s",
+                "requests",
+                "errors",
+                "p50 / p95 ms, 1 connection",
+                "load average before",
+            ],
             [
                 [
                     name,
@@ -181,6 +200,8 @@ def markdown(results: dict) -> str:
                     r["rps"],
                     f"{r['requests']:,}",
                     r["errors"],
+                    f"{r['single']['p50_ms']} / {r['single']['p95_ms']}",
+                    r["load_average_before"],
                 ]
                 for name, r in results["latency"].items()
             ],

@@ -145,7 +145,10 @@ def _latency(args, base: str, bare: str) -> dict:
 
     def run(url, requests):
         load.wrk(url, requests, connections=connections, seconds=3)  # warm-up, not counted
-        return load.wrk(url, requests, connections=connections, seconds=args.seconds)
+        result = load.wrk(url, requests, connections=connections, seconds=args.seconds)
+        # For context: one request at a time shows the service time without queueing.
+        result["single"] = load.wrk(url, requests, connections=1, seconds=10)
+        return result
 
     bare_before = run(bare, [("/", "")])
     for name, (url, requests) in targets.items():

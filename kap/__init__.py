@@ -19,7 +19,9 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app.config.from_object(config)
 
-    from kap import cli, errors, extensions, security, server_session, templating
+    from kap import cli, errors, extensions, routing, security, server_session, templating
+
+    routing.init_app(app)  # before any blueprint registers <int:...> rules
     from kap.auth import sessions as auth_sessions
 
     extensions.db.init_app(app)

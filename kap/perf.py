@@ -1,8 +1,9 @@
 """Speed for the production profile: compressed responses, long-lived fingerprinted static files.
 
-Compression (Flask-Compress): HTML, CSS, JavaScript, JSON and SVG go out as zstd, brotli or
-gzip, whichever the browser accepts first. Static files are read into memory before that
-(they are small) so they are compressed whole, with a Content-Length and a strong ETag.
+Compression: pages and API answers (HTML, JSON) go out as zstd, brotli or gzip at fast
+levels (Flask-Compress), whichever the browser accepts; static CSS, JavaScript and SVG are
+compressed once per file version at brotli's best level (or gzip -9) and kept in memory,
+since browsers then cache them for a year.
 
 Fingerprints: with ``STATIC_FINGERPRINT`` on (the default in production),
 ``url_for('static', filename='js/api.js')`` gives ``/static/v-<digest>/js/api.js``, where the
@@ -17,14 +18,17 @@ the no-store rule skip it as before.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
 import time
 from pathlib import Path
 
-from flask import Flask, Response, current_app, send_from_directory
+import brotli
+from flask import Flask, Response, current_app, request, send_from_directory
 from flask_compress import Compress
+from werkzeug.security import safe_join
 
 #: What "forever" means for a fingerprinted file (one year, the longest value caches honour).
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -77,24 +81,50 @@ def static_url_filename(filename: str) -> str:
 def serve_static(filename: str) -> Response:
     """The ``static`` endpoint: a fingerprinted path is cached for good, a plain one revalidated."""
     match = FINGERPRINTED.match(filename)
-    digest = current_app.extensions["kap_static_digest"]
     current = False
     if match:
-        current = match.group(1) == digest.value()
+        current = match.group(1) == current_app.extensions["kap_static_digest"].value()
         filename = match.group(2)
-    response = send_from_directory(current_app.static_folder or "", filename, max_age=None)
-    if current:
-        response.headers["Cache-Control"] = IMMUTABLE
-        response.headers.pop("Expires", None)
-    else:
-        response.headers["Cache-Control"] = "no-cache"
-    if response.status_code == 200:
-        # Small files: read them so Flask-Compress compresses the whole body at once.
-        response.direct_passthrough = False
-        response.make_sequence()
-    elif response.status_code == 206:
-        response.headers["Content-Encoding"] = "identity"  # never compress part of a file
-    return response
+    folder = current_app.static_folder or ""
+    # Whole files only (no Range): they are small, and a compressed body has no byte ranges.
+    response = send_from_directory(folder, filename, max_age=None, conditional=False)
+    response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
+    response.headers.pop("Expires", None)
+    response.direct_passthrough = False
+    response.make_sequence()
+    _compress_static(response, safe_join(folder, filename) or "")
+    return response.make_conditional(request)
+
+
+def _compress_static(response: Response, path: str) -> None:
+    """Brotli at its best level (or gzip -9), computed once per file version and kept.
+
+    Static files are compressed once and cached by browsers for a year, so spending more
+    CPU than for a page (Flask-Compress's fast levels) makes every first visit smaller.
+    """
+    if response.mimetype not in current_app.config["COMPRESS_MIMETYPES"]:
+        return
+    if (response.content_length or 0) < current_app.config.get("COMPRESS_MIN_SIZE", 500):
+        return
+    accepted = request.accept_encodings
+    encoding = "br" if accepted["br"] else "gzip" if accepted["gzip"] else None
+    response.vary.add("Accept-Encoding")
+    if encoding is None:
+        return
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size, encoding)
+    cache = current_app.extensions["kap_static_compressed"]
+    if key not in cache:
+        data = response.get_data()
+        if encoding == "br":
+            cache[key] = brotli.compress(data, quality=11)
+        else:
+            cache[key] = gzip.compress(data, compresslevel=9, mtime=0)
+    etag, _ = response.get_etag()
+    response.set_data(cache[key])
+    response.headers["Content-Encoding"] = encoding  # Flask-Compress leaves it alone
+    if etag:
+        response.set_etag(f"{etag}-{encoding}")
 
 
 def init_app(app: Flask) -> None:
@@ -118,6 +148,7 @@ def init_app(app: Flask) -> None:
     )
     app.extensions["kap_compress"] = Compress(app)  # one per app: it keeps the app's settings
     app.extensions["kap_static_digest"] = StaticDigest(app.static_folder or "")
+    app.extensions["kap_static_compressed"] = {}
     app.view_functions["static"] = serve_static
 
     @app.url_defaults

@@ -1,15 +1,15 @@
 """The clinic's audit events for clinic admins (DESIGN §4)."""
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_login import current_user
 
 from kap.api import bp
-from kap.api.io import iso
+from kap.api.io import iso, query_int, query_text
 from kap.auth.roles import api_roles
 from kap.extensions import db
 from kap.models import Role
+from kap.models.base import MAX_ID
 from kap.services import audit
-from kap.services.errors import Invalid
 
 MAX_PAGE = 500
 
@@ -18,14 +18,10 @@ MAX_PAGE = 500
 @api_roles(Role.CLINIC_ADMIN)
 def list_audit_events():
     """Newest first; `action` filters, `limit` (≤ 500) and `offset` page."""
-    limit = request.args.get("limit", 100)
-    offset = request.args.get("offset", 0)
-    if not str(limit).isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-        raise Invalid("limit is 1 to 500.", {"limit": ["A whole number from 1 to 500."]})
-    if not str(offset).isdigit():
-        raise Invalid("offset is a whole number.", {"offset": ["A whole number from 0."]})
-    query = audit.events_of_clinic(current_user.clinic_id, action=request.args.get("action"))
-    rows = db.session.scalars(query.limit(int(limit) + 1).offset(int(offset))).all()
+    limit = query_int("limit", 100, 1, MAX_PAGE)
+    offset = query_int("offset", 0, 0, MAX_ID)
+    query = audit.events_of_clinic(current_user.clinic_id, action=query_text("action", 60))
+    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
     events = [
         {
             "id": e.id,
@@ -36,7 +32,7 @@ def list_audit_events():
             "patient_id": e.patient_id,
             "at": iso(e.at),
         }
-        for e in rows[: int(limit)]
+        for e in rows[:limit]
     ]
-    next_offset = int(offset) + int(limit) if len(rows) > int(limit) else None
+    next_offset = offset + limit if len(rows) > limit else None
     return jsonify(events=events, next_offset=next_offset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,10 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object, or Invalid with a clear message."""
     if not request.is_json:
         raise Invalid("Send a JSON object with Content-Type: application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting is bad input, not a server error
+        raise Invalid("The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise Invalid("The body is not a valid JSON object.")
     _check_text(body)
@@ -30,6 +34,8 @@ def _check_text(value: Any) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise Invalid("The body contains text that is not valid Unicode.") from None
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise Invalid("The body contains a NUL character.")
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key)
@@ -37,6 +43,32 @@ def _check_text(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_text(item)
+
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def query_int(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high] (ASCII digits only), or Invalid."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
+        raise Invalid(
+            f"{name} must be a whole number from {low} to {high}.",
+            {name: [f"From {low} to {high}."]},
+        )
+    return int(raw)
+
+
+def query_text(name: str, max_length: int = 100) -> str | None:
+    """A short text query parameter (no NUL), or None when absent."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > max_length or "\x00" in raw:
+        raise Invalid(f"{name} is not valid.", {name: [f"Up to {max_length} characters."]})
+    return raw
 
 
 def require_string(body: dict[str, Any], name: str, max_length: int = 10_000) -> str:

@@ -5,26 +5,16 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from kap.api import bp
+from kap.api.io import query_int
 from kap.auth.roles import api_roles
 from kap.extensions import db
 from kap.models import SessionStatus, TemplateVersion, TreatmentSession
+from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
 from kap.services.scheduling import get_session_for, sessions_visible_to
 from kap.services.session_data import session_detail, session_summary
 
 MAX_PAGE = 500
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise Invalid(
-            f"{name} must be a whole number from {low} to {high}.",
-            {name: [f"From {low} to {high}."]},
-        )
-    return int(raw)
 
 
 @bp.route("/sessions")
@@ -35,14 +25,14 @@ def list_sessions():
         selectinload(TreatmentSession.template_version).selectinload(TemplateVersion.template)
     )
     if "patient_id" in request.args:
-        query = query.where(TreatmentSession.patient_id == _int_arg("patient_id", 0, 1, 2**31))
+        query = query.where(TreatmentSession.patient_id == query_int("patient_id", 0, 1, MAX_ID))
     status = request.args.get("status")
     if status is not None:
         if status not in SessionStatus.__members__.values():
             raise Invalid("Unknown status.", {"status": [f"One of {', '.join(SessionStatus)}."]})
         query = query.where(TreatmentSession.status == status)
-    limit = _int_arg("limit", 100, 1, MAX_PAGE)
-    offset = _int_arg("offset", 0, 0, 2**31)
+    limit = query_int("limit", 100, 1, MAX_PAGE)
+    offset = query_int("offset", 0, 0, MAX_ID)
     rows = db.session.scalars(
         query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id)
         .limit(limit + 1)

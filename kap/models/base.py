@@ -35,3 +35,7 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+#: The largest id an INTEGER primary key holds (PostgreSQL); larger ids cannot exist.
+MAX_ID = 2**31 - 1

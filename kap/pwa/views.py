@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from flask import abort, current_app, make_response, render_template, url_for
@@ -58,38 +59,50 @@ SHELLS = {
     "crisis": "pwa/crisis.html",
 }
 
-#: Templates whose text ends up in a precached page (a change must make a new version).
-SHELL_TEMPLATES = (
-    "base.html",
-    "pwa/layout.html",
-    "pwa/offline.html",
-    "pwa/sw.js",
-    "patient/_session_mode_views.html",
-    "patient/_journal_saved.html",
-    "patient/_outbox_list.html",
-    *SHELLS.values(),
-)
-
 THEME_COLOR = "#1f2a44"
 BACKGROUND_COLOR = "#1f2a44"
 
 _version_cache: dict[tuple, str] = {}
 
 
-def _sources() -> list[Path]:
+def _revision() -> str:
+    """KAP_SW_REVISION: a new value makes every phone fetch the app shell anew (same files)."""
+    return str(current_app.config.get("SW_REVISION") or os.environ.get("KAP_SW_REVISION", ""))
+
+
+def _watched_files() -> list[Path]:
     static = Path(current_app.static_folder or "")
     templates = Path(current_app.root_path).parent / "templates"
-    return [static / name for name in PRECACHED_STATIC] + [templates / t for t in SHELL_TEMPLATES]
+    return [static / name for name in PRECACHED_STATIC] + sorted(templates.rglob("*.*"))
+
+
+def _render_offline_pages() -> list[str]:
+    """Every precached page as a phone without cookies receives it."""
+    pages = [("/offline", "pwa/offline.html", {})]
+    pages += [(f"/offline/{name}", template, {"shell": name}) for name, template in SHELLS.items()]
+    rendered = []
+    for path, template, context in pages:
+        with current_app.test_request_context(path):  # a fresh request: nobody signed in
+            rendered.append(render_template(template, **context))
+    return rendered
 
 
 def shell_version() -> str:
-    """A short hash of everything precached: any change to a file gives a new worker version."""
-    paths = _sources()
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    """A short hash of exactly what is precached (and the revision): any change, a new worker."""
+    files = _watched_files()
+    key = (_revision(), *((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
     if key not in _version_cache:
-        digest = hashlib.sha256()
-        for path in paths:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest = hashlib.sha256(_revision().encode() + b"\0")
+        static = Path(current_app.static_folder or "")
+        for name in PRECACHED_STATIC:
+            digest.update(name.encode() + b"\0" + (static / name).read_bytes() + b"\0")
+        for page in _render_offline_pages():
+            digest.update(page.encode() + b"\0")
+        digest.update(
+            render_template(
+                "pwa/sw.js", version="", precache=[], offline_url="", shells={}
+            ).encode()
+        )
         _version_cache.clear()
         _version_cache[key] = digest.hexdigest()[:12]
     return _version_cache[key]
@@ -140,7 +153,6 @@ def manifest():
         "start_url": url_for("auth.index"),
         "scope": "/",
         "display": "standalone",
-        "orientation": "portrait",
         "theme_color": THEME_COLOR,
         "background_color": BACKGROUND_COLOR,
         "icons": [

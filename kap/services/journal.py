@@ -24,7 +24,7 @@ from kap.models import (
     JournalEntry,
     User,
 )
-from kap.models.base import utcnow
+from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.access import get_patient_for
 from kap.services.errors import Conflict, Invalid, NotFound
@@ -79,7 +79,9 @@ def parse_entry_fields(data: dict[str, Any], *, creating: bool) -> EntryInput:
         session_id = data["session_id"]
         result.session_given = True
         if session_id is not None and (
-            isinstance(session_id, bool) or not isinstance(session_id, int)
+            isinstance(session_id, bool)
+            or not isinstance(session_id, int)
+            or not 1 <= session_id <= MAX_ID
         ):
             errors["session_id"] = ["session_id is one of your session ids, or null."]
         else:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from kap.charts.measures_chart import measure_table_rows, render_measure_chart
 from kap.extensions import db
 from kap.models import Alert, AlertKind, MeasureResponse, SessionStatus, TreatmentSession, User
-from kap.models.base import utcnow
+from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.access import get_patient_for
 from kap.services.errors import Invalid, NotFound
@@ -47,7 +47,11 @@ def is_item9_positive(response: MeasureResponse) -> bool:
 def _session_error(patient: User, session_id: object) -> list[str]:
     if session_id is None:
         return []
-    if isinstance(session_id, int) and not isinstance(session_id, bool):
+    if (
+        isinstance(session_id, int)
+        and not isinstance(session_id, bool)
+        and 1 <= session_id <= MAX_ID
+    ):
         try:
             own_session(patient, session_id)
         except NotFound:

@@ -144,7 +144,10 @@ def parse_device_time(value: object) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise Invalid("at needs a time zone.", {"at": ["Add Z or an offset such as +01:00."]})
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 with a positive offset
+        raise Invalid("at is out of range.", {"at": ["Use a real date and time."]}) from None
 
 
 def advance_phase(
@@ -155,7 +158,7 @@ def advance_phase(
     Conflict when the phase is out of order, the session is cancelled, or (to start)
     a required preparation item is not ticked.
     """
-    if phase not in PHASE_TIMESTAMPS:
+    if not isinstance(phase, str) or phase not in PHASE_TIMESTAMPS:
         raise Invalid(
             "Unknown phase.",
             {"phase": ["One of: session, downtime, integration, complete."]},

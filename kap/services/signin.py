@@ -89,7 +89,9 @@ def authenticate(email: str, password: str, client_address: str) -> User:
     """
     email = normalize_email(email)
     _ensure_not_limited(email, client_address)
-    user = db.session.scalar(select(User).where(User.email == email)) if email else None
+    # An email with a NUL cannot match an account (and PostgreSQL text cannot hold one).
+    usable = bool(email) and "\x00" not in email
+    user = db.session.scalar(select(User).where(User.email == email)) if usable else None
     password_matches = check_password(user, password or "")  # runs even for unknown emails
     if user is None or not password_matches or not user.active:
         _record_failure(email, client_address)

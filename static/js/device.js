@@ -57,6 +57,31 @@ export async function adopt(userId) {
   }
 }
 
+/**
+ * A page with no patient signed in (the sign-in page after an idle sign-out, say): nothing of a
+ * patient may show on this phone any more. Unsent writing stays, unseen, for that patient's next
+ * sign-in (it is theirs and must not be lost); their session data, audio and pointer go.
+ */
+export async function forgetSignedOut() {
+  const previous = quietly(() => localStorage.getItem(POINTER));
+  const keys = quietly(() => Object.keys(localStorage)) ?? [];
+  for (const key of keys) if (key.startsWith('kap:')) quietly(() => localStorage.removeItem(key));
+  const names = await core.databaseNames(previous).catch(() => []);
+  for (const name of names) {
+    const user = name.slice(core.DB_PREFIX.length);
+    const [outbox, drafts] = await Promise.all([
+      core.store.all(user, 'outbox').catch(() => []),
+      core.store.all(user, 'drafts').catch(() => []),
+    ]);
+    if (!outbox.length && !drafts.length) {
+      await core.closeAll();
+      await core.deleteDatabase(name);
+    } else {
+      for (const storeName of ['sessions', 'tracks', 'device']) await core.store.clear(user, storeName).catch(() => {});
+    }
+  }
+}
+
 /** Removes everything the app keeps in this browser: databases, caches, local and session storage. */
 export async function wipe() {
   stopped = true;

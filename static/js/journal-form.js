@@ -138,7 +138,7 @@ function say(text) {
 }
 
 async function save(ready) {
-  console.log('DBG save start'); const draft = await ready; console.log('DBG ready'); // a tap during start-up waits for the draft to be in place
+  const draft = await ready; // a tap during start-up waits for the draft to be in place
   const f = form.elements;
   const entryId = Number(form.dataset.entryId) || null;
   const values = read();
@@ -154,8 +154,8 @@ async function save(ready) {
       };
   let record;
   try {
-    await draft.saveNow(); console.log('DBG saved draft');
-    record = await outbox.enqueue(spec); console.log('DBG enqueued');
+    await draft.saveNow();
+    record = await outbox.enqueue(spec);
   } catch (error) {
     console.warn('The outbox could not store the entry', error);
     if (!isShell()) return HTMLFormElement.prototype.submit.call(form); // the server's form post
@@ -164,9 +164,9 @@ async function save(ready) {
   // Asked before anything is shown: whether the page moves on is decided now, not by a sync
   // that lands while the person is already elsewhere.
   const sent = outbox.outcome(record, 6000);
-  await draft.clear(); console.log('DBG cleared');
+  await draft.clear();
   const panel = savedPanel(record, values);
-  const { state, result } = await sent; console.log('DBG outcome', state);
+  const { state, result } = await sent;
   if (state === 'synced') {
     // Say it on the journal page, where the entry now is (the server's list).
     try {

@@ -43,7 +43,7 @@ async function saveAsNewEntry(record) {
 }
 
 function item(record) {
-  const li = el('li', 'outbox-item card');
+  const li = el('li', 'outbox-item');
   li.dataset.state = record.state;
   const meta = el('p', 'outbox-item__meta');
   meta.append(el('strong', null, outbox.describe(record)), ` · ${when(record.createdAt)} `);

@@ -94,15 +94,27 @@ export async function readiness(userId, sessionId) {
   return { ready: record.ready && stored === playlist.length, stored, total: playlist.length };
 }
 
-/** The crisis contacts from the Crisis support page, kept for offline use. */
+const CRISIS_FRESH_MS = 24 * 60 * 60 * 1000;
+
+/** The crisis contacts from the Crisis support page (the clinic's, not the patient's), kept offline. */
 export async function storeCrisisContacts(userId) {
-  const response = await fetch('/patient/crisis-support', { credentials: 'same-origin', cache: 'no-store' });
-  if (!response.ok) return;
-  const page = new DOMParser().parseFromString(await response.text(), 'text/html');
-  const block = page.getElementById('crisis-data');
+  const here = document.getElementById('crisis-data'); // on that page already: no request
+  let block = here;
+  if (!block) {
+    const response = await fetch('/patient/crisis-support', { credentials: 'same-origin', cache: 'no-store' });
+    if (!response.ok) return;
+    block = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('crisis-data');
+  }
   if (!block) return;
   const contacts = JSON.parse(block.textContent);
-  await core.store.put(userId, 'device', { key: 'crisis', contacts });
+  await core.store.put(userId, 'device', { key: 'crisis', contacts, storedAt: Date.now() });
+}
+
+/** Keeps the crisis contacts on the phone (refreshed daily), so Crisis support works offline. */
+export async function keepCrisisContacts(userId) {
+  const kept = await core.store.get(userId, 'device', 'crisis').catch(() => null);
+  if (kept && Date.now() - (kept.storedAt ?? 0) < CRISIS_FRESH_MS && !document.getElementById('crisis-data')) return;
+  await storeCrisisContacts(userId);
 }
 
 /** Player hooks: stored audio first; rendered soundscapes kept for next time. */

@@ -102,16 +102,29 @@
     });
   }
 
-  const store = {
+  const indexedDbStore = {
     get: (userId, name, key) => transact(userId, name, 'readonly', (s) => s.get(key)),
     all: (userId, name) => transact(userId, name, 'readonly', (s) => s.getAll()),
     put: (userId, name, value) => transact(userId, name, 'readwrite', (s) => s.put(value)),
     delete: (userId, name, key) => transact(userId, name, 'readwrite', (s) => s.delete(key)),
     clear: (userId, name) => transact(userId, name, 'readwrite', (s) => s.clear()),
   };
+  // Every read and write goes through `store`; tests swap in a memory store (useStore).
+  const store = { ...indexedDbStore };
+
+  /** Replaces the storage (tests: same five calls, kept in memory); no argument restores IndexedDB. */
+  function useStore(impl = indexedDbStore) {
+    Object.assign(store, impl);
+  }
 
   // ---- Change notices: to this context's listeners and, through a channel, to other tabs and
   // the service worker (a page learns that a background flush sent its entry).
+  function openChannel() {
+    const opened = new BroadcastChannel(CHANNEL);
+    opened.unref?.(); // Node (tests): an open channel must not keep the process alive
+    return opened;
+  }
+
   function notify(userId, detail) {
     const message = { userId: String(userId), ...detail };
     for (const listener of listeners) {
@@ -122,7 +135,7 @@
       }
     }
     try {
-      channel ??= new BroadcastChannel(CHANNEL);
+      channel ??= openChannel();
       channel.postMessage(message);
     } catch {
       /* no BroadcastChannel: other tabs catch up on their next flush */
@@ -134,7 +147,7 @@
     listeners.add(listener);
     if (!subscribe.listening && typeof BroadcastChannel !== 'undefined') {
       subscribe.listening = true;
-      channel ??= new BroadcastChannel(CHANNEL);
+      channel ??= openChannel();
       channel.addEventListener('message', (event) => {
         for (const l of listeners) l(event.data);
       });
@@ -425,6 +438,7 @@
     store,
     subscribe,
     update,
+    useStore,
     uuid,
     validUser,
   });

@@ -94,7 +94,9 @@ function settle(result) {
     backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flushNow, wait);
-    registerBackgroundSync();
+    // No network at all: let the browser send it when the network returns, even if the app is
+    // closed by then (Chromium). With a network but no server, this page's back-off does it.
+    if (navigator.onLine === false) registerBackgroundSync();
   } else {
     backoff = FIRST_BACKOFF_MS;
   }
@@ -109,7 +111,10 @@ export function startSync() {
     flushNow();
   };
   addEventListener('online', now);
-  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && now());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') now();
+    else counts().then(({ pending }) => pending && registerBackgroundSync()); // the app may be closed next
+  });
   setInterval(() => {
     if (state !== 'signed-out' && state !== 'other-user') flushNow();
   }, PERIOD_MS);

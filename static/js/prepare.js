@@ -3,7 +3,7 @@
 // is. The same script runs on the server's page and on the offline page (pwa/prepare.html).
 
 import { apiRequest } from './api.js';
-import { currentUser, isShell } from './device.js';
+import { currentUser, isShell, storedSessions } from './device.js';
 import { bindDraft } from './drafts.js';
 import { readiness, showReadiness } from './offline.js';
 import * as outbox from './outbox.js';
@@ -158,6 +158,7 @@ function startButton() {
     const { ready } = await readiness(user, sessionId);
     if (!ready) {
       if (isShell()) return say('This session is not saved on this phone, so it cannot start without a connection.');
+      await outbox.flushNow(); // ticks made a moment ago first: the server checks them
       return HTMLFormElement.prototype.submit.call(startForm); // the server starts it
     }
     start.dataset.starting = 'y';
@@ -192,7 +193,22 @@ function startButton() {
   }
 }
 
-// ---- Ready offline.
+// ---- Ready offline (only the next session is kept: a later one opened to look at is not).
+const startOfToday = () => new Date(new Date().toDateString()).getTime();
+
+/** A stored session that comes before this one and is not over: it stays, this one does not. */
+async function earlierSessionKept() {
+  const here = Date.parse(document.querySelector('[data-scheduled-at]')?.dataset.scheduledAt ?? '');
+  for (const { id, data } of await storedSessions(user).catch(() => [])) {
+    if (id === sessionId) continue;
+    const when = Date.parse(data.scheduled_at);
+    const running = ['session', 'downtime', 'integration'].includes(data.status);
+    const upcoming = data.status === 'scheduled' && when >= startOfToday();
+    if ((running || upcoming) && !(when > here)) return true;
+  }
+  return false;
+}
+
 async function offlineReadiness() {
   const line = document.querySelector('[data-offline-ready]');
   if (!line || !user) return;
@@ -201,6 +217,7 @@ async function offlineReadiness() {
     line.hidden = !ready;
     return;
   }
+  if (await earlierSessionKept()) return; // the next session keeps its place on the phone
   showReadiness(line, user, sessionId);
 }
 

@@ -109,6 +109,7 @@ async function startOutbox() {
   addEventListener('offline', update);
   outbox.startSync();
   update();
+  if (patient) import('./offline.js').then((offline) => offline.keepCrisisContacts(patient)).catch(() => {});
   return { device, outbox };
 }
 
@@ -140,7 +141,7 @@ function showCarriedMessage() {
 }
 
 // ---- Sign-out: send what waits, warn about what cannot be sent, then remove everything.
-function ask(question, details, confirmText, cancelText) {
+function ask(question, details, note, confirmText, cancelText) {
   return new Promise((resolve) => {
     const dialog = document.createElement('dialog');
     dialog.className = 'dialog';
@@ -154,6 +155,8 @@ function ask(question, details, confirmText, cancelText) {
       li.textContent = line;
       list.append(li);
     }
+    const warning = document.createElement('p');
+    warning.textContent = note;
     const actions = document.createElement('p');
     actions.className = 'dialog__actions';
     const close = (value) => {
@@ -166,8 +169,11 @@ function ask(question, details, confirmText, cancelText) {
     const go = button(confirmText, () => close(true));
     go.classList.add('button--danger');
     actions.append(stay, go);
-    dialog.append(title, list, actions);
-    dialog.addEventListener('cancel', () => resolve(false));
+    dialog.append(title, list, warning, actions);
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault(); // Escape: the same as "Stay signed in"
+      close(false);
+    });
     document.body.append(dialog);
     dialog.showModal();
     stay.focus();
@@ -209,11 +215,13 @@ async function signOut(event) {
       const outbox = await import('./outbox.js');
       say('sync', 'Sending what is saved on this phone…');
       await outbox.flushNow();
+      say('sync', null);
       const [left, drafts] = await Promise.all([outbox.list(), device.drafts.all(user).catch(() => [])]);
       if (left.length || drafts.length) {
         const go = await ask(
           'Some of your writing has not reached the clinic',
-          [...describeLeft(left, drafts), 'Signing out deletes it from this phone for good.'],
+          describeLeft(left, drafts),
+          'Signing out deletes it from this phone for good. Stay signed in to keep it and send it later.',
           'Sign out and delete it',
           'Stay signed in',
         );
@@ -244,6 +252,10 @@ addEventListener('pageshow', (event) => {
 
 showCarriedMessage();
 registerWorker();
+if (!patient && !shell) {
+  // Nobody (or not a patient) is signed in here: what a patient kept for offline use goes.
+  import('./device.js').then((device) => device.forgetSignedOut()).catch(() => {});
+}
 if (patient || shell) {
   startOutbox()
     .then((parts) => {

@@ -77,7 +77,10 @@ async function page(request, url) {
   }
   try {
     const network = fetch(request);
-    return await (shell ? timeout(network, NETWORK_TIMEOUT_MS) : network);
+    const response = await (shell ? timeout(network, NETWORK_TIMEOUT_MS) : network);
+    // The server is there but failing (its database is down): this phone's copy serves better.
+    if (shell && response.status >= 500) return (await fromShell(shell)) || response;
+    return response;
   } catch {
     return (shell && (await fromShell(shell))) || (await fromShell(OFFLINE_URL)) || Response.error();
   }

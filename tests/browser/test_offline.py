@@ -7,7 +7,6 @@ import re
 import tempfile
 import time
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
@@ -32,9 +31,9 @@ def walkthrough_id(page: Page) -> int:
 
 
 def wait_until(page: Page, expression: str, seconds: float = 20) -> None:
-    """Poll `expression` in the page (wait_for_function evaluates strings, which the CSP forbids)."""
+    """Poll `expression` in the page (wait_for_function evals strings; the CSP forbids that)."""
     deadline = time.monotonic() + seconds
-    while not page.evaluate(f"() => Boolean({expression})"):
+    while not page.evaluate(f"async () => Boolean(await ({expression}))"):
         assert time.monotonic() < deadline, f"still false after {seconds}s: {expression}"
         time.sleep(0.1)
 
@@ -136,16 +135,6 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
         route.abort("connectionreset")
 
     bodies = []
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    def on_response(r):
-        if "/api/v1/journal" in r.url and r.request.method == "POST":
-            try:
-                print("RESP", r.status, r.request.post_data_json.get("body"), r.request.post_data_json.get("client_id"), r.json().get("id"))
-            except Exception as e:
-                print("RESP?", r.status, e)
-    context.on("response", on_response)
-    context.on("requestfailed", lambda r: print("FAILED", r.url, r.failure, r.post_data))
     for i in range(20):
         offline = i in OFFLINE_ENTRIES
         if i == CUT_AT:  # the network returns, the outbox sends, the first one is cut off
@@ -155,11 +144,12 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
             deadline = time.monotonic() + 15
             while not cut and time.monotonic() < deadline:
                 page.wait_for_timeout(100)
-            assert cut == [201], "the first pending entry should reach the server, then the server dies"
+            assert cut == [201], (
+                "the first pending entry should reach the server, then the server dies"
+            )
             context.unroute("**/api/v1/journal")
             live_server.start()
         page.goto("/patient/journal/new")
-        print("LOAD", i, page.locator("#client_id").input_value(), page.locator("[data-draft-status]").inner_text())
         body = f"Entry {i:02d}: {'written offline' if offline else 'written online'}."
         bodies.append(body)
         page.get_by_label("What would you like to write?").fill(body)
@@ -168,9 +158,11 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
             expect(page.locator("[data-journal-saved]")).to_be_visible()
             expect(page.locator("[data-journal-saved] [data-sync-label]")).to_have_text(SAVED)
         else:
-            expect(page.locator(".flash").filter(has_text="Saved. Only you can read it.")).to_be_visible()
+            expect(
+                page.locator(".flash").filter(has_text="Saved. Only you can read it.")
+            ).to_be_visible()
             expect(page.locator(".flash .sync-label")).to_have_text(SYNCED)
-        if i == 16:
+        if i == 17:  # 16 and 17 wait on the phone
             page.goto("/patient/journal")  # offline: what waits on the phone, and where it is
             waiting = page.locator("#on-this-phone [data-sync-label]")
             expect(waiting.first).to_have_text(SAVED)
@@ -182,10 +174,9 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
     while len(new_entry_ids(page, known)) < 20 and time.monotonic() < deadline:
         time.sleep(0.3)
     arrived = new_entry_ids(page, known)
-    for e in arrived: print("ARRIVED", e["id"], e["client_id"], e["body"])
-    print("OUTBOX", page.evaluate("() => import('/static/js/outbox.js').then((m) => m.list())"))
     assert sorted(e["body"] for e in arrived) == sorted(bodies)
     assert len({e["client_id"] for e in arrived}) == 20
+    wait_until(page, "import('/static/js/outbox.js').then((m) => m.list()).then((l) => !l.length)")
     page.reload()
     expect(page.locator("#on-this-phone")).to_be_hidden()  # nothing left on the phone
 
@@ -212,12 +203,14 @@ def test_a_draft_survives_a_reload_without_signal(page: Page, context):
 
 
 def test_sign_out_leaves_nothing_for_the_next_patient(page: Page):
-    """Sign-out warns about an unsent draft, then wipes; patient2 never sees patient1, nor via Back."""
+    """Sign-out warns of an unsent draft, then wipes; patient2 never sees patient1, nor via Back."""
     sign_in(page, PATIENT)
     page.goto("/patient/journal")
     first_entry = page.locator(".entry__body").first.inner_text()
     page.goto("/patient/")
-    expect(page.locator("[data-offline-ready]")).to_have_attribute("data-state", "ready", timeout=60_000)
+    expect(page.locator("[data-offline-ready]")).to_have_attribute(
+        "data-state", "ready", timeout=60_000
+    )
     page.goto("/patient/journal/new")
     page.get_by_label("What would you like to write?").fill("Not finished yet.")
     expect(page.locator("[data-draft-status]")).to_have_text("Draft saved on this phone")
@@ -255,40 +248,6 @@ def _user_id(page: Page) -> int:
     return page.request.get("/api/v1/me").json()["user"]["id"]
 
 
-def test_a_new_service_worker_version_offers_an_update(page: Page, context: BrowserContext):
-    """A changed /sw.js installs in the background and the page says: Update available — reload."""
-    sign_in(page, PATIENT)
-    page.goto("/patient/journal")
-    controlled(page)
-    version = page.evaluate(
-        """() => new Promise((resolve) => {
-            const channel = new MessageChannel();
-            channel.port1.onmessage = (event) => resolve(event.data.version);
-            navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
-        })"""
-    )
-
-    def new_version(route):
-        response = route.fetch()
-        route.fulfill(response=response, body=response.text().replace(version, "next-version"))
-
-    context.route("**/sw.js", new_version)
-    page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
-    status = page.locator("#app-status")
-    expect(status).to_contain_text("Update available — reload", timeout=20_000)
-    status.get_by_role("button", name="Reload").click()
-    page.wait_for_load_state()
-    wait_until(page, "navigator.serviceWorker.controller")
-    assert page.evaluate(
-        """() => new Promise((resolve) => {
-            const channel = new MessageChannel();
-            channel.port1.onmessage = (event) => resolve(event.data.version);
-            navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
-        })"""
-    ) == "next-version"
-    context.unroute("**/sw.js")
-
-
 def test_the_app_is_installable(playwright, live_server):
     """In a persistent (non-incognito) profile Chromium reports no installability errors."""
     with tempfile.TemporaryDirectory() as profile:
@@ -306,3 +265,33 @@ def test_the_app_is_installable(playwright, live_server):
             assert not manifest.get("errors"), manifest["errors"]
         finally:
             context.close()
+
+
+SW_VERSION = """() => new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event) => resolve(event.data.version);
+    navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
+})"""
+
+
+def test_a_new_service_worker_version_offers_an_update(page: Page, live_server):
+    """A new /sw.js installs in the background; the page says so and reloads into it on request."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/journal")
+    controlled(page)
+    before = page.evaluate(SW_VERSION)
+    # A deployment: same files, a new revision (the worker script changes, nothing else).
+    live_server.env["KAP_SW_REVISION"] = "next-deployment"
+    try:
+        live_server.restart()
+        page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        status = page.locator("#app-status")
+        expect(status).to_contain_text("Update available — reload", timeout=20_000)
+        with page.expect_navigation():
+            status.get_by_role("button", name="Reload").click()
+        wait_until(page, "navigator.serviceWorker.controller")
+        after = page.evaluate(SW_VERSION)
+        assert after != before
+        expect(status).not_to_contain_text("Update available")
+    finally:
+        live_server.env.pop("KAP_SW_REVISION")  # the module's last test: no restart needed

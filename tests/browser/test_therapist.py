@@ -10,7 +10,7 @@ from tests.browser.conftest import screenshot, sign_in
 
 @pytest.fixture
 def laptop(browser, base_url):
-    """A 1280 × 800 desktop page."""
+    """A 1280 by 800 desktop page."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=base_url)
     yield context.new_page()
     context.close()

@@ -134,6 +134,12 @@ MATRIX = {
     ("auth.new_recovery_codes", "POST"): expect(302, 400, 400, 400),
     ("auth.turn_off_second_factor", "POST"): expect(302, 400, 400, 400),
     ("auth.change_password", "POST"): expect(302, 400, 400, 400),
+    ("api.openapi_json", "GET"): expect(200, 200, 200, 200),
+    # The app shell: no patient data (offline pages are filled in on the phone).
+    ("pwa.service_worker", "GET"): expect(200, 200, 200, 200),
+    ("pwa.manifest", "GET"): expect(200, 200, 200, 200),
+    ("pwa.offline", "GET"): expect(200, 200, 200, 200),
+    ("pwa.shell", "GET"): expect(200, 200, 200, 200),
     ("api.list_sessions", "GET"): expect(401, 200, 200, 200),
     ("api.get_session", "GET"): expect(401, 200, 200, 200),
     ("favicon", "GET"): expect(301, 301, 301, 301),
@@ -195,6 +201,7 @@ def _samples(app, people) -> dict:
         return {
             "alert_id": alert.id,
             "instrument": "phq9",
+            "page": "home",
             "item_id": version.checklist_items[0].id,
             "entry_id": shared[0],
             "spare_entry_id": shared[1],

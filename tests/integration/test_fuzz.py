@@ -5,9 +5,9 @@ The description is kap.api.openapi_spec.build_spec(), which is exactly what
 derandomized set of schema-valid and schema-invalid requests — signed out, as the demo
 patient and as their therapist — against one seeded app per module. Select with ``-m fuzz``.
 
-Inputs that reproduce a known bug are not sent by the fuzzer; each has its own
-``xfail(strict=True)`` test at the end of this module, which starts passing (and so fails
-the suite) once the bug is fixed: then delete the test and its clause in ``known_bug``.
+Inputs that once answered 500 (ids past the database range, non-ASCII digits, a phase that
+is not a string, device times with no UTC equivalent, NUL characters) have regression tests
+at the end of this module; the fuzzer sends them too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, settings
 
 from kap import create_app
 from kap.api.openapi_spec import build_spec
-from kap.api.openapi_spec.common import MAX_ID
 from kap.config import TestConfig
 from kap.extensions import db, limiter
 from kap.services.demo import seed_demo
@@ -118,56 +117,9 @@ def therapist_session(fuzz_app):
     return api_session(fuzz_app, "therapist@demo.test")
 
 
-def _ints(value):
-    """Every whole number in ``value``, including digit strings (paths and queries are text)."""
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int):
-        yield value
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        yield int(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _ints(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _ints(item)
-
-
-#: Where a NUL character reaches a SQL comparison (PostgreSQL refuses it: 500).
-NUL_REACHES_SQL = {
-    ("POST /api/v1/session", "email"),
-    ("GET /api/v1/audit", "action"),
-    ("POST /api/v1/sessions/{session_id}/call-staff", "client_id"),
-}
-
-
-def known_bug(case) -> str | None:
-    """The xfail test of the known bug ``case`` would reproduce, if any."""
-    query = case.query or {}
-    body = case.body if isinstance(case.body, dict) else {}
-    numbers = [case.path_parameters or {}, query, body.get("session_id")]
-    if any(number > MAX_ID for number in _ints(numbers)):
-        return "test_bug_ids_beyond_32_bits_answer_500"
-    paging = [query.get(name) for name in ("limit", "offset", "patient_id")]
-    if any(isinstance(v, str) and v.isdigit() and not v.isascii() for v in paging):
-        return "test_bug_non_ascii_digits_in_paging_answer_500"
-    if isinstance(body.get("phase"), list | dict):
-        return "test_bug_phase_that_is_not_a_string_answers_500"
-    if isinstance(body.get("at"), str) and body["at"][:4] in ("0001", "9999"):
-        return "test_bug_device_time_at_the_ends_of_the_calendar_answers_500"
-    if ON_POSTGRESQL:
-        for label, name in NUL_REACHES_SQL:
-            value = {**query, **body}.get(name) if case.operation.label == label else None
-            if isinstance(value, str) and "\x00" in value:
-                return "test_bug_nul_character_reaching_sql_answers_500_on_postgresql"
-    return None
-
-
 def send(case, app, cookies=None, headers=None) -> None:
-    """Send the case unless it reproduces a known bug, and run every check on the answer."""
-    if known_bug(case) is None:
-        case.call_and_validate(app=app, cookies=cookies or {}, headers=headers or {})
+    """Send the case and run every check on the answer."""
+    case.call_and_validate(app=app, cookies=cookies or {}, headers=headers or {})
 
 
 @signed_out_schema.parametrize()
@@ -191,7 +143,7 @@ def test_api_as_therapist(case, fuzz_app, therapist_session):
     send(case, fuzz_app, *therapist_session)
 
 
-# --- known bugs found by fuzzing (reproductions; fix the app, then delete the xfail) -------
+# --- inputs that once answered 500 (found by fuzzing; now regression tests) -------------
 
 
 @pytest.fixture
@@ -209,9 +161,8 @@ def assert_client_error(response) -> None:
     assert response.json["error"]["code"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ids beyond 32 bits reach the database: 500")
 @pytest.mark.parametrize("where", ["path", "body"])
-def test_bug_ids_beyond_32_bits_answer_500(patient_api, where):
+def test_ids_beyond_the_database_range_are_client_errors(patient_api, where):
     """An id too large for the database is simply not found (or invalid), not a 500."""
     client, headers = patient_api
     huge = 2**63  # SQLite: OverflowError; PostgreSQL already fails from 2**31
@@ -223,23 +174,20 @@ def test_bug_ids_beyond_32_bits_answer_500(patient_api, where):
     assert_client_error(response)
 
 
-@pytest.mark.xfail(ON_POSTGRESQL, strict=True, reason="BUG: INTEGER overflow on PostgreSQL: 500")
-def test_bug_ids_just_beyond_32_bits_on_postgresql(patient_api):
+def test_id_just_past_32_bits_is_not_found(patient_api):
     """2**31 is one past PostgreSQL's INTEGER; it must be 404 there as on SQLite."""
     client, _ = patient_api
     assert client.get(f"/api/v1/sessions/{2**31}").status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: str.isdigit() accepts '²', int() does not: 500")
-def test_bug_non_ascii_digits_in_paging_answer_500(patient_api):
+def test_non_ascii_digits_in_paging_are_invalid(patient_api):
     """?limit=² (a superscript two) is invalid input."""
     client, _ = patient_api
     assert_client_error(client.get("/api/v1/sessions?limit=%C2%B2"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unhashable phase reaches a dict lookup: 500")
 @pytest.mark.parametrize("phase", [["session"], {"phase": "session"}])
-def test_bug_phase_that_is_not_a_string_answers_500(patient_api, phase):
+def test_phase_that_is_not_a_string_is_invalid(patient_api, phase):
     """A phase that is a list or an object is invalid input."""
     client, headers = patient_api
     session_id = client.get("/api/v1/sessions").json["sessions"][-1]["id"]
@@ -249,9 +197,8 @@ def test_bug_phase_that_is_not_a_string_answers_500(patient_api, phase):
     assert_client_error(response)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: astimezone(UTC) overflows near year 1/9999: 500")
 @pytest.mark.parametrize("at", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
-def test_bug_device_time_at_the_ends_of_the_calendar_answers_500(patient_api, at):
+def test_device_time_without_a_utc_equivalent_is_invalid(patient_api, at):
     """A device time that has no UTC equivalent is invalid input."""
     client, headers = patient_api
     session_id = client.get("/api/v1/sessions").json["sessions"][-1]["id"]
@@ -261,12 +208,11 @@ def test_bug_device_time_at_the_ends_of_the_calendar_answers_500(patient_api, at
     assert_client_error(response)
 
 
-@pytest.mark.xfail(ON_POSTGRESQL, strict=True, reason="BUG: NUL in a SQL parameter: 500 on PG")
-def test_bug_nul_character_reaching_sql_answers_500_on_postgresql(fuzz_app):
-    """A NUL in a sign-in email is just a wrong email (401), on every database."""
+def test_nul_character_in_a_sign_in_email_is_invalid_input(fuzz_app):
+    """A NUL in a sign-in email is invalid input (400), on every database."""
     with fuzz_app.app_context():
         limiter.reset()
     response = fuzz_app.test_client().post(
         "/api/v1/session", json={"email": "a\x00@demo.test", "password": "x"}
     )
-    assert response.status_code == 401
+    assert_client_error(response)

@@ -160,6 +160,20 @@ def test_css_and_js_are_compressed_with_gzip(fast_app, path):
     assert gzip.decompress(response.data) == (STATIC / path.removeprefix("/static/")).read_bytes()
 
 
+def test_static_files_get_brotli_at_its_best_level(fast_app):
+    """Static files are compressed once at brotli's best level: smaller first visits."""
+    data = (STATIC / "js" / "session-mode.js").read_bytes()
+    client = fast_app.test_client()
+    response = client.get("/static/js/session-mode.js", headers={"Accept-Encoding": "gzip, br"})
+    assert response.headers["Content-Encoding"] == "br"
+    assert response.data == brotli.compress(data, quality=11)
+    again = client.get(
+        "/static/js/session-mode.js",
+        headers={"Accept-Encoding": "gzip, br", "If-None-Match": response.headers["ETag"]},
+    )
+    assert again.status_code == 304
+
+
 def test_no_compression_when_not_accepted(fast_app):
     """A client that accepts no encoding gets plain bytes."""
     response = fast_app.test_client().get("/signin")

@@ -6,8 +6,9 @@ from kap import create_app
 from kap.config import ProductionConfig
 
 
-@pytest.mark.parametrize("path", ["/signin", "/healthz", "/api/v1/me", "/static/css/app.css",
-                                  "/no-such-page"])
+@pytest.mark.parametrize(
+    "path", ["/signin", "/healthz", "/api/v1/me", "/static/css/app.css", "/no-such-page"]
+)
 def test_every_response_carries_the_security_headers(client, path):
     """CSP without inline script, nosniff, referrer, permissions and framing rules everywhere."""
     headers = client.get(path).headers
