@@ -260,15 +260,20 @@ def test_creating_a_template_redirects_to_its_editor(client, auth, people, app):
         assert response.headers["Location"] == f"/clinic/templates/{template.id}"
 
 
-def test_editing_a_template_in_use_says_a_new_version_was_made(client, auth, people):
+def _template_id(app, name: str) -> int:
+    """A demo template's id, looked up by name (ids differ between databases)."""
+    with app.app_context():
+        return _template(name).id
+
+
+def test_editing_a_template_in_use_says_a_new_version_was_made(client, auth, people, app):
     """The admin is told that scheduled sessions keep the previous version."""
+    url = f"/clinic/templates/{_template_id(app, WALKTHROUGH)}"
     auth.login("admin@demo.test")
-    page, data = _editor(client, "/clinic/templates/3")
+    page, data = _editor(client, url)
     assert "saving creates version 2" in page.text
     data["description"] = "Updated walkthrough"
-    response = client.post(
-        "/clinic/templates/3", data={**data, "action": "save"}, follow_redirects=True
-    )
+    response = client.post(url, data={**data, "action": "save"}, follow_redirects=True)
     assert "Saved as version 2" in response.text
     assert "keep the previous version" in response.text
 
@@ -277,30 +282,34 @@ def test_second_admin_saving_the_same_template_is_refused(client, auth, people, 
     """Two editors open the template; the second save answers 409 and keeps their text."""
     from tests.conftest import Auth
 
+    template_id = _template_id(app, "IV infusion (40 minutes of music)")
+    url = f"/clinic/templates/{template_id}"
     auth.login("admin@demo.test")
     other_client = app.test_client()
     Auth(other_client).login("admin@demo.test")
-    _, first = _editor(client, "/clinic/templates/1")
-    _, second = _editor(other_client, "/clinic/templates/1")
+    _, first = _editor(client, url)
+    _, second = _editor(other_client, url)
     first["description"] = "Mine"
-    assert client.post("/clinic/templates/1", data={**first, "action": "save"}).status_code == 302
+    assert client.post(url, data={**first, "action": "save"}).status_code == 302
     second["description"] = "Theirs"
-    response = other_client.post("/clinic/templates/1", data={**second, "action": "save"})
+    response = other_client.post(url, data={**second, "action": "save"})
     assert response.status_code == 409
     assert "Someone else saved this template" in response.text
     assert form_data(response.text, "/clinic/templates")["description"] == "Theirs"
     with app.app_context():
-        assert db.session.get(SessionTemplate, 1).current_version.description == "Mine"
+        assert db.session.get(SessionTemplate, template_id).current_version.description == "Mine"
 
 
 def test_archived_templates_are_kept_and_not_offered_for_scheduling(client, auth, people, app):
     """Archiving hides a template from scheduling; its sessions still point at it."""
+    template_id = _template_id(app, WALKTHROUGH)
     auth.login("admin@demo.test")
     page = client.get("/clinic/templates")
-    token = form_data(page.text, "/clinic/templates/3/archive")["csrf_token"]
-    assert client.post("/clinic/templates/3/archive", data={"csrf_token": token}).status_code == 302
+    token = form_data(page.text, f"/clinic/templates/{template_id}/archive")["csrf_token"]
+    archive = f"/clinic/templates/{template_id}/archive"
+    assert client.post(archive, data={"csrf_token": token}).status_code == 302
     with app.app_context():
-        assert db.session.get(SessionTemplate, 3).archived_at is not None
+        assert db.session.get(SessionTemplate, template_id).archived_at is not None
     person_page = client.get(f"/clinic/people/{people['patient@demo.test'].id}").text
     schedule = person_page.split('id="schedule"')[1]
     assert WALKTHROUGH not in schedule
@@ -308,7 +317,9 @@ def test_archived_templates_are_kept_and_not_offered_for_scheduling(client, auth
 
 def test_other_clinics_template_is_not_found(client, auth, people, app):
     """An admin of another clinic gets 404 for this clinic's template, read or write."""
+    template_id = _template_id(app, WALKTHROUGH)  # Demo Clinic's
     auth.login("admin@other.test")
-    assert client.get("/clinic/templates/1").status_code == 404
+    assert client.get(f"/clinic/templates/{template_id}").status_code == 404
     token = form_data(client.get("/clinic/templates").text, "")["csrf_token"]
-    assert client.post("/clinic/templates/1/archive", data={"csrf_token": token}).status_code == 404
+    response = client.post(f"/clinic/templates/{template_id}/archive", data={"csrf_token": token})
+    assert response.status_code == 404
