@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Select, select
 
 from kap.extensions import db
@@ -38,43 +40,49 @@ def get_alert_for(user: User, alert_id: int) -> Alert:
 
 def acknowledge_alert(user: User, alert_id: int) -> Alert:
     """Say 'I have seen this and I am on it' (idempotent)."""
-    alert = get_alert_for(user, alert_id)
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by_id = user.id
-        audit.record(
-            "alert.acknowledge",
-            actor=user,
-            subject_type="alert",
-            subject_id=alert.id,
-            patient_id=alert.patient_id,
-            commit=False,
-        )
-        db.session.commit()
-    return alert
+    return acknowledge(user, get_alert_for(user, alert_id))
 
 
 def resolve_alert(user: User, alert_id: int, note: str) -> Alert:
     """Close an alert with a note saying what was done."""
+    return resolve(user, note, lambda: get_alert_for(user, alert_id))
+
+
+def acknowledge(user: User, alert: Alert) -> Alert:
+    """Acknowledge an alert the caller may act on (found by their own scoped lookup)."""
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by_id = user.id
+        _audit("alert.acknowledge", user, alert)
+        db.session.commit()
+    return alert
+
+
+def resolve(user: User, note: str, find: Callable[[], Alert]) -> Alert:
+    """Check the note, find the alert with the caller's scoped lookup, and close it."""
     note = (note or "").strip()
     if not note:
         raise Invalid("Say what was done.", {"note": ["Write a short note on what was done."]})
     if len(note) > 2000:
         raise Invalid("The note is too long.", {"note": ["Up to 2,000 characters."]})
-    alert = get_alert_for(user, alert_id)
+    alert = find()
     if alert.resolved_at is not None:
         raise Conflict("This alert was already resolved.")
     now = utcnow()
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
     alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, user.id, note
+    _audit("alert.resolve", user, alert)
+    db.session.commit()
+    return alert
+
+
+def _audit(action: str, user: User, alert: Alert) -> None:
     audit.record(
-        "alert.resolve",
+        action,
         actor=user,
         subject_type="alert",
         subject_id=alert.id,
         patient_id=alert.patient_id,
         commit=False,
     )
-    db.session.commit()
-    return alert

@@ -34,7 +34,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services import audit
+from kap.services import alerts, audit
 from kap.services import measures as measures_service
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.measures_scoring import INSTRUMENTS, severity_for
@@ -613,46 +613,12 @@ def get_call_for(user: User, alert_id: int) -> Alert:
 
 def acknowledge_call(user: User, alert_id: int) -> Alert:
     """'I am on my way': any staff member of the clinic may acknowledge (idempotent)."""
-    alert = get_call_for(user, alert_id)
-    if alert.acknowledged_at is None and alert.resolved_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by_id = user.id
-        audit.record(
-            "alert.acknowledge",
-            actor=user,
-            subject_type="alert",
-            subject_id=alert.id,
-            patient_id=alert.patient_id,
-            commit=False,
-        )
-        db.session.commit()
-    return alert
+    return alerts.acknowledge(user, get_call_for(user, alert_id))
 
 
 def resolve_call(user: User, alert_id: int, note: str) -> Alert:
     """Close a Call staff alert with a note on what was done."""
-    note = (note or "").strip()
-    if not note:
-        raise Invalid("Say what was done.", {"note": ["Write a short note on what was done."]})
-    if len(note) > 2000:
-        raise Invalid("The note is too long.", {"note": ["Up to 2,000 characters."]})
-    alert = get_call_for(user, alert_id)
-    if alert.resolved_at is not None:
-        raise Conflict("This alert was already resolved.")
-    now = utcnow()
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
-    alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, user.id, note
-    audit.record(
-        "alert.resolve",
-        actor=user,
-        subject_type="alert",
-        subject_id=alert.id,
-        patient_id=alert.patient_id,
-        commit=False,
-    )
-    db.session.commit()
-    return alert
+    return alerts.resolve(user, note, lambda: get_call_for(user, alert_id))
 
 
 # --- The printable summary -----------------------------------------------------------------
