@@ -16,6 +16,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = f"{int(time.time())}_{os.getpid()}"
     names = {"full": f"kap_bench_{stamp}", "small": f"kap_bench_small_{stamp}"}
     work = Path(tempfile.mkdtemp(prefix="kap-bench-"))
+    tempfile.tempdir = str(work)  # every temporary file of the run goes here, removed at the end
     results: dict = {"meta": report.meta(args, tools.versions(lighthouse_bin, locust_bin))}
     try:
         envs = {}
@@ -213,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for name in names.values():
             servers.drop_database(server, name)
+        shutil.rmtree(work, ignore_errors=True)
     passed = report.write(results)
     verdict = "all budgets met" if passed else "BUDGETS MISSED"
     print(f"--- report: docs/benchmarks.md, bench-results.json ({verdict})")

@@ -27,6 +27,7 @@ PRECACHED_STATIC = (
     "icons/icon-512.png",
     "icons/icon-maskable-512.png",
     "js/api.js",
+    "js/device-store.js",
     "js/device.js",
     "js/drafts.js",
     "js/integration.js",

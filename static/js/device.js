@@ -4,9 +4,11 @@
 // service worker, with no user in them) use the patient this phone was last signed in as.
 // Sign-out removes every database, cache and storage key of the app (DESIGN §6).
 
+import './device-store.js';
 import './outbox-core.js';
 
-export const core = globalThis.KapOutbox;
+/** The device store and the outbox (static/js/device-store.js, static/js/outbox-core.js). */
+export const core = Object.freeze({ ...globalThis.KapStore, ...globalThis.KapOutbox });
 const POINTER = 'kap:device-user';
 let stopped = false; // set while signing out: nothing may write again on this page
 

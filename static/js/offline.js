@@ -13,6 +13,9 @@ async function getJson(url) {
   return response.json();
 }
 
+/** The tracks the phone must hold: none once the music is over (integration needs only text). */
+const neededTracks = (data) => (['integration', 'complete'].includes(data.status) ? [] : (data.playlist ?? []));
+
 /** Drops everything stored for sessions other than `keepId` (only the next one stays). */
 async function keepOnly(userId, keepId) {
   for (const row of await core.store.all(userId, 'sessions')) {
@@ -65,7 +68,7 @@ export async function prepareSession(userId, sessionId, { onProgress = () => {} 
   await storeSessionData(userId, data);
   navigator.storage?.persist?.().catch(() => {});
 
-  const playlist = data.playlist ?? [];
+  const playlist = neededTracks(data);
   let stored = 0;
   onProgress({ stored, total: playlist.length });
   for (const track of playlist) {
@@ -88,7 +91,7 @@ export async function prepareSession(userId, sessionId, { onProgress = () => {} 
 export async function readiness(userId, sessionId) {
   const record = await storedSession(userId, sessionId).catch(() => null);
   if (!record) return { ready: false, stored: 0, total: 0 };
-  const playlist = record.data.playlist ?? [];
+  const playlist = neededTracks(record.data);
   let stored = 0;
   for (const track of playlist) if (await trackBlob(userId, sessionId, track.id).catch(() => null)) stored += 1;
   return { ready: record.ready && stored === playlist.length, stored, total: playlist.length };
@@ -101,7 +104,11 @@ export async function storeCrisisContacts(userId) {
   const here = document.getElementById('crisis-data'); // on that page already: no request
   let block = here;
   if (!block) {
-    const response = await fetch('/patient/crisis-support', { credentials: 'same-origin', cache: 'no-store' });
+    const response = await fetch('/patient/crisis-support', {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'X-KAP-Passive': '1' }, // background: not the person's activity
+    });
     if (!response.ok) return;
     block = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('crisis-data');
   }

@@ -1,27 +1,15 @@
-// The device store and the outbox flush, shared by pages and the service worker.
+// The outbox flush, shared by pages and the service worker: exactly once, nothing lost.
 //
 // A plain script with no import or export, so the same file loads as an ES module in pages
-// (`import './outbox-core.js'`) and through importScripts() in the service worker, where
-// Background Sync (Chromium only) may flush while no page is open. It sets
-// globalThis.KapOutbox.
-//
-// Each signed-in patient has an IndexedDB database of their own, `kap-user-<id>`, holding
-// only what DESIGN §6 allows on a phone: the outbox, drafts, and the next session's data and
-// audio. A record leaves the outbox only after the server's 2xx; a 4xx never drops one.
+// (`import './outbox-core.js'`, after device-store.js) and through importScripts() in the
+// service worker, where Background Sync (Chromium only) may flush while no page is open. It
+// sets globalThis.KapOutbox. A record leaves the outbox only after the server's 2xx; a 4xx
+// never drops one.
 
 (function (global) {
   'use strict';
 
-  const DB_PREFIX = 'kap-user-';
-  const DB_VERSION = 1;
-  const STORES = {
-    outbox: { keyPath: 'seq', autoIncrement: true }, // writes waiting for the server, in order
-    drafts: { keyPath: 'key' }, // text being typed, saved as it is typed
-    sessions: { keyPath: 'id' }, // the next session's data (GET /api/v1/sessions/<id>)
-    tracks: { keyPath: 'key' }, // its audio, as Blobs: `<session id>:<track id>`
-    device: { keyPath: 'key' }, // the clinic's crisis contacts, for offline Crisis support
-  };
-  const CHANNEL = 'kap-device';
+  const { forgetSession, notify, store, uuid } = global.KapStore;
   const REQUEST_TIMEOUT_MS = 20000;
   const PHASE_RANK = { scheduled: 0, session: 1, downtime: 2, integration: 3, complete: 4 };
   const PHASE_TIMES = {
@@ -30,138 +18,7 @@
     integration: 'integration_started_at',
     complete: 'completed_at',
   };
-
-  const connections = new Map();
-  const listeners = new Set();
-  let channel = null;
   let localQueue = Promise.resolve(); // a lock where the Web Locks API is missing
-
-  function validUser(userId) {
-    return /^\d+$/.test(String(userId ?? ''));
-  }
-
-  function dbName(userId) {
-    return DB_PREFIX + userId;
-  }
-
-  /** The patient's database, opened once per page (or worker) and closed when deleted. */
-  function openDb(userId) {
-    if (!validUser(userId)) return Promise.reject(new Error('No signed-in patient on this page.'));
-    const key = String(userId);
-    if (!connections.has(key)) {
-      const opening = new Promise((resolve, reject) => {
-        const request = indexedDB.open(dbName(key), DB_VERSION);
-        request.onupgradeneeded = () => {
-          const db = request.result;
-          for (const [name, options] of Object.entries(STORES)) {
-            if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, options);
-          }
-        };
-        request.onsuccess = () => {
-          const db = request.result;
-          // Another tab is deleting it (sign-out): let go at once so the delete can finish.
-          db.onversionchange = () => {
-            db.close();
-            connections.delete(key);
-          };
-          db.onclose = () => connections.delete(key);
-          resolve(db);
-        };
-        request.onerror = () => {
-          connections.delete(key);
-          reject(request.error);
-        };
-      });
-      connections.set(key, opening);
-    }
-    return connections.get(key);
-  }
-
-  /** Closes this context's connections (before the databases are deleted). */
-  async function closeAll() {
-    const open = [...connections.values()];
-    connections.clear();
-    await Promise.all(open.map((p) => p.then((db) => db.close(), () => {})));
-  }
-
-  /**
-   * One transaction on one store. `body(store)` issues requests; the promise resolves with
-   * the last request's result once the transaction has committed. Writes of writing (outbox,
-   * drafts) ask for strict durability: on disk before "saved" is shown.
-   */
-  async function transact(userId, storeName, mode, body) {
-    const db = await openDb(userId);
-    const strict = mode === 'readwrite' && (storeName === 'outbox' || storeName === 'drafts');
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(storeName, mode, strict ? { durability: 'strict' } : undefined);
-      let result;
-      const request = body(tx.objectStore(storeName));
-      if (request) request.onsuccess = () => (result = request.result);
-      tx.oncomplete = () => resolve(result);
-      tx.onerror = tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction failed'));
-    });
-  }
-
-  const indexedDbStore = {
-    get: (userId, name, key) => transact(userId, name, 'readonly', (s) => s.get(key)),
-    all: (userId, name) => transact(userId, name, 'readonly', (s) => s.getAll()),
-    put: (userId, name, value) => transact(userId, name, 'readwrite', (s) => s.put(value)),
-    delete: (userId, name, key) => transact(userId, name, 'readwrite', (s) => s.delete(key)),
-    clear: (userId, name) => transact(userId, name, 'readwrite', (s) => s.clear()),
-  };
-  // Every read and write goes through `store`; tests swap in a memory store (useStore).
-  const store = { ...indexedDbStore };
-
-  /** Replaces the storage (tests: same five calls, kept in memory); no argument restores IndexedDB. */
-  function useStore(impl = indexedDbStore) {
-    Object.assign(store, impl);
-  }
-
-  // ---- Change notices: to this context's listeners and, through a channel, to other tabs and
-  // the service worker (a page learns that a background flush sent its entry).
-  function openChannel() {
-    const opened = new BroadcastChannel(CHANNEL);
-    opened.unref?.(); // Node (tests): an open channel must not keep the process alive
-    return opened;
-  }
-
-  function notify(userId, detail) {
-    const message = { userId: String(userId), ...detail };
-    for (const listener of listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        console.error(error);
-      }
-    }
-    try {
-      channel ??= openChannel();
-      channel.postMessage(message);
-    } catch {
-      /* no BroadcastChannel: other tabs catch up on their next flush */
-    }
-  }
-
-  /** Calls `listener(message)` for changes made here or in another tab or the worker. */
-  function subscribe(listener) {
-    listeners.add(listener);
-    if (!subscribe.listening && typeof BroadcastChannel !== 'undefined') {
-      subscribe.listening = true;
-      channel ??= openChannel();
-      channel.addEventListener('message', (event) => {
-        for (const l of listeners) l(event.data);
-      });
-    }
-    return () => listeners.delete(listener);
-  }
-
-  function uuid() {
-    if (global.crypto?.randomUUID) return global.crypto.randomUUID();
-    const bytes = global.crypto.getRandomValues(new Uint8Array(16));
-    return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }
-
-  // ---- The outbox.
 
   /** Send order: Call staff first, then everything else in the order it happened. */
   function sendOrder(a, b) {
@@ -254,6 +111,8 @@
         cache: 'no-store',
         redirect: 'manual',
         ...options,
+        // A sync may run hours later with nobody at the phone: it must not keep a sign-in alive.
+        headers: { ...options.headers, 'X-KAP-Passive': '1' },
         signal: controller?.signal,
       });
     } finally {
@@ -335,15 +194,6 @@
     }
   }
 
-  /** Deletes a stored session and its audio. */
-  async function forgetSession(userId, sessionId) {
-    const tracks = await store.all(userId, 'tracks');
-    for (const track of tracks) {
-      if (Number(track.session) === Number(sessionId)) await store.delete(userId, 'tracks', track.key);
-    }
-    await store.delete(userId, 'sessions', Number(sessionId));
-  }
-
   function withLock(name, task) {
     const locks = global.navigator?.locks;
     if (locks?.request) return locks.request(name, task);
@@ -401,45 +251,17 @@
     return flush(me.userId, options);
   }
 
-  /** Names of this origin's patient databases (best effort where databases() is missing). */
-  async function databaseNames(fallbackUser) {
-    if (typeof indexedDB.databases === 'function') {
-      const list = await indexedDB.databases();
-      return list.map((d) => d.name).filter((name) => name?.startsWith(DB_PREFIX));
-    }
-    return validUser(fallbackUser) ? [dbName(fallbackUser)] : [];
-  }
-
-  function deleteDatabase(name) {
-    return new Promise((resolve) => {
-      const request = indexedDB.deleteDatabase(name);
-      request.onsuccess = request.onerror = request.onblocked = () => resolve();
-    });
-  }
-
   global.KapOutbox = Object.freeze({
-    DB_PREFIX,
     PHASE_RANK,
     applyToSession,
     classify,
-    closeAll,
     confirms,
-    databaseNames,
-    dbName,
-    deleteDatabase,
     discard,
     enqueue,
     flush,
     flushSignedIn,
-    forgetSession,
-    notify,
     records,
     sendOrder,
-    store,
-    subscribe,
     update,
-    useStore,
-    uuid,
-    validUser,
   });
 })(globalThis);

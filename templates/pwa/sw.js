@@ -15,7 +15,10 @@ const SHELLS = {{ shells|tojson }};
 // A patient page with an offline version waits this long for a slow network, then shows that.
 const NETWORK_TIMEOUT_MS = 4000;
 
-importScripts({{ url_for('static', filename='js/outbox-core.js')|tojson }});
+importScripts(
+  {{ url_for('static', filename='js/device-store.js')|tojson }},
+  {{ url_for('static', filename='js/outbox-core.js')|tojson }},
+);
 
 const PRECACHED_PATHS = new Set(PRECACHE);
 // Which offline page stands in for which patient page.

@@ -72,6 +72,16 @@ def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: Bro
     expect(ready).to_have_text(re.compile("Ready offline"), timeout=60_000)
     expect(ready).to_have_attribute("data-state", "ready")
     controlled(page)
+    stored = page.evaluate(
+        """async () => {
+            const {core, currentUser} = await import('/static/js/device.js');
+            const user = currentUser();
+            return {tracks: (await core.store.all(user, 'tracks')).map((t) => t.blob.size),
+                    sessions: (await core.store.all(user, 'sessions')).map((s) => s.id)};
+        }"""
+    )
+    assert stored["sessions"] == [session_id]
+    assert len(stored["tracks"]) == 2 and min(stored["tracks"]) > 100_000  # both tracks' audio
     screenshot(page, "offline-ready-phone")
 
     context.set_offline(True)

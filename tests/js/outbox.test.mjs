@@ -1,9 +1,10 @@
 // The outbox flush: in order, exactly once, never dropping a record on a 4xx (issue 6).
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import '../../static/js/device-store.js';
 import '../../static/js/outbox-core.js';
 
-const core = globalThis.KapOutbox;
+const core = { ...globalThis.KapStore, ...globalThis.KapOutbox };
 const USER = '7';
 
 /** The five store calls, in memory (one map per store, auto-increment for the outbox). */
