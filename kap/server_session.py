@@ -16,6 +16,7 @@ from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import CallbackDict
 
 from kap.extensions import db
@@ -40,6 +41,7 @@ class ServerSession(CallbackDict, SessionMixin):
         token: str | None = None,
         last_seen_at: datetime | None = None,
         created_at: datetime | None = None,
+        row: AuthSession | None = None,
     ) -> None:
         def on_update(session: ServerSession) -> None:
             session.modified = True
@@ -48,6 +50,9 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = token
         self.last_seen_at = last_seen_at
         self.created_at = created_at
+        # Held for the request so the user loaded with it stays in SQLAlchemy's (weak)
+        # identity map: Flask-Login's user loader then finds it without another query.
+        self._row = row
         self.modified = False
         self.regenerate_requested = False
 
@@ -90,7 +95,9 @@ class ServerSessionInterface(SessionInterface):
         if not token or len(token) > 128:
             return ServerSession()
         try:
-            row = db.session.get(AuthSession, token_digest(token))
+            row = db.session.get(
+                AuthSession, token_digest(token), options=[joinedload(AuthSession.user)]
+            )
         except OperationalError:  # the database is down: answer 503, not a stack trace
             db.session.rollback()
             return UnavailableSession()
@@ -101,6 +108,7 @@ class ServerSessionInterface(SessionInterface):
             token=token,
             last_seen_at=row.last_seen_at,
             created_at=row.created_at,
+            row=row,
         )
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, g, url_for
 from flask_login import current_user
 
 from kap.services.playlist import format_duration
@@ -12,9 +12,15 @@ from kap.services.scheduling import to_local
 
 
 def _zone() -> str:
-    if current_user and current_user.is_authenticated:
-        return current_user.clinic.timezone
-    return "UTC"
+    """The signed-in person's clinic time zone (UTC signed out), looked up once a request."""
+    user = current_user._get_current_object() if current_user else None
+    key = user.get_id() if user is not None else None
+    cached = g.get("_kap_zone")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    zone = user.clinic.timezone if user is not None and user.is_authenticated else "UTC"
+    g._kap_zone = (key, zone)
+    return zone
 
 
 def local_datetime(moment: datetime | None, style: str = "full") -> str:
@@ -33,6 +39,18 @@ def local_datetime(moment: datetime | None, style: str = "full") -> str:
     return local.strftime(formats[style])
 
 
+_SENTINEL = 2_147_483_629  # an id no route will meet in a real URL (a prime below 2**31)
+
+
+def url_format(endpoint: str, parameter: str, **values: object) -> str:
+    """``url_for(endpoint)`` with ``parameter`` left as ``{}``, for ``.format(id)`` in a loop.
+
+    A page listing 20 entries with four links each builds 4 URLs, not 80.
+    """
+    url = url_for(endpoint, **{parameter: _SENTINEL}, **values)
+    return url.replace(str(_SENTINEL), "{}", 1)
+
+
 def iso_utc(moment: datetime | None) -> str:
     """Machine-readable UTC, for <time datetime> and data- attributes."""
     return moment.isoformat().replace("+00:00", "Z") if moment else ""
@@ -45,3 +63,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = local_datetime
     app.jinja_env.filters["iso"] = iso_utc
     app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.globals["url_format"] = url_format

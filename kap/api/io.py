@@ -7,9 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
+from sqlalchemy import Select
 
+from kap.extensions import db
 from kap.models import User
+from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
+
+#: Lists that grow are paged: `limit` (default 100, at most 500) and `offset`.
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
 
 
 def json_body() -> dict[str, Any]:
@@ -59,6 +66,15 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
             {name: [f"From {low} to {high}."]},
         )
     return int(raw)
+
+
+def paged(query: Select) -> tuple[list[Any], int | None]:
+    """The rows of ``query`` (ordered by the caller) that `limit` and `offset` ask for, and
+    the offset of the next page (None on the last one; one row past the page tells)."""
+    limit = query_int("limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    offset = query_int("offset", 0, 0, MAX_ID)
+    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
+    return list(rows[:limit]), (offset + limit if len(rows) > limit else None)
 
 
 def query_text(name: str, max_length: int = 100) -> str | None:

@@ -4,9 +4,8 @@ from flask import jsonify
 from flask_login import current_user
 
 from kap.api import bp
-from kap.api.io import iso, json_body
+from kap.api.io import iso, json_body, paged
 from kap.auth.roles import api_roles
-from kap.extensions import db
 from kap.models import JournalComment, JournalEntry, Role
 from kap.services import journal
 from kap.services.errors import Invalid
@@ -47,9 +46,9 @@ def _entry_response(entry: JournalEntry, status: int = 200):
 @bp.route("/journal")
 @api_roles(Role.PATIENT)
 def list_journal():
-    """The patient's own entries, newest first, with comments."""
-    entries = db.session.scalars(journal.own_entries(current_user)).all()
-    return jsonify(entries=[entry_json(e) for e in entries])
+    """The patient's own entries, newest first, with comments; paged."""
+    entries, next_offset = paged(journal.own_entries(current_user))
+    return jsonify(entries=[entry_json(e) for e in entries], next_offset=next_offset)
 
 
 @bp.route("/journal", methods=["POST"])
@@ -94,5 +93,5 @@ def create_comment(entry_id: int):
 @api_roles(Role.THERAPIST)
 def patient_journal(patient_id: int):
     """A care-team therapist reads what the patient shared — and nothing else."""
-    entries = journal.shared_entries_of(current_user, patient_id)
-    return jsonify(entries=[entry_json(e) for e in entries])
+    entries, next_offset = paged(journal.shared_entries_of(current_user, patient_id))
+    return jsonify(entries=[entry_json(e) for e in entries], next_offset=next_offset)

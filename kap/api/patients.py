@@ -4,8 +4,8 @@ from flask import jsonify
 from flask_login import current_user
 
 from kap.api import bp
+from kap.api.io import paged
 from kap.auth.roles import api_roles
-from kap.extensions import db
 from kap.models import Role, User
 from kap.services.access import get_patient_for, patients_visible_to
 
@@ -23,9 +23,9 @@ def patient_json(patient: User) -> dict:
 @bp.route("/patients")
 @api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
 def list_patients():
-    """A therapist's care list, or an admin's whole clinic."""
-    patients = db.session.scalars(patients_visible_to(current_user).order_by(User.name))
-    return jsonify(patients=[patient_json(p) for p in patients])
+    """A therapist's care list, or an admin's whole clinic, by name; paged."""
+    patients, next_offset = paged(patients_visible_to(current_user).order_by(User.name, User.id))
+    return jsonify(patients=[patient_json(p) for p in patients], next_offset=next_offset)
 
 
 @bp.route("/patients/<int:patient_id>")

@@ -5,16 +5,13 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from kap.api import bp
-from kap.api.io import query_int
+from kap.api.io import paged, query_int
 from kap.auth.roles import api_roles
-from kap.extensions import db
 from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
 from kap.services.scheduling import get_session_for, sessions_visible_to
 from kap.services.session_data import session_detail, session_summary
-
-MAX_PAGE = 500
 
 
 @bp.route("/sessions")
@@ -31,16 +28,8 @@ def list_sessions():
         if status not in SessionStatus.__members__.values():
             raise Invalid("Unknown status.", {"status": [f"One of {', '.join(SessionStatus)}."]})
         query = query.where(TreatmentSession.status == status)
-    limit = query_int("limit", 100, 1, MAX_PAGE)
-    offset = query_int("offset", 0, 0, MAX_ID)
-    rows = db.session.scalars(
-        query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id)
-        .limit(limit + 1)
-        .offset(offset)
-    ).all()
-    body = {"sessions": [session_summary(s) for s in rows[:limit]]}
-    body["next_offset"] = offset + limit if len(rows) > limit else None
-    return jsonify(body)
+    rows, next_offset = paged(query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id))
+    return jsonify(sessions=[session_summary(s) for s in rows], next_offset=next_offset)
 
 
 def audio_url(audio_id: int) -> str:
@@ -52,7 +41,7 @@ def audio_url(audio_id: int) -> str:
 @api_roles()
 def get_session(session_id: int):
     """One session with its checklist, intention, playlist, cues and prompts."""
-    detail = session_detail(get_session_for(current_user, session_id), audio_url)
+    detail = session_detail(get_session_for(current_user, session_id), audio_url, current_user)
     # DESIGN §4 reads both ways ("the list item plus ..." and the {user: ...} envelope of
     # /me), so the fields are at the top level and, identically, under "session".
     return jsonify(session=detail, **detail)

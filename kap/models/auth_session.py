@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.extensions import db
 from kap.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
 
 
 class AuthSession(db.Model):
@@ -32,3 +35,7 @@ class AuthSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    #: Loaded with the row when a request opens its session (one query for session, user and
+    #: clinic), so Flask-Login's user loader finds the user already in the identity map.
+    user: Mapped[User | None] = relationship(lazy="raise", viewonly=True)

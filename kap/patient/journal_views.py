@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from itertools import groupby
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +10,7 @@ from flask_login import current_user
 from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.formhelpers import attach_errors
+from kap.pagination import page_of
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services import journal
@@ -33,20 +33,30 @@ def _own_sessions():
     return db.session.scalars(sessions_visible_to(current_user)).all()
 
 
+ENTRIES_PER_PAGE = 20
+
+
+def group_by_session(entries: list) -> list[tuple]:
+    """(session, entries) pairs: each session once, in the order its newest entry comes.
+
+    Entries about different sessions interleave in time (a note on last week's session
+    written after today's); each session still gets one group, not one per run.
+    """
+    groups: dict[int | None, tuple] = {}
+    for entry in entries:
+        groups.setdefault(entry.session_id, (entry.session, []))[1].append(entry)
+    return list(groups.values())
+
+
 @bp.route("/journal")
 def journal_list():
-    """Entries newest first, grouped by session, each saying who can read it."""
-    entries = db.session.scalars(journal.own_entries(current_user)).all()
-    groups = [
-        (session, list(items))
-        for session, items in groupby(entries, key=lambda entry: entry.session)
-    ]
+    """Entries newest first, 20 a page, grouped by session, each saying who can read it."""
+    page = page_of(journal.own_entries(current_user), ENTRIES_PER_PAGE)
     return render_template(
         "patient/journal.html",
-        groups=groups,
+        page=page,
+        groups=group_by_session(page.items),
         care_team=care_team_of(current_user),
-        form=CsrfOnlyForm(),
-        comment_form=CommentForm(formdata=None),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from kap.extensions import db
 from kap.models import (
@@ -22,6 +22,7 @@ from kap.models import (
     EntryRead,
     JournalComment,
     JournalEntry,
+    TreatmentSession,
     User,
 )
 from kap.models.base import MAX_ID, utcnow
@@ -102,11 +103,19 @@ def _check_session(patient: User, session_id: int | None) -> None:
 
 
 def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
-    """The patient's own entries (not deleted), newest first, with comments."""
+    """The patient's own entries (not deleted), newest first, with comments and the date of
+    the session each is about (joined: one row per entry either way)."""
     return (
         select(JournalEntry)
         .where(JournalEntry.patient_id == patient.id, JournalEntry.deleted_at.is_(None))
-        .options(selectinload(JournalEntry.comments), selectinload(JournalEntry.session))
+        .options(
+            selectinload(JournalEntry.comments)
+            .joinedload(JournalComment.author)
+            .lazyload(User.clinic),  # a reply shows its author's name, not their clinic
+            joinedload(JournalEntry.session).options(
+                load_only(TreatmentSession.id, TreatmentSession.scheduled_at), lazyload("*")
+            ),
+        )
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     )
 
@@ -277,8 +286,9 @@ def _audit_entry(action: str, actor: User, entry: JournalEntry, detail: str = ""
     )
 
 
-def shared_entries_of(viewer: User, patient_id: int) -> list[JournalEntry]:
-    """A care-team therapist's view of a patient's journal: shared entries only (audited)."""
+def shared_entries_of(viewer: User, patient_id: int) -> Select[tuple[JournalEntry]]:
+    """A care-team therapist's view of a patient's journal: shared entries only, newest
+    first (the read is audited here; the caller pages the query)."""
     patient = get_patient_for(viewer, patient_id)
     audit.record(
         "journal.read",
@@ -287,13 +297,11 @@ def shared_entries_of(viewer: User, patient_id: int) -> list[JournalEntry]:
         subject_id=patient.id,
         patient_id=patient.id,
     )
-    return list(
-        db.session.scalars(
-            entries_visible_to(viewer)
-            .where(JournalEntry.patient_id == patient.id)
-            .options(selectinload(JournalEntry.comments))
-            .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
-        )
+    return (
+        entries_visible_to(viewer)
+        .where(JournalEntry.patient_id == patient.id)
+        .options(selectinload(JournalEntry.comments))
+        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     )
 
 

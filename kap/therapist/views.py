@@ -93,7 +93,7 @@ def patient(patient_id: int):
     # The audited reads commit their audit rows, and a commit expires every object loaded
     # before it (each would be reloaded one by one while the page renders): read them first.
     chart = _measures_chart(person.id)
-    entries = journal.shared_entries_of(current_user, person.id)
+    entries = db.session.scalars(journal.shared_entries_of(current_user, person.id)).all()
     sessions = _timeline_sessions(person.id)
     alerts = db.session.scalars(
         open_alerts_visible_to(current_user).where(Alert.patient_id == person.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -228,6 +230,77 @@ def test_journal_page_groups_by_session_and_says_who_can_read(client, auth, peop
     assert "Private: only you can read it." in page
     assert "Shared: Dr. Tess Rivera can read it and reply." in page
     assert "Let&#39;s start there on Thursday" in page  # the therapist's comment
+
+
+def _session_ids(app, email="patient@demo.test"):
+    from kap.models import TreatmentSession, User
+
+    with app.app_context():
+        patient = db.session.scalar(select(User).where(User.email == email))
+        return db.session.scalars(
+            select(TreatmentSession.id)
+            .where(TreatmentSession.patient_id == patient.id)
+            .order_by(TreatmentSession.scheduled_at)
+        ).all()
+
+
+def test_each_session_is_one_group_even_when_entries_interleave(app, client, auth, people):
+    """Notes about two sessions written in turn: one group (one landmark label) per session."""
+    first, second = _session_ids(app)[:2]
+    api, api_auth = _api(app)
+    for number in range(4):  # first, second, first, second: interleaved in time
+        about = first if number % 2 == 0 else second
+        _post(
+            api, api_auth, client_id=f"interleave-{number}", body=f"note {number}", session_id=about
+        )
+    auth.login("patient@demo.test")
+    page = client.get("/patient/journal").text
+    labels = re.findall(r'<section class="journal-group" aria-label="([^"]+)"', page)
+    assert len(labels) == len(set(labels))  # axe landmark-unique: no label twice
+    newest = page.index("note 3")
+    assert page.index("note 1") > newest and page.index("note 1") < page.index("note 2")
+
+
+def test_journal_pages_hold_twenty_entries_newest_first(app, client, auth, people):
+    """A long journal is paged: 20 entries a page, Older/Newer links, junk reads as page 1."""
+    api, api_auth = _api(app)
+    for number in range(45):
+        assert (
+            _post(
+                api, api_auth, client_id=f"paged-{number}", body=f"entry no. {number:02d}"
+            ).status_code
+            == 201
+        )
+    auth.login("patient@demo.test")
+    first = client.get("/patient/journal").text
+    assert first.count('<article class="card entry"') == 20
+    assert "entry no. 44" in first and "entry no. 24" not in first
+    assert 'rel="next" href="/patient/journal?page=2"' in first and 'rel="prev"' not in first
+    second = client.get("/patient/journal?page=2").text
+    assert "entry no. 24" in second and "entry no. 44" not in second
+    assert 'rel="prev" href="/patient/journal"' in second and 'rel="next"' in second
+    for junk in ("0", "-1", "abc", "٣", "9" * 40):
+        assert client.get(f"/patient/journal?page={junk}").text.count("entry no. 44") == 1
+    beyond = client.get("/patient/journal?page=999")
+    assert beyond.status_code == 200 and "Go to the newest entries" in beyond.text
+
+
+def test_api_journal_is_paged_with_limit_and_offset(app, people):
+    """GET /api/v1/journal: limit/offset, next_offset null on the last page, bad values 400."""
+    client, auth = _api(app)
+    for number in range(5):
+        _post(client, auth, client_id=f"api-paged-{number}", body=f"api entry {number}")
+    total = len(client.get("/api/v1/journal").json["entries"])
+    seen, offset = [], 0
+    while offset is not None:
+        body = client.get(f"/api/v1/journal?limit=2&offset={offset}").json
+        assert len(body["entries"]) <= 2
+        seen += [e["id"] for e in body["entries"]]
+        offset = body["next_offset"]
+    assert len(seen) == len(set(seen)) == total
+    for bad in ("limit=0", "limit=501", "offset=-1", "limit=x"):
+        response = client.get(f"/api/v1/journal?{bad}")
+        assert response.status_code == 400 and response.json["error"]["code"]
 
 
 def test_too_long_entry_keeps_the_text_in_the_form(client, auth, people, app):

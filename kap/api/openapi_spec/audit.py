@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from kap.api.openapi_spec.common import (
     ID,
-    MAX_ID,
+    NEXT_OFFSET,
     NULLABLE_ID,
     TIMESTAMP,
     answer,
     array,
     closed,
     operation,
+    paging,
 )
 
 EVENT = closed(
@@ -41,20 +42,7 @@ PATHS = {
                     "description": "Only events with this action, e.g. signin.failure.",
                     "schema": {"type": "string", "maxLength": 60},
                 },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "description": "Page size (default 100).",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                },
-                {
-                    "name": "offset",
-                    "in": "query",
-                    "required": False,
-                    "description": "Events to skip (default 0).",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-                },
+                *paging("events"),
             ],
             responses={
                 "200": answer(
@@ -62,7 +50,7 @@ PATHS = {
                     closed(
                         {
                             "events": array(EVENT),
-                            "next_offset": {"type": ["integer", "null"], "minimum": 1},
+                            "next_offset": NEXT_OFFSET,
                         }
                     ),
                 )

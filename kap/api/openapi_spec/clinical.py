@@ -5,6 +5,7 @@ from __future__ import annotations
 from kap.api.openapi_spec.common import (
     CLIENT_ID,
     ID,
+    NEXT_OFFSET,
     NULLABLE_ID,
     NULLABLE_TIMESTAMP,
     TIMESTAMP,
@@ -12,6 +13,7 @@ from kap.api.openapi_spec.common import (
     array,
     closed,
     operation,
+    paging,
     path_id,
     ref,
 )
@@ -106,9 +108,14 @@ PATHS = {
             "Patients in the caller's care (an admin: the clinic's)",
             tag="Patients",
             roles=CLINICIANS,
+            parameters=paging("patients"),
             responses={
-                "200": answer("The patients, by name.", closed({"patients": array(PATIENT)}))
+                "200": answer(
+                    "The patients, by name.",
+                    closed({"patients": array(PATIENT), "next_offset": NEXT_OFFSET}),
+                )
             },
+            statuses=(400,),
         )
     },
     "/api/v1/patients/{patient_id}": {

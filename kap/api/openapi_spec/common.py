@@ -37,6 +37,32 @@ ROLES = [role.value for role in Role]
 SESSION_STATUSES = [status.value for status in SessionStatus]
 
 
+#: Paged lists take `limit` and `offset` and answer `next_offset` (null on the last page).
+NEXT_OFFSET: Schema = {"type": ["integer", "null"], "minimum": 1}
+
+
+def paging(what: str) -> list[Schema]:
+    """The `limit` and `offset` query parameters of a paged list of ``what``."""
+    from kap.api.io import DEFAULT_PAGE, MAX_PAGE
+
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": f"Page size (default {DEFAULT_PAGE}).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+        },
+        {
+            "name": "offset",
+            "in": "query",
+            "required": False,
+            "description": f"{what.capitalize()} to skip (default 0).",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        },
+    ]
+
+
 def ref(name: str) -> Schema:
     """A reference to ``components/schemas/<name>``."""
     return {"$ref": f"#/components/schemas/{name}"}

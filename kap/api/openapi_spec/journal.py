@@ -5,6 +5,7 @@ from __future__ import annotations
 from kap.api.openapi_spec.common import (
     CLIENT_ID,
     ID,
+    NEXT_OFFSET,
     NOT_BLANK,
     NULLABLE_ID,
     TIMESTAMP,
@@ -12,6 +13,7 @@ from kap.api.openapi_spec.common import (
     array,
     closed,
     operation,
+    paging,
     path_id,
     ref,
     request_object,
@@ -54,7 +56,7 @@ SCHEMAS = {
     "Comment": closed(COMMENT_PROPERTIES),
     "JournalEntry": closed(ENTRY_PROPERTIES),
     "JournalEntryAnswer": closed({**ENTRY_PROPERTIES, "entry": ref("JournalEntry")}),
-    "JournalEntries": closed({"entries": array(ref("JournalEntry"))}),
+    "JournalEntries": closed({"entries": array(ref("JournalEntry")), "next_offset": NEXT_OFFSET}),
 }
 
 BODY = {"type": "string", "minLength": 1, "maxLength": MAX_ENTRY_LENGTH, "pattern": NOT_BLANK}
@@ -69,7 +71,9 @@ PATHS = {
             "The patient's own entries, newest first, with comments",
             tag="Journal",
             roles=PATIENT_ONLY,
+            parameters=paging("entries"),
             responses={"200": answer("The entries.", ref("JournalEntries"))},
+            statuses=(400,),
         ),
         "post": operation(
             "create_journal_entry",
@@ -178,10 +182,10 @@ PATHS = {
             "A patient's shared entries, for their care-team therapist",
             tag="Journal",
             roles=("therapist",),
-            parameters=[path_id("patient_id", "patient")],
-            description="Shared entries only; private ones are never listed.",
+            parameters=[path_id("patient_id", "patient"), *paging("entries")],
+            description="Shared entries only, newest first; private ones are never listed.",
             responses={"200": answer("The shared entries.", ref("JournalEntries"))},
-            statuses=(404,),
+            statuses=(400, 404),
         )
     },
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kap.api.openapi_spec.common import (
     ID,
     MAX_ID,
+    NEXT_OFFSET,
     NULLABLE_TIMESTAMP,
     SESSION_STATUSES,
     TIMESTAMP,
@@ -12,11 +13,11 @@ from kap.api.openapi_spec.common import (
     array,
     closed,
     operation,
+    paging,
     path_id,
     ref,
     request_object,
 )
-from kap.api.sessions import MAX_PAGE
 from kap.models import AlertKind
 from kap.services.session_flow import MAX_INTENTION_LENGTH, PHASE_TIMESTAMPS
 
@@ -146,8 +147,7 @@ PATHS = {
                     "required": False,
                     "schema": {"type": "string", "enum": SESSION_STATUSES},
                 },
-                _query_int("limit", 1, MAX_PAGE, "Page size (default 100)."),
-                _query_int("offset", 0, MAX_ID, "Sessions to skip (default 0)."),
+                *paging("sessions"),
             ],
             responses={
                 "200": answer(
@@ -155,7 +155,7 @@ PATHS = {
                     closed(
                         {
                             "sessions": array(ref("SessionSummary")),
-                            "next_offset": {"type": ["integer", "null"], "minimum": 1},
+                            "next_offset": NEXT_OFFSET,
                         }
                     ),
                 )

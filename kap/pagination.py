@@ -1,0 +1,48 @@
+"""Pages of a growing list for HTML pages: `?page=N`, junk read as the first page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+from sqlalchemy import Select
+
+from kap.extensions import db
+
+MAX_PAGE_NUMBER = 100_000  # past any real list; keeps OFFSET far from integer overflow
+_PAGE = re.compile(r"[1-9][0-9]{0,5}")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows, and whether there are newer (previous) or older (next) ones."""
+
+    items: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+
+def requested_page() -> int:
+    """The `page` query parameter (1 when absent, malformed or out of range)."""
+    raw = request.args.get("page", "")
+    if _PAGE.fullmatch(raw) and int(raw) <= MAX_PAGE_NUMBER:
+        return int(raw)
+    return 1
+
+
+def page_of(query: Select, per_page: int) -> Page:
+    """The requested page of ``query`` (ordered by the caller), in one statement.
+
+    One row past the page tells whether another page follows, so no count query is needed.
+    A page past the end is empty rather than an error: a link kept from when the list was
+    longer still opens, and the page offers the way back.
+    """
+    number = requested_page()
+    rows = db.session.scalars(query.limit(per_page + 1).offset((number - 1) * per_page)).all()
+    return Page(list(rows[:per_page]), number, len(rows) > per_page)
