@@ -1,7 +1,7 @@
-"""Signing in and out, for people (forms) — the API has its own endpoints."""
+"""Signing in and out and account security, for people (forms) — the API has its own endpoints."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from kap.auth import views  # noqa: E402,F401
+from kap.auth import security_views, views  # noqa: E402,F401

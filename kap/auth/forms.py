@@ -4,6 +4,33 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+_CODE_INPUT = {
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "autocapitalize": "none",
+    "spellcheck": "false",
+}
+#: Fields that also take a recovery code (letters too): the browser must not fill or correct them.
+_ANY_CODE_INPUT = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+
+
+def _password(label: str, message: str, autocomplete: str) -> PasswordField:
+    """A required password field; ``autocomplete`` tells password managers what it is."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(message), Length(max=1024)],
+        render_kw={"autocomplete": autocomplete},
+    )
+
+
+def _authenticator_code(message: str) -> StringField:
+    """The code an authenticator app shows (room for the spaces and dashes people type)."""
+    return StringField(
+        "Authentication code",
+        validators=[DataRequired(message), Length(max=32)],
+        render_kw=_CODE_INPUT,
+    )
+
 
 class SignInForm(FlaskForm):
     """Email and password. No format check on the email: a wrong one just fails to match."""
@@ -13,11 +40,7 @@ class SignInForm(FlaskForm):
         validators=[DataRequired("Enter your email."), Length(max=254)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = _password("Password", "Enter your password.", "current-password")
     next = HiddenField()
     submit = SubmitField("Sign in")
 
@@ -25,35 +48,15 @@ class SignInForm(FlaskForm):
 class SetPasswordForm(FlaskForm):
     """Choosing a password from an invitation link."""
 
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a password."), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired("Repeat the password."), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _password("New password", "Choose a password.", "new-password")
+    confirm = _password("Repeat the password", "Repeat the password.", "new-password")
     submit = SubmitField("Set password and sign in")
-
-
-_CODE_INPUT = {
-    "autocomplete": "one-time-code",
-    "inputmode": "numeric",
-    "autocapitalize": "none",
-    "spellcheck": "false",
-}
 
 
 class CodeForm(FlaskForm):
     """The six-digit code from an authenticator app, at sign-in."""
 
-    code = StringField(
-        "Authentication code",
-        validators=[DataRequired("Enter the code from your authenticator app."), Length(max=32)],
-        render_kw=_CODE_INPUT,
-    )
+    code = _authenticator_code("Enter the code from your authenticator app.")
     submit = SubmitField("Verify")
 
 
@@ -63,7 +66,7 @@ class RecoveryCodeForm(FlaskForm):
     recovery_code = StringField(
         "Recovery code",
         validators=[DataRequired("Enter one of your recovery codes."), Length(max=64)],
-        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+        render_kw=_ANY_CODE_INPUT,
     )
     submit = SubmitField("Verify")
 
@@ -74,13 +77,9 @@ class EnrolForm(FlaskForm):
     current = StringField(
         "Code from your current app, or a recovery code",
         validators=[Optional(), Length(max=64)],
-        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+        render_kw=_ANY_CODE_INPUT,
     )
-    code = StringField(
-        "Authentication code",
-        validators=[DataRequired("Enter the code the app shows now."), Length(max=32)],
-        render_kw=_CODE_INPUT,
-    )
+    code = _authenticator_code("Enter the code the app shows now.")
     submit = SubmitField("Turn on two-step sign-in")
 
 
@@ -90,26 +89,16 @@ class CurrentFactorForm(FlaskForm):
     current = StringField(
         "Authentication code or a recovery code",
         validators=[DataRequired("Enter a code from your authenticator app."), Length(max=64)],
-        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+        render_kw=_ANY_CODE_INPUT,
     )
 
 
 class ChangePasswordForm(FlaskForm):
     """Changing one's own password: the current one first."""
 
-    current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), Length(max=1024)],
-        render_kw={"autocomplete": "current-password"},
+    current_password = _password(
+        "Current password", "Enter your current password.", "current-password"
     )
-    new_password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a new password."), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired("Repeat the new password."), Length(max=1024)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = _password("New password", "Choose a new password.", "new-password")
+    confirm = _password("Repeat the new password", "Repeat the new password.", "new-password")
     submit = SubmitField("Change password")

@@ -7,7 +7,8 @@ from wtforms import IntegerField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from kap.services.board import KINDS, MAX_NOTE_LENGTH
+from kap.services.board_actions import MAX_NOTE_LENGTH
+from kap.services.vitals import KINDS
 
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
 

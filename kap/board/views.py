@@ -15,7 +15,9 @@ from kap.board import bp
 from kap.board.forms import ButtonForm, CheckForm, ResolveCallForm, VitalsForm, scoped
 from kap.formhelpers import attach_errors
 from kap.services import board as board_service
+from kap.services import board_actions, board_scope, board_summary
 from kap.services.errors import Conflict, Invalid
+from kap.services.vitals import KINDS
 
 
 @dataclass
@@ -110,11 +112,11 @@ def rows():
 @bp.route("/sessions/<int:session_id>/vitals", methods=["POST"])
 def record_vitals(session_id: int):
     """Record a vitals reading: 400 with field messages when a value is implausible."""
-    session = board_service.get_board_session(current_user, session_id)
+    session = board_scope.get_board_session(current_user, session_id)
     form = VitalsForm()
     if form.validate_on_submit():
         try:
-            board_service.record_vitals(
+            board_actions.record_vitals(
                 current_user,
                 session.id,
                 kind=form.kind.data,
@@ -126,7 +128,7 @@ def record_vitals(session_id: int):
         except Conflict as error:
             return _board_page(409, page_error=f"{session.patient.name}: {error.message}")
         else:
-            label = board_service.KINDS.get(form.kind.data, "Vitals")
+            label = KINDS.get(form.kind.data, "Vitals")
             flash(f"{label} vitals recorded for {session.patient.name}.", "info")
             return _back_to(session.id)
     return _board_page(400, failed={("vitals", session.id): form})
@@ -135,11 +137,11 @@ def record_vitals(session_id: int):
 @bp.route("/sessions/<int:session_id>/checks", methods=["POST"])
 def record_check(session_id: int):
     """Log a monitoring check now (note optional)."""
-    session = board_service.get_board_session(current_user, session_id)
+    session = board_scope.get_board_session(current_user, session_id)
     form = CheckForm()
     if form.validate_on_submit():
         try:
-            board_service.record_check(current_user, session.id, form.note.data)
+            board_actions.record_check(current_user, session.id, form.note.data)
         except Invalid as error:
             attach_errors(form, error)
         except Conflict as error:
@@ -153,9 +155,9 @@ def record_check(session_id: int):
 @bp.route("/sessions/<int:session_id>/discharge", methods=["POST"])
 def discharge(session_id: int):
     """Discharge the patient, or 409 saying what is still missing."""
-    session = board_service.get_board_session(current_user, session_id)
+    session = board_scope.get_board_session(current_user, session_id)
     try:
-        board_service.discharge(current_user, session.id)
+        board_actions.discharge(current_user, session.id)
     except Conflict as error:
         if session.discharged_at is not None or session.status == "cancelled":
             return _board_page(409, page_error=f"{session.patient.name}: {error.message}")
@@ -169,7 +171,7 @@ def discharge(session_id: int):
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])
 def acknowledge_alert(alert_id: int):
     """'I am on my way': the call stays on the board, acknowledged, until resolved."""
-    board_service.acknowledge_call(current_user, alert_id)
+    board_actions.acknowledge_call(current_user, alert_id)
     return redirect(url_for("board.index", _anchor=f"call-{alert_id}"))
 
 
@@ -179,13 +181,13 @@ def resolve_alert(alert_id: int):
     form = ResolveCallForm()
     if form.validate_on_submit():
         try:
-            alert = board_service.resolve_call(current_user, alert_id, form.note.data)
+            alert = board_actions.resolve_call(current_user, alert_id, form.note.data)
         except Invalid as error:
             attach_errors(form, error)
         else:
             flash(f"Call from {alert.patient.name} resolved.", "info")
             return redirect(url_for("board.index"))
-    board_service.get_call_for(current_user, alert_id)  # 404 before showing the form again
+    board_scope.get_call_for(current_user, alert_id)  # 404 before showing the form again
     return _board_page(400, failed={("resolve", alert_id): form})
 
 
@@ -193,5 +195,5 @@ def resolve_alert(alert_id: int):
 def summary(session_id: int):
     """A printable record of one session of the clinic: phases, vitals, checks, calls."""
     return render_template(
-        "board/summary.html", summary=board_service.summary_for(current_user, session_id)
+        "board/summary.html", summary=board_summary.summary_for(current_user, session_id)
     )

@@ -76,7 +76,7 @@ class Clinic(db.Model):
     require_clinician_second_factor: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=sa_true()
     )
-    #: Out-of-range limits for vitals, e.g. {"systolic_max": 160, ...} (see services.board).
+    #: Out-of-range limits for vitals, e.g. {"systolic_max": 160, ...} (see services.vitals).
     vitals_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,41 +6,28 @@ codes are shown once, stored as argon2id hashes and each works once. Wrong codes
 against the same kind of failure limits as passwords (kap.services.signin). Turning the
 factor on, changing it or turning it off ends the person's other sessions. Nothing secret
 (a code, the TOTP secret) ever reaches the audit log.
+
+The code arithmetic is in ``totp``, the recovery codes themselves in ``recovery_codes``.
 """
 
 from __future__ import annotations
 
 import enum
-import hmac
-import re
-import secrets
-from datetime import datetime
 
-import pyotp
-import segno
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from markupsafe import Markup
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import or_, update
 
 from kap.extensions import db
-from kap.models import RecoveryCode, User
+from kap.models import User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, DomainError
-from kap.services.passwords import hash_password
+from kap.services.recovery_codes import (
+    accept_recovery_code,
+    forget_recovery_codes,
+    replace_recovery_codes,
+)
 from kap.services.signin import ensure_codes_not_limited, record_code_failure, revoke_sessions
-
-ISSUER = "KAP Companion"
-STEP_SECONDS = 30
-#: Steps either side of the server's clock that still count (phones drift a little).
-DRIFT_STEPS = 1
-RECOVERY_CODE_COUNT = 10
-#: Crockford's base32 (no i, l, o, u): 10 characters are 50 random bits, far beyond online
-#: guessing under the failure limit, and argon2id makes an offline search of a leaked table
-#: pointless.
-RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-RECOVERY_LENGTH = 10
+from kap.services.totp import matching_step
 
 
 class SecondFactorRequired(DomainError):
@@ -105,41 +92,7 @@ def requirement(user: User) -> Requirement:
     return Requirement.ENROL if is_mandatory(user) else Requirement.NONE
 
 
-# --- TOTP ---------------------------------------------------------------------------------
-
-
-def new_secret() -> str:
-    """A fresh random TOTP secret (160 bits, base32)."""
-    return pyotp.random_base32(32)
-
-
-def _totp(secret: str) -> pyotp.TOTP:
-    return pyotp.TOTP(secret, interval=STEP_SECONDS)
-
-
-def normalize_code(text: str | None) -> str:
-    """The digits of a typed code: spaces and dashes dropped ('123 456' is '123456')."""
-    return re.sub(r"[\s-]", "", text or "")
-
-
-def matching_step(secret: str, code: str, at: datetime, last_step: int | None) -> int | None:
-    """The time step ``code`` belongs to (within DRIFT_STEPS of ``at``), if not used before.
-
-    Steps at or before ``last_step`` are refused, so a code (or an older one) works once.
-    """
-    code = normalize_code(code)
-    if not re.fullmatch(r"\d{6}", code):
-        return None
-    totp = _totp(secret)
-    now_step = totp.timecode(at)
-    found = None
-    for step in range(now_step - DRIFT_STEPS, now_step + DRIFT_STEPS + 1):
-        # Compare every candidate (no early exit) so timing says nothing about which matched.
-        if hmac.compare_digest(totp.generate_otp(step), code) and found is None:
-            found = step
-    if found is None or (last_step is not None and found <= last_step):
-        return None
-    return found
+# --- Accepting a code ----------------------------------------------------------------------
 
 
 def _accept_totp(user: User, code: str) -> bool:
@@ -163,98 +116,6 @@ def _accept_totp(user: User, code: str) -> bool:
     return claimed == 1
 
 
-def provisioning_uri(user: User, secret: str) -> str:
-    """The otpauth:// address an authenticator app reads from the QR code."""
-    return _totp(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-
-
-def qr_svg(uri: str) -> Markup:
-    """``uri`` as an inline SVG QR code: black on white, no script, no style attributes.
-
-    segno writes only presentation attributes (fill, stroke), which a strict CSP allows.
-    """
-    svg = segno.make(uri, error="m", micro=False).svg_inline(
-        scale=1,
-        dark="#000",
-        light="#fff",
-        border=4,
-        svgclass="qr-code",
-        lineclass=None,
-        omitsize=True,  # a viewBox instead: the code scales to the width it is given
-    )
-    if "<script" in svg or "style=" in svg or not svg.startswith("<svg "):
-        raise RuntimeError("unexpected QR code markup")
-    label = "QR code for your authenticator app; the key is also written out below"
-    attributes = f'role="img" aria-label="{label}" width="100%" shape-rendering="crispEdges"'
-    return Markup(svg.replace("<svg ", f"<svg {attributes} ", 1))  # noqa: S704 - no input text
-
-
-def format_secret(secret: str) -> str:
-    """The secret in groups of four, for typing into an app by hand."""
-    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-
-
-# --- Recovery codes -------------------------------------------------------------------------
-
-
-def _new_recovery_code() -> str:
-    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def normalize_recovery_code(text: str | None) -> str:
-    """A typed recovery code as stored: lower case, no spaces or dashes, i/l read as 1, o as 0."""
-    cleaned = re.sub(r"[\s-]", "", (text or "").lower())
-    return cleaned.translate(str.maketrans("ilo", "110"))
-
-
-def replace_recovery_codes(user: User) -> list[str]:
-    """Forget ``user``'s recovery codes and make ten new ones (returned once, stored hashed)."""
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
-    for code in codes:
-        db.session.add(
-            RecoveryCode(user_id=user.id, code_hash=hash_password(normalize_recovery_code(code)))
-        )
-    return codes
-
-
-def recovery_codes_left(user: User) -> int:
-    """How many of ``user``'s recovery codes are still unused."""
-    return db.session.scalar(
-        select(func.count(RecoveryCode.id)).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-        )
-    )
-
-
-def _accept_recovery_code(user: User, text: str) -> bool:
-    """Use one of ``user``'s unused recovery codes (atomically: each works once)."""
-    code = normalize_recovery_code(text)
-    if len(code) != RECOVERY_LENGTH or set(code) - set(RECOVERY_ALPHABET):
-        return False
-    unused = db.session.scalars(
-        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ).all()
-    hasher = PasswordHasher()  # verify() reads the parameters from each hash
-    for row in unused:
-        try:
-            hasher.verify(row.code_hash, code)
-        except (VerificationError, InvalidHashError):
-            continue
-        used = db.session.execute(
-            update(RecoveryCode)
-            .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
-            .values(used_at=utcnow())
-        ).rowcount
-        db.session.commit()
-        return used == 1
-    return False
-
-
-# --- What people do -------------------------------------------------------------------------
-
-
 def _check(user: User, code: str | None, recovery_code: str | None, client_address: str) -> str:
     """Which kind of code was accepted ('totp' or 'recovery_code'); failures are counted.
 
@@ -263,10 +124,13 @@ def _check(user: User, code: str | None, recovery_code: str | None, client_addre
     ensure_codes_not_limited(user, client_address)
     if code and _accept_totp(user, code):
         return "totp"
-    if recovery_code and _accept_recovery_code(user, recovery_code):
+    if recovery_code and accept_recovery_code(user, recovery_code):
         return "recovery_code"
     record_code_failure(user, client_address)
     raise InvalidSecondFactor()
+
+
+# --- What people do -------------------------------------------------------------------------
 
 
 def check_sign_in(
@@ -359,7 +223,7 @@ def disable(
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    forget_recovery_codes(user)
     db.session.commit()
     revoke_sessions(user, keep_token_digest)
     audit.record("second_factor.disable", actor=user, ip_address=client_address)

@@ -17,7 +17,7 @@ from kap.models import (
     SessionStatus,
     TreatmentSession,
 )
-from kap.services import board as board_service
+from kap.services import session_monitoring, vitals
 from tests.conftest import Auth
 from tests.formscrape import form_data
 
@@ -261,8 +261,8 @@ def test_clinic_limits_override_the_defaults(app, client, auth, people, session_
         clinic = db.session.get(Clinic, people["admin@demo.test"].clinic_id)
         clinic.vitals_limits = {"systolic_max": 180, "bogus": 1, "spo2_min": "x"}
         db.session.commit()
-        assert board_service.vitals_limits(clinic)["systolic_max"] == 180
-        assert board_service.vitals_limits(clinic)["spo2_min"] == 94
+        assert vitals.vitals_limits(clinic)["systolic_max"] == 180
+        assert vitals.vitals_limits(clinic)["spo2_min"] == 94
     _observe(app, session_id, "pre_dose", 1, systolic=172, diastolic=80, heart_rate=70)
     auth.login("therapist@demo.test")
     page = client.get("/board/").text
@@ -405,9 +405,9 @@ def test_discharge_rule_in_the_service(app, people, session_id):
         final = SessionObservation(kind="final", recorded_at=started + timedelta(minutes=1))
         at_four = started + timedelta(minutes=4)
         at_five = started + timedelta(minutes=5)
-        assert board_service.discharge_blockers(session, [final], clinic, at_four)
-        assert board_service.discharge_blockers(session, [final], clinic, at_five) == []
-        assert board_service.discharge_blockers(session, [], clinic, at_five)
+        assert session_monitoring.discharge_blockers(session, [final], clinic, at_four)
+        assert session_monitoring.discharge_blockers(session, [final], clinic, at_five) == []
+        assert session_monitoring.discharge_blockers(session, [], clinic, at_five)
 
 
 # --- Call staff -----------------------------------------------------------------------------

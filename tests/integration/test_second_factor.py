@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from kap.extensions import db
 from kap.models import AuditEvent, Clinic, RecoveryCode, Role, User
 from kap.models.base import utcnow
-from kap.services import second_factor
+from kap.services import recovery_codes
 from kap.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from kap.services.invitations import invite_person
 from kap.services.people import create_user
@@ -42,7 +42,7 @@ def turn_on(app, user_id: int) -> list[str]:
         user.totp_secret = SECRET
         user.totp_enabled_at = utcnow()
         user.totp_last_step = None
-        codes = second_factor.replace_recovery_codes(user)
+        codes = recovery_codes.replace_recovery_codes(user)
         db.session.commit()
         return codes
 
