@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kap.models import TrackKind, TreatmentSession
+from kap.models import TrackKind, TreatmentSession, User
 from kap.services.playlist import playlist_length
 
 
@@ -28,9 +28,16 @@ def session_summary(session: TreatmentSession) -> dict[str, Any]:
     }
 
 
-def session_detail(session: TreatmentSession, audio_url: Callable[[int], str]) -> dict[str, Any]:
-    """Everything needed to prepare for and run the session (DESIGN §4 detail shape)."""
+def session_detail(
+    session: TreatmentSession, audio_url: Callable[[int], str], reader: User | None = None
+) -> dict[str, Any]:
+    """Everything needed to prepare for and run the session (DESIGN §4 detail shape).
+
+    The intention is for the patient and their care team ("Your care team can read it"): a
+    clinic admin as ``reader`` gets it empty: clinic admins do not read what patients write.
+    """
     version = session.template_version
+    hide_intention = reader is not None and reader.is_clinic_admin
     ticked = {tick.item_id for tick in session.ticks}
     durations = [track.duration_seconds for track in version.tracks]
     playlist = []
@@ -59,7 +66,7 @@ def session_detail(session: TreatmentSession, audio_url: Callable[[int], str]) -
             }
             for item in version.checklist_items
         ],
-        "intention": session.intention or "",
+        "intention": "" if hide_intention else session.intention or "",
         "intention_prompts": list(version.intention_prompts or []),
         "playlist": playlist,
         "playlist_seconds": playlist_length(durations, version.crossfade_seconds),

@@ -124,3 +124,22 @@ def test_sessions_require_sign_in(client):
     """Signed out, the sessions API answers a JSON 401."""
     assert client.get("/api/v1/sessions").status_code == 401
     assert client.get("/api/v1/sessions/1").status_code == 401
+
+
+def test_intention_is_for_the_care_team_not_the_clinic_admin(app, people):
+    """The patient and the care team read the intention; the clinic admin gets it empty."""
+    with app.app_context():
+        sessions = db.session.scalars(
+            select(TreatmentSession).where(
+                TreatmentSession.patient_id == people["patient@demo.test"].id
+            )
+        )
+        session = next(s for s in sessions if s.intention)  # the past sessions have one
+        session_id, intention = session.id, session.intention
+    for email, shown in [
+        ("patient@demo.test", intention),
+        ("therapist@demo.test", intention),
+        ("admin@demo.test", ""),
+    ]:
+        body = _client_for(app, email).get(f"/api/v1/sessions/{session_id}").json
+        assert (body["intention"], body["session"]["intention"]) == (shown, shown), email
