@@ -44,7 +44,9 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'kap.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: hide_parameters: SQL parameters (session data, ciphertexts, emails) never reach a log
+    #: line or an error message, even with SQL echo on (DESIGN §6; kap/logs.py).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_STRATEGY = "moving-window"
@@ -72,6 +74,8 @@ class Config:
     #: Uploaded audio: where it is kept and how large one file may be.
     MEDIA_DIR = _env("MEDIA_DIR", str(INSTANCE / "media"))
     MAX_UPLOAD_BYTES = int(_env("MAX_UPLOAD_MB", "50")) * 1024 * 1024
+    #: A new value makes every phone fetch the app shell anew, files unchanged (kap/pwa).
+    SW_REVISION = _env("SW_REVISION", "")
     #: SMTP for invitation e-mails; without a host, links are only shown to the admin.
     SMTP_HOST = _env("SMTP_HOST")
     SMTP_PORT = int(_env("SMTP_PORT", "587"))
@@ -127,6 +131,7 @@ class TestConfig(Config):
             self.SQLALCHEMY_ENGINE_OPTIONS = {
                 "poolclass": StaticPool,
                 "connect_args": {"check_same_thread": False},
+                "hide_parameters": True,
             }
 
 

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from kap import logs
 from kap.extensions import db
 from kap.server_session import UnavailableSession
 from kap.services.errors import DomainError, NotFound, RateLimited
@@ -80,17 +81,40 @@ def error_response(
     return page, status, headers or {}
 
 
-def _unavailable():
+#: A write the database had no room for (a full disk): nothing was saved, and the person's
+#: words are still on their side — in the form (Back) or in the phone's outbox.
+STORAGE_FULL_MESSAGES = {
+    "page": "We could not save this just now. Nothing was saved. Go back: what you wrote is "
+    "still in the form. Please send it again in a few minutes.",
+    "api": "The server has no room to save this just now. Nothing was saved; send it again later.",
+}
+#: SQLite's "database or disk is full"; PostgreSQL's disk_full SQLSTATE.
+_SQLITE_FULL = 13
+_POSTGRES_DISK_FULL = "53100"
+
+
+def storage_full(error: OperationalError) -> bool:
+    """Whether the database refused a write because its disk (or size limit) is full."""
+    original = error.orig
+    return (
+        getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(original, "sqlstate", None) == _POSTGRES_DISK_FULL
+        or "database or disk is full" in str(original)
+    )
+
+
+def _unavailable(message: str | None = None):
     """The 503 answer, rendered as for a signed-out visitor: the page must not need the
     database (loading the signed-in user would fail again)."""
     from kap.extensions import login_manager
 
     g._login_user = login_manager.anonymous_user()
-    return error_response(503)
+    return error_response(503, message)
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers, and keep tokens out of the request log."""
+    logs.init_app(app)
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
@@ -127,7 +151,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
-        db.session.rollback()
+        db.session.rollback()  # nothing of the failed write is kept
+        if storage_full(error):
+            log.error("database storage is full: a write was refused (%s)", request.endpoint)
+            return _unavailable(STORAGE_FULL_MESSAGES["api" if wants_json() else "page"])
         log.error("database unavailable: %s", type(error.orig).__name__)
         return _unavailable()
 
@@ -147,7 +174,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         db.session.rollback()
-        log.exception("unhandled error")
+        logs.log_unexpected(log, error)  # where it happened; its message may quote input
         return error_response(500)
 
     @app.route("/favicon.ico")

@@ -8,6 +8,7 @@ from kap.api import bp
 from kap.api.io import json_body, require_string, user_json
 from kap.auth.roles import api_roles
 from kap.auth.sessions import end_session, start_session
+from kap.auth.views import CLEAR_SITE_DATA
 from kap.extensions import csrf
 from kap.services import second_factor
 from kap.services.errors import Invalid
@@ -62,9 +63,10 @@ def create_session():
 @bp.route("/session", methods=["DELETE"])
 @api_roles()
 def delete_session():
-    """Sign out: the server-side session is revoked."""
+    """Sign out: the server-side session is revoked, and the browser clears what the site kept
+    (the same Clear-Site-Data as the sign-out page)."""
     end_session()
-    return jsonify(status="signed_out")
+    return jsonify(status="signed_out"), 200, {"Clear-Site-Data": CLEAR_SITE_DATA}
 
 
 @bp.route("/me")

@@ -101,6 +101,17 @@ def test_api_sign_out_revokes_the_session(app, client, auth, people):
     assert replay.get("/api/v1/me").status_code == 401
 
 
+def test_api_sign_out_clears_site_data_like_the_sign_out_page(client, auth, people):
+    """DELETE /api/v1/session answers the same Clear-Site-Data as the HTML sign-out."""
+    auth.login("patient@demo.test")
+    page_header = auth.logout().headers.get("Clear-Site-Data")
+    assert page_header == '"cache", "storage"'
+    auth.api_login("patient@demo.test")
+    response = client.delete("/api/v1/session", headers=auth.headers)
+    assert response.status_code == 200
+    assert response.headers.get("Clear-Site-Data") == page_header
+
+
 def test_unknown_api_path_is_json_404(client):
     """Unknown API paths answer the JSON error format, not an HTML page."""
     response = client.get("/api/v1/does-not-exist")

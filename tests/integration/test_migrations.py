@@ -1,20 +1,13 @@
-"""Migrations: an empty database upgrades to head, matches the models, and downgrades to base.
+"""Migrations keep the data already in a database.
 
-Runs on SQLite always, and on PostgreSQL in a throwaway database when KAP_TEST_DATABASE_URL
-names a PostgreSQL server.
+The structural checks (one head, base to head, models match migrations, every step down and
+back up, nothing left after base) are pytest-alembic's, in tests/integration/migrations/, on
+SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from kap import create_app
 from kap.config import TestConfig
@@ -26,46 +19,6 @@ def _config_for(url: str) -> TestConfig:
         SQLALCHEMY_DATABASE_URI = url
 
     return MigrationConfig()
-
-
-def _round_trip(url: str) -> None:
-    app = create_app(_config_for(url))
-    with app.app_context():
-        upgrade()
-        tables = set(inspect(db.engine).get_table_names())
-        assert {"clinics", "users", "care_team_members", "auth_sessions"} <= tables
-        with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
-        assert differences == [], f"models and migrations differ: {differences}"
-        downgrade(revision="base")
-        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-        db.engine.dispose()
-
-
-def test_sqlite_upgrade_to_head_and_back(tmp_path):
-    """On SQLite, an empty file upgrades to head, matches the models, and returns to empty."""
-    _round_trip(f"sqlite:///{tmp_path / 'migrate.db'}")
-
-
-def _postgres_server_url() -> str | None:
-    url = os.environ.get("KAP_TEST_DATABASE_URL", "")
-    return url if url.startswith("postgresql") else None
-
-
-@pytest.mark.skipif(not _postgres_server_url(), reason="KAP_TEST_DATABASE_URL is not PostgreSQL")
-def test_postgresql_upgrade_to_head_and_back():
-    """On PostgreSQL, a fresh database upgrades to head, matches the models, and returns."""
-    server = make_url(_postgres_server_url())
-    name = f"kap_migrate_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _round_trip(server.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_sqlite_migrations_keep_existing_data(tmp_path):

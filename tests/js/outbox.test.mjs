@@ -173,6 +173,33 @@ test('busy or failing server (429, 5xx): stop and keep order, with Retry-After',
   assert.equal(first.attempts, 1);
 });
 
+test('the server cannot save (503, e.g. a full disk): the record is kept, then lands once', async () => {
+  await core.enqueue(USER, entry('written while the disk was full'));
+  await core.enqueue(USER, entry('written after it'));
+  const saved = new Map();
+  let diskFull = true;
+  const server = fakeServer({
+    'GET /api/v1/me': me(),
+    'POST /api/v1/journal': (body) => {
+      if (diskFull) return json(503, { error: { code: 'unavailable', message: 'Nothing was saved.' } });
+      const known = saved.has(body.client_id);
+      saved.set(body.client_id, body.body);
+      return json(known ? 200 : 201, { id: saved.size, client_id: body.client_id, body: body.body });
+    },
+  });
+  assert.deepEqual(await core.flush(USER, { fetchImpl: server.fetchImpl }), { state: 'retry', sent: 0, retryAfter: 0 });
+  const kept = await core.records(USER);
+  assert.deepEqual(kept.map((r) => r.body.body), ['written while the disk was full', 'written after it']);
+  assert.notEqual(kept[0].state, 'attention', 'a 503 is retried by the phone, not handed to the person');
+  assert.equal(kept[0].attempts, 1);
+  assert.equal(server.calls.filter((c) => c.method === 'POST').length, 1, 'the second waits behind the first');
+
+  diskFull = false;
+  assert.deepEqual(await core.flush(USER, { fetchImpl: server.fetchImpl }), { state: 'idle', sent: 2 });
+  assert.deepEqual([...saved.values()], ['written while the disk was full', 'written after it']);
+  assert.deepEqual(await core.records(USER), []);
+});
+
 test('Call staff goes first, whatever waited before it', async () => {
   await core.enqueue(USER, entry('written earlier'));
   await core.enqueue(USER, {

@@ -1,5 +1,10 @@
 """Configuration rules."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kap.config import ProductionConfig, load_config
@@ -44,3 +49,18 @@ def test_unknown_environment_name_is_an_error():
     """A typo in KAP_ENV fails loudly instead of running with development settings."""
     with pytest.raises(RuntimeError, match="KAP_ENV"):
         load_config("prod")
+
+
+def test_service_worker_revision_is_read_from_the_environment():
+    """KAP_SW_REVISION reaches Config.SW_REVISION (kap/pwa reads it from app.config)."""
+    env = {**os.environ, "KAP_SW_REVISION": "2026-11-22"}
+    code = "from kap.config import Config; print(Config.SW_REVISION)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "2026-11-22"

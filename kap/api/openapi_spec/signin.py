@@ -49,7 +49,11 @@ PATHS = {
             tag="Sign-in",
             roles=(),
             csrf=True,
-            description="Revokes the server-side session: the cookie is useless afterwards.",
+            description=(
+                "Revokes the server-side session: the cookie is useless afterwards. Like the "
+                'sign-out page, answers Clear-Site-Data: "cache", "storage", so the browser '
+                "drops what the app kept."
+            ),
             responses={
                 "200": answer(
                     "Signed out.",
