@@ -76,9 +76,10 @@ def unauthorized():
 
 
 def start_session(user: User) -> None:
-    """Sign ``user`` in on a fresh session id (no session fixation)."""
+    """Sign ``user`` in on a fresh session id (no session fixation); audited."""
     _fresh_session()
     login_user(user)
+    audit.record("signin.success", actor=user)
     prune_expired_sessions()
 
 

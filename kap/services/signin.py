@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from kap.extensions import db, limiter
 from kap.models import AuthSession, User
 from kap.models.base import utcnow
+from kap.services import audit
 from kap.services.errors import Invalid, InvalidCredentials, RateLimited
 from kap.services.password_rules import password_problems
 from kap.services.passwords import check_password
@@ -95,6 +96,13 @@ def authenticate(email: str, password: str, client_address: str) -> User:
     password_matches = check_password(user, password or "")  # runs even for unknown emails
     if user is None or not password_matches or not user.active:
         _record_failure(email, client_address)
+        # An unknown address is not recorded: people type passwords into the email field.
+        audit.record(
+            "signin.failure",
+            actor=user,
+            ip_address=client_address,
+            detail="" if user is None or user.active else "deactivated account",
+        )
         raise InvalidCredentials()
     db.session.commit()  # keeps a transparent rehash
     return user
@@ -113,7 +121,6 @@ def change_password(
     A wrong current password counts as a failed sign-in (same limits), so a session left open
     on a shared computer cannot be used to guess the password.
     """
-    from kap.services import audit
     from kap.services.people import set_password  # people imports this module
 
     _ensure_not_limited(user.email, client_address)

@@ -137,3 +137,37 @@ def test_writes_and_denied_reads_are_audited(app, people):
     with app.app_context():
         actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"journal.create", "journal.share", "access.denied"} <= actions
+
+
+def _signin_events(app) -> list[tuple[str, int | None, str]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.detail)
+            .where(AuditEvent.action.in_(("signin.success", "signin.failure")))
+            .order_by(AuditEvent.id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_sign_ins_are_audited_success_and_failure(app, client, auth, people):
+    """Every sign-in, by page or API, and every failed one leaves an event (issue 7).
+
+    A failure for an address with no account is recorded without the address: people type
+    their password into the email field.
+    """
+    patient = people["patient@demo.test"]
+    auth.login("patient@demo.test", password="not the password")
+    auth.login("typed-my-password-here@demo.test")
+    auth.login("patient@demo.test")
+    Auth(app.test_client()).api_login("therapist@demo.test")
+    events = _signin_events(app)
+    assert events == [
+        ("signin.failure", patient.id, ""),
+        ("signin.failure", None, ""),
+        ("signin.success", patient.id, ""),
+        ("signin.success", people["therapist@demo.test"].id, ""),
+    ]
+    with app.app_context():
+        columns = AuditEvent.__table__.columns
+        stored = " ".join(str(v) for row in db.session.execute(select(*columns)) for v in row)
+    assert "signin.failure" in stored and "typed-my-password-here" not in stored
