@@ -45,8 +45,11 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Tests run in parallel, one worker per core (pytest-xdist); a module's tests stay on one
+# worker, so its live server and browser start once. TEST_WORKERS=0 runs them in-process.
+TEST_WORKERS ?= auto
 test: $(VENV)/.dev lint test-js
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The session-mode engine's pure parts, on node's built-in runner (no npm packages).
 test-js:

@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from kap import create_app
-from kap.config import TestConfig
-from kap.extensions import db, limiter
-from kap.services.demo import DEMO_PASSWORD, seed_demo
+
+def _worker_database() -> str | None:
+    """Under pytest-xdist, each worker's own PostgreSQL database (made if missing), or None.
+
+    Tests empty and refill the tables, so two workers must never share one database. This
+    runs before kap.config is imported: TestConfig reads KAP_TEST_DATABASE_URL then.
+    """
+    url = os.environ.get("KAP_TEST_DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return None
+    server, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        found = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own})
+        if not found:
+            connection.execute(text(f'CREATE DATABASE "{own}"'))
+    admin.dispose()
+    os.environ["KAP_TEST_DATABASE_URL"] = f"{server}/{own}"
+    return own
+
+
+_WORKER_DATABASE = _worker_database()
+
+
+def pytest_sessionfinish(session):
+    """Drop this worker's database (the main one is the caller's to drop)."""
+    if _WORKER_DATABASE is None:
+        return
+    server = os.environ["KAP_TEST_DATABASE_URL"].rpartition("/")[0]
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{_WORKER_DATABASE}" WITH (FORCE)'))
+    admin.dispose()
+
+
+from kap import create_app  # noqa: E402 - after the worker's database is chosen
+from kap.config import TestConfig  # noqa: E402
+from kap.extensions import db, limiter  # noqa: E402
+from kap.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 
 _schema_ready: set[str] = set()
 
