@@ -20,6 +20,7 @@ from kap.clinic.forms import (
 from kap.extensions import db
 from kap.formhelpers import attach_errors
 from kap.models import Role, User
+from kap.pagination import page_of
 from kap.services import invitations
 from kap.services.access import users_of_clinic
 from kap.services.data_rights import delete_patient_data
@@ -44,17 +45,31 @@ def _flash_invitation(issued) -> None:
     )
 
 
+PEOPLE_PER_PAGE = 50
+
+
 @bp.route("/people")
 def people():
-    """Everyone in the clinic, optionally one role."""
-    role = ROLE_FILTERS.get(request.args.get("show", ""))
-    query = users_of_clinic(current_user).order_by(User.role, User.name)
+    """Everyone in the clinic, 50 a page, optionally one role or a name/email search."""
+    show = request.args.get("show", "")
+    role = ROLE_FILTERS.get(show)
+    text = request.args.get("q", "").strip()[:100]
+    query = users_of_clinic(current_user).order_by(User.role, User.name, User.id)
     if role:
         query = query.where(User.role == role)
+    if text:
+        query = query.where(
+            User.name.icontains(text, autoescape=True) | User.email.icontains(text, autoescape=True)
+        )
+    page = page_of(query, PEOPLE_PER_PAGE)
+    filters = {key: value for key, value in (("show", show if role else ""), ("q", text)) if value}
     return render_template(
         "clinic/people.html",
-        people=db.session.scalars(query).all(),
-        show=request.args.get("show", ""),
+        page=page,
+        people=page.items,
+        show=show if role else "",
+        query=text,
+        filters=filters,
     )
 
 

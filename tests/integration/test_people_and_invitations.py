@@ -482,6 +482,30 @@ def test_people_list_shows_the_clinic_filtered_by_role(client, auth, people, sho
     assert listed == emails
 
 
+def test_people_list_is_paged_and_searchable(app, client, auth, people):
+    """A clinic with thousands of patients: 50 a page, a search by name or email, nothing
+    of another clinic, and search text treated as text (% and _ match themselves)."""
+    with app.app_context():
+        clinic_id = people["admin@demo.test"].clinic_id
+        db.session.add_all(
+            User(clinic_id=clinic_id, email=f"bulk{n:03d}@demo.test", name=f"Bulk Patient {n:03d}",
+                 role="patient")
+            for n in range(120)
+        )  # fmt: skip
+        db.session.commit()
+    auth.login("admin@demo.test")
+    emails = lambda text: re.findall(r"<td>([^<]+@[^<]+)</td>", text)  # noqa: E731
+    first = client.get("/clinic/people?show=patients").text
+    assert len(emails(first)) == 50 and 'href="/clinic/people?page=2&amp;show=patients"' in first
+    third = client.get("/clinic/people?show=patients&page=3").text
+    assert len(emails(third)) == 122 - 100 and 'rel="next"' not in third
+    found = client.get("/clinic/people?q=PATIENT%20007").text
+    assert emails(found) == ["bulk007@demo.test"]
+    assert emails(client.get("/clinic/people?q=other.test").text) == []
+    assert emails(client.get("/clinic/people?q=%25").text) == []
+    assert "Nobody" in client.get("/clinic/people?q=_").text
+
+
 def test_other_clinics_admin_sees_none_of_demo_clinics_people(client, auth, people):
     """admin@other.test's list holds only Other Clinic, and Demo Clinic's pages answer 404."""
     auth.login("admin@other.test")
