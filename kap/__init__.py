@@ -19,7 +19,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app.config.from_object(config)
 
-    from kap import cli, errors, extensions, routing, security, server_session, templating
+    from kap import cli, errors, extensions, perf, routing, security, server_session, templating
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
     from kap.auth import sessions as auth_sessions
@@ -59,4 +59,6 @@ def create_app(config: Config | str | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    # Compression everywhere; digest-named static URLs in production only (kap/perf.py).
+    perf.init_app(app)
     return app

@@ -1,19 +1,20 @@
-"""Speed for the production profile: compressed responses, long-lived fingerprinted static files.
+"""Speed: compressed responses, long-lived fingerprinted static files (create_app turns it on).
 
-Compression: pages and API answers (HTML, JSON) go out as zstd, brotli or gzip at fast
-levels (Flask-Compress), whichever the browser accepts; static CSS, JavaScript and SVG are
-compressed once per file version at brotli's best level (or gzip -9) and kept in memory,
-since browsers then cache them for a year.
+Compression, in every profile: pages and API answers (HTML, JSON) go out as zstd, brotli or
+gzip at fast levels (Flask-Compress), whichever the browser accepts; static CSS, JavaScript
+and SVG are compressed once per file version at brotli's best level (or gzip -9) and kept in
+memory, since browsers then cache them for a year.
 
-Fingerprints: with ``STATIC_FINGERPRINT`` on (the default in production),
-``url_for('static', filename='js/api.js')`` gives ``/static/v-<digest>/js/api.js``, where the
-digest covers every file under ``static/``. The digest is a folder, not a query string, so an
-ES module's relative ``import './x.js'`` and a stylesheet's relative ``url()`` inherit it: the
-whole tree changes URL together and every file can be cached for a year
-(``Cache-Control: public, max-age=31536000, immutable``). Plain ``/static/...`` URLs keep
-working and are revalidated (ETag), and a stale digest (an old page after a deploy) gets the
-current file without the long cache. The endpoint stays ``static``, so session loading and
-the no-store rule skip it as before.
+Fingerprints: with ``STATIC_FINGERPRINT`` on (by default in production only: development and
+tests keep plain URLs), ``url_for('static', filename='js/api.js')`` gives
+``/static/v-<digest>/js/api.js``, where the digest covers every file under ``static/``. The
+digest is a folder, not a query string, so an ES module's relative ``import './x.js'`` and a
+stylesheet's relative ``url()`` inherit it: the whole tree changes URL together and every
+file can be cached for a year (``Cache-Control: public, max-age=31536000, immutable``, with
+no validators: it is never revalidated). Plain ``/static/...`` URLs keep working and are
+revalidated (ETag), and a stale digest (an old page after a deploy) gets the current file
+without the long cache. The endpoint stays ``static``, so session loading and the no-store
+rule skip it as before. The service worker's version includes the digest (kap/pwa/views.py).
 """
 
 from __future__ import annotations
@@ -89,10 +90,16 @@ def serve_static(filename: str) -> Response:
     # Whole files only (no Range): they are small, and a compressed body has no byte ranges.
     response = send_from_directory(folder, filename, max_age=None, conditional=False)
     response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
-    response.headers.pop("Expires", None)
+    for header in ("Expires", "Content-Disposition"):  # bytes on every file, saying nothing
+        response.headers.pop(header, None)
     response.direct_passthrough = False
     response.make_sequence()
     _compress_static(response, safe_join(folder, filename) or "")
+    if current:
+        # Never revalidated (immutable), so validators would only add bytes to every file.
+        for header in ("ETag", "Last-Modified"):
+            response.headers.pop(header, None)
+        return response
     return response.make_conditional(request)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from flask import abort, current_app, make_response, render_template, url_for
@@ -68,7 +67,14 @@ _version_cache: dict[tuple, str] = {}
 
 def _revision() -> str:
     """KAP_SW_REVISION: a new value makes every phone fetch the app shell anew (same files)."""
-    return str(current_app.config.get("SW_REVISION") or os.environ.get("KAP_SW_REVISION", ""))
+    return str(current_app.config.get("SW_REVISION") or "")
+
+
+def _static_digest() -> str:
+    """The digest of every static file (kap/perf.py): digest-named URLs, the precache among
+    them, change with it, so the worker's version must too."""
+    found = current_app.extensions.get("kap_static_digest")
+    return found.value() if found else ""
 
 
 def _watched_files() -> list[Path]:
@@ -89,11 +95,14 @@ def _render_offline_pages() -> list[str]:
 
 
 def shell_version() -> str:
-    """A short hash of exactly what is precached (and the revision): any change, a new worker."""
+    """A short hash of what is precached, every static file and the revision: any change, a
+    new worker (and a new cache, so old digest-named files are deleted with the old one)."""
     files = _watched_files()
-    key = (_revision(), *((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    static_digest = _static_digest()
+    stats = ((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    key = (_revision(), static_digest, *stats)
     if key not in _version_cache:
-        digest = hashlib.sha256(_revision().encode() + b"\0")
+        digest = hashlib.sha256(f"{_revision()}\0{static_digest}\0".encode())
         static = Path(current_app.static_folder or "")
         for name in PRECACHED_STATIC:
             digest.update(name.encode() + b"\0" + (static / name).read_bytes() + b"\0")

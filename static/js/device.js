@@ -115,6 +115,18 @@ export async function storedSession(userId, sessionId) {
   return (await core.store.get(userId, 'sessions', Number(sessionId))) ?? null;
 }
 
+/** Stores fresh session data from the server, keeping what is already stored of its audio. */
+export async function storeSessionData(userId, data) {
+  const previous = await storedSession(userId, data.id);
+  const { session: _duplicate, ...detail } = data; // the API repeats the fields under "session"
+  await core.store.put(userId, 'sessions', {
+    id: Number(data.id),
+    data: detail,
+    ready: previous?.ready ?? false,
+    storedAt: new Date().toISOString(),
+  });
+}
+
 /** Every stored session (there is at most the next one). */
 export const storedSessions = (userId) => core.store.all(userId, 'sessions');
 
@@ -138,7 +150,36 @@ export async function keepTrack(userId, sessionId, trackId, blob) {
   await core.store.put(userId, 'tracks', { key: trackKey(sessionId, trackId), session: Number(sessionId), blob });
 }
 
+// ---- Crisis contacts (every patient page keeps them fresh, for the offline Crisis support page).
+
 /** The clinic's crisis contacts as last seen online, or []. */
 export async function crisisContacts(userId) {
   return (await core.store.get(userId, 'device', 'crisis').catch(() => null))?.contacts ?? [];
+}
+
+const CRISIS_FRESH_MS = 24 * 60 * 60 * 1000;
+
+/** The crisis contacts from the Crisis support page (the clinic's, not the patient's), kept offline. */
+export async function storeCrisisContacts(userId) {
+  const here = document.getElementById('crisis-data'); // on that page already: no request
+  let block = here;
+  if (!block) {
+    const response = await fetch('/patient/crisis-support', {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { 'X-KAP-Passive': '1' }, // background: not the person's activity
+    });
+    if (!response.ok) return;
+    block = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('crisis-data');
+  }
+  if (!block) return;
+  const contacts = JSON.parse(block.textContent);
+  await core.store.put(userId, 'device', { key: 'crisis', contacts, storedAt: Date.now() });
+}
+
+/** Keeps the crisis contacts on the phone (refreshed daily), so Crisis support works offline. */
+export async function keepCrisisContacts(userId) {
+  const kept = await core.store.get(userId, 'device', 'crisis').catch(() => null);
+  if (kept && Date.now() - (kept.storedAt ?? 0) < CRISIS_FRESH_MS && !document.getElementById('crisis-data')) return;
+  await storeCrisisContacts(userId);
 }

@@ -2,7 +2,7 @@
 // session mode runs from start to journal with no signal. "Ready offline" is shown only when all
 // of it is stored and the service worker holds the app itself.
 
-import { core, keepTrack, storedSession, trackBlob } from './device.js';
+import { core, keepTrack, storeCrisisContacts, storeSessionData, storedSession, trackBlob } from './device.js';
 
 export const READY_LABEL = 'Ready offline';
 const SW_WAIT_MS = 15000;
@@ -25,18 +25,6 @@ async function keepOnly(userId, keepId) {
 
 /** Forgets every stored session except `keepId` (null: all of them). */
 export const forgetOtherSessions = (userId, keepId) => keepOnly(userId, keepId ?? -1);
-
-/** Stores fresh session data from the server, keeping what is already stored of its audio. */
-export async function storeSessionData(userId, data) {
-  const previous = await storedSession(userId, data.id);
-  const { session: _duplicate, ...detail } = data; // the API repeats the fields under "session"
-  await core.store.put(userId, 'sessions', {
-    id: Number(data.id),
-    data: detail,
-    ready: previous?.ready ?? false,
-    storedAt: new Date().toISOString(),
-  });
-}
 
 async function renderTrack(track) {
   const { renderSoundscape } = await import('./session/soundscape.js');
@@ -95,42 +83,6 @@ export async function readiness(userId, sessionId) {
   let stored = 0;
   for (const track of playlist) if (await trackBlob(userId, sessionId, track.id).catch(() => null)) stored += 1;
   return { ready: record.ready && stored === playlist.length, stored, total: playlist.length };
-}
-
-const CRISIS_FRESH_MS = 24 * 60 * 60 * 1000;
-
-/** The crisis contacts from the Crisis support page (the clinic's, not the patient's), kept offline. */
-export async function storeCrisisContacts(userId) {
-  const here = document.getElementById('crisis-data'); // on that page already: no request
-  let block = here;
-  if (!block) {
-    const response = await fetch('/patient/crisis-support', {
-      credentials: 'same-origin',
-      cache: 'no-store',
-      headers: { 'X-KAP-Passive': '1' }, // background: not the person's activity
-    });
-    if (!response.ok) return;
-    block = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('crisis-data');
-  }
-  if (!block) return;
-  const contacts = JSON.parse(block.textContent);
-  await core.store.put(userId, 'device', { key: 'crisis', contacts, storedAt: Date.now() });
-}
-
-/** Keeps the crisis contacts on the phone (refreshed daily), so Crisis support works offline. */
-export async function keepCrisisContacts(userId) {
-  const kept = await core.store.get(userId, 'device', 'crisis').catch(() => null);
-  if (kept && Date.now() - (kept.storedAt ?? 0) < CRISIS_FRESH_MS && !document.getElementById('crisis-data')) return;
-  await storeCrisisContacts(userId);
-}
-
-/** Player hooks: stored audio first; rendered soundscapes kept for next time. */
-export function playerHooks(userId, sessionId) {
-  if (!userId) return {};
-  return {
-    loadBlob: (track) => trackBlob(userId, sessionId, track.id),
-    store: (track, blob) => keepTrack(userId, sessionId, track.id, blob),
-  };
 }
 
 /**

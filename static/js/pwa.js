@@ -109,7 +109,7 @@ async function startOutbox() {
   addEventListener('offline', update);
   outbox.startSync();
   update();
-  if (patient) import('./offline.js').then((offline) => offline.keepCrisisContacts(patient)).catch(() => {});
+  if (patient) device.keepCrisisContacts(patient).catch(() => {});
   return { device, outbox };
 }
 

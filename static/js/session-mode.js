@@ -5,17 +5,17 @@
 // at the right place. The session's data comes from the page or, offline, from this phone's store
 // (static/js/offline.js keeps it with its audio); phase changes and Call staff go through the
 // outbox, which keeps each until the server has it (re-sending a phase is a no-op there).
+//
+// Start-up loads only what the first screen needs; the rest is imported when first used (the
+// soundscape renderer, the wake lock, the direct API fallback). The service worker precaches
+// every one of them (kap/pwa/views.py), so a session started offline finds them all.
 
-import { api } from './api.js';
-import { core, currentUser, sessionWithPending, storedSession } from './device.js';
-import { playerHooks, storeSessionData } from './offline.js';
+import { core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob } from './device.js';
 import * as outbox from './outbox.js';
 import { SessionClock, quietly } from './session/clock.js';
 import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
-import { SessionPlayer } from './session/player.js';
+import { SessionPlayer, silentClip } from './session/player.js';
 import { downtimeRemaining, phaseAt, playlistLength, positionAt } from './session/timeline.js';
-import { encodeWav } from './session/wav.js';
-import { ScreenWakeLock } from './session/wakelock.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
 const RANK = { session: 0, downtime: 1, integration: 2 };
@@ -33,6 +33,11 @@ const ui = {
   call: $('sm-call'), confirm: $('sm-confirm'), yes: $('sm-call-yes'), no: $('sm-call-no'), staff: $('sm-staff-status'),
 };
 const user = currentUser();
+/** One direct try, where there is no device store for the outbox (storage blocked). */
+const postNow = (url, body) => import('./api.js').then(({ api }) => api.post(url, body));
+/** After start-up, once the page is idle (Safari has no requestIdleCallback). */
+const whenIdle = (work) =>
+  globalThis.requestIdleCallback ? requestIdleCallback(work, { timeout: 1000 }) : setTimeout(work, 200);
 
 /** The session: the page's data block online, this phone's copy offline; pending writes applied. */
 async function sessionData() {
@@ -66,7 +71,6 @@ const musicEnd = playlistLength(playlist, data.crossfade_seconds);
 const downtimeMs = Math.max(0, Number(data.downtime_minutes) || 0) * 60000;
 const clock = new SessionClock({ sessionId: data.id, startedAt: data.started_at });
 const cues = new CueRunner({ cues: data.cues, clock, sessionId: data.id, onCue: showCue });
-const wakeLock = new ScreenWakeLock();
 
 let known = data.status in RANK ? data.status : 'session'; // the last phase recorded (on the server or in the outbox)
 // If the server is ahead of this device's clock (the phase moved on elsewhere), its times rule.
@@ -105,7 +109,7 @@ function record(phase, atMs) {
   const spec = { kind: 'phase', session: data.id, method: 'POST', url: data.urls.phase, body: change, label: 'Session step' };
   // Without a device store (storage blocked), one direct try: the phase is not writing, and the
   // server's order rules still hold on the next change.
-  (user ? outbox.enqueue(spec) : Promise.reject()).catch(() => api.post(data.urls.phase, change).catch(() => {}));
+  (user ? outbox.enqueue(spec) : Promise.reject()).catch(() => postNow(data.urls.phase, change).catch(() => {}));
 }
 
 outbox.on('synced', ({ record: sent }) => {
@@ -121,6 +125,15 @@ function forget() {
 }
 
 // ---- Music.
+let wakeLock = null; // loaded with the music: before it plays there is no screen to keep on
+
+/** Keeps the screen on while the music plays (on) or lets it sleep again (off). */
+function keepAwake(on) {
+  if (!on && !wakeLock) return;
+  wakeLock ??= import('./session/wakelock.js').then(({ ScreenWakeLock }) => new ScreenWakeLock());
+  wakeLock.then((lock) => (on ? lock.start() : lock.stop())).catch(() => {});
+}
+
 function gesture() {
   // iOS: unlock the chime's <audio> and speech inside the tap, before any await.
   prepareChime().catch(() => {});
@@ -136,13 +149,17 @@ function makePlayer() {
     clock,
     audioElements: audios,
     volume: ui.volume.value / 100,
-    ...playerHooks(user, data.id), // stored audio first: the session runs without signal
+    // Stored audio first, so the session runs without signal; a rendered soundscape is kept.
+    ...(user && {
+      loadBlob: (track) => trackBlob(user, data.id, track.id),
+      store: (track, blob) => keepTrack(user, data.id, track.id, blob),
+    }),
   });
   for (const audio of audios) {
     audio.addEventListener('playing', () => {
       setAudio('playing');
       ui.begin.hidden = true;
-      if (!clock.isPaused) wakeLock.start();
+      if (!clock.isPaused) keepAwake(true);
       if (lateCue && Date.now() - lateCue.at < 10000) announceCue(lateCue.cue).catch(() => {});
       lateCue = null;
     });
@@ -160,7 +177,7 @@ function makePlayer() {
   player.addEventListener('statechange', ({ detail }) => {
     ui.pause.textContent = detail.paused ? 'Resume' : 'Pause';
     if (detail.paused) {
-      wakeLock.stop();
+      keepAwake(false);
       ui.begin.hidden = true; // Resume is the tap that starts the music now
     }
   });
@@ -187,7 +204,7 @@ function blocked() {
  */
 function tryAutoplay() {
   const probe = document.createElement('audio');
-  probe.src = URL.createObjectURL(encodeWav([new Float32Array(441)], 22050));
+  probe.src = silentClip(); // shared and kept: a refused play() leaves the clip still loading
   const allowed = () => {
     if (started || !player || clock.isPaused) return;
     started = true;
@@ -195,16 +212,13 @@ function tryAutoplay() {
   };
   Promise.resolve(probe.play()) // old Safari returns undefined
     .then(allowed, (error) => (error?.name === 'NotAllowedError' ? started || blocked() : allowed()))
-    .finally(() => {
-      probe.pause();
-      URL.revokeObjectURL(probe.src);
-    });
+    .finally(() => probe.pause());
 }
 
 function stopMusic() {
   player?.destroy(); // the last track has already faded out with the playlist's end
   player = null;
-  wakeLock.stop();
+  keepAwake(false);
   releaseChime();
   quietly(() => speechSynthesis.cancel());
   setAudio('off');
@@ -245,7 +259,8 @@ function enter(phase, w) {
     ui.prompt.textContent = passed?.text ?? ''; // the last prompt, shown again after a reload
     makePlayer();
     ui.pause.textContent = clock.isPaused ? 'Resume' : 'Pause';
-    player.prepare().catch(() => {}); // render the soundscape while the probe asks
+    // Load or render the music once the first screen is up (autoplay or a tap may start it sooner).
+    whenIdle(() => player?.prepare().catch(() => {}));
     if (!clock.isPaused) tryAutoplay();
   } else {
     ui.prompt.textContent = '';
@@ -306,7 +321,7 @@ async function callStaff() {
     });
   } catch {
     staffCall = null; // no device store: one direct try
-    return api.post(data.urls.call_staff, body).then(
+    return postNow(data.urls.call_staff, body).then(
       () => staffStatus('called', 'Staff have been called. Someone is on the way.'),
       () => staffStatus('failed', 'Staff could not be called from here. Please call out for help.'),
     );

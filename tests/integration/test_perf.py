@@ -6,8 +6,10 @@ Timings are measured by ``make bench`` (docs/benchmarks.md), never asserted here
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 import brotli
 import pytest
@@ -22,12 +24,15 @@ from kap.models import Clinic
 SMALL = Scale(therapists=1, patients=10, sessions=60, entries=50, checkins=100, slug="small")
 LARGE = Scale(therapists=1, patients=60, sessions=720, entries=2400, checkins=600, slug="large")
 STATIC = Path(__file__).resolve().parents[2] / "static"
+#: Relative ES module imports, static and dynamic (import('./x.js')).
+IMPORT = re.compile(
+    r"""(?:\bimport\s*(?:[\w*{}\s,]+from\s*)?|\bimport\()\s*['"](\.{1,2}/[^'"]+)['"]"""
+)
 
 
 @pytest.fixture
 def fast_app(app):
-    """The test app with the production speed-ups (kap.perf) switched on."""
-    perf.init_app(app)
+    """The test app: create_app itself switches kap.perf on, as in every profile."""
     return app
 
 
@@ -100,6 +105,16 @@ def test_relative_module_imports_inherit_the_fingerprint(fingerprinted):
     response = fingerprinted.test_client().get(imported)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == perf.IMMUTABLE
+
+
+def test_fingerprinted_files_carry_no_validators(fingerprinted):
+    """Never revalidated, a fingerprinted file sends no ETag, Last-Modified or file name."""
+    with fingerprinted.test_request_context():
+        path = url_for("static", filename="js/pwa.js")
+    headers = fingerprinted.test_client().get(path, headers={"Accept-Encoding": "br"}).headers
+    assert headers["Content-Encoding"] == "br"
+    for name in ("ETag", "Last-Modified", "Content-Disposition"):
+        assert name not in headers, name
 
 
 def test_plain_static_url_is_revalidated(fast_app):
@@ -190,3 +205,45 @@ def test_signed_in_pages_stay_no_store_when_compressed(fast_app):
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "no-store" in response.headers["Cache-Control"]
+
+
+def _worker(client) -> tuple[str, list[str]]:
+    body = client.get("/sw.js").text
+    version = re.search(r'const VERSION = "([0-9a-f]+)";', body).group(1)
+    return version, json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+
+
+@pytest.mark.parametrize("fingerprint", [True, False])
+def test_worker_version_follows_every_static_file(app, monkeypatch, fingerprint):
+    """Any static file changing (precached or not) makes a new worker version, so a new cache
+    replaces the old digest-named files instead of sitting beside them."""
+    app.config["STATIC_FINGERPRINT"] = fingerprint
+    client = app.test_client()
+    version, _ = _worker(client)
+    assert _worker(client)[0] == version
+    monkeypatch.setattr(app.extensions["kap_static_digest"], "value", lambda: "0123456789ab")
+    assert _worker(client)[0] != version
+
+
+def test_worker_precaches_the_digest_named_files_offline_pages_load(fingerprinted):
+    """In production the precache holds the very URLs the offline pages request and every
+    module they import, lazily or not, so session mode starts from cache without a network."""
+    client = fingerprinted.test_client()
+    _, precache = _worker(client)
+    digest = fingerprinted.extensions["kap_static_digest"].value()
+    static = [url for url in precache if url.startswith("/static/")]
+    assert static and all(url.startswith(f"/static/v-{digest}/") for url in static)
+    needed = set()
+    for page in [url for url in precache if url.startswith("/offline")]:
+        html = client.get(page).text
+        needed |= set(re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="(/static/[^"]+)"', html))
+    assert f"/static/v-{digest}/js/session-mode.js" in needed
+    seen = set()
+    while needed - seen:
+        url = (needed - seen).pop()
+        seen.add(url)
+        assert url in precache, f"{url} is loaded offline but not precached"
+        if url.endswith(".js"):
+            source = (STATIC / url.split("/", 3)[3]).read_text()
+            needed |= {urljoin(url, target) for target in IMPORT.findall(source)}
+    assert f"/static/v-{digest}/js/session/soundscape.js" in seen  # a lazy import was followed

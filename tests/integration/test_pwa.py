@@ -38,11 +38,11 @@ def test_service_worker_is_served_from_the_root_and_always_revalidated(client):
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
-def test_the_version_is_stable_and_changes_with_what_is_precached(client, monkeypatch):
+def test_the_version_is_stable_and_changes_with_what_is_precached(app, client):
     """Same files, same version (no update prompts for nothing); a new revision, a new version."""
     first = _version(client)
     assert _version(client) == first
-    monkeypatch.setenv("KAP_SW_REVISION", "2026-11-22")
+    app.config["SW_REVISION"] = "2026-11-22"  # KAP_SW_REVISION, read by Config
     assert _version(client) != first
 
 

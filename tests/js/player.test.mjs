@@ -1,7 +1,7 @@
 // SessionPlayer with stand-in <audio> elements: order, seeking, cross-fades, iOS, errors, cleanup.
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionPlayer, volumeIsWritable } from '../../static/js/session/player.js';
+import { SessionPlayer, silentClip, volumeIsWritable } from '../../static/js/session/player.js';
 
 /** Enough of HTMLAudioElement for the player; metadata "loads" as soon as src is set. */
 class FakeAudio extends EventTarget {
@@ -300,4 +300,22 @@ test('destroy revokes generated URLs, clears sources and media handlers', async 
   } finally {
     URL.revokeObjectURL = original;
   }
+});
+
+test('the silent clip is one blob URL for the page, which destroy never revokes', async () => {
+  const url = silentClip();
+  assert.match(url, /^blob:/);
+  assert.equal(silentClip(), url, 'made once');
+  const revoked = [];
+  const original = URL.revokeObjectURL;
+  URL.revokeObjectURL = (u) => revoked.push(u);
+  try {
+    const ctx = setup();
+    ctx.player.start();
+    await advance(ctx, 0.5);
+    ctx.player.destroy();
+  } finally {
+    URL.revokeObjectURL = original;
+  }
+  assert.ok(!revoked.includes(url), 'an element may still be loading it');
 });

@@ -1,7 +1,7 @@
-// WAV encoder: RIFF header fields, 16-bit sample conversion with clipping, lengths.
+// WAV encoder: RIFF header fields, 16-bit sample conversion with clipping, lengths, slices.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeWav, encodeWavBytes } from '../../static/js/session/wav.js';
+import { encodeWav, encodeWavBytes, encodeWavInSlices, inSlices, nextTask } from '../../static/js/session/wav.js';
 
 const text = (bytes, at, n) => String.fromCharCode(...bytes.slice(at, at + n));
 
@@ -59,4 +59,33 @@ test('encodeWav returns an audio/wav Blob of the same bytes', async () => {
   const blob = encodeWav(samples, 22050);
   assert.equal(blob.type, 'audio/wav');
   assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), encodeWavBytes(samples, 22050));
+});
+
+test('encodeWavInSlices writes the file encodeWav makes of the samples times the gain', async () => {
+  const samples = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i / 10) * 0.9);
+  let pauses = 0;
+  const pause = async () => {
+    pauses += 1;
+  };
+  const blob = await encodeWavInSlices([samples], 8000, { gain: 0.5, slice: 128, pause });
+  assert.equal(blob.type, 'audio/wav');
+  const halved = samples.map((s) => s * 0.5); // exact in float32: the same samples either way
+  assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), encodeWavBytes([halved], 8000));
+  assert.equal(pauses, Math.ceil(1000 / 128) - 1, 'a pause between slices, none before or after');
+});
+
+test('inSlices covers the range once, in order, in slices of the given size', async () => {
+  const seen = [];
+  await inSlices(10, (from, to) => seen.push([from, to]), { slice: 4, pause: async () => {} });
+  assert.deepEqual(seen, [[0, 4], [4, 8], [8, 10]]);
+  await inSlices(0, () => assert.fail('nothing to do'));
+});
+
+test('nextTask resolves after the current task, not within it', async () => {
+  const order = [];
+  const waited = nextTask().then(() => order.push('next task'));
+  await Promise.resolve();
+  order.push('same task');
+  await waited;
+  assert.deepEqual(order, ['same task', 'next task']);
 });

@@ -23,6 +23,16 @@ function pauseIfPlaying(el) {
 const renderLazily = async (...args) => (await import('./soundscape.js')).renderSoundscape(...args);
 
 /**
+ * A 20 ms silent WAV clip's blob URL, made once and never revoked: an element may still be
+ * loading it (play() is refused at once without a tap, the fetch goes on), and revoking it then
+ * fails that load with an error in the console.
+ */
+export function silentClip() {
+  silentUrl ??= URL.createObjectURL(encodeWav([new Float32Array(441)], 22050));
+  return silentUrl;
+}
+
+/**
  * Plays a silent clip on `audio` so that later play() calls from script are allowed: iOS
  * requires one play inside a user gesture, so call this in the tap handler before any await.
  * @param {HTMLAudioElement} audio
@@ -30,10 +40,7 @@ const renderLazily = async (...args) => (await import('./soundscape.js')).render
 export function unlockAudio(audio) {
   if (!audio || audio.dataset.kapUnlocked) return;
   audio.dataset.kapUnlocked = '1';
-  if (!audio.getAttribute('src')) {
-    silentUrl ??= URL.createObjectURL(encodeWav([new Float32Array(441)], 22050));
-    audio.src = silentUrl;
-  }
+  if (!audio.getAttribute('src')) audio.src = silentClip();
   audio.play()?.catch(() => {}); // AbortError once the real source replaces it
 }
 
@@ -146,11 +153,6 @@ export class SessionPlayer extends EventTarget {
     }
     this.#state();
     this.#sync();
-  }
-
-  /** Same as start(). */
-  resume() {
-    this.start();
   }
 
   /** Pauses the music and the session clock together. */

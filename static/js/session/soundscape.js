@@ -4,9 +4,11 @@
 // Web Audio when the screen locks). A track is a seamless loop of min(duration, 120) s: every
 // sound repeats exactly once per loop (whole oscillator cycles, whole noise periods, strikes
 // also scheduled a loop earlier), and the loop is cut after a warm-up in which filters, bell
-// tails and reverb settle, so its last sample runs straight into its first.
+// tails and reverb settle, so its last sample runs straight into its first. The rendering runs
+// off the main thread (OfflineAudioContext); loudness and encoding go in slices (./wav.js), so
+// preparing a loop never blocks the page.
 
-import { encodeWav } from './wav.js';
+import { encodeWav, encodeWavInSlices, inSlices, nextTask } from './wav.js';
 
 export const SOUNDSCAPE_TEXTURES = Object.freeze(['drone', 'pad', 'waves', 'bells']);
 export const SOUNDSCAPE_KEYS = Object.freeze(['C', 'D', 'E', 'F', 'G', 'A', 'Bb']);
@@ -171,16 +173,24 @@ export function planLevel(plan, t) {
   return level;
 }
 
-/** Gain bringing samples to a calm, even loudness without letting peaks clip. */
-export function normalizationGain(samples, { targetRms = 0.12, maxPeak = 0.89 } = {}) {
-  let sum = 0;
-  let peak = 0;
-  for (const s of samples) {
-    sum += s * s;
-    peak = Math.max(peak, Math.abs(s));
+/** Adds the sum of squares and the peak of samples[from, to) to `level`. */
+function measure(samples, from, to, level) {
+  for (let i = from; i < to; i++) {
+    const s = samples[i];
+    level.sum += s * s;
+    if (Math.abs(s) > level.peak) level.peak = Math.abs(s);
   }
+  return level;
+}
+
+function gainFor({ sum, peak }, length, { targetRms = 0.12, maxPeak = 0.89 } = {}) {
   if (!peak) return 1;
-  return Math.min(targetRms / Math.sqrt(sum / samples.length), maxPeak / peak);
+  return Math.min(targetRms / Math.sqrt(sum / length), maxPeak / peak);
+}
+
+/** Gain bringing samples to a calm, even loudness without letting peaks clip. */
+export function normalizationGain(samples, options) {
+  return gainFor(measure(samples, 0, samples.length, { sum: 0, peak: 0 }), samples.length, options);
 }
 
 function defaultOfflineContext() {
@@ -229,20 +239,23 @@ function strike(ctx, dest, at, freq, peak, attack, decay) {
   }
 }
 
-function noiseBuffer(ctx, frames, rng) {
+/** `frames` of seeded white noise, times `envelope(i)` when given, filled a slice at a time. */
+async function noiseBuffer(ctx, frames, rng, envelope = null) {
   const buffer = ctx.createBuffer(1, frames, ctx.sampleRate);
   const data = buffer.getChannelData(0);
-  for (let i = 0; i < frames; i++) data[i] = rng() * 2 - 1;
+  await inSlices(frames, (from, to) => {
+    for (let i = from; i < to; i++) data[i] = rng() * 2 - 1;
+    if (envelope) for (let i = from; i < to; i++) data[i] *= envelope(i);
+  });
   return buffer;
 }
 
-function reverb(ctx, seconds, rng) {
+async function reverb(ctx, seconds, rng) {
   const frames = Math.round(seconds * ctx.sampleRate);
-  const buffer = noiseBuffer(ctx, frames, rng);
-  const data = buffer.getChannelData(0);
-  for (let i = 0; i < frames; i++) data[i] *= (1 - i / frames) ** 3; // smooth tail, no hard stop
+  const impulse = await noiseBuffer(ctx, frames, rng, (i) => (1 - i / frames) ** 3); // smooth tail
+  await nextTask(); // preparing the convolution is one long step: it gets a task of its own
   const node = ctx.createConvolver();
-  node.buffer = buffer;
+  node.buffer = impulse;
   return node;
 }
 
@@ -271,7 +284,8 @@ export async function renderSoundscape(
   mix.connect(ctx.destination);
   const wet = ctx.createGain();
   wet.gain.value = plan.reverb.wet;
-  mix.connect(reverb(ctx, plan.reverb.seconds, rng)).connect(wet).connect(ctx.destination);
+  mix.connect(await reverb(ctx, plan.reverb.seconds, rng)).connect(wet).connect(ctx.destination);
+  await nextTask(); // the rest of the graph in a task after the convolver's
 
   for (const v of plan.voices) {
     const osc = ctx.createOscillator();
@@ -283,7 +297,7 @@ export async function renderSoundscape(
     osc.start(0);
   }
   if (plan.noise.length) {
-    const buffer = noiseBuffer(ctx, frames / segments, rng);
+    const buffer = await noiseBuffer(ctx, frames / segments, rng);
     for (const layer of plan.noise) {
       const src = ctx.createBufferSource();
       src.buffer = buffer;
@@ -304,9 +318,9 @@ export async function renderSoundscape(
   }
 
   const loop = (await render(ctx)).getChannelData(0).subarray(warm, warm + frames);
-  const gain = normalizationGain(loop);
-  for (let i = 0; i < loop.length; i++) loop[i] *= gain;
-  return encodeWav([loop], sampleRate);
+  const level = { sum: 0, peak: 0 };
+  await inSlices(loop.length, (from, to) => measure(loop, from, to, level));
+  return encodeWavInSlices([loop], sampleRate, { gain: gainFor(level, loop.length) });
 }
 
 /** Renders the cue chime, a soft 2.5 s bell (C5): gentle attack, long decay. @returns {Promise<Blob>} */
