@@ -13,6 +13,7 @@ from kap.auth.redirects import safe_next_path
 from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSession
+from kap.pagination import page_of
 from kap.services import audit, journal
 from kap.services.access import get_patient_for
 from kap.services.alerts import acknowledge_alert, open_alerts_visible_to, resolve_alert
@@ -78,6 +79,9 @@ def _measures_chart(patient_id: int):
     return chart_for(current_user, patient_id, "phq9")
 
 
+ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
+
+
 @bp.route("/patients/<int:patient_id>")
 def patient(patient_id: int):
     """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
@@ -93,7 +97,8 @@ def patient(patient_id: int):
     # The audited reads commit their audit rows, and a commit expires every object loaded
     # before it (each would be reloaded one by one while the page renders): read them first.
     chart = _measures_chart(person.id)
-    entries = db.session.scalars(journal.shared_entries_of(current_user, person.id)).all()
+    entries_page = page_of(journal.shared_entries_of(current_user, person.id), ENTRIES_PER_PAGE)
+    entries = entries_page.items
     sessions = _timeline_sessions(person.id)
     alerts = db.session.scalars(
         open_alerts_visible_to(current_user).where(Alert.patient_id == person.id)
@@ -104,6 +109,7 @@ def patient(patient_id: int):
         sessions=sessions,
         observations=_observations([s.id for s in sessions]),
         entries=entries,
+        entries_page=entries_page,
         read_ids=journal.read_entry_ids(current_user, [e.id for e in entries]),
         notes=notes_about(current_user, person.id),
         note_form=NoteForm(formdata=None),

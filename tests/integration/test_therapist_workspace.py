@@ -91,6 +91,26 @@ def test_timeline_shows_sessions_entries_and_is_audited(app, client, auth, peopl
         assert event.actor_id == people["therapist@demo.test"].id
 
 
+def test_timeline_pages_shared_entries_newest_first(app, client, auth, people):
+    """A long-shared journal: the timeline shows 20 shared entries a page, newest first."""
+    from tests.conftest import Auth
+
+    writer = Auth(app.test_client())
+    writer.api_login("patient@demo.test")
+    for number in range(30):
+        body = {"client_id": f"shared-{number}", "body": f"shared no. {number:02d}", "shared": True}
+        response = writer.client.post("/api/v1/journal", json=body, headers=writer.headers)
+        assert response.status_code == 201
+    auth.login("therapist@demo.test")
+    url = f"/therapist/patients/{people['patient@demo.test'].id}"
+    first = client.get(url).text
+    assert first.count('class="entry-list__item') == 20
+    assert "shared no. 29" in first and "shared no. 09" not in first
+    assert f'rel="next" href="{url}?page=2"' in first
+    second = client.get(f"{url}?page=2").text
+    assert "shared no. 09" in second and "shared no. 29" not in second
+
+
 def test_opening_an_entry_marks_it_read_and_audits_it(app, client, auth, people):
     """The entry page shows the full text and thread; afterwards it is no longer unread."""
     auth.login("therapist@demo.test")
