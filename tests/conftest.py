@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from flask import current_app
 from sqlalchemy import create_engine, text
 
 
@@ -49,7 +53,7 @@ def pytest_sessionfinish(session):
 from kap import create_app  # noqa: E402 - after the worker's database is chosen
 from kap.config import TestConfig  # noqa: E402
 from kap.extensions import db, limiter  # noqa: E402
-from kap.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
+from kap.services.demo import DEMO_CLINICS, DEMO_PASSWORD, seed_demo  # noqa: E402
 
 _schema_ready: set[str] = set()
 
@@ -107,13 +111,69 @@ class Person:
     password: str = DEMO_PASSWORD
 
 
+#: The seeded in-memory database, copied into each test's (SQLite's backup API, ~1 ms, where
+#: seeding takes ~70 ms), with the settings and time it was seeded with. A test may change
+#: settings or patch the demo modules first (keys: the snapshot's ciphertexts and audit chain
+#: depend on them; a patched seeder seeds less), and demo
+#: data sits relative to "now" (a Walkthrough session due now, sessions n days ago), so a
+#: snapshot serves only the same settings, while the clock - real or frozen by a test - reads
+#: within SNAPSHOT_MINUTES of that time and on the same local day in every demo clinic.
+_demo_snapshot: tuple[str, datetime, sqlite3.Connection] | None = None
+SNAPSHOT_MINUTES = 2
+
+
+def _settings_fingerprint(app) -> str:
+    """The settings and the demo seeders' own objects (a monkeypatched one has another id)."""
+    from kap.services import demo, demo_content, demo_measures
+
+    seeders = [(m.__name__, k, id(v)) for m in (demo, demo_content, demo_measures)
+               for k, v in sorted(vars(m).items()) if not k.startswith("__")]  # fmt: skip
+    settings = sorted((k, repr(v)) for k, v in app.config.items() if k != "MEDIA_DIR")
+    return repr((settings, seeders))
+
+
+def _snapshot_serves(seeded_at: datetime, now: datetime) -> bool:
+    if abs(now - seeded_at) > timedelta(minutes=SNAPSHOT_MINUTES):
+        return False
+    zones = [ZoneInfo(zone) for _, zone in DEMO_CLINICS.values()]
+    return all(now.astimezone(z).date() == seeded_at.astimezone(z).date() for z in zones)
+
+
+def _seed_demo_database() -> None:
+    """The demo data in this test's database: seeded, or copied from this process's snapshot
+    when the database is the in-memory SQLite default (one connection, StaticPool)."""
+    global _demo_snapshot
+    if str(db.engine.url) != "sqlite://":
+        seed_demo()
+        return
+    now = datetime.now(UTC)
+    settings = _settings_fingerprint(current_app)
+    raw = db.engine.raw_connection()
+    try:
+        if (
+            _demo_snapshot is not None
+            and _demo_snapshot[0] == settings
+            and _snapshot_serves(_demo_snapshot[1], now)
+        ):
+            _demo_snapshot[2].backup(raw.driver_connection)
+            db.session.remove()
+            return
+        seed_demo()
+        db.session.commit()  # the backup copies committed pages only
+        snapshot = sqlite3.connect(":memory:", check_same_thread=False)
+        raw.driver_connection.backup(snapshot)
+        _demo_snapshot = (settings, now, snapshot)
+    finally:
+        raw.close()
+
+
 @pytest.fixture
 def people(app) -> dict[str, Person]:
     """The demo clinics and accounts, keyed by email."""
     from kap.models import User
 
     with app.app_context():
-        seed_demo()
+        _seed_demo_database()
         return {
             u.email: Person(u.id, u.email, u.role, u.clinic_id)
             for u in db.session.scalars(db.select(User))
