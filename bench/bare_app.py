@@ -1,7 +1,7 @@
-"""A bare Flask route, served by the same gunicorn settings, as the yardstick for throughput.
+"""A bare Flask app (no session, no database), served by the same gunicorn settings.
 
-DESIGN §5: the patient journal page must reach at least a third of this route's requests
-per second in the same run.
+Reported for context beside the budget's yardstick, a bare route of the app itself
+(bench/serve_app.py): the journal must reach a third of that route's requests per second.
 """
 
 from flask import Flask

@@ -1,8 +1,8 @@
 """Latency and throughput with wrk, and the mixed 60-second load with locust.
 
 wrk replays a list of signed-in GET requests (bench/wrk/rotate.lua) at a fixed number of
-connections; the same settings run against a bare Flask route in the same bench run, so the
-ratio of the two cancels out how fast (or busy) the machine is.
+connections; the same settings run against a bare route of the app in the same bench run, so
+the ratio of the two cancels out how fast (or busy) the machine is.
 """
 
 # ruff: noqa: S603 - a benchmark tool: it runs the commands it is written to run
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,6 +19,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: What Chromium sends; pages are measured compressed, as people receive them.
 BROWSER_ENCODING = "gzip, deflate, br, zstd"
+
+
+def wrk_connections(args) -> int:
+    """Requests in flight at once: one per core unless told (more only queue for the CPU)."""
+    return args.connections or os.cpu_count() or 1
 
 
 def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds: int) -> dict:

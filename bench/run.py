@@ -141,25 +141,30 @@ def _latency(args, base: str, bare: str) -> dict:
         "journal": (base, [("/patient/journal", p.cookie_header) for p in patients]),
         "session detail": (base, sessions),
     }
-    connections = args.connections or args.workers
+    bare_routes = [("/bench/bare", p.cookie_header) for p in patients]
+    connections = load.wrk_connections(args)
     runs = {}
 
     def run(url, requests):
         load.wrk(url, requests, connections=connections, seconds=3)  # warm-up, not counted
         result = load.wrk(url, requests, connections=connections, seconds=args.seconds)
-        # For context: one request at a time shows the service time without queueing.
-        result["single"] = load.wrk(url, requests, connections=1, seconds=10)
+        # For context: as many requests at once as there are workers, so they queue for CPU.
+        result["wide"] = load.wrk(url, requests, connections=args.workers, seconds=10)
         return result
 
-    bare_before = run(bare, [("/", "")])
+    # The yardstick, before and after the pages: a route of this app that does nothing of its
+    # own, requested signed in (bench/serve_app.py); and, for context, a bare Flask app.
+    in_app_before = run(base, bare_routes)
+    bare_app = run(bare, [("/", "")])
     for name, (url, requests) in targets.items():
         runs[name] = run(url, requests)
-    bare_after = run(bare, [("/", "")])
-    runs["bare Flask route"] = {
-        **bare_before,
-        "rps": round(statistics.mean([bare_before["rps"], bare_after["rps"]]), 1),
-        "runs_rps": [bare_before["rps"], bare_after["rps"]],
+    in_app_after = run(base, bare_routes)
+    runs["bare route in the app"] = {
+        **in_app_before,
+        "rps": round(statistics.mean([in_app_before["rps"], in_app_after["rps"]]), 1),
+        "runs_rps": [in_app_before["rps"], in_app_after["rps"]],
     }
+    runs["bare Flask app"] = bare_app
     return runs
 
 
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the whole benchmark; write the report; exit 1 if a budget is missed."""
     parser = argparse.ArgumentParser(description="make bench")
     parser.add_argument("--workers", type=int, default=servers.default_workers())
-    parser.add_argument("--connections", type=int, default=0, help="wrk connections (workers)")
+    parser.add_argument("--connections", type=int, default=0, help="wrk connections (cores)")
     parser.add_argument("--seconds", type=int, default=20, help="each wrk run")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--load-seconds", type=int, default=60)

@@ -6,7 +6,7 @@ cookie is not marked Secure, because the benchmark talks to 127.0.0.1 without TL
 Secure cookie would never be sent back. Never deploy this module: use ``wsgi:app``.
 """
 
-from kap import create_app, perf
+from kap import create_app
 from kap.config import ProductionConfig
 
 
@@ -17,4 +17,12 @@ class BenchConfig(ProductionConfig):
 
 
 app = create_app(BenchConfig())
-perf.init_app(app)  # a no-op once create_app() does it
+
+
+@app.route("/bench/bare")
+def bare_route() -> str:
+    """A route that does nothing of its own, served by the app itself: what every request of
+    this app costs at least (sign-in session lookup, security headers, compression check).
+    The journal's throughput is judged against it (DESIGN §5); bench/bare_app.py is a bare
+    Flask app, reported beside it."""
+    return "ok"
