@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from kap.auth.sessions import seal_in_session, unseal_from_session
 from kap.clinic import bp
 from kap.clinic.forms import (
     BoosterForm,
@@ -36,13 +37,18 @@ def invitation_link(token: str) -> str:
     return url_for("auth.accept_invitation", token=token, _external=True)
 
 
-def _flash_invitation(issued) -> None:
+#: Where the new invitation link waits, sealed, for the person page after the redirect. A
+#: flash would keep the link - a credential - as plain JSON in the session row until shown.
+INVITATION_NOTICE = "invitation_notice"
+
+
+def _show_invitation_next(issued) -> None:
     how = "We e-mailed it to them too." if issued.emailed else "Pass it on to them securely."
-    flash(
+    notice = (
         f"Invitation link for {issued.user.name} (works once, for 7 days): "
-        f"{invitation_link(issued.token)} — {how}",
-        "invitation",
+        f"{invitation_link(issued.token)} — {how}"
     )
+    seal_in_session(INVITATION_NOTICE, current_user, notice)
 
 
 PEOPLE_PER_PAGE = 50
@@ -89,7 +95,7 @@ def add_person():
         except Invalid as error:
             attach_errors(form, error)
         else:
-            _flash_invitation(issued)
+            _show_invitation_next(issued)
             return redirect(url_for("clinic.person", user_id=issued.user.id))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("clinic/person_new.html", form=form), status
@@ -126,6 +132,7 @@ def person_page(person: User, *, schedule_form=None, booster_form=None, status=2
         reschedule_form=RescheduleForm(formdata=None),
         cancel_form=CancelForm(formdata=None),
         action_form=CsrfOnlyForm(),
+        invitation_notice=unseal_from_session(INVITATION_NOTICE, current_user, pop=True),
     ), status
 
 
@@ -196,7 +203,7 @@ def reissue_invitation(user_id: int):
     """A fresh invitation link (the old one stops working)."""
     if CsrfOnlyForm().validate_on_submit():
         try:
-            _flash_invitation(
+            _show_invitation_next(
                 invitations.reissue_invitation(current_user, user_id, invitation_link)
             )
         except Conflict as error:

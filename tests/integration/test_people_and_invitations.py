@@ -226,6 +226,19 @@ def test_unacceptable_password_is_refused_and_the_link_still_works(
     assert newcomer.get(f"/invite/{token}").status_code == 200
 
 
+def test_the_invitation_link_never_rests_in_plain_text(app, client, auth, admin):
+    """Between the add and the page that shows it, the link (a credential) waits in the
+    session row sealed, not as a plain flash message; it is shown once."""
+    auth.login("admin@demo.test")
+    response = add_person(client, email="ada@demo.test")
+    with app.app_context():
+        rows = " ".join(repr(data) for data in db.session.scalars(select(AuthSession.data)))
+    page = client.get(response.headers["Location"]).text
+    token = INVITE_LINK.search(" ".join(flashes(page))).group(1)
+    assert token not in rows and "/invite/" not in rows
+    assert not INVITE_LINK.search(client.get(response.headers["Location"]).text)  # once
+
+
 def test_used_link_no_longer_works(app, client, auth, people):
     """Once a password is set, the link answers 404 and cannot set another password."""
     user_id, token = invite(client, auth)
