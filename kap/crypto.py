@@ -113,6 +113,14 @@ def decrypt(value: str, clinic_id: Any, table: str, row_id: Any, column: str) ->
     return plain.decode()
 
 
+def read_text(stored: str | None, clinic_id: Any, table: str, row_id: Any, column: str):
+    """A stored text column's plaintext: decrypted for its place, or as stored when it is
+    None, empty or written before encryption (what EncryptedText gives for a model)."""
+    if not is_encrypted(stored):
+        return stored
+    return decrypt(stored, clinic_id, table, row_id, column)
+
+
 class EncryptedText:
     """A plaintext attribute over a mapped column that holds its ciphertext.
 

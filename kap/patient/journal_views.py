@@ -10,12 +10,12 @@ from flask_login import current_user
 from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.formhelpers import attach_errors
-from kap.pagination import page_of
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services import journal
 from kap.services.errors import Conflict, Invalid
 from kap.services.invitations import care_team_of
+from kap.services.journal_page import journal_page
 from kap.services.scheduling import sessions_visible_to
 
 
@@ -51,7 +51,7 @@ def group_by_session(entries: list) -> list[tuple]:
 @bp.route("/journal")
 def journal_list():
     """Entries newest first, 20 a page, grouped by session, each saying who can read it."""
-    page = page_of(journal.own_entries(current_user), ENTRIES_PER_PAGE)
+    page = journal_page(current_user, ENTRIES_PER_PAGE)
     return render_template(
         "patient/journal.html",
         page=page,

@@ -339,3 +339,29 @@ def test_delete_asks_first_then_removes(client, auth, people, app):
     client.post(f"/patient/journal/{entry_id}/delete", data=form_data(confirm.text, ""))
     with app.app_context():
         assert db.session.get(JournalEntry, entry_id).deleted_at is not None
+
+
+def test_journal_page_rows_match_the_models(app, people):
+    """The page's plain-row read (kap/services/journal_page.py) gives what the models give:
+    the same entries in order, decrypted texts, sessions, replies and their authors."""
+    from kap.models import User
+    from kap.services.journal import own_entries
+    from kap.services.journal_page import journal_page
+
+    client, auth = _api(app)
+    _post(client, auth, client_id="rows-1", body="Plain rows, same words 🌱", shared=True)
+    with app.test_request_context("/patient/journal"):
+        patient = db.session.get(User, people["patient@demo.test"].id)
+        lines = journal_page(patient, 50).items
+        models = db.session.scalars(own_entries(patient).limit(50)).all()
+        assert [line.id for line in lines] == [entry.id for entry in models]
+        for line, entry in zip(lines, models, strict=True):
+            fields = ("body", "mood", "shared", "client_id", "created_at")
+            assert [getattr(line, f) for f in fields] == [getattr(entry, f) for f in fields]
+            assert (line.session.scheduled_at if line.session else None) == (
+                entry.session.scheduled_at if entry.session else None)  # fmt: skip
+            assert [(c.author_id, c.author.name if c.author else None, c.body, c.created_at)
+                    for c in line.comments] == [
+                (c.author_id, c.author.name if c.author else None, c.body, c.created_at)
+                for c in entry.comments]  # fmt: skip
+        assert any(line.comments for line in lines)
