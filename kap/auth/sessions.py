@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from kap.crypto import DecryptionError, decrypt, encrypt
 from kap.errors import error_response, wants_json
@@ -186,14 +187,20 @@ def session_mode_running(user: User) -> bool:
     """True while one of the patient's sessions is in its session or downtime phase."""
     if not user.is_patient:
         return False
+    return db.session.scalar(_running_session_statement(), {"patient_id": user.id}) is not None
+
+
+@cache
+def _running_session_statement():
+    """Built once: asked on every patient page (for the idle warning)."""
     running = (SessionStatus.SESSION.value, SessionStatus.DOWNTIME.value)
     return (
-        db.session.scalar(
-            select(TreatmentSession.id)
-            .where(TreatmentSession.patient_id == user.id, TreatmentSession.status.in_(running))
-            .limit(1)
+        select(TreatmentSession.id)
+        .where(
+            TreatmentSession.patient_id == bindparam("patient_id"),
+            TreatmentSession.status.in_(running),
         )
-        is not None
+        .limit(1)
     )
 
 

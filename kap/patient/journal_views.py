@@ -15,7 +15,7 @@ from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services import journal
 from kap.services.errors import Conflict, Invalid
 from kap.services.invitations import care_team_of
-from kap.services.journal_page import journal_page
+from kap.services.journal_page import care_team_names, journal_page
 from kap.services.scheduling import sessions_visible_to
 
 
@@ -56,7 +56,7 @@ def journal_list():
         "patient/journal.html",
         page=page,
         groups=group_by_session(page.items),
-        care_team=care_team_of(current_user),
+        care_team_names=care_team_names(current_user),
     )
 
 

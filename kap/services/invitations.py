@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from kap.extensions import db
 from kap.models import CareTeamMember, Invitation, Role, User
@@ -181,12 +182,13 @@ def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) ->
 
 
 def care_team_of(patient: User) -> list[User]:
-    """The patient's therapists, by name."""
+    """The patient's therapists, by name (their clinic is the patient's: not joined in)."""
     return list(
         db.session.scalars(
             select(User)
             .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
             .where(CareTeamMember.patient_id == patient.id)
+            .options(lazyload(User.clinic))
             .order_by(User.name)
         )
     )

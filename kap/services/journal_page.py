@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from kap.crypto import read_text
 from kap.extensions import db
-from kap.models import JournalComment, JournalEntry, TreatmentSession, User
+from kap.models import CareTeamMember, JournalComment, JournalEntry, TreatmentSession, User
 from kap.pagination import Page, requested_page
 
 
@@ -52,14 +53,32 @@ class EntryLine:
     session_id: int | None
     session: SessionDate | None
     created_at: datetime
-    comments: tuple[CommentLine, ...]
+    comments: list[CommentLine]  # filled as the rows are read
 
 
 def journal_page(patient: User, per_page: int) -> Page:
     """The requested page of ``patient``'s own entries, newest first, with their replies."""
     number = requested_page()
-    entry = JournalEntry
     rows = db.session.execute(
+        _page_statement(),
+        {"patient_id": patient.id, "limit": per_page + 1, "offset": (number - 1) * per_page},
+    ).all()
+    items: list[EntryLine] = []
+    for row in rows:
+        if not items or items[-1].id != row.id:
+            items.append(_entry_line(row))
+        if row.comment_id is not None:
+            items[-1].comments.append(_comment_line(row))
+    return Page(items[:per_page], number, len(items) > per_page)
+
+
+@cache
+def _page_statement() -> Select:
+    """One statement, built once (parameters per call): a page of entries (one row past it,
+    to know whether another page follows) joined with their replies and the replies'
+    authors, a row per reply."""
+    entry, comment = JournalEntry, JournalComment
+    page = (
         select(
             entry.id,
             entry.clinic_id,
@@ -72,54 +91,59 @@ def journal_page(patient: User, per_page: int) -> Page:
             TreatmentSession.scheduled_at,
         )
         .outerjoin(TreatmentSession, TreatmentSession.id == entry.session_id)
-        .where(entry.patient_id == patient.id, entry.deleted_at.is_(None))
+        .where(entry.patient_id == bindparam("patient_id"), entry.deleted_at.is_(None))
         .order_by(entry.created_at.desc(), entry.id.desc())
-        .limit(per_page + 1)
-        .offset((number - 1) * per_page)
-    ).all()
-    shown = rows[:per_page]
-    comments = _comments_of({row.id: row.clinic_id for row in shown})
-    items = [
-        EntryLine(
-            id=row.id,
-            client_id=row.client_id,
-            body=read_text(row.body_ciphertext, row.clinic_id, entry.__tablename__, row.id, "body"),
-            mood=row.mood,
-            shared=row.shared,
-            session_id=row.session_id,
-            session=SessionDate(row.scheduled_at) if row.session_id is not None else None,
-            created_at=row.created_at,
-            comments=tuple(comments.get(row.id, ())),
-        )
-        for row in shown
-    ]
-    return Page(items, number, len(rows) > per_page)
-
-
-def _comments_of(clinic_of_entry: dict[int, int]) -> dict[int, list[CommentLine]]:
-    """The replies to these entries, oldest first, keyed by entry id."""
-    if not clinic_of_entry:
-        return {}
-    comment = JournalComment
-    rows = db.session.execute(
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+        .subquery()
+    )
+    return (
         select(
-            comment.id,
-            comment.entry_id,
+            page,
+            comment.id.label("comment_id"),
             comment.author_id,
-            comment.body_ciphertext,
-            comment.created_at,
-            User.name,
+            comment.body_ciphertext.label("comment_body"),
+            comment.created_at.label("comment_at"),
+            User.name.label("author_name"),
         )
+        .outerjoin(comment, comment.entry_id == page.c.id)
         .outerjoin(User, User.id == comment.author_id)
-        .where(comment.entry_id.in_(clinic_of_entry))
-        .order_by(comment.created_at, comment.id)
-    ).all()
-    found: dict[int, list[CommentLine]] = {}
-    for row in rows:
-        clinic_id = clinic_of_entry[row.entry_id]
-        body = read_text(row.body_ciphertext, clinic_id, comment.__tablename__, row.id, "body")
-        author = Author(row.name) if row.author_id is not None and row.name is not None else None
-        found.setdefault(row.entry_id, []).append(
-            CommentLine(row.author_id, author, body or "", row.created_at)
-        )
-    return found
+        .order_by(page.c.created_at.desc(), page.c.id.desc(), comment.created_at, comment.id)
+    )
+
+
+def _entry_line(row) -> EntryLine:
+    body = read_text(row.body_ciphertext, row.clinic_id, JournalEntry.__tablename__, row.id, "body")
+    return EntryLine(
+        id=row.id,
+        client_id=row.client_id,
+        body=body,
+        mood=row.mood,
+        shared=row.shared,
+        session_id=row.session_id,
+        session=SessionDate(row.scheduled_at) if row.session_id is not None else None,
+        created_at=row.created_at,
+        comments=[],
+    )
+
+
+def _comment_line(row) -> CommentLine:
+    table = JournalComment.__tablename__
+    body = read_text(row.comment_body, row.clinic_id, table, row.comment_id, "body") or ""
+    author = Author(row.author_name) if row.author_name is not None else None
+    return CommentLine(row.author_id, author, body, row.comment_at)
+
+
+def care_team_names(patient: User) -> list[str]:
+    """The names of ``patient``'s therapists, by name (what "who can read it" says)."""
+    return list(db.session.scalars(_care_team_statement(), {"patient_id": patient.id}))
+
+
+@cache
+def _care_team_statement() -> Select:
+    return (
+        select(User.name)
+        .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
+        .where(CareTeamMember.patient_id == bindparam("patient_id"))
+        .order_by(User.name)
+    )
