@@ -12,14 +12,17 @@ from kap.services.scheduling import to_local
 
 
 def _zone() -> str:
-    """The signed-in person's clinic time zone (UTC signed out), looked up once a request."""
-    user = current_user._get_current_object() if current_user else None
-    key = user.get_id() if user is not None else None
+    """The signed-in person's clinic time zone (UTC signed out), looked up once a request.
+
+    Kept with the user object Flask-Login holds for the request (g._login_user): a page
+    calls this for every time it shows, and the current_user proxy is the slow way there.
+    """
     cached = g.get("_kap_zone")
-    if cached is not None and cached[0] == key:
+    if cached is not None and cached[0] is g.get("_login_user"):
         return cached[1]
-    zone = user.clinic.timezone if user is not None and user.is_authenticated else "UTC"
-    g._kap_zone = (key, zone)
+    user = current_user._get_current_object()  # loads the user if not loaded yet
+    zone = user.clinic.timezone if user.is_authenticated else "UTC"
+    g._kap_zone = (g.get("_login_user"), zone)
     return zone
 
 
