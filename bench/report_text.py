@@ -68,8 +68,9 @@ every `make bench`; the text above **Results** lives in `bench/report_text.py`.
   Playwright (the context bypasses CSP only for that injection).
 - **Latency and throughput**: wrk with one connection per core (the busiest load at which a
   request waits for nothing but its own work; the budget is the page's latency, not the
-  queue), `Accept-Encoding: gzip, deflate, br, zstd` as Chromium sends it, rotating over 10 therapists'
-  dashboards, 20 patients' journals and their session details (`GET /api/v1/sessions/{id}`).
+  queue), `Accept-Encoding: gzip, deflate, br, zstd` as Chromium sends it, rotating over 10
+  therapists' dashboards, 20 patients' journals and their session details
+  (`GET /api/v1/sessions/{id}`).
   The same runs with as many connections as gunicorn has workers (requests then queue for
   the CPU) are shown beside them. The throughput yardstick is a bare route of the app
   itself (`/bench/bare` in `bench/serve_app.py`: no work of its own, but every request's
