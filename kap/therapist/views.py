@@ -25,10 +25,6 @@ from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
 
 
-def _client_ip() -> str:
-    return request.remote_addr or ""
-
-
 @bp.route("/")
 def dashboard():
     """Assigned patients, open alerts first, then unread entries, then the soonest session."""
@@ -92,7 +88,6 @@ def patient(patient_id: int):
         subject_type="user",
         subject_id=person.id,
         patient_id=person.id,
-        ip_address=_client_ip(),
     )
     # The audited reads commit their audit rows, and a commit expires every object loaded
     # before it (each would be reloaded one by one while the page renders): read them first.
@@ -131,7 +126,6 @@ def entry(entry_id: int):
         subject_type="journal_entry",
         subject_id=item.id,
         patient_id=item.patient_id,
-        ip_address=_client_ip(),
     )
     return render_template(
         "therapist/entry.html",
