@@ -73,4 +73,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["iso"] = iso_utc
     app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals["url_format"] = url_format
+    app.jinja_env.globals["clinic_zone"] = _zone
     app.jinja_env.filters["fill"] = fill

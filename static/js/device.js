@@ -150,6 +150,34 @@ export async function keepTrack(userId, sessionId, trackId, blob) {
   await core.store.put(userId, 'tracks', { key: trackKey(sessionId, trackId), session: Number(sessionId), blob });
 }
 
+// ---- The clinic's time zone: offline pages show times as the server's pages do.
+
+const ZONE_META = 'meta[name="kap-clinic-zone"]';
+
+/** Keeps the clinic's zone from an online page (its meta tag) for the offline pages. */
+export async function keepClinicZone(userId) {
+  const zone = document.querySelector(ZONE_META)?.content;
+  if (zone) await core.store.put(userId, 'device', { key: 'zone', zone });
+}
+
+/** The clinic's time zone: this page's, or as last seen online; undefined = the phone's. */
+export async function clinicZone(userId) {
+  const here = document.querySelector(ZONE_META)?.content;
+  if (here) return here;
+  return (await core.store.get(userId, 'device', 'zone').catch(() => null))?.zone;
+}
+
+/** ``Intl`` options in ``zone`` when the browser knows it (else the phone's own zone). */
+export function inZone(options, zone) {
+  if (!zone) return options;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return { ...options, timeZone: zone };
+  } catch {
+    return options;
+  }
+}
+
 // ---- Crisis contacts (every patient page keeps them fresh, for the offline Crisis support page).
 
 /** The clinic's crisis contacts as last seen online, or []. */

@@ -4,7 +4,7 @@
 // and the outbox record, so however often it is sent, the server keeps one entry. Once the
 // server has it, the journal opens at the entry; until then the page says where it is.
 
-import { core, currentUser, isShell, storedSessions } from './device.js';
+import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from './device.js';
 import { bindDraft } from './drafts.js';
 import * as outbox from './outbox.js';
 
@@ -75,11 +75,13 @@ function read() {
 async function fillSessionChoices() {
   const select = form.elements.namedItem('session_id');
   const wanted = new URLSearchParams(location.search).get('session_id') ?? '';
+  const zone = await clinicZone(user);
   for (const { data } of await storedSessions(user).catch(() => [])) {
     const option = document.createElement('option');
     option.value = String(data.id);
     const when = new Date(data.scheduled_at);
-    option.textContent = `${when.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' })} · ${data.template_name}`;
+    const day = inZone({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }, zone);
+    option.textContent = `${when.toLocaleDateString(undefined, day)} · ${data.template_name}`;
     select.append(option);
   }
   select.value = wanted;

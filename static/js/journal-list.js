@@ -2,7 +2,7 @@
 // offline). Each item says where it is; one the server refused stays until the patient decides,
 // with its text shown, so nothing is ever lost without them choosing it.
 
-import { core, currentUser } from './device.js';
+import { clinicZone, core, currentUser, inZone } from './device.js';
 import * as outbox from './outbox.js';
 
 const section = document.querySelector('[data-outbox-list]');
@@ -20,9 +20,11 @@ function el(tag, className, text) {
   return node;
 }
 
+const zone = await clinicZone(user); // as the entries the server listed above show their times
+
 function when(iso) {
   const date = new Date(iso);
-  return date.toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString(undefined, inZone({ weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }, zone));
 }
 
 function action(text, onClick, extra = '') {

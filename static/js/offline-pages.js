@@ -1,7 +1,9 @@
 // The offline pages (templates/pwa/*): filled in from this phone's device store, then handed to
 // the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
 
-import { crisisContacts, currentUser, sessionWithPending, storedSession, storedSessions } from './device.js';
+import {
+  clinicZone, crisisContacts, currentUser, inZone, sessionWithPending, storedSession, storedSessions,
+} from './device.js';
 import { readiness } from './offline.js';
 import * as outbox from './outbox.js';
 
@@ -10,10 +12,11 @@ const user = currentUser();
 const $ = (selector, root = document) => root.querySelector(selector);
 const sessionId = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]) || null;
 
+const zone = await clinicZone(user); // times as the clinic's pages show them, wherever the phone is
 const longDate = (iso) =>
-  new Date(iso).toLocaleString(undefined, {
+  new Date(iso).toLocaleString(undefined, inZone({
     weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-  });
+  }, zone));
 
 function setTime(node, iso) {
   if (!node || !iso) return;

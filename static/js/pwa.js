@@ -109,7 +109,10 @@ async function startOutbox() {
   addEventListener('offline', update);
   outbox.startSync();
   update();
-  if (patient) device.keepCrisisContacts(patient).catch(() => {});
+  if (patient) {
+    device.keepCrisisContacts(patient).catch(() => {});
+    device.keepClinicZone(patient).catch(() => {});
+  }
   return { device, outbox };
 }
 

@@ -7,6 +7,7 @@ import re
 import tempfile
 import time
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
@@ -189,6 +190,34 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
     wait_until(page, "import('/static/js/outbox.js').then((m) => m.list()).then((l) => !l.length)")
     page.reload()
     expect(page.locator("#on-this-phone")).to_be_hidden()  # nothing left on the phone
+
+
+def _clock_minutes(text: str) -> int:
+    """Minutes after midnight of the first time in ``text`` ('10:05', '10:05 PM')."""
+    hours, minutes, half = re.search(r"(\d{1,2}):(\d{2})\s*([AP]M)?", text).groups()
+    hours = int(hours) % 12 + (12 if half == "PM" else 0) if half else int(hours)
+    return hours * 60 + int(minutes)
+
+
+@pytest.mark.browser_context_args(timezone_id="Asia/Tokyo")
+def test_offline_pages_show_times_in_the_clinics_zone(page: Page, context: BrowserContext):
+    """A phone set to Tokyo, a clinic in New York: offline, the next session's time is the
+    one the clinic's pages show, not the phone's reading of it."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/")
+    online = page.locator(".next-session__when time").inner_text()
+    expect(page.locator("[data-offline-ready]")).to_have_text(
+        re.compile("Ready offline"), timeout=60_000
+    )
+    controlled(page)
+    wait_until(page, "(async () => { const d = await import('/static/js/device.js'); "
+               "return d.clinicZone(d.currentUser()); })()")  # fmt: skip
+    context.set_offline(True)
+    page.reload()
+    offline = page.locator("[data-next-session] [data-when]")
+    expect(offline).not_to_be_empty()
+    assert _clock_minutes(offline.inner_text()) == _clock_minutes(online)
+    context.set_offline(False)
 
 
 def test_a_draft_survives_a_reload_without_signal(page: Page, context):
