@@ -28,6 +28,13 @@ class Page:
         return self.number > 1
 
 
+def rows_and_more(query: Select, limit: int, offset: int) -> tuple[list[Any], bool]:
+    """Up to ``limit`` rows of ``query`` from ``offset``, and whether more follow (one row
+    past the page tells, so no count query is needed)."""
+    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
+    return list(rows[:limit]), len(rows) > limit
+
+
 def requested_page() -> int:
     """The `page` query parameter (1 when absent, malformed or out of range)."""
     raw = request.args.get("page", "")
@@ -39,10 +46,9 @@ def requested_page() -> int:
 def page_of(query: Select, per_page: int) -> Page:
     """The requested page of ``query`` (ordered by the caller), in one statement.
 
-    One row past the page tells whether another page follows, so no count query is needed.
     A page past the end is empty rather than an error: a link kept from when the list was
     longer still opens, and the page offers the way back.
     """
     number = requested_page()
-    rows = db.session.scalars(query.limit(per_page + 1).offset((number - 1) * per_page)).all()
-    return Page(list(rows[:per_page]), number, len(rows) > per_page)
+    items, more = rows_and_more(query, per_page, (number - 1) * per_page)
+    return Page(items, number, more)

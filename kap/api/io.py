@@ -9,9 +9,9 @@ from typing import Any
 from flask import request
 from sqlalchemy import Select
 
-from kap.extensions import db
 from kap.models import User
 from kap.models.base import MAX_ID
+from kap.pagination import rows_and_more
 from kap.services.errors import Invalid
 
 #: Lists that grow are paged: `limit` (default 100, at most 500) and `offset`.
@@ -73,8 +73,8 @@ def paged(query: Select) -> tuple[list[Any], int | None]:
     the offset of the next page (None on the last one; one row past the page tells)."""
     limit = query_int("limit", DEFAULT_PAGE, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, MAX_ID)
-    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
-    return list(rows[:limit]), (offset + limit if len(rows) > limit else None)
+    rows, more = rows_and_more(query, limit, offset)
+    return rows, (offset + limit if more else None)
 
 
 def query_text(name: str, max_length: int = 100) -> str | None:

@@ -14,8 +14,8 @@ from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services import journal
 from kap.services.errors import Conflict, Invalid
-from kap.services.invitations import care_team_of
-from kap.services.journal_page import care_team_names, journal_page
+from kap.services.invitations import care_team_names, care_team_of
+from kap.services.journal_page import journal_page
 from kap.services.scheduling import sessions_visible_to
 
 

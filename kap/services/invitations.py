@@ -7,9 +7,10 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import lazyload
 
 from kap.extensions import db
@@ -183,15 +184,28 @@ def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) ->
 
 def care_team_of(patient: User) -> list[User]:
     """The patient's therapists, by name (their clinic is the patient's: not joined in)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
-            .where(CareTeamMember.patient_id == patient.id)
-            .options(lazyload(User.clinic))
-            .order_by(User.name)
-        )
+    query = _care_team(User).options(lazyload(User.clinic))
+    return list(db.session.scalars(query, {"patient_id": patient.id}))
+
+
+def care_team_names(patient: User) -> list[str]:
+    """Just their names (what "who can read it" says on every journal page)."""
+    return list(db.session.scalars(_care_team_names_statement(), {"patient_id": patient.id}))
+
+
+def _care_team(what) -> Select:
+    """``what`` (User, or a column of it) for each of a patient's therapists, by name."""
+    return (
+        select(what)
+        .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
+        .where(CareTeamMember.patient_id == bindparam("patient_id"))
+        .order_by(User.name)
     )
+
+
+@cache
+def _care_team_names_statement() -> Select:
+    return _care_team(User.name)  # built once: asked on every journal page
 
 
 def email_in_use(email: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import selectinload
 
 from kap.extensions import db
 from kap.models import (
@@ -22,7 +22,6 @@ from kap.models import (
     EntryRead,
     JournalComment,
     JournalEntry,
-    TreatmentSession,
     User,
 )
 from kap.models.base import MAX_ID, utcnow
@@ -103,18 +102,15 @@ def _check_session(patient: User, session_id: int | None) -> None:
 
 
 def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
-    """The patient's own entries (not deleted), newest first, with comments and the date of
-    the session each is about (joined: one row per entry either way)."""
+    """The patient's own entries (not deleted), newest first, with comments and their
+    authors (the API's shape; the journal page reads kap/services/journal_page.py)."""
     return (
         select(JournalEntry)
         .where(JournalEntry.patient_id == patient.id, JournalEntry.deleted_at.is_(None))
         .options(
             selectinload(JournalEntry.comments)
             .joinedload(JournalComment.author)
-            .lazyload(User.clinic),  # a reply shows its author's name, not their clinic
-            joinedload(JournalEntry.session).options(
-                load_only(TreatmentSession.id, TreatmentSession.scheduled_at), lazyload("*")
-            ),
+            .lazyload(User.clinic),  # a reply shows its author, not their clinic
         )
         .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     )

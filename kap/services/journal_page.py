@@ -17,7 +17,7 @@ from sqlalchemy import Select, bindparam, select
 
 from kap.crypto import read_text
 from kap.extensions import db
-from kap.models import CareTeamMember, JournalComment, JournalEntry, TreatmentSession, User
+from kap.models import JournalComment, JournalEntry, TreatmentSession, User
 from kap.pagination import Page, requested_page
 
 
@@ -132,18 +132,3 @@ def _comment_line(row) -> CommentLine:
     body = read_text(row.comment_body, row.clinic_id, table, row.comment_id, "body") or ""
     author = Author(row.author_name) if row.author_name is not None else None
     return CommentLine(row.author_id, author, body, row.comment_at)
-
-
-def care_team_names(patient: User) -> list[str]:
-    """The names of ``patient``'s therapists, by name (what "who can read it" says)."""
-    return list(db.session.scalars(_care_team_statement(), {"patient_id": patient.id}))
-
-
-@cache
-def _care_team_statement() -> Select:
-    return (
-        select(User.name)
-        .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
-        .where(CareTeamMember.patient_id == bindparam("patient_id"))
-        .order_by(User.name)
-    )
