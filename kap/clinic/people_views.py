@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from kap.auth.sessions import seal_in_session, unseal_from_session
 from kap.clinic import bp
@@ -63,7 +63,9 @@ def people():
     query = users_of_clinic(current_user).order_by(User.role, User.name, User.id)
     if role:
         query = query.where(User.role == role)
-    if text:
+    if "\x00" in text:  # no name or email holds a NUL (and PostgreSQL cannot compare one)
+        query = query.where(false())
+    elif text:
         query = query.where(
             User.name.icontains(text, autoescape=True) | User.email.icontains(text, autoescape=True)
         )

@@ -517,6 +517,8 @@ def test_people_list_is_paged_and_searchable(app, client, auth, people):
     assert emails(client.get("/clinic/people?q=other.test").text) == []
     assert emails(client.get("/clinic/people?q=%25").text) == []
     assert "Nobody" in client.get("/clinic/people?q=_").text
+    no_one = client.get("/clinic/people?q=a%00b")  # PostgreSQL text cannot hold NUL: not a 500
+    assert no_one.status_code == 200 and emails(no_one.text) == []
 
 
 def test_other_clinics_admin_sees_none_of_demo_clinics_people(client, auth, people):
