@@ -1,4 +1,5 @@
-"""Pages of a growing list for HTML pages: `?page=N`, junk read as the first page."""
+"""Pages and filters of a growing list for HTML pages: `?page=N` (junk read as the first
+page) and filter texts from the query string."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ def rows_and_more(query: Select, limit: int, offset: int) -> tuple[list[Any], bo
     past the page tells, so no count query is needed)."""
     rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
     return list(rows[:limit]), len(rows) > limit
+
+
+def filter_text(name: str, max_length: int) -> tuple[str, bool]:
+    """A list filter's text from the query string (trimmed, at most ``max_length``), and
+    whether it can match stored text at all: one with a NUL cannot (PostgreSQL text holds
+    none, and comparing one is an error, not a miss)."""
+    text = request.args.get(name, "").strip()[:max_length]
+    return text, "\x00" not in text
 
 
 def requested_page() -> int:

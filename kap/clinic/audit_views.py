@@ -8,19 +8,21 @@ from datetime import datetime, time
 
 from flask import Response, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 
 from kap.clinic import bp
 from kap.extensions import db
 from kap.models import User
+from kap.pagination import filter_text, page_of
 from kap.services import audit
 from kap.services.scheduling import local_to_utc
 
 PAGE_SIZE = 50
 
 
-def _filters() -> tuple[str, datetime | None, str]:
-    action = (request.args.get("action") or "").strip()[:60]
+def _filtered_events() -> tuple[Select, str, str]:
+    """The clinic's events as the page's filters ask (newest first), and the filters' texts."""
+    action, can_match = filter_text("action", 60)
     since_text = (request.args.get("since") or "").strip()
     since = None
     if since_text:
@@ -32,7 +34,10 @@ def _filters() -> tuple[str, datetime | None, str]:
             )
         except ValueError:
             since_text = ""
-    return action, since, since_text
+    query = audit.events_of_clinic(current_user.clinic_id, since=since, action=action or None)
+    if not can_match:
+        query = query.where(false())
+    return query, action, since_text
 
 
 def _names(events) -> dict[int, str]:
@@ -45,16 +50,14 @@ def _names(events) -> dict[int, str]:
 @bp.route("/audit")
 def audit_log():
     """Who did what, newest first, 50 to a page."""
-    action, since, since_text = _filters()
-    page = max(1, request.args.get("page", 1, type=int))
-    query = audit.events_of_clinic(current_user.clinic_id, since=since, action=action or None)
-    events = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
+    query, action, since_text = _filtered_events()
+    page = page_of(query, PAGE_SIZE)
     return render_template(
         "clinic/audit.html",
-        events=events[:PAGE_SIZE],
-        names=_names(events),
+        events=page.items,
+        names=_names(page.items),
         page=page,
-        has_more=len(events) > PAGE_SIZE,
+        filters={k: v for k, v in (("action", action), ("since", since_text)) if v},
         action=action,
         since=since_text,
         actions=audit.KNOWN_ACTIONS,
@@ -64,7 +67,7 @@ def audit_log():
 @bp.route("/audit.csv")
 def audit_csv():
     """The filtered log as CSV (the export itself is audited)."""
-    action, since, _ = _filters()
+    query, _, _ = _filtered_events()
     audit.record(
         "audit.export", actor=current_user, subject_type="clinic", subject_id=current_user.clinic_id
     )
@@ -82,9 +85,7 @@ def audit_csv():
             "detail",
         ]
     )
-    for event in db.session.scalars(
-        audit.events_of_clinic(current_user.clinic_id, since=since, action=action or None)
-    ):
+    for event in db.session.scalars(query):
         writer.writerow(
             [
                 event.at.isoformat(),

@@ -21,7 +21,7 @@ from kap.clinic.forms import (
 from kap.extensions import db
 from kap.formhelpers import attach_errors
 from kap.models import Role, User
-from kap.pagination import page_of
+from kap.pagination import filter_text, page_of
 from kap.services import invitations
 from kap.services.access import users_of_clinic
 from kap.services.data_rights import delete_patient_data
@@ -59,11 +59,11 @@ def people():
     """Everyone in the clinic, 50 a page, optionally one role or a name/email search."""
     show = request.args.get("show", "")
     role = ROLE_FILTERS.get(show)
-    text = request.args.get("q", "").strip()[:100]
+    text, can_match = filter_text("q", 100)
     query = users_of_clinic(current_user).order_by(User.role, User.name, User.id)
     if role:
         query = query.where(User.role == role)
-    if "\x00" in text:  # no name or email holds a NUL (and PostgreSQL cannot compare one)
+    if not can_match:
         query = query.where(false())
     elif text:
         query = query.where(
