@@ -40,8 +40,9 @@ def wait_until(page: Page, expression: str, seconds: float = 20) -> None:
 
 
 def controlled(page: Page) -> None:
-    """Wait until the service worker is active and controls the page."""
-    wait_until(page, "navigator.serviceWorker.controller")
+    """Wait until the service worker is active and controls the page (installing it
+    precaches the app shell, which takes a while on a loaded CI machine)."""
+    wait_until(page, "navigator.serviceWorker.controller", seconds=60)
 
 
 def storage_report(page: Page) -> dict:
