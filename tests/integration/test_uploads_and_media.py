@@ -285,9 +285,13 @@ def test_track_is_marked_private_and_not_stored(client, uploaded):
 
 
 def _without_countdown(body: bytes) -> bytes:
-    """The page minus the idle dialog's countdown and its sign-in link (which echoes the
-    requested path): neither says anything about whether the track exists."""
-    return re.sub(rb'data-idle-remaining="\d+"|data-signin-url="[^"]*"', b"", body)
+    """The page minus what changes between any two requests: the idle dialog's countdown,
+    its sign-in link (which echoes the requested path) and the CSRF token (signed with the
+    second it was made). None says anything about whether the track exists."""
+    varying = (
+        rb'data-idle-remaining="\d+"|data-signin-url="[^"]*"|name="csrf-token" content="[^"]*"'
+    )
+    return re.sub(varying, b"", body)
 
 
 def test_another_clinic_cannot_see_or_play_a_track(app, uploaded):
