@@ -63,8 +63,15 @@ def draft_from_form(form: MultiDict) -> TemplateDraft:
         crossfade_seconds=form.get("crossfade_seconds", ""),
         downtime_minutes=form.get("downtime_minutes", ""),
         observation_minutes=form.get("observation_minutes", ""),
+        post_dose_check_minutes=form.get("post_dose_check_minutes", ""),
+        requires_check_in=form.get("requires_check_in") == "y",
         checklist=[
-            ChecklistRow(r.get("text", ""), r.get("help_text", ""), r.get("required") == "y")
+            ChecklistRow(
+                r.get("text", ""),
+                r.get("help_text", ""),
+                r.get("required") == "y",
+                r.get("day_of") == "y",
+            )
             for r in _rows(form, "checklist")
         ],
         intention_prompts=_prompts(form, "intention"),

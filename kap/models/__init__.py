@@ -3,7 +3,13 @@
 from kap.models.alerts import Alert, AlertKind
 from kap.models.audit import AuditEvent
 from kap.models.auth_session import AuthSession
-from kap.models.clinical import ClinicalNote, EntryRead, SessionObservation
+from kap.models.clinical import (
+    ClinicalNote,
+    EntryRead,
+    MedicationAdministration,
+    SessionDischarge,
+    SessionObservation,
+)
 from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
 from kap.models.measures import MeasureResponse
@@ -60,9 +66,11 @@ __all__ = [
     "JournalComment",
     "JournalEntry",
     "MeasureResponse",
+    "MedicationAdministration",
     "PlaylistTrack",
     "RecoveryCode",
     "Role",
+    "SessionDischarge",
     "SessionObservation",
     "SessionStatus",
     "SessionTemplate",

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
@@ -54,8 +64,11 @@ class EntryRead(db.Model):
 class SessionObservation(db.Model):
     """Vitals and monitoring checks recorded by staff around a session.
 
-    ``kind``: 'pre_dose' (vitals before dosing), 'check' (a timed monitoring check during
-    observation, vitals optional), 'final' (the vitals check required before discharge).
+    ``kind``: 'pre_dose' (vitals before dosing), 'post_dose' (the protocol's check a set time
+    after dosing), 'check' (a timed monitoring check during observation, vitals optional),
+    'final' (the vitals check required before discharge). Beside the vitals, the clinical
+    state: ``sedation`` 0-5 (MOAA/S: 5 responds readily to name, 0 no response to a painful
+    stimulus), ``dissociation`` none/mild/moderate/severe, ``respiratory_concern``.
     """
 
     __tablename__ = "session_observations"
@@ -72,11 +85,78 @@ class SessionObservation(db.Model):
     diastolic: Mapped[int | None] = mapped_column(Integer)
     heart_rate: Mapped[int | None] = mapped_column(Integer)
     spo2: Mapped[int | None] = mapped_column(Integer)
+    sedation: Mapped[int | None] = mapped_column(Integer)
+    dissociation: Mapped[str | None] = mapped_column(String(10))
+    respiratory_concern: Mapped[bool | None] = mapped_column(Boolean)
     note_ciphertext: Mapped[str] = mapped_column("note", Text, default="")
     note = EncryptedText("note_ciphertext", "note", lambda obs: obs.clinic_id)
 
     recorded_by = relationship("User", lazy="joined")
 
 
+class MedicationAdministration(db.Model):
+    """What was given at a session, as the clinician recorded it (several: a booster dose).
+
+    The app records what a clinician did; it never proposes a dose.
+    """
+
+    __tablename__ = "medication_administrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    medication: Mapped[str] = mapped_column(String(120))
+    route: Mapped[str] = mapped_column(String(30))
+    dose: Mapped[Decimal] = mapped_column(Numeric(10, 3))
+    unit: Mapped[str] = mapped_column(String(20))
+    lot: Mapped[str] = mapped_column(String(60), default="")
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    given_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note_ciphertext: Mapped[str] = mapped_column("note", Text, default="")
+    note = EncryptedText("note_ciphertext", "note", lambda given: given.clinic_id)
+
+    given_by = relationship("User", lazy="joined")
+
+
+class SessionDischarge(db.Model):
+    """One discharge of a session: who, when, the ride home, any override; and its reopening.
+
+    The session's ``discharged_at`` is the current state; these rows are the history. A
+    discharge with final vitals outside the clinic's limits needs a written override reason.
+    """
+
+    __tablename__ = "session_discharges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    discharged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    discharged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    #: Who is driving the patient home (the ride confirmed at discharge).
+    driver: Mapped[str] = mapped_column(String(120), default="")
+    #: Which final values were outside the limits when a clinician overrode them, e.g.
+    #: "systolic_high,diastolic_high" (empty when none were).
+    out_of_range: Mapped[str] = mapped_column(String(200), default="")
+    override_reason_ciphertext: Mapped[str] = mapped_column("override_reason", Text, default="")
+    override_reason = EncryptedText(
+        "override_reason_ciphertext", "override_reason", lambda d: d.clinic_id
+    )
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reopen_reason_ciphertext: Mapped[str] = mapped_column("reopen_reason", Text, default="")
+    reopen_reason = EncryptedText(
+        "reopen_reason_ciphertext", "reopen_reason", lambda d: d.clinic_id
+    )
+
+
 encrypt_pending_after_insert(ClinicalNote)
+encrypt_pending_after_insert(MedicationAdministration)
+encrypt_pending_after_insert(SessionDischarge)
 encrypt_pending_after_insert(SessionObservation)

@@ -78,6 +78,10 @@ class Clinic(db.Model):
     )
     #: Out-of-range limits for vitals, e.g. {"systolic_max": 160, ...} (see services.vitals).
     vitals_limits: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
+    #: Session mode may start this many minutes before the booked time, on the local day only.
+    start_window_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    #: The clinic's own phone number: first on the Crisis support page, above national lines.
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="clinic")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -89,6 +90,10 @@ class TemplateVersion(db.Model):
     crossfade_seconds: Mapped[int] = mapped_column(Integer, default=8)
     downtime_minutes: Mapped[int] = mapped_column(Integer, default=60)
     observation_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    #: Staff must check the patient in (ID checked, pre-dose vitals) before Start session.
+    requires_check_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Minutes after dosing that the post-dose vitals check falls due (0: the protocol has none).
+    post_dose_check_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     intention_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     integration_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -119,6 +124,8 @@ class ChecklistItem(db.Model):
     text: Mapped[str] = mapped_column(String(300))
     help_text: Mapped[str] = mapped_column(String(600), default="")
     required: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: About the day itself (fasting, alcohol, ride): tickable only from the day before.
+    day_of: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PlaylistTrack(db.Model):

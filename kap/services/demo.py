@@ -29,6 +29,9 @@ DEMO_CLINICS = {
     "other": ("Other Clinic", "America/Los_Angeles"),
 }
 
+#: Fictional numbers (555-01xx is reserved for fiction in North America).
+DEMO_CLINIC_PHONES = {"demo": "+1 212 555 0142", "other": "+1 415 555 0167"}
+
 DEMO_ACCOUNTS = [
     DemoAccount("admin@demo.test", "Avery Admin", Role.CLINIC_ADMIN, "demo"),
     DemoAccount("therapist@demo.test", "Dr. Tess Rivera", Role.THERAPIST, "demo"),
@@ -48,7 +51,11 @@ def _clinic(slug: str) -> Clinic:
         # DESIGN §4: every demo account signs in with email and password alone, so the demo
         # clinics do not require a second factor. Real clinics do by default.
         clinic = Clinic(
-            name=name, slug=slug, timezone=timezone, require_clinician_second_factor=False
+            name=name,
+            slug=slug,
+            timezone=timezone,
+            require_clinician_second_factor=False,
+            phone=DEMO_CLINIC_PHONES[slug],
         )
         db.session.add(clinic)
         db.session.flush()

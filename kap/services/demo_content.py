@@ -21,6 +21,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
+from kap.services.demo_session_day import add_monitoring_record
 from kap.services.playlist import format_duration
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.templates import (
@@ -98,14 +99,19 @@ def _walkthrough_draft(clinic: Clinic) -> TemplateDraft:
                 f"No food for {clinic.fasting_hours} hours before my session",
                 "An empty stomach lowers the chance of nausea.",
                 True,
+                day_of=True,
             ),
             ChecklistRow(
                 "No alcohol in the last 24 hours",
                 "Ketamine taken with alcohol can be dangerous, even fatal.",
                 True,
+                day_of=True,
             ),
             ChecklistRow(
-                "A ride home is arranged", "No driving until the next day after sleep.", True
+                "A ride home is arranged",
+                "No driving until the next day after sleep.",
+                True,
+                day_of=True,
             ),
             ChecklistRow(
                 "Eye mask and headphones are ready",
@@ -204,8 +210,15 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
             "To meet the heaviness with curiosity instead of fear.",
             "To notice what I need, and let myself have it.",
         ]
-        for days_ago, intention in zip((16, 12, 9), intentions, strict=True):
-            course.sessions.append(_past_session(patient, course, iv, days_ago, now, intention))
+        # The latest past session was an esketamine session with a complete monitoring
+        # record (DESIGN §4); the earlier two were IV infusions.
+        past_templates = (iv, iv, esketamine)
+        for days_ago, intention, template in zip(
+            (16, 12, 9), intentions, past_templates, strict=True
+        ):
+            course.sessions.append(
+                _past_session(patient, course, template, days_ago, now, intention)
+            )
         course.sessions.append(
             TreatmentSession(
                 clinic_id=demo.id,
@@ -226,6 +239,8 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
                 )
             )
         db.session.add(course)
+        db.session.flush()
+        add_monitoring_record(course.sessions[2], users["therapist@demo.test"])
 
     _seed_journal(patient, users["therapist@demo.test"])
 

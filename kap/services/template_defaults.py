@@ -33,6 +33,20 @@ DEFAULT_OBSERVATION_MINUTES = {
     DoseRoute.ESKETAMINE_NASAL: 120,
     DoseRoute.ORAL_LOZENGE: 60,
 }
+#: Minutes after dosing of the protocol's post-dose vitals (esketamine REMS: about 40).
+DEFAULT_POST_DOSE_CHECK_MINUTES = {
+    DoseRoute.IV_INFUSION: 0,
+    DoseRoute.IM_INJECTION: 0,
+    DoseRoute.ESKETAMINE_NASAL: 40,
+    DoseRoute.ORAL_LOZENGE: 0,
+}
+#: Whether staff check the patient in (ID, pre-dose vitals) before session mode unlocks.
+DEFAULT_REQUIRES_CHECK_IN = {
+    DoseRoute.IV_INFUSION: True,
+    DoseRoute.IM_INJECTION: True,
+    DoseRoute.ESKETAMINE_NASAL: True,
+    DoseRoute.ORAL_LOZENGE: False,
+}
 
 
 def default_checklist(clinic: Clinic) -> list[dict]:
@@ -42,6 +56,7 @@ def default_checklist(clinic: Clinic) -> list[dict]:
             "text": f"No food for {clinic.fasting_hours} hours before my session",
             "help_text": "An empty stomach lowers the chance of nausea during the session.",
             "required": True,
+            "day_of": True,
         },
         {
             "text": f"No liquids in the last {clinic.clear_liquids_hours} hours before my session",
@@ -49,6 +64,7 @@ def default_checklist(clinic: Clinic) -> list[dict]:
                 "Small sips of water with your usual medicines are fine unless told otherwise."
             ),
             "required": True,
+            "day_of": True,
         },
         {
             "text": (
@@ -57,6 +73,7 @@ def default_checklist(clinic: Clinic) -> list[dict]:
             ),
             "help_text": "Ketamine taken with alcohol can be dangerous, even fatal.",
             "required": True,
+            "day_of": True,
         },
         {
             "text": "I have reviewed my medications with the clinic",
@@ -66,16 +83,19 @@ def default_checklist(clinic: Clinic) -> list[dict]:
                 "about anything new."
             ),
             "required": True,
+            "day_of": False,
         },
         {
             "text": "A ride home is arranged, and I will not drive until the next day after sleep",
             "help_text": "Ketamine affects coordination and judgement for hours after a session.",
             "required": True,
+            "day_of": True,
         },
         {
             "text": "My room is quiet, with an eye mask and headphones ready",
             "help_text": "Music and darkness help you turn inward and stay undisturbed.",
             "required": False,
+            "day_of": False,
         },
     ]
 

@@ -36,6 +36,7 @@ LIMITS = {
     "crossfade_seconds": (0, 30),
     "downtime_minutes": (0, 600),
     "observation_minutes": (0, 600),
+    "post_dose_check_minutes": (0, 600),
 }
 
 
@@ -44,6 +45,7 @@ class ChecklistRow:
     text: str = ""
     help_text: str = ""
     required: bool = True
+    day_of: bool = False  # about the day itself: tickable only from the day before
 
 
 @dataclass
@@ -74,6 +76,8 @@ class TemplateDraft:
     crossfade_seconds: str = "8"
     downtime_minutes: str = "60"
     observation_minutes: str = "60"
+    post_dose_check_minutes: str = "0"
+    requires_check_in: bool = False
     checklist: list[ChecklistRow] = field(default_factory=list)
     intention_prompts: list[str] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
@@ -137,6 +141,8 @@ def new_template_draft(clinic, route: str = DoseRoute.IV_INFUSION) -> TemplateDr
     return TemplateDraft(
         route=route,
         observation_minutes=str(defaults.DEFAULT_OBSERVATION_MINUTES[DoseRoute(route)]),
+        post_dose_check_minutes=str(defaults.DEFAULT_POST_DOSE_CHECK_MINUTES[DoseRoute(route)]),
+        requires_check_in=defaults.DEFAULT_REQUIRES_CHECK_IN[DoseRoute(route)],
         checklist=[ChecklistRow(**item) for item in defaults.default_checklist(clinic)],
         intention_prompts=list(defaults.DEFAULT_INTENTION_PROMPTS),
         tracks=[
@@ -166,7 +172,11 @@ def draft_from_version(template: SessionTemplate, version: TemplateVersion) -> T
         crossfade_seconds=str(version.crossfade_seconds),
         downtime_minutes=str(version.downtime_minutes),
         observation_minutes=str(version.observation_minutes),
-        checklist=[ChecklistRow(i.text, i.help_text, i.required) for i in version.checklist_items],
+        post_dose_check_minutes=str(version.post_dose_check_minutes),
+        requires_check_in=version.requires_check_in,
+        checklist=[
+            ChecklistRow(i.text, i.help_text, i.required, i.day_of) for i in version.checklist_items
+        ],
         intention_prompts=list(version.intention_prompts or []),
         tracks=[
             TrackRow(
@@ -219,6 +229,13 @@ def validate_draft(draft: TemplateDraft, audio_files: dict[int, AudioFile]) -> V
             error(name, f"Enter a whole number from {low} to {high}.")
         else:
             numbers[name] = int(raw)
+    post_dose = numbers.get("post_dose_check_minutes")
+    observation = numbers.get("observation_minutes")
+    if post_dose and observation is not None and post_dose > observation:
+        error(
+            "post_dose_check_minutes",
+            f"The post-dose check must fall within observation ({observation} minutes).",
+        )
 
     for index, row in enumerate(draft.checklist):
         row.text = row.text.strip()
@@ -299,10 +316,18 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     version.crossfade_seconds = valid.numbers["crossfade_seconds"]
     version.downtime_minutes = valid.numbers["downtime_minutes"]
     version.observation_minutes = valid.numbers["observation_minutes"]
+    version.post_dose_check_minutes = valid.numbers["post_dose_check_minutes"]
+    version.requires_check_in = bool(draft.requires_check_in)
     version.intention_prompts = list(draft.intention_prompts)
     version.integration_prompts = list(draft.integration_prompts)
     version.checklist_items = [
-        ChecklistItem(position=i, text=r.text, help_text=r.help_text.strip(), required=r.required)
+        ChecklistItem(
+            position=i,
+            text=r.text,
+            help_text=r.help_text.strip(),
+            required=r.required,
+            day_of=r.day_of,
+        )
         for i, r in enumerate(draft.checklist)
     ]
     version.tracks = [
