@@ -9,10 +9,14 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, list[str]] | None = None, *, code: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        if code:  # a more specific machine-readable code than the class's, e.g. "not_today"
+            self.code = code
 
 
 class Invalid(DomainError):
