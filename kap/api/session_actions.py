@@ -10,6 +10,7 @@ from kap.models import Role
 from kap.services import session_flow
 from kap.services.errors import Invalid
 from kap.services.session_data import session_summary
+from kap.services.staff_calls import call_data, call_of_alert
 
 
 def _phase_times(session) -> dict:
@@ -61,7 +62,10 @@ def post_phase(session_id: int):
 @bp.route("/sessions/<int:session_id>/call-staff", methods=["POST"])
 @api_roles(Role.PATIENT)
 def post_call_staff(session_id: int):
-    """Ask clinic staff to come now: {"client_id"?, "at"?}. Once per client_id."""
+    """Ask clinic staff to come now: {"client_id"?, "at"?}. Once per client_id.
+
+    The answer carries the call's state too (a retry may find it acknowledged already).
+    """
     body = json_body()
     client_id = body.get("client_id")
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
@@ -69,5 +73,6 @@ def post_call_staff(session_id: int):
     at = session_flow.parse_device_time(body.get("at"))
     alert, created = session_flow.call_staff(current_user, session_id, client_id, at)
     return jsonify(
-        alert={"id": alert.id, "kind": alert.kind, "created_at": iso(alert.created_at)}
+        alert={"id": alert.id, "kind": alert.kind, "created_at": iso(alert.created_at)},
+        call=call_data(call_of_alert(alert)),
     ), (201 if created else 200)

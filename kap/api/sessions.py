@@ -12,6 +12,7 @@ from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
 from kap.services.scheduling import get_session_for, sessions_visible_to
 from kap.services.session_data import session_detail, session_summary
+from kap.services.staff_calls import call_data, calls_for
 
 
 @bp.route("/sessions")
@@ -45,3 +46,10 @@ def get_session(session_id: int):
     # DESIGN §4 reads both ways ("the list item plus ..." and the {user: ...} envelope of
     # /me), so the fields are at the top level and, identically, under "session".
     return jsonify(session=detail, **detail)
+
+
+@bp.route("/sessions/<int:session_id>/calls")
+@api_roles()
+def session_calls(session_id: int):
+    """The session's Call staff requests in their real state: what session mode polls."""
+    return jsonify(calls=[call_data(call) for call in calls_for(current_user, session_id)])

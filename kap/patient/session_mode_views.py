@@ -8,6 +8,7 @@ from kap.models import SessionStatus
 from kap.patient import bp
 from kap.services.session_data import session_detail
 from kap.services.session_flow import own_session
+from kap.services.staff_calls import calls_of, latest
 
 
 @bp.route("/sessions/<int:session_id>/mode")
@@ -18,11 +19,21 @@ def session_mode(session_id: int):
         return redirect(url_for("patient.prepare", session_id=session.id))
     if session.status == SessionStatus.COMPLETE:
         return redirect(url_for("patient.integration", session_id=session.id))
-    data = session_detail(session, audio_url)
+    calls = calls_of(session)
+    data = session_detail(session, audio_url, calls=calls)
+    # In the data block, so the phone still has it offline: "phone the clinic" when a call
+    # cannot be sent (static/js/session/staff-call.js).
+    data["clinic_phone"] = current_user.clinic.phone or ""
     data["urls"] = {
         "phase": url_for("api.post_phase", session_id=session.id),
         "call_staff": url_for("api.post_call_staff", session_id=session.id),
+        "calls": url_for("api.session_calls", session_id=session.id),
         "integration": url_for("patient.integration", session_id=session.id),
         "prepare": url_for("patient.prepare", session_id=session.id),
     }
-    return render_template("patient/session_mode.html", session=session, data=data)
+    return render_template(
+        "patient/session_mode.html",
+        session=session,
+        data=data,
+        call=latest(calls),
+    )

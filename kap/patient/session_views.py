@@ -106,11 +106,14 @@ def change_phase(session_id: int):
 
 @bp.route("/sessions/<int:session_id>/call-staff", methods=["POST"])
 def call_staff(session_id: int):
-    """Call staff without JavaScript: records the alert and says so."""
+    """Call staff without JavaScript: records the alert; session mode then shows its real state.
+
+    No "someone is on the way" here: that is only true once staff acknowledge the call, which
+    the session mode page shows (issue 12).
+    """
     if CsrfOnlyForm().validate_on_submit():
         session_flow.call_staff(current_user, session_id, request.form.get("client_id") or None)
-        flash("Staff have been called. Someone is on the way.", "info")
-    return redirect(url_for("patient.session_mode", session_id=session_id))
+    return redirect(url_for("patient.session_mode", session_id=session_id) + "#call")
 
 
 @bp.route("/sessions/<int:session_id>/integration")

@@ -220,6 +220,8 @@ def board_for(user: User, now: datetime | None = None) -> Board:
             .order_by(Alert.created_at, Alert.id)
         )
     )
+    # Calls nobody has acknowledged yet stay on top; acknowledged ones follow until resolved.
+    alerts.sort(key=lambda alert: alert.acknowledged_at is not None)
     call_sessions = {a.session_id for a in alerts if a.session_id}
     rooms = dict(
         db.session.execute(

@@ -7,6 +7,7 @@ from typing import Any
 
 from kap.models import TrackKind, TreatmentSession, User
 from kap.services.playlist import playlist_length
+from kap.services.staff_calls import StaffCall, call_data, calls_of
 
 
 def _iso(moment) -> str | None:
@@ -29,10 +30,15 @@ def session_summary(session: TreatmentSession) -> dict[str, Any]:
 
 
 def session_detail(
-    session: TreatmentSession, audio_url: Callable[[int], str], reader: User | None = None
+    session: TreatmentSession,
+    audio_url: Callable[[int], str],
+    reader: User | None = None,
+    calls: list[StaffCall] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to prepare for and run the session (DESIGN §4 detail shape).
 
+    ``calls`` are the patient's Call staff requests in their real state (one query, unless the
+    caller already has them).
     The intention is for the patient and their care team ("Your care team can read it"): a
     clinic admin as ``reader`` gets it empty: clinic admins do not read what patients write.
     """
@@ -82,4 +88,5 @@ def session_detail(
         "downtime_started_at": _iso(session.downtime_started_at),
         "integration_started_at": _iso(session.integration_started_at),
         "completed_at": _iso(session.completed_at),
+        "calls": [call_data(call) for call in (calls_of(session) if calls is None else calls)],
     }

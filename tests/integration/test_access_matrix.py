@@ -191,6 +191,7 @@ api.delete_session          DELETE AUTH  200   200   200   200   200   200   200
 api.me                      GET    AUTH  200   200   200   200   200   200   200   200
 api.list_sessions           GET    AUTH  200   200   200   200   200   200   200   200
 api.get_session             GET    AUTH  200   GONE  200   GONE  200   GONE  GONE  GONE
+api.session_calls           GET    AUTH  200   GONE  200   GONE  200   GONE  GONE  GONE
 api.put_checklist_item      PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.put_intention           PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # unticked

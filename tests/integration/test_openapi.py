@@ -199,6 +199,10 @@ def test_sessions_list_and_detail_match_the_description(app, people, contract):
         contract.call(patient, "POST", f"{detail}/phase", json={"phase": phase}, **ids)
     for _ in range(2):  # created, then the same client_id again
         contract.call(patient, "POST", f"{detail}/call-staff", json={"client_id": "c1"}, **ids)
+    assert contract.call(patient, "GET", f"{detail}/calls", **ids).json["calls"]
+    assert contract.call(patient, "GET", detail, **ids).json["calls"]
+    missing = contract.call(patient, "GET", f"{detail}/calls", session_id=999999)
+    assert missing.status_code == 404
     therapist = signed_in(app, "therapist@demo.test")
     for query in ("?limit=1", "?limit=0", "?status=complete"):
         contract.call(therapist, "GET", "/api/v1/sessions", query=query)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kap.api.openapi_spec import calls
 from kap.api.openapi_spec.common import (
     ID,
     MAX_ID,
@@ -102,6 +103,7 @@ DETAIL_PROPERTIES = {
     "observation_minutes": {"type": "integer", "minimum": 0},
     "integration_prompts": array({"type": "string"}),
     **PHASE_TIMES,
+    "calls": array(ref("StaffCall")),
 }
 
 SCHEMAS = {
@@ -292,6 +294,9 @@ SCHEMAS["CallStaffAnswer"] = closed(
                 "kind": {"type": "string", "const": AlertKind.CALL_STAFF.value},
                 "created_at": TIMESTAMP,
             }
-        )
+        ),
+        "call": ref("StaffCall"),
     }
 )
+PATHS.update(calls.PATHS)
+SCHEMAS.update(calls.SCHEMAS)
