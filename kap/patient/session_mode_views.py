@@ -21,9 +21,6 @@ def session_mode(session_id: int):
         return redirect(url_for("patient.integration", session_id=session.id))
     calls = calls_of(session)
     data = session_detail(session, audio_url, calls=calls)
-    # In the data block, so the phone still has it offline: "phone the clinic" when a call
-    # cannot be sent (static/js/session/staff-call.js).
-    data["clinic_phone"] = current_user.clinic.phone or ""
     data["urls"] = {
         "phase": url_for("api.post_phase", session_id=session.id),
         "call_staff": url_for("api.post_call_staff", session_id=session.id),

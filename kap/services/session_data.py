@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kap.models import TrackKind, TreatmentSession, User
+from kap.extensions import db
+from kap.models import Clinic, TrackKind, TreatmentSession, User
 from kap.services.playlist import playlist_length
 from kap.services.staff_calls import StaffCall, call_data, calls_of
 
@@ -38,7 +39,8 @@ def session_detail(
     """Everything needed to prepare for and run the session (DESIGN §4 detail shape).
 
     ``calls`` are the patient's Call staff requests in their real state (one query, unless the
-    caller already has them).
+    caller already has them); ``clinic_phone`` goes with them, so a phone that stored the
+    session can say "phone the clinic" when a call cannot be sent offline.
     The intention is for the patient and their care team ("Your care team can read it"): a
     clinic admin as ``reader`` gets it empty: clinic admins do not read what patients write.
     """
@@ -89,4 +91,5 @@ def session_detail(
         "integration_started_at": _iso(session.integration_started_at),
         "completed_at": _iso(session.completed_at),
         "calls": [call_data(call) for call in (calls_of(session) if calls is None else calls)],
+        "clinic_phone": db.session.get(Clinic, session.clinic_id).phone or "",
     }

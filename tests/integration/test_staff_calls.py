@@ -273,8 +273,10 @@ def _status(page: str) -> str:
     return match.group(1)
 
 
-def test_data_block_carries_the_clinic_phone_and_the_calls(client, auth, session_id):
-    """Session mode's data has the clinic's phone (for offline) and where to poll the calls."""
+def test_data_block_carries_the_clinic_phone_and_the_calls(app, client, auth, session_id):
+    """Session mode's data (and the API's copy the phone stores) has the clinic's phone."""
+    api, _ = _api(app, "patient@demo.test")
+    assert api.get(f"/api/v1/sessions/{session_id}").json["clinic_phone"] == "+1 212 555 0142"
     auth.login("patient@demo.test")
     page = _session_mode(client, session_id)
     block = re.search(r'<script type="application/json" id="session-data">(.*?)</script>', page)

@@ -104,6 +104,10 @@ DETAIL_PROPERTIES = {
     "integration_prompts": array({"type": "string"}),
     **PHASE_TIMES,
     "calls": array(ref("StaffCall")),
+    "clinic_phone": {
+        "type": "string",
+        "description": "The clinic's phone number ('' when not set), kept for offline use.",
+    },
 }
 
 SCHEMAS = {
