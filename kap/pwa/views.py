@@ -43,6 +43,7 @@ PRECACHED_STATIC = (
     "js/session/cues.js",
     "js/session/player.js",
     "js/session/soundscape.js",
+    "js/session/staff-call.js",
     "js/session/timeline.js",
     "js/session/wakelock.js",
     "js/session/wav.js",

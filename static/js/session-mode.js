@@ -4,17 +4,21 @@
 // every tick, never from counting ticks, so a reload, a locked screen or throttled timers resume
 // at the right place. The session's data comes from the page or, offline, from this phone's store
 // (static/js/offline.js keeps it with its audio); phase changes and Call staff go through the
-// outbox, which keeps each until the server has it (re-sending a phase is a no-op there).
+// outbox, which keeps each until the server has it (re-sending a phase is a no-op there). Call
+// staff and the real state of the call are in session/staff-call.js.
 //
 // Start-up loads only what the first screen needs; the rest is imported when first used (the
 // soundscape renderer, the wake lock, the direct API fallback). The service worker precaches
 // every one of them (kap/pwa/views.py), so a session started offline finds them all.
 
-import { core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob } from './device.js';
+import {
+  clinicZone, core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob,
+} from './device.js';
 import * as outbox from './outbox.js';
 import { SessionClock, quietly } from './session/clock.js';
 import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
 import { SessionPlayer, silentClip } from './session/player.js';
+import { startStaffCall } from './session/staff-call.js';
 import { downtimeRemaining, phaseAt, playlistLength, positionAt } from './session/timeline.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
@@ -51,6 +55,7 @@ async function sessionData() {
   found.urls ??= {
     phase: `/api/v1/sessions/${found.id}/phase`,
     call_staff: `/api/v1/sessions/${found.id}/call-staff`,
+    calls: `/api/v1/sessions/${found.id}/calls`,
     integration: `/patient/sessions/${found.id}/integration`,
     prepare: `/patient/sessions/${found.id}`,
   };
@@ -297,57 +302,16 @@ function tick() {
   if (w.phase === 'integration') clearInterval(timer); // nothing left to time
 }
 
-// ---- Call staff: confirm inline, then through the outbox, ahead of everything else, until the
-// clinic has it (once per client_id). Offline, say plainly that nobody has been reached yet.
-let staffCall = null;
-
-function confirming(on) {
-  ui.confirm.hidden = !on;
-  ui.call.hidden = on;
-  (on ? ui.yes : ui.call).focus();
-}
-
-function staffStatus(state, text) {
-  ui.root.dataset.staff = state;
-  ui.staff.textContent = text;
-}
-
-async function callStaff() {
-  const body = { client_id: core.uuid(), at: new Date().toISOString() };
-  staffStatus('calling', 'Calling staff…');
-  try {
-    staffCall = await outbox.enqueue({
-      kind: 'call-staff', priority: 0, session: data.id, method: 'POST', url: data.urls.call_staff, body, label: 'Call staff',
-    });
-  } catch {
-    staffCall = null; // no device store: one direct try
-    return postNow(data.urls.call_staff, body).then(
-      () => staffStatus('called', 'Staff have been called. Someone is on the way.'),
-      () => staffStatus('failed', 'Staff could not be called from here. Please call out for help.'),
-    );
-  }
-  const { state } = await outbox.outcome(staffCall, 8000);
-  if (state === 'synced') staffCalled();
-  else if (state === 'attention') staffStatus('failed', 'Staff could not be called from here. Please call out for help.');
-  else if (staffCall) staffStatus('calling', 'No connection: staff have not been reached yet. The call goes out the moment the phone reconnects. If you need help now, call out.');
-}
-
-function staffCalled() {
-  staffCall = null;
-  staffStatus('called', 'Staff have been called. Someone is on the way.');
-}
-
-outbox.on('synced', ({ record: sent }) => sent.id === staffCall?.id && staffCalled());
-
-ui.call.addEventListener('click', () => confirming(true));
-ui.no.addEventListener('click', () => confirming(false));
-ui.yes.addEventListener('click', () => {
-  confirming(false);
-  if (staffCall) return; // one call is already on its way
-  callStaff();
-});
-
 // ---- Start.
+startStaffCall({
+  data,
+  ui: { root: ui.root, call: ui.call, confirm: ui.confirm, yes: ui.yes, no: ui.no, status: ui.staff },
+  outbox,
+  user,
+  zone: clinicZone(user).catch(() => undefined), // times as the clinic's pages show them
+  directPost: postNow,
+  uuid: core.uuid,
+});
 ui.root.hidden = false;
 if (known === 'integration') forget();
 timer = setInterval(tick, TICK_MS);

@@ -202,7 +202,7 @@ def test_refused_autoplay_shows_one_big_begin_button(page: Page, walkthrough_id)
 def test_call_staff_confirms_then_raises_an_alert_the_therapist_sees(
     page: Page, browser, browser_context_args, walkthrough_id
 ):
-    """Call staff asks once more, posts (201), says so, and therapist@demo.test sees the alert."""
+    """Call staff asks once more, posts (201), says it was sent; the therapist sees the alert."""
     page.clock.install()
     sign_in(page, PATIENT)
     start_session(page, walkthrough_id)
@@ -213,7 +213,7 @@ def test_call_staff_confirms_then_raises_an_alert_the_therapist_sees(
     with page.expect_response(lambda r: r.url.endswith("/call-staff")) as answer:
         page.get_by_role("button", name="Yes, call staff now").click()
     assert answer.value.status == 201
-    expect(page.get_by_role("status")).to_contain_text("Staff have been called")
+    expect(page.get_by_role("status")).to_have_text("Sent — waiting for staff")
 
     therapist = browser.new_context(**browser_context_args)
     try:
@@ -317,7 +317,8 @@ def test_without_javascript_the_forms_move_the_phases_and_call_staff(
         expect(plain.get_by_role("button", name="Pause")).to_be_hidden()
 
         plain.get_by_role("button", name="Call staff now").click()
-        expect(plain.get_by_text("Staff have been called")).to_be_visible()
+        expect(plain.get_by_role("status")).to_have_text("Sent — waiting for staff")
+        expect(plain.get_by_text("on the way")).to_have_count(0)
         plain.get_by_role("button", name="The music is over: start downtime").click()
         plain.get_by_role("button", name="Downtime is over: open my journal").click()
         expect(plain).to_have_url(f"/patient/sessions/{walkthrough_id}/integration")
