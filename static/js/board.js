@@ -4,9 +4,19 @@
 // child; any other part is swapped whole, unless someone is busy in it (focus inside, a
 // changed field, an error shown), so typing and open forms are never lost. Nothing is
 // fetched while a field on the board has focus or was typed into in the last few seconds.
+// A board in a background tab keeps fetching (the browser slows it down): a new Call staff
+// must still reach the tab's title and the call sound.
+//
+// Calls nobody has acknowledged yet are counted in the title ("(1) Call staff · Session
+// board") and ring: at once when a new one appears, then every RING_EVERY_MS until each is
+// acknowledged (board-sound.js; the sound needs one press of "Turn on call sound").
+
+import { callSound } from "./board-sound.js";
 
 const TYPING_PAUSE_MS = 8000;
+const RING_EVERY_MS = 10000;
 const FIELDS = "input, textarea, select";
+const UNACKNOWLEDGED = ".call:not(.call--acknowledged)";
 
 function startRefreshing(root) {
   const url = root.dataset.rowsUrl;
@@ -14,6 +24,9 @@ function startRefreshing(root) {
   const status = document.querySelector("[data-board-status]");
   const clock = timeFormat(root.dataset.timezone);
   const baseTitle = document.title;
+  const sound = callSound(document.querySelector("[data-call-sound]"));
+  const heard = new Set(); // unacknowledged calls this page has already rung for
+  let lastRing = 0;
   let lastHtml = null;
   let lastTyped = 0;
   let timer = null;
@@ -31,14 +44,28 @@ function startRefreshing(root) {
     if (status) status.textContent = text;
   };
 
-  const showCalls = () => {
-    const open = root.querySelectorAll(".call").length;
-    document.title = open ? `(${open}) Call staff · ${baseTitle}` : baseTitle;
+  const ring = () => {
+    lastRing = Date.now();
+    sound.ring();
   };
+
+  /** Title and sound for the calls on show; a call the page has not rung for rings now. */
+  const showCalls = () => {
+    const waiting = [...root.querySelectorAll(UNACKNOWLEDGED)].map((call) => call.id);
+    document.title = waiting.length ? `(${waiting.length}) Call staff · ${baseTitle}` : baseTitle;
+    const fresh = waiting.filter((id) => !heard.has(id));
+    heard.clear();
+    waiting.forEach((id) => heard.add(id));
+    if (fresh.length) ring();
+  };
+
+  setInterval(() => {
+    if (root.querySelector(UNACKNOWLEDGED) && Date.now() - lastRing >= RING_EVERY_MS - 500) ring();
+  }, 1000);
 
   async function tick() {
     timer = null;
-    if (document.hidden || fieldFocused() || Date.now() - lastTyped < TYPING_PAUSE_MS) {
+    if (fieldFocused() || Date.now() - lastTyped < TYPING_PAUSE_MS) {
       schedule();
       return;
     }

@@ -1,0 +1,205 @@
+"""Call staff, phone and board side by side: the phone says only what is true (issue 12).
+
+The patient's phone (Pixel 7) runs session mode; the board runs on a tablet in the corridor.
+"Staff have seen your call" appears on the phone only after the board acknowledges it, and a
+call made with no connection says so, with the clinic's phone, until the outbox sends it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import ROOT, screenshot, sign_in
+
+PATIENT = "patient2@demo.test"
+PATIENT_NAME = "Robin Lee"
+CLINIC_PHONE = "+1 212 555 0142"
+STAFF = "therapist@demo.test"
+STAFF_NAME = "Dr. Tess Rivera"
+
+# A Walkthrough session for Robin Lee today in Room 3, made through the service layer, so
+# these tests never use up the demo patient's session that other browser tests walk through.
+_TODAYS_WALKTHROUGH = """
+from datetime import UTC, datetime
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import SessionTemplate, User
+from kap.services.scheduling import add_booster, to_local
+with app.app_context():
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
+    template = db.session.scalar(select(SessionTemplate).where(
+        SessionTemplate.clinic_id == admin.clinic_id,
+        SessionTemplate.name == "Walkthrough (3 minutes)",
+    ))
+    local = to_local(datetime.now(UTC), admin.clinic.timezone)
+    session = add_booster(admin, patient.id, template.id, local.date(),
+                          local.time().replace(second=0, microsecond=0), "Room 3")
+    print(session.id)
+"""
+
+# Counts the board's chimes: every tone it plays starts an oscillator.
+_COUNT_TONES = """
+window.tonesPlayed = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) {
+  window.tonesPlayed += 1;
+  return start.apply(this, args);
+};
+"""
+
+
+@pytest.fixture
+def session_id(live_server) -> int:
+    """A Walkthrough session of Robin Lee's, booked for now."""
+    result = subprocess.run(
+        [sys.executable, "-c", _TODAYS_WALKTHROUGH],
+        cwd=ROOT,
+        env=live_server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"could not book a Walkthrough session:\n{result.stderr}"
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def tablet(browser, playwright, base_url) -> Page:
+    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
+    context = browser.new_context(
+        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
+    )
+    context.add_init_script(_COUNT_TONES)
+    yield context.new_page()
+    context.close()
+
+
+def in_session_mode(page: Page, session_id: int) -> None:
+    """Robin signs in on the phone, ticks the required items and starts the session."""
+    sign_in(page, PATIENT)
+    detail = page.request.get(f"/api/v1/sessions/{session_id}").json()
+    page.goto(f"/patient/sessions/{session_id}")
+    for item in detail["checklist"]:
+        if item["required"]:
+            page.get_by_label(item["text"], exact=True).check()
+    page.get_by_role("button", name="Start session").click()
+    expect(page).to_have_url(f"/patient/sessions/{session_id}/mode")
+    expect(page.get_by_role("button", name="Call staff")).to_be_visible()
+
+
+def press_call_staff(page: Page) -> None:
+    page.get_by_role("button", name="Call staff").click()
+    page.get_by_role("button", name="Yes, call staff now").click()
+
+
+def board_with_sound(tablet: Page) -> Page:
+    """The board, signed in as a therapist, with the call sound turned on."""
+    sign_in(tablet, STAFF)
+    tablet.goto("/board/")
+    expect(tablet.locator("[data-board-status]")).to_contain_text("Live")
+    sound = tablet.locator("[data-call-sound]")
+    expect(sound).to_have_text("Turn on call sound")
+    sound.click()
+    expect(sound).to_have_text("Call sound on")
+    expect(sound).to_have_attribute("aria-pressed", "true")
+    return tablet
+
+
+def tones(page: Page) -> int:
+    return page.evaluate("window.tonesPlayed")
+
+
+def test_phone_waits_until_the_board_acknowledges_then_names_who(
+    page: Page, tablet: Page, session_id
+):
+    """Sent — waiting on the phone; the board rings; only its acknowledgement reaches the phone."""
+    board = board_with_sound(tablet)
+    chime = tones(board)  # pressing the button plays the chime once, as a check
+    assert chime > 0
+    in_session_mode(page, session_id)
+    status = page.locator("#sm-staff-status")
+    expect(status).to_have_attribute("aria-live", "polite")
+
+    press_call_staff(page)
+    expect(status).to_have_text("Sent — waiting for staff")
+
+    call = board.locator(".call", has_text="Room 3")
+    expect(call).to_be_visible(timeout=15_000)  # the board fetched it by itself
+    expect(call).to_contain_text(PATIENT_NAME)
+    expect(call).to_contain_text("Not yet acknowledged")
+    expect(board).to_have_title(re.compile(r"^\(1\) Call staff · Session board"))
+    _wait(board, lambda: tones(board) > chime, "the board to ring for the new call")
+    rung = tones(board)
+    _wait(board, lambda: tones(board) > rung, "the board to ring again", seconds=15)
+    screenshot(board, "board-call-staff")
+
+    # The phone asks for news; nothing changed, so nothing more is claimed.
+    with page.expect_response(lambda r: r.url.endswith(f"/sessions/{session_id}/calls")):
+        pass
+    expect(status).to_have_text("Sent — waiting for staff")
+    expect(page.get_by_text("on the way")).to_have_count(0)
+    expect(page.get_by_text("Staff have seen your call")).to_have_count(0)
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "session-mode-call-waiting")
+
+    call.get_by_role("button", name="Acknowledge call from Room 3").click()
+    expect(board.locator(".call", has_text="Room 3")).to_contain_text(
+        f"Acknowledged by {STAFF_NAME}"
+    )
+    expect(board).to_have_title(re.compile(r"^Session board"))  # none unacknowledged
+    quiet = tones(board)
+
+    expect(status).to_contain_text(f"Staff have seen your call — {STAFF_NAME}, ", timeout=12_000)
+    expect(status).to_have_text(_clock_pattern(f"Staff have seen your call — {STAFF_NAME}, "))
+    board.wait_for_timeout(11_000)
+    assert tones(board) == quiet  # acknowledged: the ringing stopped
+
+    board.get_by_label("What was done").fill("Felt cold; brought a blanket.")
+    board.get_by_role("button", name="Resolve").click()
+    expect(board.locator(".call", has_text="Room 3")).to_have_count(0)
+    expect(status).to_have_text(_clock_pattern("Your call was closed by staff at "), timeout=12_000)
+
+
+def test_offline_call_says_not_sent_with_the_clinic_phone_until_the_outbox_sends_it(
+    page: Page, context: BrowserContext, session_id, live_server
+):
+    """No connection: "Not sent yet", call out loud or phone the clinic; back online: sent."""
+    in_session_mode(page, session_id)
+    status = page.locator("#sm-staff-status")
+    context.set_offline(True)
+    press_call_staff(page)
+    expect(status).to_contain_text(
+        "Not sent yet — no connection. Call out loud, or phone the clinic:"
+    )
+    link = status.get_by_role("link", name=CLINIC_PHONE)
+    expect(link).to_have_attribute("href", "tel:+12125550142")
+    expect(page.get_by_text("waiting for staff")).to_have_count(0)
+    page.set_viewport_size({"width": 320, "height": 568})
+    call_button = page.get_by_role("button", name="Call staff")
+    expect(call_button).to_be_in_viewport()  # still reachable on a small phone
+    screenshot(page, "session-mode-call-offline", full_page=False)
+
+    context.set_offline(False)
+    expect(status).to_have_text("Sent — waiting for staff", timeout=20_000)
+    calls = page.request.get(f"/api/v1/sessions/{session_id}/calls").json()["calls"]
+    assert [c["status"] for c in calls] == ["sent"]  # exactly once
+
+
+def _clock_pattern(prefix: str) -> re.Pattern:
+    """The text with a 24-hour clock time at its end."""
+    return re.compile("^" + re.escape(prefix) + r"\d\d:\d\d$")
+
+
+def _wait(page: Page, condition, what: str, seconds: float = 10) -> None:
+    """Poll ``condition`` (page.wait_for_function is refused by the app's CSP)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(100)
