@@ -29,6 +29,7 @@ class ProtocolLine:
 class RowRecords:
     """What the row shows and offers about check-in, doses, protocol times and state."""
 
+    dosed: bool = False
     checked_in_text: str = ""
     waiting_for_check_in: bool = False
     can_check_in: bool = False
@@ -71,14 +72,14 @@ def records_for(
 ) -> RowRecords:
     """The records part of one board row."""
     records = RowRecords(route=route_for_template(session))
+    records.dosed = dosed_at(session, administrations) is not None
     records.has_pre_dose = any(o.kind == "pre_dose" for o in observations)
     if session.checked_in_at is not None:
         who = names.get(session.checked_in_by_id) or "a former colleague"
         records.checked_in_text = f"Checked in {clock_time(session.checked_in_at, clinic)} by {who}"
-    else:
-        not_dosed = dosed_at(session, administrations) is None
-        records.waiting_for_check_in = session.template_version.requires_check_in and not_dosed
-        records.can_check_in = not_dosed and is_session_day(session, clinic.timezone, now)
+    elif not records.dosed:
+        records.waiting_for_check_in = session.template_version.requires_check_in
+        records.can_check_in = is_session_day(session, clinic.timezone, now)
     records.administrations = [
         describe(given, clinic, names.get(given.given_by_id, "")) for given in administrations
     ]
