@@ -23,6 +23,7 @@ from kap.api import (  # noqa: E402,F401
     audit,
     journal,
     measures,
+    monitoring,
     openapi,
     patients,
     session,

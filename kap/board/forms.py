@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from kap.services.board_actions import MAX_NOTE_LENGTH
-from kap.services.vitals import KINDS
+from kap.services.administrations import (
+    MAX_LOT,
+    MAX_MEDICATION,
+    MAX_NOTE,
+    ROUTES,
+    UNITS,
+)
+from kap.services.observations import MAX_NOTE_LENGTH
+from kap.services.vitals import DISSOCIATION_LABELS, KINDS, SEDATION_LABELS
 
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
 
@@ -21,8 +36,38 @@ def scoped(form: FlaskForm, scope: str) -> FlaskForm:
     return form
 
 
-class VitalsForm(FlaskForm):
-    """Blood pressure, heart rate and SpO2; the service checks ranges and required values."""
+class ClinicalStateForm(FlaskForm):
+    """Sedation (MOAA/S), dissociation and breathing; the service says which a kind needs."""
+
+    sedation = SelectField(
+        "Sedation (MOAA/S)",
+        choices=[SelectChoice("", "Not assessed")]
+        + [SelectChoice(str(level), f"{level}: {text}") for level, text in SEDATION_LABELS.items()],
+        validate_choice=False,
+    )
+    dissociation = RadioField(
+        "Dissociation",
+        choices=[SelectChoice(value, label) for value, label in DISSOCIATION_LABELS.items()],
+        validate_choice=False,
+    )
+    respiratory_concern = RadioField(
+        "Breathing",
+        choices=[SelectChoice("no", "No concern"), SelectChoice("yes", "Concern about breathing")],
+        validate_choice=False,
+    )
+
+    def state(self) -> dict:
+        """The clinical state as the service takes it (None for what was not recorded)."""
+        sedation = self.sedation.data
+        return {
+            "sedation": int(sedation) if sedation and sedation.isdigit() else None,
+            "dissociation": self.dissociation.data or None,
+            "respiratory_concern": {"yes": True, "no": False}.get(self.respiratory_concern.data),
+        }
+
+
+class VitalsForm(ClinicalStateForm):
+    """A reading: blood pressure, heart rate, SpO2 and the clinical state."""
 
     kind = RadioField(
         "Reading",
@@ -35,19 +80,62 @@ class VitalsForm(FlaskForm):
     spo2 = IntegerField("SpO2 (%, if measured)", validators=[Optional()], render_kw=NUMERIC)
     note = StringField("Note (optional)", validators=[Length(max=MAX_NOTE_LENGTH)])
 
-    def values(self) -> dict[str, int | None]:
+    def values(self) -> dict:
         return {
             "systolic": self.systolic.data,
             "diastolic": self.diastolic.data,
             "heart_rate": self.heart_rate.data,
             "spo2": self.spo2.data,
+            **self.state(),
         }
 
 
-class CheckForm(FlaskForm):
-    """A monitoring check: the patient was seen now."""
+class CheckForm(ClinicalStateForm):
+    """A monitoring check: the patient was seen now (at least one thing recorded)."""
 
-    note = StringField("Note (optional)", validators=[Length(max=MAX_NOTE_LENGTH)])
+    note = StringField("Note", validators=[Length(max=MAX_NOTE_LENGTH)])
+
+    def values(self) -> dict:
+        return self.state()
+
+
+class CheckInForm(FlaskForm):
+    """Staff check-in: the photo ID tick (pre-dose vitals are checked by the service)."""
+
+    photo_id_checked = BooleanField("Photo ID checked")
+
+
+class AdministrationForm(FlaskForm):
+    """What was given. The dose is always typed by the clinician: never pre-filled."""
+
+    medication = StringField("Medication", validators=[Length(max=MAX_MEDICATION)])
+    route = RadioField(
+        "Route",
+        choices=[SelectChoice(value, label) for value, label in ROUTES.items()],
+        validate_choice=False,
+    )
+    dose = StringField(
+        "Dose", render_kw={"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
+    )
+    unit = SelectField(
+        "Unit",
+        choices=[SelectChoice("", "Choose a unit")] + [SelectChoice(unit, unit) for unit in UNITS],
+        validate_choice=False,
+    )
+    lot = StringField("Lot (optional)", validators=[Length(max=MAX_LOT)])
+    given_time = TimeField("Time given (empty: now)", validators=[Optional()])
+    note = TextAreaField("Note (optional)", validators=[Length(max=MAX_NOTE)])
+
+    def fields(self) -> dict:
+        """The administration as the service takes it (``at`` is set by the view)."""
+        return {
+            "medication": self.medication.data,
+            "route": self.route.data,
+            "dose": self.dose.data,
+            "unit": self.unit.data,
+            "lot": self.lot.data,
+            "note": self.note.data,
+        }
 
 
 class ButtonForm(FlaskForm):

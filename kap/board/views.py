@@ -12,7 +12,15 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from kap.board import bp
-from kap.board.forms import ButtonForm, CheckForm, ResolveCallForm, VitalsForm, scoped
+from kap.board.forms import (
+    AdministrationForm,
+    ButtonForm,
+    CheckForm,
+    CheckInForm,
+    ResolveCallForm,
+    VitalsForm,
+    scoped,
+)
 from kap.formhelpers import attach_errors
 from kap.services import board as board_service
 from kap.services import board_actions, board_scope, board_summary
@@ -27,6 +35,8 @@ class RowForms:
     vitals: VitalsForm
     check: CheckForm
     discharge: ButtonForm
+    check_in: CheckInForm
+    administration: AdministrationForm
     discharge_errors: list[str] = field(default_factory=list)
     open: str = ""
 
@@ -47,6 +57,12 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
             vitals=scoped(VitalsForm(formdata=None, kind=row.suggested_kind), f"s{sid}-vitals"),
             check=scoped(CheckForm(formdata=None), f"s{sid}-check"),
             discharge=scoped(ButtonForm(formdata=None), f"s{sid}-discharge"),
+            check_in=scoped(CheckInForm(formdata=None), f"s{sid}-check_in"),
+            administration=scoped(
+                # The route matching the template may be pre-selected; the dose never is.
+                AdministrationForm(formdata=None, route=row.records.route or None),
+                f"s{sid}-administration",
+            ),
         )
     calls = {
         call.alert.id: CallForms(
@@ -136,12 +152,14 @@ def record_vitals(session_id: int):
 
 @bp.route("/sessions/<int:session_id>/checks", methods=["POST"])
 def record_check(session_id: int):
-    """Log a monitoring check now (note optional)."""
+    """Log a monitoring check now: sedation, dissociation, breathing and/or a note."""
     session = board_scope.get_board_session(current_user, session_id)
     form = CheckForm()
     if form.validate_on_submit():
         try:
-            board_actions.record_check(current_user, session.id, form.note.data)
+            board_actions.record_check(
+                current_user, session.id, form.note.data, values=form.values()
+            )
         except Invalid as error:
             attach_errors(form, error)
         except Conflict as error:

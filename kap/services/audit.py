@@ -140,4 +140,6 @@ KNOWN_ACTIONS = (
     "data.deletion",
     "audit.export",
     "keys.rotate",
+    "session.check_in",
+    "session.administration",
 )

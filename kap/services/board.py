@@ -17,6 +17,7 @@ from kap.extensions import db
 from kap.models import (
     Alert,
     Clinic,
+    MedicationAdministration,
     SessionObservation,
     SessionStatus,
     TemplateVersion,
@@ -25,6 +26,8 @@ from kap.models import (
 )
 from kap.models.base import utcnow
 from kap.services import audit
+from kap.services.administrations import administrations_of
+from kap.services.board_records import RowRecords, records_for
 from kap.services.board_scope import (
     call_staff_alerts,
     names_of,
@@ -35,6 +38,7 @@ from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import (
     clock_time,
     discharge_blockers,
+    dosed_at,
     minutes_text,
     minutes_until,
     monitoring_checks,
@@ -110,6 +114,7 @@ class BoardRow:
     checks_count: int
     has_call: bool = False
     discharged_by: str = ""
+    records: RowRecords = field(default_factory=RowRecords)
 
     @property
     def latest_kind_label(self) -> str:
@@ -117,7 +122,13 @@ class BoardRow:
 
     @property
     def needs_attention(self) -> bool:
-        return self.check_overdue or self.out_of_range or self.has_call
+        return (
+            self.check_overdue
+            or self.out_of_range
+            or self.has_call
+            or self.records.overdue
+            or self.records.breathing_concern
+        )
 
 
 @dataclass
@@ -158,10 +169,14 @@ def board_row(
     observations: list[SessionObservation],
     clinic: Clinic,
     now: datetime,
+    administrations: list[MedicationAdministration] | None = None,
 ) -> BoardRow:
-    """Work out one session's line on the board."""
+    """Work out one session's line on the board (timing from the administrations, if any)."""
+    given = administrations or []
     label, since = _phase(session)
-    ends = observation_ends_at(session)
+    if since is None and given:  # dosed by staff before the patient pressed Start session
+        label, since = "Dosed", dosed_at(session, given)
+    ends = observation_ends_at(session, given)
     if ends is None:
         minutes = session.template_version.observation_minutes
         observation_text = f"{minutes_text(minutes)} from dosing"
@@ -171,7 +186,7 @@ def board_row(
         left = minutes_until(ends, now)
         observation_text = f"{left} left (until {clock_time(ends, clinic)})"
     interval = clinic.monitoring_interval_minutes
-    due = next_check_due_at(session, observations, interval)
+    due = next_check_due_at(session, observations, interval, given)
     overdue = due is not None and now > due
     if due is None:
         check_text = "From dosing, every " + minutes_text(interval)
@@ -200,8 +215,8 @@ def board_row(
         latest_readings=latest_readings,
         out_of_range=any(r.flag for r in latest_readings.values()),
         discharge_blockers=discharge_blockers(session, observations, clinic, now),
-        suggested_kind=suggested_kind(session, now),
-        checks_count=len(monitoring_checks(session, observations)),
+        suggested_kind=suggested_kind(session, now, given, observations),
+        checks_count=len(monitoring_checks(session, observations, given)),
     )
 
 
@@ -211,6 +226,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
     clinic = user.clinic
     sessions = _todays_sessions(user, now)
     observations = observations_of([s.id for s in sessions])
+    administrations = administrations_of([s.id for s in sessions])
     board = Board(now=now, interval_minutes=clinic.monitoring_interval_minutes)
     alerts = list(
         db.session.scalars(
@@ -233,7 +249,10 @@ def board_for(user: User, now: datetime | None = None) -> Board:
         else {}
     )
     names = names_of(
-        {a.acknowledged_by_id for a in alerts} | {s.discharged_by_id for s in sessions}
+        {a.acknowledged_by_id for a in alerts}
+        | {s.discharged_by_id for s in sessions}
+        | {s.checked_in_by_id for s in sessions}
+        | {g.given_by_id for given in administrations.values() for g in given}
     )
     calling = set()
     for alert in alerts:
@@ -250,7 +269,9 @@ def board_for(user: User, now: datetime | None = None) -> Board:
             )
         )
     for session in sessions:
-        row = board_row(session, observations[session.id], clinic, now)
+        given = administrations[session.id]
+        row = board_row(session, observations[session.id], clinic, now, given)
+        row.records = records_for(session, observations[session.id], given, clinic, names, now)
         row.has_call = session.id in calling
         row.discharged_by = names.get(session.discharged_by_id, "")
         (board.discharged if session.discharged_at else board.active).append(row)

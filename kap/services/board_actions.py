@@ -1,4 +1,4 @@
-"""What staff record from the board: vitals, monitoring checks, discharge and Call staff.
+"""What staff record from the board: readings, discharge and Call staff.
 
 Every write is for a session (or alert) of the user's own clinic (``board_scope``), is refused
 once the session is cancelled or discharged, and is audited in the same transaction.
@@ -9,29 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from kap.extensions import db
-from kap.models import Alert, SessionObservation, SessionStatus, TreatmentSession, User
+from kap.models import Alert, SessionObservation, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import alerts, audit
 from kap.services.board_scope import get_board_session, get_call_for, observations_of
-from kap.services.errors import Conflict, Invalid
+from kap.services.errors import Conflict
+from kap.services.observations import ensure_writable, is_dosed, record_observation
 from kap.services.session_monitoring import discharge_blockers
-from kap.services.vitals import VITALS, readings, validate_vitals, vitals_limits
-
-MAX_NOTE_LENGTH = 500
-
-
-def _writable(session: TreatmentSession) -> None:
-    if session.status == SessionStatus.CANCELLED:
-        raise Conflict("This session was cancelled.")
-    if session.discharged_at is not None:
-        raise Conflict("This patient has been discharged; the session record is closed.")
-
-
-def _clean_note(note: str | None) -> str:
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        raise Invalid("The note is too long.", {"note": [f"Up to {MAX_NOTE_LENGTH} characters."]})
-    return note
 
 
 def record_vitals(
@@ -39,76 +23,29 @@ def record_vitals(
     session_id: int,
     *,
     kind: str,
-    values: dict[str, int | None],
+    values: dict,
     note: str = "",
     now: datetime | None = None,
 ) -> SessionObservation:
-    """Record blood pressure, heart rate and SpO2 (SpO2 optional) for a session of the clinic."""
-    session = get_board_session(user, session_id)
-    problems = validate_vitals(kind, values)
-    if kind == "final" and session.session_started_at is None:
-        problems.setdefault("kind", []).append(
-            "A final check is taken after dosing; record these as before dosing."
-        )
-    if problems:
-        raise Invalid("Some values need another look.", problems)
-    note = _clean_note(note)
-    _writable(session)
-    observation = SessionObservation(
-        session_id=session.id,
-        clinic_id=session.clinic_id,
-        kind=kind,
-        recorded_at=now or utcnow(),
-        recorded_by_id=user.id,
-        note=note,
-        **{name: values.get(name) for name in VITALS},
-    )
-    db.session.add(observation)
-    db.session.flush()
-    flags = readings(observation, vitals_limits(user.clinic))
-    out = ",".join(f"{r.name}_{r.flag}" for r in flags.values() if r.flag)
-    audit.record(
-        "session.vitals",
-        actor=user,
-        subject_type="session_observation",
-        subject_id=observation.id,
-        patient_id=session.patient_id,
-        detail=f"kind={kind}" + (f"; out_of_range={out}" if out else ""),
-        commit=False,
-    )
-    db.session.commit()
-    return observation
+    """Record a reading of ``kind``: vitals and the clinical state (see ``observations``)."""
+    return record_observation(user, session_id, kind=kind, values=values, note=note, now=now)
 
 
 def record_check(
-    user: User, session_id: int, note: str = "", now: datetime | None = None
+    user: User,
+    session_id: int,
+    note: str = "",
+    now: datetime | None = None,
+    values: dict | None = None,
 ) -> SessionObservation:
-    """A timestamped monitoring check during observation (the patient was seen; note optional)."""
+    """A monitoring check during observation: sedation, dissociation, breathing, a note."""
     session = get_board_session(user, session_id)
-    note = _clean_note(note)
-    _writable(session)
-    if session.session_started_at is None:
+    if not is_dosed(session):
+        ensure_writable(session)
         raise Conflict("The session has not started; record pre-dose vitals instead.")
-    observation = SessionObservation(
-        session_id=session.id,
-        clinic_id=session.clinic_id,
-        kind="check",
-        recorded_at=now or utcnow(),
-        recorded_by_id=user.id,
-        note=note,
+    return record_observation(
+        user, session_id, kind="check", values=values or {}, note=note, now=now
     )
-    db.session.add(observation)
-    db.session.flush()
-    audit.record(
-        "session.check",
-        actor=user,
-        subject_type="session_observation",
-        subject_id=observation.id,
-        patient_id=session.patient_id,
-        commit=False,
-    )
-    db.session.commit()
-    return observation
 
 
 def discharge(user: User, session_id: int, now: datetime | None = None) -> TreatmentSession:

@@ -240,7 +240,13 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
             )
         db.session.add(course)
         db.session.flush()
-        add_monitoring_record(course.sessions[2], users["therapist@demo.test"])
+        # Not course.sessions[2]: each past session joins the course twice in that list
+        # (course=course in _past_session, then append), so index 2 was the IV session.
+        latest_past = max(
+            (s for s in course.sessions if s.status == SessionStatus.COMPLETE),
+            key=lambda s: s.scheduled_at,
+        )
+        add_monitoring_record(latest_past, users["therapist@demo.test"])
 
     _seed_journal(patient, users["therapist@demo.test"])
 

@@ -1,19 +1,41 @@
-"""Monitoring a dosed session: when observation ends, when a check is due, what blocks discharge.
+"""Monitoring a dosed session: protocol times, when observation ends, what blocks discharge.
 
-Observation runs from the start of the session (dosing) for the template's
-``observation_minutes``. Monitoring checks fall due every ``monitoring_interval_minutes``:
-the first that long after dosing, each next one that long after the latest check. Discharge
-needs the observation time to have passed and a final vitals check recorded since dosing.
+Dosing is the earliest recorded administration's time (``dosed_at``), or, when staff have
+recorded none, the moment the patient pressed Start session. Observation runs for the
+template's ``observation_minutes`` from the LATEST administration (a booster dose restarts
+the clock), or from the start of the session when none is recorded.
 
-The rules take the session, its observations and an explicit ``now``, and read nothing else.
+Protocol times (``protocol_times``): pre-dose vitals before dosing; the post-dose check
+``post_dose_check_minutes`` after dosing (when the template sets it), which counts when
+recorded from ``POST_DOSE_EARLY`` before its due time onwards; the final check when
+observation ends, which counts when recorded since observation began. Monitoring checks fall
+due every ``monitoring_interval_minutes``: the first that long after dosing, each next one
+that long after the latest post-dose, observation or final check. Discharge needs the
+observation time to have passed and a final vitals check recorded since dosing.
+
+The rules take the session, its observations and administrations and an explicit ``now``,
+and read nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kap.models import Clinic, SessionObservation, SessionStatus, TreatmentSession
+from kap.models import (
+    Clinic,
+    MedicationAdministration,
+    SessionObservation,
+    SessionStatus,
+    TreatmentSession,
+)
 from kap.services.scheduling import to_local
+
+#: A post-dose check counts from this long before its due time (any time after is late, but
+#: counts): a reading a few minutes early is the protocol's reading, not an extra one.
+POST_DOSE_EARLY = timedelta(minutes=10)
+Administrations = Sequence[MedicationAdministration]
 
 # --- Time in words --------------------------------------------------------------------------
 
@@ -44,34 +66,126 @@ def clock_time(moment: datetime, clinic: Clinic) -> str:
 # --- The rules ------------------------------------------------------------------------------
 
 
-def observation_ends_at(session: TreatmentSession) -> datetime | None:
+def dosed_at(session: TreatmentSession, administrations: Administrations = ()) -> datetime | None:
+    """When the patient was dosed: the earliest administration, else the session's start."""
+    if administrations:
+        return min(given.given_at for given in administrations)
+    return session.session_started_at
+
+
+def observation_starts_at(
+    session: TreatmentSession, administrations: Administrations = ()
+) -> datetime | None:
+    """The latest administration (a booster restarts the clock), else the session's start."""
+    if administrations:
+        return max(given.given_at for given in administrations)
+    return session.session_started_at
+
+
+def observation_ends_at(
+    session: TreatmentSession, administrations: Administrations = ()
+) -> datetime | None:
     """When the monitored observation is over (None until dosing)."""
-    if session.session_started_at is None:
+    starts = observation_starts_at(session, administrations)
+    if starts is None:
         return None
-    return session.session_started_at + timedelta(
-        minutes=session.template_version.observation_minutes
-    )
+    return starts + timedelta(minutes=session.template_version.observation_minutes)
 
 
 def monitoring_checks(
-    session: TreatmentSession, observations: list[SessionObservation]
+    session: TreatmentSession,
+    observations: list[SessionObservation],
+    administrations: Administrations = (),
 ) -> list[SessionObservation]:
-    """The checks and final checks recorded since dosing (none before it)."""
-    started = session.session_started_at
-    if started is None:
+    """The post-dose, observation and final checks recorded since dosing (none before it)."""
+    dosed = dosed_at(session, administrations)
+    if dosed is None:
         return []
-    return [o for o in observations if o.kind in ("check", "final") and o.recorded_at >= started]
+    return [
+        o
+        for o in observations
+        if o.kind in ("post_dose", "check", "final") and o.recorded_at >= dosed
+    ]
 
 
 def next_check_due_at(
-    session: TreatmentSession, observations: list[SessionObservation], interval_minutes: int
+    session: TreatmentSession,
+    observations: list[SessionObservation],
+    interval_minutes: int,
+    administrations: Administrations = (),
 ) -> datetime | None:
     """The interval after the latest monitoring check, or after dosing if none (None before)."""
-    if session.session_started_at is None or session.discharged_at is not None:
+    dosed = dosed_at(session, administrations)
+    if dosed is None or session.discharged_at is not None:
         return None
-    checks = monitoring_checks(session, observations)
-    latest = checks[-1].recorded_at if checks else session.session_started_at
+    checks = monitoring_checks(session, observations, administrations)
+    latest = checks[-1].recorded_at if checks else dosed
     return latest + timedelta(minutes=interval_minutes)
+
+
+@dataclass(frozen=True)
+class ProtocolTime:
+    """One reading the protocol asks for: when it is due, and when it was taken."""
+
+    kind: str  # "pre_dose", "post_dose" or "final"
+    label: str
+    due_at: datetime | None  # None: before dosing, whenever that is
+    done_at: datetime | None
+    overdue: bool
+
+
+def _first(observations: list[SessionObservation], kind: str, since: datetime | None):
+    return next(
+        (
+            o.recorded_at
+            for o in observations
+            if o.kind == kind and (since is None or o.recorded_at >= since)
+        ),
+        None,
+    )
+
+
+def protocol_times(
+    session: TreatmentSession,
+    observations: list[SessionObservation],
+    administrations: Administrations,
+    now: datetime,
+) -> list[ProtocolTime]:
+    """Pre-dose vitals, the post-dose check (when the template has one) and the final check."""
+    dosed = dosed_at(session, administrations)
+    pre_done = _first(observations, "pre_dose", None)
+    times = [ProtocolTime("pre_dose", "Pre-dose vitals", None, pre_done, False)]
+    if dosed is not None and pre_done is None:  # dosed without them: missing for good
+        times[0] = ProtocolTime("pre_dose", "Pre-dose vitals", dosed, None, True)
+    minutes = session.template_version.post_dose_check_minutes
+    if minutes > 0 and dosed is not None:
+        due = dosed + timedelta(minutes=minutes)
+        done = _first(observations, "post_dose", due - POST_DOSE_EARLY)
+        overdue = done is None and now > due
+        times.append(ProtocolTime("post_dose", "Post-dose vitals", due, done, overdue))
+    ends = observation_ends_at(session, administrations)
+    if ends is not None:
+        done = _first(observations, "final", observation_starts_at(session, administrations))
+        overdue = done is None and now > ends
+        times.append(ProtocolTime("final", "Final check", ends, done, overdue))
+    return times
+
+
+def protocol_text(item: ProtocolTime, clinic: Clinic, now: datetime) -> str:
+    """'Post-dose vitals due 10:50 (in 12 min)', 'Overdue: post-dose vitals, due 10:50
+    (7 min ago)', 'Post-dose vitals done 10:51', 'Pre-dose vitals due before dosing'."""
+    if item.done_at is not None:
+        return f"{item.label} done {clock_time(item.done_at, clinic)}"
+    if item.due_at is None:
+        return f"{item.label} due before dosing"
+    if item.kind == "pre_dose":
+        return f"Missing: pre-dose vitals (none before dosing at {clock_time(item.due_at, clinic)})"
+    if item.overdue:
+        ago = minutes_text(whole_minutes(now - item.due_at))
+        return f"Overdue: {item.label.lower()}, due {clock_time(item.due_at, clinic)} ({ago} ago)"
+    return (
+        f"{item.label} due {clock_time(item.due_at, clinic)} (in {minutes_until(item.due_at, now)})"
+    )
 
 
 def discharge_blockers(
@@ -100,9 +214,21 @@ def discharge_blockers(
     return reasons
 
 
-def suggested_kind(session: TreatmentSession, now: datetime) -> str:
-    """The vitals kind staff most likely record next."""
-    ends = observation_ends_at(session)
-    if ends is None:
+def suggested_kind(
+    session: TreatmentSession,
+    now: datetime,
+    administrations: Administrations = (),
+    observations: list[SessionObservation] | None = None,
+) -> str:
+    """The reading kind staff most likely record next."""
+    if dosed_at(session, administrations) is None:
         return "pre_dose"
-    return "final" if now >= ends else "check"
+    for item in protocol_times(session, observations or [], administrations, now):
+        if (
+            item.kind == "post_dose"
+            and item.done_at is None
+            and now >= item.due_at - POST_DOSE_EARLY
+        ):
+            return "post_dose"
+    ends = observation_ends_at(session, administrations)
+    return "final" if ends is not None and now >= ends else "check"

@@ -1,7 +1,20 @@
-"""Vitals readings: what is measured, the clinic's out-of-range limits, flags and plausibility.
+"""Monitoring readings: vitals, the clinical state beside them, limits, flags and plausibility.
 
-Pure rules with no database access: the board shows the flags, the board's writes refuse
-implausible values, and the printable summary lists every reading flagged the same way.
+Pure rules with no database access: the board shows the flags, the board's and the API's
+writes refuse implausible or incomplete readings, and the printable summary lists every
+reading flagged the same way.
+
+What each kind of reading needs (the Spravato REMS monitoring form records blood pressure
+before the dose, about 40 minutes after it and before discharge, and sedation, dissociation
+and respiratory status after dosing):
+
+- ``pre_dose``: blood pressure and heart rate (SpO2 optional).
+- ``post_dose`` and ``final``: blood pressure and heart rate, and sedation, dissociation and
+  respiratory status.
+- ``check``: at least one of the vitals, sedation, dissociation, respiratory status or a
+  note (blood pressure as a pair when given).
+
+``post_dose``, ``check`` and ``final`` are taken after dosing only (``observations``).
 """
 
 from __future__ import annotations
@@ -34,7 +47,29 @@ PLAUSIBLE = {
     "heart_rate": (20, 250),
     "spo2": (50, 100),
 }
-KINDS = {"pre_dose": "Before dosing", "check": "Observation check", "final": "Final check"}
+KINDS = {
+    "pre_dose": "Before dosing",
+    "post_dose": "Post-dose check",
+    "check": "Observation check",
+    "final": "Final check",
+}
+#: Kinds that are a vitals reading: blood pressure and heart rate required.
+VITALS_KINDS = ("pre_dose", "post_dose", "final")
+#: Kinds that also need sedation, dissociation and respiratory status (REMS, after dosing).
+STATE_KINDS = ("post_dose", "final")
+#: Kinds taken only once the patient has been dosed.
+AFTER_DOSING_KINDS = ("post_dose", "check", "final")
+#: Sedation on the MOAA/S scale (Modified Observer's Assessment of Alertness/Sedation).
+SEDATION_LABELS = {
+    5: "Responds readily to name in normal tone",
+    4: "Lethargic response to name",
+    3: "Responds only after name is called loudly or repeatedly",
+    2: "Responds only after mild prodding or shaking",
+    1: "Responds only after painful trapezius squeeze",
+    0: "No response",
+}
+DISSOCIATION_LABELS = {"none": "None", "mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
+STATE_FIELDS = ("sedation", "dissociation", "respiratory_concern")
 
 
 def vitals_limits(clinic: Clinic) -> dict[str, int]:
@@ -94,7 +129,7 @@ def validate_vitals(kind: str, values: dict[str, int | None]) -> dict[str, list[
     """Field problems with a vitals reading (empty when it is plausible and complete)."""
     problems: dict[str, list[str]] = {}
     if kind not in KINDS:
-        problems["kind"] = ["Choose before dosing, observation check or final check."]
+        problems["kind"] = ["Choose before dosing, post-dose check, observation check or final."]
     for name in ("systolic", "diastolic", "heart_rate"):
         if values.get(name) is None:
             problems[name] = [f"Enter the {VITAL_LABELS[name].lower()}."]
@@ -107,4 +142,71 @@ def validate_vitals(kind: str, values: dict[str, int | None]) -> dict[str, list[
     both = systolic is not None and diastolic is not None and "diastolic" not in problems
     if both and diastolic >= systolic:
         problems["diastolic"] = ["Diastolic must be lower than systolic."]
+    return problems
+
+
+def observation_flags(observation: SessionObservation, limits: dict[str, int]) -> dict[str, str]:
+    """Every value needing a look: vitals 'high'/'low' against ``limits``; a respiratory
+    concern and sedation below 5 (not responding readily) as 'attention'."""
+    flags = {
+        name: reading.flag
+        for name, reading in readings(observation, limits).items()
+        if reading.flag
+    }
+    if observation.sedation is not None and observation.sedation < 5:
+        flags["sedation"] = "attention"
+    if observation.respiratory_concern:
+        flags["respiratory_concern"] = "attention"
+    return flags
+
+
+def has_state(observation: SessionObservation) -> bool:
+    """Whether sedation, dissociation or respiratory status was recorded."""
+    return any(getattr(observation, name) is not None for name in STATE_FIELDS)
+
+
+def validate_observation(kind: str, values: dict, note: str = "") -> dict[str, list[str]]:
+    """Field problems with a reading of ``kind`` (see the module docstring for what each needs).
+
+    ``values``: the vitals as ints, ``sedation`` an int, ``dissociation`` a key of
+    DISSOCIATION_LABELS, ``respiratory_concern`` a bool; None for what was not recorded.
+    """
+    if kind not in KINDS:
+        return {"kind": ["Choose before dosing, post-dose check, observation check or final."]}
+    if kind in VITALS_KINDS:
+        problems = validate_vitals(kind, values)
+    else:
+        problems = {}
+        for name, (low, high) in PLAUSIBLE.items():
+            value = values.get(name)
+            if value is not None and not low <= value <= high:
+                unit = "%" if name == "spo2" else ""
+                problems[name] = [f"{VITAL_LABELS[name]} must be between {low} and {high}{unit}."]
+        systolic, diastolic = values.get("systolic"), values.get("diastolic")
+        if (systolic is None) != (diastolic is None):
+            missing = "diastolic" if diastolic is None else "systolic"
+            problems.setdefault(missing, []).append("Enter both systolic and diastolic.")
+        elif systolic is not None and diastolic >= systolic and "diastolic" not in problems:
+            problems["diastolic"] = ["Diastolic must be lower than systolic."]
+    sedation = values.get("sedation")
+    if sedation is not None and sedation not in SEDATION_LABELS:
+        problems["sedation"] = ["Choose a sedation level from 0 to 5."]
+    dissociation = values.get("dissociation")
+    if dissociation is not None and dissociation not in DISSOCIATION_LABELS:
+        problems["dissociation"] = ["Choose none, mild, moderate or severe."]
+    if kind in STATE_KINDS:
+        required = {
+            "sedation": "Record the sedation level.",
+            "dissociation": "Record the dissociation.",
+            "respiratory_concern": "Say whether there is a concern about breathing.",
+        }
+        for name, message in required.items():
+            if values.get(name) is None:
+                problems.setdefault(name, [message])
+    if kind == "check" and not problems:
+        recorded = [name for name in (*VITALS, *STATE_FIELDS) if values.get(name) is not None]
+        if not recorded and not note:
+            problems["note"] = [
+                "Record at least one of: vitals, sedation, dissociation, breathing or a note."
+            ]
     return problems

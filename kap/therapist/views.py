@@ -16,6 +16,7 @@ from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSess
 from kap.pagination import page_of
 from kap.services import audit, journal
 from kap.services.access import get_patient_for
+from kap.services.administrations import ROUTE_WORDS, administrations_of, dose_text
 from kap.services.alerts import acknowledge_alert, open_alerts_visible_to, resolve_alert
 from kap.services.clinical_notes import add_note, notes_about
 from kap.services.errors import Conflict, Invalid
@@ -103,6 +104,9 @@ def patient(patient_id: int):
         patient=person,
         sessions=sessions,
         observations=_observations([s.id for s in sessions]),
+        administrations=administrations_of([s.id for s in sessions]),
+        route_words=ROUTE_WORDS,
+        dose_text=dose_text,
         entries=entries,
         entries_page=entries_page,
         read_ids=journal.read_entry_ids(current_user, [e.id for e in entries]),

@@ -134,6 +134,10 @@ def test_call_staff_appears_on_the_board_without_a_reload(tablet: Page, phone, s
     row.get_by_label("Diastolic (mmHg)").fill("88")
     row.get_by_label("Heart rate (bpm)").fill("84")
     row.get_by_label("SpO2 (%, if measured)").fill("97")
+    vitals = row.locator("form[action$='/vitals']")  # a final reading also records the state
+    vitals.get_by_label("Sedation (MOAA/S)").select_option("5")
+    vitals.get_by_label("None", exact=True).check()
+    vitals.get_by_label("No concern").check()
     row.get_by_role("button", name="Save vitals").click()
     expect(page.get_by_text(f"Final check vitals recorded for {PATIENT_NAME}.")).to_be_visible()
     row = page.locator(f"#session-{session_id}")

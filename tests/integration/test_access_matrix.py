@@ -179,8 +179,10 @@ clinic.audit_csv            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROL
 # The board is the whole clinic's floor, care team or not (kap/services/board.py).
 board.index                 GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 board.rows                  GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
+board.check_in_patient      POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # no vitals
+board.record_administration POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
 board.record_vitals         POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
-board.record_check          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon
+board.record_check          POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE  # dosed
 board.discharge             POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon
 board.acknowledge_alert     POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
 board.resolve_alert         POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
@@ -196,6 +198,8 @@ api.put_checklist_item      PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROL
 api.put_intention           PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # unticked
 api.post_call_staff         POST   AUTH  201   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+api.post_administration     POST   AUTH  ROLE  ROLE  201   201   201   ROLE  GONE  GONE
+api.post_check              POST   AUTH  ROLE  ROLE  201   201   201   ROLE  GONE  GONE
 api.list_journal            GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 api.create_journal_entry    POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROLE  ROLE
 api.update_journal_entry    PATCH  AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
@@ -286,10 +290,29 @@ PAYLOADS = {
     },
     ("board.record_check", "POST"): {"note": "Resting."},
     ("board.resolve_alert", "POST"): {"note": "Sat with the patient."},
+    ("board.check_in_patient", "POST"): {"photo_id_checked": "y"},
+    ("board.record_administration", "POST"): {
+        "medication": "Ketamine",
+        "route": "iv",
+        "dose": "35",
+        "unit": "mg",
+    },
     ("api.put_checklist_item", "PUT"): {"checked": True},
     ("api.put_intention", "PUT"): {"text": "An intention sent to the API."},
     ("api.post_phase", "POST"): {"phase": "session"},
     ("api.post_call_staff", "POST"): {"client_id": "matrix-call"},
+    ("api.post_administration", "POST"): {
+        "medication": "Ketamine",
+        "route": "iv",
+        "dose": 35,
+        "unit": "mg",
+    },
+    ("api.post_check", "POST"): {
+        "kind": "pre_dose",
+        "systolic": 120,
+        "diastolic": 80,
+        "heart_rate": 70,
+    },
     ("api.create_journal_entry", "POST"): {"client_id": "m-2", "body": "Sent to the API."},
     ("api.update_journal_entry", "PATCH"): {"body": "Edited over the API.", "shared": False},
     ("api.create_comment", "POST"): {"body": "A comment sent to the API."},

@@ -99,6 +99,8 @@ def _post_form(client, action: str, **fields):
 
 
 VITALS_OK = {"systolic": 124, "diastolic": 78, "heart_rate": 72, "spo2": 98}
+#: Post-dose and final readings also record sedation, dissociation and breathing (REMS).
+STATE_OK = {"sedation": 5, "dissociation": "none", "respiratory_concern": "no"}
 
 
 # --- Who sees the board ----------------------------------------------------------------------
@@ -277,7 +279,7 @@ def test_vitals_form_offers_the_likely_kind(app, client, auth, session_id):
     assert f'checked id="s{session_id}-vitals-kind-0"' in page
     _start(app, session_id, minutes_ago=10)
     page = client.get("/board/").text
-    assert f'checked id="s{session_id}-vitals-kind-2"' in page
+    assert f'checked id="s{session_id}-vitals-kind-3"' in page  # pre, post-dose, check, final
 
 
 def test_posting_without_the_csrf_token_is_refused(app, client, auth, session_id):
@@ -364,7 +366,8 @@ def test_discharge_after_observation_with_final_vitals(app, client, auth, people
     """Observation over and a final check since dosing: discharged, moved to 'discharged today'."""
     _start(app, session_id, minutes_ago=6)
     auth.login("therapist2@demo.test")
-    response = _post_form(client, f"/board/sessions/{session_id}/vitals", kind="final", **VITALS_OK)
+    final = {"kind": "final", **VITALS_OK, **STATE_OK}
+    response = _post_form(client, f"/board/sessions/{session_id}/vitals", **final)
     assert response.status_code == 302
     response = _discharge(client, session_id)
     assert response.status_code == 302

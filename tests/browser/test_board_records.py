@@ -1,0 +1,168 @@
+"""The board on a tablet records a session day: check-in, the dose, the 40-minute check."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ROOT, screenshot, sign_in
+
+PATIENT_NAME = "Robin Lee"
+
+# An esketamine session (check-in required, post-dose check at 40 minutes) for Robin Lee
+# today in Room 3, booked through the service layer as the clinic admin would.
+_TODAYS_ESKETAMINE = """
+from datetime import UTC, datetime
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import SessionTemplate, User
+from kap.services.demo_content import ESKETAMINE_TEMPLATE
+from kap.services.scheduling import add_booster, to_local
+with app.app_context():
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
+    template = db.session.scalar(select(SessionTemplate).where(
+        SessionTemplate.clinic_id == admin.clinic_id,
+        SessionTemplate.name == ESKETAMINE_TEMPLATE,
+    ))
+    local = to_local(datetime.now(UTC), admin.clinic.timezone)
+    session = add_booster(admin, patient.id, template.id, local.date(),
+                          local.time().replace(second=0, microsecond=0), "Room 3")
+    print(session.id)
+"""
+
+# The clock moved on: everything recorded for the session happened 45 minutes earlier.
+_FORTY_FIVE_MINUTES_LATER = """
+import sys
+from datetime import timedelta
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import MedicationAdministration, SessionObservation, TreatmentSession
+session_id, earlier = int(sys.argv[1]), timedelta(minutes=45)
+with app.app_context():
+    for model, columns in (
+        (MedicationAdministration, ("given_at", "recorded_at")),
+        (SessionObservation, ("recorded_at",)),
+    ):
+        for record in db.session.scalars(select(model).where(model.session_id == session_id)):
+            for column in columns:
+                setattr(record, column, getattr(record, column) - earlier)
+    session = db.session.get(TreatmentSession, session_id)
+    session.checked_in_at -= earlier
+    db.session.commit()
+"""
+
+
+def _run(live_server, script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=live_server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def session_id(live_server) -> int:
+    """Robin Lee's esketamine session, booked for now."""
+    return int(_run(live_server, _TODAYS_ESKETAMINE).strip().splitlines()[-1])
+
+
+@pytest.fixture
+def tablet(browser, playwright, base_url):
+    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
+    context = browser.new_context(
+        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_check_in_dose_and_forty_minute_check_on_the_board(tablet: Page, live_server, session_id):
+    """Check in after pre-dose vitals, record the dose, then the overdue post-dose check."""
+    page = tablet
+    sign_in(page, "therapist@demo.test")
+    page.goto("/board/")
+    row = page.locator(f"#session-{session_id}")
+    expect(row).to_contain_text("Waiting for check-in — the patient cannot start until checked in")
+    expect(row).to_contain_text("Record pre-dose vitals first.")
+    expect(row.get_by_role("button", name=f"Check in {PATIENT_NAME}")).to_be_disabled()
+
+    # Pre-dose vitals, then check-in with the photo ID ticked.
+    row.get_by_text("Record vitals").click()
+    vitals = row.locator("form[action$='/vitals']")
+    expect(vitals.get_by_label("Before dosing")).to_be_checked()
+    vitals.get_by_label("Systolic (mmHg)").fill("128")
+    vitals.get_by_label("Diastolic (mmHg)").fill("82")
+    vitals.get_by_label("Heart rate (bpm)").fill("74")
+    vitals.get_by_role("button", name="Save vitals").click()
+    expect(page.get_by_text(f"Before dosing vitals recorded for {PATIENT_NAME}.")).to_be_visible()
+    row = page.locator(f"#session-{session_id}")
+    row.get_by_label("Photo ID checked").check()
+    row.get_by_role("button", name=f"Check in {PATIENT_NAME}").click()
+    expect(page.get_by_text(f"{PATIENT_NAME} checked in.")).to_be_visible()
+    row = page.locator(f"#session-{session_id}")
+    expect(row).to_contain_text("by Dr. Tess Rivera")
+    expect(row.locator(".board-row__checkin")).to_have_text(
+        re.compile(r"Checked in \d\d:\d\d by Dr\. Tess Rivera")
+    )
+    expect(row).not_to_contain_text("Waiting for check-in")
+
+    # The dose: the route matches the template, everything else is typed by the clinician.
+    row.get_by_text("Record administration").click()
+    given = row.locator("form[action$='/administrations']")
+    expect(given.get_by_label("Intranasal")).to_be_checked()
+    expect(given.get_by_label("Dose", exact=True)).to_have_value("")
+    given.get_by_label("Medication").fill("Esketamine (Spravato)")
+    given.get_by_label("Dose", exact=True).fill("56")
+    given.get_by_label("Unit").select_option("mg")
+    given.get_by_label("Lot (optional)").fill("DEMO-24A17")
+    given.get_by_role("button", name="Save administration").click()
+    expect(page.get_by_text(f"Administration recorded for {PATIENT_NAME}.")).to_be_visible()
+    row = page.locator(f"#session-{session_id}")
+    expect(row.locator(".given")).to_have_text(
+        re.compile(
+            r"Esketamine \(Spravato\) 56 mg intranasal at \d\d:\d\d by Dr\. Tess Rivera, "
+            r"lot DEMO-24A17"
+        )
+    )
+    expect(row).to_contain_text("Post-dose vitals due")
+    expect(row).to_contain_text("(in 40 min)")
+
+    # 45 minutes later the post-dose check is overdue, and the row asks for attention.
+    _run(live_server, _FORTY_FIVE_MINUTES_LATER, str(session_id))
+    page.reload()
+    row = page.locator(f"#session-{session_id}")
+    expect(row).to_contain_text("Overdue: post-dose vitals, due")
+    expect(row).to_have_class(re.compile(r"board-row--attention"))
+
+    row.get_by_text("Record vitals").click()
+    vitals = row.locator("form[action$='/vitals']")
+    expect(vitals.get_by_label("Post-dose check")).to_be_checked()
+    vitals.get_by_label("Systolic (mmHg)").fill("142")
+    vitals.get_by_label("Diastolic (mmHg)").fill("88")
+    vitals.get_by_label("Heart rate (bpm)").fill("80")
+    vitals.get_by_label("SpO2 (%, if measured)").fill("97")
+    vitals.get_by_label("Sedation (MOAA/S)").select_option("4")
+    vitals.get_by_label("Mild").check()
+    vitals.get_by_label("No concern").check()
+    vitals.get_by_role("button", name="Save vitals").click()
+    expect(page.get_by_text(f"Post-dose check vitals recorded for {PATIENT_NAME}.")).to_be_visible()
+    row = page.locator(f"#session-{session_id}")
+    expect(row).to_contain_text("Post-dose vitals done")
+    expect(row).not_to_contain_text("Overdue: post-dose")
+    expect(row).to_contain_text("Sedation 4 (Lethargic response to name)")
+    expect(row).to_contain_text("Dissociation: mild")
+    expect(row).to_contain_text("Breathing: no concern")
+    expect(row).to_contain_text("Final check due")
+    row.scroll_into_view_if_needed()
+    screenshot(page, "board-records-tablet")
