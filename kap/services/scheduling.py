@@ -1,4 +1,4 @@
-"""Courses and sessions: booking, boosters, rescheduling, cancelling, who sees which.
+"""Courses and sessions: booking courses and boosters, rescheduling and cancelling.
 
 Dates and local clock times are kap/services/course_dates.py; the clash rules are
 kap/services/booking_conflicts.py. Every change is audited in its own transaction.
@@ -68,15 +68,23 @@ def _local_text(moment: datetime, timezone: str) -> str:
     return f"{to_local(moment, timezone):%Y-%m-%d %H:%M}"
 
 
-def _audit_booking(action: str, actor: User, subject_type: str, subject_id: int, patient_id: int,
-                   details: list[str], room_double_booked: bool) -> None:  # fmt: skip
+def _audit_booking(
+    action: str,
+    actor: User,
+    subject: tuple[str, int],
+    patient_id: int,
+    details: list[str],
+    room_double_booked: bool,
+) -> None:
+    """One row for a booking change: ids, numbers and clinic-local times, never typed text
+    (room labels and cancellation reasons stay on the session)."""
     if room_double_booked:
         details.append("room_double_booked=yes")
     audit.record(
         action,
         actor=actor,
-        subject_type=subject_type,
-        subject_id=subject_id,
+        subject_type=subject[0],
+        subject_id=subject[1],
         patient_id=patient_id,
         detail="; ".join(details),
         commit=False,
@@ -153,8 +161,7 @@ def schedule_course(
     _audit_booking(
         "session.schedule",
         actor,
-        "course",
-        course.id,
+        ("course", course.id),
         patient.id,
         [
             f"sessions={len(moments)}",
@@ -217,8 +224,7 @@ def add_booster(
     _audit_booking(
         "session.booster",
         actor,
-        "session",
-        session.id,
+        ("session", session.id),
         patient.id,
         [
             f"template={template.id}",
@@ -276,8 +282,7 @@ def reschedule_session(
     _audit_booking(
         "session.reschedule",
         actor,
-        "session",
-        session.id,
+        ("session", session.id),
         session.patient_id,
         [f"from={_local_text(before, timezone)}", f"to={_local_text(moment, timezone)}"],
         double_booked,
