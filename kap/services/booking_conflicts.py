@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from kap.extensions import db
@@ -84,13 +84,12 @@ class Booking:
         return self.start + timedelta(minutes=self.minutes)
 
 
-def spoken_moment(moment: datetime, timezone: str, with_year: bool = False) -> str:
-    """'Thursday 10 December at 10:00' in the clinic's time zone."""
+def spoken_moment(moment: datetime, timezone: str) -> str:
+    """'Thursday 10 December at 10:00' in the clinic's time zone (the weekday tells the
+    year apart within a course)."""
     local = to_local(moment, timezone)
-    year = f" {local.year}" if with_year else ""
     return (
-        f"{WEEKDAY_NAMES[local.weekday()]} {local.day} {MONTHS[local.month - 1]}{year} "
-        f"at {local:%H:%M}"
+        f"{WEEKDAY_NAMES[local.weekday()]} {local.day} {MONTHS[local.month - 1]} at {local:%H:%M}"
     )
 
 
@@ -106,6 +105,20 @@ class BookingClash(Conflict):
     def __init__(self, message: str, fields: dict[str, list[str]], room_only: bool) -> None:
         super().__init__(message, fields)
         self.room_only = room_only
+
+
+#: PostgreSQL advisory lock class for bookings (the second key is the clinic's id).
+_BOOKING_LOCK = 727_274_002
+
+
+def _serialise_bookings(clinic_id: int) -> None:
+    """On PostgreSQL, one booking of a clinic at a time until its transaction ends, so two
+    admins cannot both find a slot free and both take it. (SQLite runs one writer anyway.)"""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:lock AS integer), CAST(:clinic AS integer))"),
+            {"lock": _BOOKING_LOCK, "clinic": clinic_id},
+        )
 
 
 def _neighbours(clinic_id: int, bookings: Sequence[Booking]) -> list[TreatmentSession]:
@@ -173,6 +186,7 @@ def check_bookings(
 
     ``time_field`` and ``room_field`` name the form fields the messages belong beside.
     """
+    _serialise_bookings(clinic_id)
     patient_messages: list[str] = []
     room_messages: list[str] = []
     ordered = sorted(bookings, key=lambda b: b.start)
