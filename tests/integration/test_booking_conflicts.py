@@ -300,3 +300,34 @@ def test_reschedule_clash_reopens_the_form_with_the_message(app, client, auth, p
     assert '<details class="session-actions" open>' in response.text
     with app.app_context():
         assert db.session.get(TreatmentSession, later).scheduled_at == original
+
+
+def test_reschedule_into_a_busy_room_offers_the_tick_in_that_form(app, client, auth, people):
+    """A move into another patient's room slot shows the tick beside it; ticked, it moves."""
+    auth.login("admin@demo.test")
+    pat = people["patient@demo.test"]
+    with app.app_context():
+        admin, robin = _user("admin@demo.test"), _user("patient2@demo.test")
+        day = to_local(datetime.now(UTC), NEW_YORK).date() + timedelta(days=10)
+        add_booster(admin, robin.id, _template(IV).id, day, time(10, 0), "Room 2")
+        moving = db.session.scalars(
+            select(TreatmentSession.id)
+            .where(TreatmentSession.patient_id == pat.id, TreatmentSession.is_booster.is_(False))
+            .order_by(TreatmentSession.scheduled_at.desc())
+        ).first()  # the demo's session a week ahead, in Room 2
+    page = client.get(f"/clinic/people/{pat.id}").text
+    assert "Book anyway" not in page
+    data = form_data(page, f"/sessions/{moving}/reschedule")
+    data.update(day=day.isoformat(), clock="10:30")
+    refused = client.post(f"/clinic/sessions/{moving}/reschedule", data=data)
+    assert refused.status_code == 409
+    form = refused.text.split(f"/sessions/{moving}/reschedule")[1].split("</form>")[0]
+    assert "Room 2 is booked for Robin Lee" in form
+    assert "Book anyway (double-book Room 2 on purpose)" in form
+    again = form_data(refused.text, f"/sessions/{moving}/reschedule")
+    assert (again["day"], again["clock"]) == (day.isoformat(), "10:30")
+    again["book_anyway"] = "y"
+    assert client.post(f"/clinic/sessions/{moving}/reschedule", data=again).status_code == 302
+    with app.app_context():
+        moved = db.session.get(TreatmentSession, moving)
+        assert to_local(moved.scheduled_at, NEW_YORK).time() == time(10, 30)
