@@ -441,18 +441,22 @@ def save_template(
     template.name = draft.name
     template.route = draft.route
     template.updated_at = utcnow()  # bumps the revision, atomically checked on UPDATE
-    if in_use:
-        _audit_template(
-            "template.version",
-            actor,
-            template,
-            f"version={version.number}; sessions_kept={in_use}; name={template.name}",
-        )
-    else:
-        _audit_template(
-            "template.update", actor, template, f"version={version.number}; name={template.name}"
-        )
     try:
+        # Recording the row flushes the template's UPDATE, whose revision check may fail.
+        if in_use:
+            _audit_template(
+                "template.version",
+                actor,
+                template,
+                f"version={version.number}; sessions_kept={in_use}; name={template.name}",
+            )
+        else:
+            _audit_template(
+                "template.update",
+                actor,
+                template,
+                f"version={version.number}; name={template.name}",
+            )
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

@@ -9,14 +9,20 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from kap.extensions import db
 from kap.models import AuditEvent, SessionTemplate, TreatmentSession, User
 from kap.services import audit
+from kap.services.errors import Conflict
 from kap.services.invitations import invite_person
 from kap.services.scheduling import add_booster, to_local
-from kap.services.templates import archive_template, get_template_for
+from kap.services.templates import (
+    archive_template,
+    draft_from_version,
+    get_template_for,
+    save_template,
+)
 from tests.conftest import Auth, csrf_from
 from tests.formscrape import form_data
 
@@ -461,3 +467,18 @@ def test_names_cost_the_same_statements_for_few_rows_as_for_many(app, client, au
     many = statements("/clinic/audit?action=session.booster")
     assert many == few
     assert statements("/clinic/audit") <= few + 4  # more kinds of subject, not more rows
+
+
+def test_a_template_save_racing_another_is_a_conflict_with_no_audit_row(app, people):
+    """Another save landing between read and write: Conflict (not a crash), nothing logged."""
+    with app.app_context():
+        template = _template(IV)
+        draft = draft_from_version(template, template.current_version)
+        before = db.session.scalar(select(func.max(AuditEvent.id)))
+        db.session.execute(  # the other admin's save, committed while this one was open
+            text("UPDATE session_templates SET revision = revision + 1 WHERE id = :id"),
+            {"id": template.id},
+        )
+        with pytest.raises(Conflict):
+            save_template(_user("admin@demo.test"), template, draft, template.revision)
+        assert db.session.scalar(select(func.max(AuditEvent.id))) == before
