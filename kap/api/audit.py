@@ -7,7 +7,7 @@ from kap.api import bp
 from kap.api.io import iso, paged, query_text
 from kap.auth.roles import api_roles
 from kap.models import Role
-from kap.services import audit
+from kap.services import audit, audit_log
 
 
 @bp.route("/audit")
@@ -16,16 +16,19 @@ def list_audit_events():
     """Newest first; `action` filters, `limit` (≤ 500) and `offset` page."""
     query = audit.events_of_clinic(current_user.clinic_id, action=query_text("action", 60))
     rows, next_offset = paged(query)
+    clinic = current_user.clinic
     events = [
         {
             "id": e.id,
             "actor_id": e.actor_id,
+            "actor_name": row.actor.name if row.actor else None,
             "action": e.action,
             "subject_type": e.subject_type,
             "subject_id": e.subject_id,
             "patient_id": e.patient_id,
             "at": iso(e.at),
         }
-        for e in rows
+        for row in audit_log.describe(clinic.id, clinic.timezone, rows)
+        for e in (row.event,)
     ]
     return jsonify(events=events, next_offset=next_offset)

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -141,6 +142,9 @@ class ScheduleCourseForm(FlaskForm):
         "Custom dates, one per line (e.g. 2026-12-01 10:00)", validators=[Length(max=2000)]
     )
     location_label = StringField("Room or label (optional)", validators=[Length(max=80)])
+    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
+    room_clash = False  # set by the view when the service reported one
 
 
 class BoosterForm(FlaskForm):
@@ -150,11 +154,17 @@ class BoosterForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
     clock = TimeField("Time", validators=[InputRequired("Choose a time.")])
     location_label = StringField("Room or label (optional)", validators=[Length(max=80)])
+    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
+    room_clash = False  # set by the view when the service reported one
 
 
 class RescheduleForm(FlaskForm):
     day = DateField("New date", validators=[InputRequired("Choose a date.")])
     clock = TimeField("New time", validators=[InputRequired("Choose a time.")])
+    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
+    room_clash = False  # set by the view when the service reported one
 
 
 class CancelForm(FlaskForm):

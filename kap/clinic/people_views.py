@@ -107,7 +107,11 @@ def template_choices():
     return choices((t.id, t.name) for t in templates_of_clinic(current_user))
 
 
-def person_page(person: User, *, schedule_form=None, booster_form=None, status=200):
+def person_page(
+    person: User, *, schedule_form=None, booster_form=None, reschedule=None, status=200
+):
+    """A person's page; the forms passed in (after a refused post) keep what was typed, and
+    ``reschedule`` (session id, form) re-opens that session's move form with its messages."""
     team_form = CareTeamForm()
     therapists = db.session.scalars(
         select(User)
@@ -132,6 +136,7 @@ def person_page(person: User, *, schedule_form=None, booster_form=None, status=2
         schedule_form=schedule_form,
         booster_form=booster_form,
         reschedule_form=RescheduleForm(formdata=None),
+        moving=reschedule or (None, None),
         cancel_form=CancelForm(formdata=None),
         action_form=CsrfOnlyForm(),
         invitation_notice=unseal_from_session(INVITATION_NOTICE, current_user, pop=True),

@@ -1,4 +1,8 @@
-"""Scheduling courses and boosters, rescheduling and cancelling sessions."""
+"""Scheduling courses and boosters, rescheduling and cancelling sessions.
+
+A booking that clashes re-renders the patient's page (409) with each message beside its
+field and everything typed kept; a room clash also offers the "Book anyway" tick.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,17 @@ from kap.clinic.people_views import person_page, template_choices
 from kap.formhelpers import attach_errors
 from kap.models import PATTERN_LABELS, CoursePattern
 from kap.services import invitations, scheduling
+from kap.services.booking_conflicts import BookingClash
 from kap.services.errors import Conflict, Invalid
+
+
+def _refused(form, error: Invalid | BookingClash) -> int:
+    """Put the service's messages on the form; remember a room clash (the tick then shows)."""
+    attach_errors(form, error)
+    if isinstance(error, BookingClash):
+        form.room_clash = any(key in error.fields for key in ("location_label", "book_anyway"))
+        return 409
+    return 400
 
 
 @bp.route("/people/<int:user_id>/courses", methods=["POST"])
@@ -20,6 +34,7 @@ def schedule_course(user_id: int):
     person = invitations.get_person_for(current_user, user_id)
     form = ScheduleCourseForm()
     form.template_id.choices = template_choices()
+    status = 400
     if form.validate_on_submit():
         try:
             course = scheduling.schedule_course(
@@ -32,9 +47,10 @@ def schedule_course(user_id: int):
                 clock=form.clock.data,
                 custom_times=form.custom_dates.data or "",
                 location_label=form.location_label.data or "",
+                book_anyway=form.book_anyway.data,
             )
-        except Invalid as error:
-            attach_errors(form, error)
+        except (Invalid, BookingClash) as error:
+            status = _refused(form, error)
         else:
             flash(
                 f"Scheduled {len(course.sessions)} sessions "
@@ -42,7 +58,7 @@ def schedule_course(user_id: int):
                 "info",
             )
             return redirect(url_for("clinic.person", user_id=person.id) + "#sessions")
-    return person_page(person, schedule_form=form, status=400)
+    return person_page(person, schedule_form=form, status=status)
 
 
 @bp.route("/people/<int:user_id>/boosters", methods=["POST"])
@@ -51,6 +67,7 @@ def add_booster(user_id: int):
     person = invitations.get_person_for(current_user, user_id)
     form = BoosterForm(prefix="booster")
     form.template_id.choices = template_choices()
+    status = 400
     if form.validate_on_submit():
         try:
             scheduling.add_booster(
@@ -60,27 +77,38 @@ def add_booster(user_id: int):
                 form.day.data,
                 form.clock.data,
                 form.location_label.data or "",
+                book_anyway=form.book_anyway.data,
             )
-        except Invalid as error:
-            attach_errors(form, error)
+        except (Invalid, BookingClash) as error:
+            status = _refused(form, error)
         else:
             flash("Booster session added.", "info")
             return redirect(url_for("clinic.person", user_id=person.id) + "#sessions")
-    return person_page(person, booster_form=form, status=400)
+    return person_page(person, booster_form=form, status=status)
 
 
 @bp.route("/sessions/<int:session_id>/reschedule", methods=["POST"])
 def reschedule_session(session_id: int):
-    """Move one session."""
+    """Move one session; a clash or a bad date re-opens its form with the message."""
     session = scheduling.get_session_for(current_user, session_id)
     form = RescheduleForm()
     if form.validate_on_submit():
         try:
-            scheduling.reschedule_session(current_user, session, form.day.data, form.clock.data)
+            scheduling.reschedule_session(
+                current_user,
+                session,
+                form.day.data,
+                form.clock.data,
+                book_anyway=form.book_anyway.data,
+            )
+        except (Invalid, BookingClash) as error:
+            status = _refused(form, error)
+            person = invitations.get_person_for(current_user, session.patient_id)
+            return person_page(person, reschedule=(session.id, form), status=status)
+        except Conflict as error:
+            flash(error.message, "error")
+        else:
             flash("Session moved.", "info")
-        except (Invalid, Conflict) as error:
-            messages = [m for field_messages in error.fields.values() for m in field_messages]
-            flash(" ".join(messages) or error.message, "error")
     else:
         flash("Choose the new date and time.", "error")
     return redirect(url_for("clinic.person", user_id=session.patient_id) + "#sessions")

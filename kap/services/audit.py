@@ -111,7 +111,8 @@ def events_of_clinic(clinic_id: int, *, since: datetime | None = None, action: s
     return query.order_by(AuditEvent.id.desc())
 
 
-#: Actions offered in the admin's filter (others still show; this is only the menu).
+#: Every action the code records (tests/unit/test_audit_actions.py checks the source against
+#: it); the admin's filter offers these and any other action found in the clinic's log.
 KNOWN_ACTIONS = (
     "signin.success",
     "signin.failure",
@@ -140,6 +141,39 @@ KNOWN_ACTIONS = (
     "data.deletion",
     "audit.export",
     "keys.rotate",
+    # Sign-in and account security.
+    "signin.timeout",
+    "signin.second_factor.success",
+    "signin.second_factor.failure",
+    "second_factor.enroll",
+    "second_factor.disable",
+    "second_factor.failure",
+    "second_factor.recovery_code_used",
+    "second_factor.recovery_codes_replaced",
+    "password.change",
+    # The session board.
+    "board.view",
+    "session.vitals",
+    "session.check",
+    "session.discharge",
+    "session.summary.view",
     "session.check_in",
     "session.administration",
+    # Admin changes: protocol, scheduling, people and care teams.
+    "template.create",
+    "template.update",
+    "template.version",
+    "template.archive",
+    "template.restore",
+    "audio.upload",
+    "session.schedule",
+    "session.booster",
+    "session.reschedule",
+    "session.cancel",
+    "person.invite",
+    "invitation.reissue",
+    "invitation.accept",
+    "person.deactivate",
+    "person.reactivate",
+    "care_team.update",
 )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import lazyload
 from kap.extensions import db
 from kap.models import CareTeamMember, Invitation, Role, User
 from kap.models.base import utcnow
+from kap.services import audit
 from kap.services.access import get_patient_for, users_of_clinic
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.mail import send_mail
@@ -38,7 +39,23 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _issue(actor: User, user: User, link_for: Callable[[str], str]) -> IssuedInvitation:
+def _audit_person(action: str, actor: User, user: User, detail: str = "") -> None:
+    """A change to the clinic's people; a patient's rows carry their id for the filter."""
+    audit.record(
+        action,
+        actor=actor,
+        subject_type="user",
+        subject_id=user.id,
+        patient_id=user.id if user.is_patient else None,
+        detail=detail,
+        commit=False,
+    )
+
+
+def _issue(
+    actor: User, user: User, link_for: Callable[[str], str], action: str
+) -> IssuedInvitation:
+    """A new invitation link (older unused ones end), audited as ``action``, then e-mailed."""
     now = utcnow()
     # Only the newest link works: older unused ones end here.
     db.session.execute(
@@ -54,6 +71,7 @@ def _issue(actor: User, user: User, link_for: Callable[[str], str]) -> IssuedInv
         created_by_id=actor.id,
     )
     db.session.add(invitation)
+    _audit_person(action, actor, user, f"role={user.role}")
     db.session.commit()
     emailed = send_mail(
         user.email,
@@ -81,7 +99,7 @@ def invite_person(
     if errors:
         raise Invalid("Some fields need attention.", errors)
     user = create_user(actor.clinic, email=email, name=name, role=role)
-    return _issue(actor, user, link_for)
+    return _issue(actor, user, link_for, "person.invite")
 
 
 def email_address_problem(email: str) -> str | None:
@@ -99,7 +117,7 @@ def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]
     user = get_person_for(actor, user_id)
     if user.password_hash:
         raise Conflict("This person has already set a password.")
-    return _issue(actor, user, link_for)
+    return _issue(actor, user, link_for, "invitation.reissue")
 
 
 def pending_invitation(token: str) -> Invitation:
@@ -126,7 +144,8 @@ def accept_invitation(token: str, password: str, confirm: str) -> User:
     if problems:
         raise Invalid("Choose another password.", {"password": problems})
     invitation.used_at = utcnow()
-    set_password(user, password)
+    _audit_person("invitation.accept", user, user)
+    set_password(user, password)  # commits the audit row with the password
     return user
 
 
@@ -143,11 +162,14 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     user = get_person_for(actor, user_id)
     if user.id == actor.id and not active:
         raise Conflict("You cannot deactivate your own account.")
+    if user.active == active:
+        return user  # nothing changes, nothing to record
+    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
     if active:
         user.active = True
         db.session.commit()
     else:
-        deactivate_user(user)
+        deactivate_user(user)  # commits the audit row with the change
     return user
 
 
@@ -168,16 +190,24 @@ def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) ->
             select(CareTeamMember).where(CareTeamMember.patient_id == patient.id)
         )
     }
-    for therapist_id, member in current.items():
-        if therapist_id not in wanted:
-            db.session.delete(member)
-    for therapist in therapists:
-        if therapist.id not in current:
-            db.session.add(
-                CareTeamMember(
-                    patient_id=patient.id, therapist_id=therapist.id, clinic_id=patient.clinic_id
-                )
+    removed = sorted(set(current) - wanted)
+    added = sorted(wanted - set(current))
+    for therapist_id in removed:
+        db.session.delete(current[therapist_id])
+    for therapist_id in added:
+        db.session.add(
+            CareTeamMember(
+                patient_id=patient.id, therapist_id=therapist_id, clinic_id=patient.clinic_id
             )
+        )
+    if added or removed:
+        _audit_person(
+            "care_team.update",
+            actor,
+            patient,
+            f"added={','.join(map(str, added)) or '-'}; "
+            f"removed={','.join(map(str, removed)) or '-'}",
+        )
     db.session.commit()
     return list(therapists)
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import AudioFile, User
+from kap.services import audit
 from kap.services.errors import Invalid, NotFound, TooLarge
 
 
@@ -116,6 +117,15 @@ def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile
         uploaded_by_id=actor.id,
     )
     db.session.add(audio)
+    db.session.flush()
+    audit.record(
+        "audio.upload",
+        actor=actor,
+        subject_type="audio_file",
+        subject_id=audio.id,
+        detail=f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
+        commit=False,
+    )
     db.session.commit()
     return audio
 

@@ -27,6 +27,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.services import audit
 from kap.services import template_defaults as defaults
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.playlist import format_duration, parse_duration, playlist_length
@@ -380,8 +381,22 @@ def create_template(actor: User, draft: TemplateDraft) -> SessionTemplate:
     version = TemplateVersion(template=template, number=1, created_by_id=actor.id)
     fill_version(version, valid)
     db.session.add(template)
+    db.session.flush()
+    _audit_template("template.create", actor, template, f"version=1; name={template.name}")
     db.session.commit()
     return template
+
+
+def _audit_template(action: str, actor: User, template: SessionTemplate, detail: str) -> None:
+    """A change to the clinic's protocol (template names are the clinic's, not a patient's)."""
+    audit.record(
+        action,
+        actor=actor,
+        subject_type="template",
+        subject_id=template.id,
+        detail=detail,
+        commit=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -427,6 +442,21 @@ def save_template(
     template.route = draft.route
     template.updated_at = utcnow()  # bumps the revision, atomically checked on UPDATE
     try:
+        # Recording the row flushes the template's UPDATE, whose revision check may fail.
+        if in_use:
+            _audit_template(
+                "template.version",
+                actor,
+                template,
+                f"version={version.number}; sessions_kept={in_use}; name={template.name}",
+            )
+        else:
+            _audit_template(
+                "template.update",
+                actor,
+                template,
+                f"version={version.number}; name={template.name}",
+            )
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -465,6 +495,7 @@ def get_template_for(user: User, template_id: int) -> SessionTemplate:
 def archive_template(actor: User, template: SessionTemplate) -> None:
     """Hide a template from scheduling. Templates are never deleted: sessions refer to them."""
     template.archived_at = utcnow()
+    _audit_template("template.archive", actor, template, f"name={template.name}")
     db.session.commit()
 
 
@@ -473,4 +504,5 @@ def restore_template(actor: User, template: SessionTemplate) -> None:
     if _name_taken(template.clinic_id, template.name, template.id):
         raise Conflict("Another active template has this name; rename one first.")
     template.archived_at = None
+    _audit_template("template.restore", actor, template, f"name={template.name}")
     db.session.commit()

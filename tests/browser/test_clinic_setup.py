@@ -72,11 +72,11 @@ def test_admin_builds_a_template_and_schedules_a_course(tablet: Page):
     page.get_by_label("First date").fill(_next_monday().isoformat())
     page.get_by_label("Monday").check()
     page.get_by_label("Thursday").check()
-    page.get_by_label("Time of day").fill("10:00")
+    page.get_by_label("Time of day").fill("15:00")  # Robin's demo sessions are at 10:00
     page.get_by_role("button", name="Schedule course").click()
     expect(page.get_by_text("Scheduled 6 sessions")).to_be_visible()
     sessions = page.locator("#sessions .session-list__item", has_text="Evening IV")
     expect(sessions).to_have_count(6)
-    expect(sessions.first).to_contain_text("10:00")
+    expect(sessions.first).to_contain_text("15:00")
     page.locator("#sessions").scroll_into_view_if_needed()
     screenshot(page, "clinic-schedule-course-tablet", full_page=False)

@@ -57,7 +57,7 @@ def test_admin_schedules_six_sessions_over_three_weeks(app, client, auth, people
         pattern="six_over_three_weeks",
         start_date=_next_monday().isoformat(),
         weekdays=["0", "3"],
-        clock="10:30",
+        clock="15:30",  # the demo's sessions for this patient are at 10:00: no clash
         location_label="Room 4",
     )
     assert response.status_code == 302
@@ -68,7 +68,7 @@ def test_admin_schedules_six_sessions_over_three_weeks(app, client, auth, people
         sessions = list(course.sessions)
     assert len(sessions) == 6
     local = [to_local(s.scheduled_at, NEW_YORK) for s in sessions]
-    assert {moment.time() for moment in local} == {time(10, 30)}
+    assert {moment.time() for moment in local} == {time(15, 30)}
     assert {moment.weekday() for moment in local} == {0, 3}
     assert (local[-1].date() - local[0].date()).days < 21
     assert {s.location_label for s in sessions} == {"Room 4"}
@@ -91,7 +91,7 @@ def test_esketamine_course_from_checkbox_posts(app, client, auth, people):
         ("start_date", _next_monday().isoformat()),
         ("weekdays", "1"),
         ("weekdays", "4"),
-        ("clock", "09:00"),
+        ("clock", "15:00"),  # clear of the patient's 10:00 demo sessions
     ]
     from werkzeug.datastructures import MultiDict
 
@@ -107,14 +107,14 @@ def test_custom_course_takes_the_listed_dates(app, client, auth, people):
     """Custom dates become sessions at those local times, in order."""
     auth.login("admin@demo.test")
     monday = _next_monday()
-    lines = f"{monday + timedelta(days=2)} 14:00\n{monday} 09:15\n"
+    lines = f"{monday + timedelta(days=2)} 14:00\n{monday} 15:15\n"  # clear of 10:00 demo ones
     response = _schedule(client, people, pattern="custom", custom_dates=lines)
     assert response.status_code == 302
     with app.app_context():
         course = db.session.scalar(select(Course).order_by(Course.id.desc()).limit(1))
         local = [to_local(s.scheduled_at, NEW_YORK) for s in course.sessions]
         assert [(m.date(), m.time()) for m in local] == [
-            (monday, time(9, 15)),
+            (monday, time(15, 15)),
             (monday + timedelta(days=2), time(14, 0)),
         ]
 

@@ -18,6 +18,10 @@ EVENT = closed(
     {
         "id": ID,
         "actor_id": {**NULLABLE_ID, "description": "Null for failed sign-ins of no account."},
+        "actor_name": {
+            "type": ["string", "null"],
+            "description": "The actor's name (a deleted patient's pseudonym); null with no actor.",
+        },
         "action": {"type": "string", "maxLength": 60, "examples": ["signin.success"]},
         "subject_type": {"type": "string", "maxLength": 40},
         "subject_id": NULLABLE_ID,
@@ -33,7 +37,7 @@ PATHS = {
             "The clinic's audit events, newest first",
             tag="Audit",
             roles=("clinic_admin",),
-            description="Ids and actions only: no journal text, password or token.",
+            description=("Ids, actions and the actor's name: no journal text, password or token."),
             parameters=[
                 {
                     "name": "action",

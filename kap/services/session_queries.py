@@ -1,0 +1,79 @@
+"""Which sessions a person may see, and the one a patient should prepare for next."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, select
+
+from kap.extensions import db
+from kap.models import CareTeamMember, SessionStatus, TreatmentSession, User
+from kap.models.base import utcnow
+from kap.services.access import get_patient_for
+from kap.services.course_dates import to_local
+from kap.services.errors import NotFound
+
+ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
+
+
+def sessions_visible_to(user: User) -> Select[tuple[TreatmentSession]]:
+    """Sessions ``user`` may see: their own (patient), their care list's (therapist) or their
+    clinic's (clinic admin)."""
+    query = select(TreatmentSession).where(TreatmentSession.clinic_id == user.clinic_id)
+    if user.is_patient:
+        return query.where(TreatmentSession.patient_id == user.id)
+    if user.is_therapist:
+        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
+        return query.where(TreatmentSession.patient_id.in_(cared_for))
+    return query
+
+
+def get_session_for(user: User, session_id: int) -> TreatmentSession:
+    """A session ``user`` may see, or NotFound."""
+    session = db.session.scalar(sessions_visible_to(user).where(TreatmentSession.id == session_id))
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+def sessions_of_patient(viewer: User, patient_id: int) -> list[TreatmentSession]:
+    """A patient's sessions in time order, if ``viewer`` may see that patient."""
+    patient = get_patient_for(viewer, patient_id)
+    return list(
+        db.session.scalars(
+            sessions_visible_to(viewer)
+            .where(TreatmentSession.patient_id == patient.id)
+            .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+def next_session(patient: User, now: datetime | None = None) -> TreatmentSession | None:
+    """The session to prepare for: one in progress, else the first scheduled from today on."""
+    now = now or utcnow()
+    in_progress = db.session.scalar(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient.id, TreatmentSession.status.in_(ACTIVE_STATUSES)
+        )
+        .order_by(TreatmentSession.scheduled_at.desc())
+        .limit(1)
+    )
+    if in_progress is not None:
+        return in_progress
+    local_midnight = datetime.combine(
+        to_local(now, patient.clinic.timezone).date(),
+        time(0),
+        tzinfo=ZoneInfo(patient.clinic.timezone),
+    ).astimezone(UTC)
+    return db.session.scalar(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.status == SessionStatus.SCHEDULED,
+            TreatmentSession.scheduled_at >= local_midnight,
+        )
+        .order_by(TreatmentSession.scheduled_at)
+        .limit(1)
+    )
