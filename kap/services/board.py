@@ -24,17 +24,17 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services import audit
+from kap.services import audit, discharge_rules
 from kap.services.board_scope import (
     call_staff_alerts,
     names_of,
     observations_of,
     sessions_on_board,
 )
+from kap.services.discharge import doses_of
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import (
     clock_time,
-    discharge_blockers,
     minutes_text,
     minutes_until,
     monitoring_checks,
@@ -105,11 +105,12 @@ class BoardRow:
     latest_vitals: SessionObservation | None
     latest_readings: dict[str, Reading]
     out_of_range: bool
-    discharge_blockers: list[str]
+    discharge: discharge_rules.Readiness
     suggested_kind: str
     checks_count: int
     has_call: bool = False
     discharged_by: str = ""
+    can_reopen: bool = False
 
     @property
     def latest_kind_label(self) -> str:
@@ -158,8 +159,9 @@ def board_row(
     observations: list[SessionObservation],
     clinic: Clinic,
     now: datetime,
+    doses: list[datetime] | None = None,
 ) -> BoardRow:
-    """Work out one session's line on the board."""
+    """Work out one session's line on the board (``doses``: when medications were given)."""
     label, since = _phase(session)
     ends = observation_ends_at(session)
     if ends is None:
@@ -199,9 +201,10 @@ def board_row(
         latest_vitals=latest,
         latest_readings=latest_readings,
         out_of_range=any(r.flag for r in latest_readings.values()),
-        discharge_blockers=discharge_blockers(session, observations, clinic, now),
+        discharge=discharge_rules.readiness(session, observations, clinic, now, doses or ()),
         suggested_kind=suggested_kind(session, now),
         checks_count=len(monitoring_checks(session, observations)),
+        can_reopen=discharge_rules.can_reopen(session, now),
     )
 
 
@@ -211,6 +214,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
     clinic = user.clinic
     sessions = _todays_sessions(user, now)
     observations = observations_of([s.id for s in sessions])
+    doses = doses_of([s.id for s in sessions])
     board = Board(now=now, interval_minutes=clinic.monitoring_interval_minutes)
     alerts = list(
         db.session.scalars(
@@ -248,7 +252,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
             )
         )
     for session in sessions:
-        row = board_row(session, observations[session.id], clinic, now)
+        row = board_row(session, observations[session.id], clinic, now, doses[session.id])
         row.has_call = session.id in calling
         row.discharged_by = names.get(session.discharged_by_id, "")
         (board.discharged if session.discharged_at else board.active).append(row)

@@ -1,9 +1,9 @@
-"""Monitoring a dosed session: when observation ends, when a check is due, what blocks discharge.
+"""Monitoring a dosed session: when observation ends and when a check is due (timing only).
 
 Observation runs from the start of the session (dosing) for the template's
 ``observation_minutes``. Monitoring checks fall due every ``monitoring_interval_minutes``:
-the first that long after dosing, each next one that long after the latest check. Discharge
-needs the observation time to have passed and a final vitals check recorded since dosing.
+the first that long after dosing, each next one that long after the latest check. What a
+discharge needs is in ``kap.services.discharge``.
 
 The rules take the session, its observations and an explicit ``now``, and read nothing else.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kap.models import Clinic, SessionObservation, SessionStatus, TreatmentSession
+from kap.models import Clinic, SessionObservation, TreatmentSession
 from kap.services.scheduling import to_local
 
 # --- Time in words --------------------------------------------------------------------------
@@ -72,32 +72,6 @@ def next_check_due_at(
     checks = monitoring_checks(session, observations)
     latest = checks[-1].recorded_at if checks else session.session_started_at
     return latest + timedelta(minutes=interval_minutes)
-
-
-def discharge_blockers(
-    session: TreatmentSession,
-    observations: list[SessionObservation],
-    clinic: Clinic,
-    now: datetime,
-) -> list[str]:
-    """What still stands between this session and discharge, in words (empty: ready)."""
-    if session.status == SessionStatus.CANCELLED:
-        return ["This session was cancelled."]
-    if session.discharged_at is not None:
-        return [f"Already discharged at {clock_time(session.discharged_at, clinic)}."]
-    ends = observation_ends_at(session)
-    if ends is None:
-        return [
-            "The session has not started: observation begins at dosing.",
-            "Record a final vitals check after observation has begun.",
-        ]
-    reasons = []
-    if now < ends:
-        left = minutes_until(ends, now)
-        reasons.append(f"Observation runs until {clock_time(ends, clinic)} ({left} left).")
-    if not any(o.kind == "final" for o in monitoring_checks(session, observations)):
-        reasons.append("Record a final vitals check (none since observation began).")
-    return reasons
 
 
 def suggested_kind(session: TreatmentSession, now: datetime) -> str:
