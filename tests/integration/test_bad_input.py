@@ -22,6 +22,13 @@ BODY_OPERATIONS = sorted(
     for method, operation in item.items()
     if isinstance(operation, dict) and "requestBody" in operation
 )
+#: Who each operation is for (None or empty: anyone signed in), from the same description.
+ROLES = {
+    (method.upper(), path): operation.get("x-kap-roles")
+    for path, item in build_spec()["paths"].items()
+    for method, operation in item.items()
+    if isinstance(operation, dict)
+}
 
 
 def api_as(app, email: str) -> Auth:
@@ -41,6 +48,12 @@ def page_as(app, email: str):
 @pytest.fixture
 def patient_api(app, people) -> Auth:
     return api_as(app, "patient@demo.test")
+
+
+@pytest.fixture
+def therapist_api(app, people) -> Auth:
+    """The demo patient's therapist, for the operations only clinicians may use."""
+    return api_as(app, "therapist@demo.test")
 
 
 @pytest.fixture
@@ -149,10 +162,15 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
-def test_malformed_json_answers_400_in_the_error_format(patient_api, ids, method, path):
-    """Not a JSON object, or not sent as JSON: 400 'invalid', on every route with a body."""
+def test_malformed_json_answers_400_in_the_error_format(
+    patient_api, therapist_api, ids, method, path
+):
+    """Not a JSON object, or not sent as JSON: 400 'invalid', on every route with a body, for
+    a caller it is for (the patient, or a therapist where patients get 403 before reading)."""
+    roles = ROLES[method, path]
+    caller = patient_api if not roles or "patient" in roles else therapist_api
     for label, (data, content_type) in MALFORMED.items():
-        response = send(patient_api, method, path.format(**ids), data, content_type)
+        response = send(caller, method, path.format(**ids), data, content_type)
         assert response.status_code == 400, (label, response.get_data(as_text=True)[:200])
         assert response.json["error"]["code"] == "invalid", label
         assert response.json["error"]["message"], label
