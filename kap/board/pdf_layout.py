@@ -1,8 +1,9 @@
 """Page layout for PDFs of records (fpdf2): A4 or Letter, a footer, headings, facts, tables.
 
-Text is set in DejaVu Sans when the font is on the machine (Debian's fonts-dejavu-core), so
-a name in any script prints; otherwise in the PDF core font, where characters it cannot
-hold print as "?" and the footer says so.
+Text is set in DejaVu Sans when the font is on the machine (Debian's fonts-dejavu-core): names
+in Latin, Greek, Cyrillic and other scripts it covers print as written. Otherwise the PDF
+core font is used (Latin-1 only). A character the font cannot hold prints as "?" and the
+footer says so, so a name is never silently shortened: the page shows it whole.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ class RecordPdf(FPDF):
         self.set_creator("KAP Companion")
 
     def text_of(self, text: str) -> str:
-        """``text`` as this document's font can print it."""
+        """``text`` as this document's font can print it: what it cannot hold becomes "?"."""
         if self.unicode:
-            return text
+            glyphs = self.fonts["dejavu"].cmap
+            fitted = "".join(c if ord(c) in glyphs or c in "\n\t" else "?" for c in text)
+            self.lossy = self.lossy or fitted != text
+            return fitted
         plain = text.translate(PLAIN_PUNCTUATION)
         fitted = plain.encode("latin-1", "replace").decode("latin-1")
         self.lossy = self.lossy or fitted != plain

@@ -212,3 +212,24 @@ def test_pdf_of_another_clinics_session_is_404(app, client, auth, esketamine_id)
     auth.login("therapist@other.test")
     assert client.get(f"/board/sessions/{esketamine_id}/summary.pdf").status_code == 404
     assert _audit(app, "session.summary.pdf") == []
+
+
+@pytest.mark.parametrize("dejavu", [True, False])
+def test_pdf_never_drops_letters_of_a_name_silently(
+    app, client, auth, people, esketamine_id, monkeypatch, dejavu
+):
+    """A name the font cannot hold prints with "?" and a footnote; the rest as written."""
+    from kap.board import pdf_layout
+
+    if not dejavu:
+        monkeypatch.setattr(pdf_layout, "FONT_DIRS", ())
+    elif pdf_layout._font_dir() is None:
+        pytest.skip("DejaVu Sans is not installed here (Debian: fonts-dejavu-core)")
+    with app.app_context():
+        db.session.get(User, people["patient@demo.test"].id).name = "Zoë Łukasz 李"
+        db.session.commit()
+    auth.login("therapist@demo.test")
+    text = _pdf_text(client.get(f"/board/sessions/{esketamine_id}/summary.pdf"))
+    expected = "Zoë Łukasz ?" if dejavu else "Zoë ?ukasz ?"
+    assert f"Session summary: {expected}" in text
+    assert "Some characters could not be printed here; see the page." in text
