@@ -79,10 +79,10 @@ def _unplaced(board, failed: dict | None) -> str:
     for kind, key in failed or {}:
         if kind == "resolve":
             ids = {c.alert.id for c in board.calls}
-        else:
+        elif kind == "reopen":
             ids = {r.session.id for r in board.discharged if r.can_reopen}
-            if kind != "reopen":
-                ids = {r.session.id for r in board.active}
+        else:
+            ids = {r.session.id for r in board.active}
         if key not in ids:
             return "That was not saved: it is no longer on today's board."
     return ""
