@@ -8,4 +8,4 @@ from kap.models import Role
 bp = Blueprint("board", __name__, url_prefix="/board")
 restrict_blueprint(bp, Role.THERAPIST, Role.CLINIC_ADMIN)
 
-from kap.board import records_views, views  # noqa: E402,F401
+from kap.board import discharge_views, records_views, summary_pdf_views, views  # noqa: E402,F401

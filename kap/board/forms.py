@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -22,6 +23,7 @@ from kap.services.administrations import (
     ROUTES,
     UNITS,
 )
+from kap.services.discharge import MAX_DRIVER_LENGTH, MAX_REASON_LENGTH
 from kap.services.observations import MAX_NOTE_LENGTH
 from kap.services.vitals import DISSOCIATION_LABELS, KINDS, SEDATION_LABELS
 
@@ -139,7 +141,38 @@ class AdministrationForm(FlaskForm):
 
 
 class ButtonForm(FlaskForm):
-    """Discharge and acknowledge: CSRF protection and nothing else."""
+    """Acknowledge a call: CSRF protection and nothing else."""
+
+
+class DischargeForm(FlaskForm):
+    """Discharge: the ride home, any override reason, then a confirmation step.
+
+    The first post checks and shows the confirmation page; that page posts again with
+    ``step=confirm`` and the box ticked. Lengths are the service's to check.
+    """
+
+    driver = StringField(
+        "Who is driving the patient home?",
+        render_kw={"autocomplete": "off", "maxlength": MAX_DRIVER_LENGTH},
+    )
+    override_reason = TextAreaField(
+        "Why may the patient leave anyway? (override reason)",
+        render_kw={"rows": 3, "maxlength": MAX_REASON_LENGTH},
+    )
+    step = HiddenField()
+    seen_patient = BooleanField("I have seen the patient and they are ready to leave")
+
+    @property
+    def confirming(self) -> bool:
+        return self.step.data == "confirm"
+
+
+class ReopenForm(FlaskForm):
+    """Reopen a discharge within the window, with a reason."""
+
+    reason = TextAreaField(
+        "Why is the discharge reopened?", render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH}
+    )
 
 
 class ResolveCallForm(FlaskForm):

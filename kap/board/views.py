@@ -1,12 +1,13 @@
-"""Board pages: today's sessions, vitals, monitoring checks, discharge, Call staff alerts.
+"""Board pages: today's sessions, vitals, monitoring checks, Call staff alerts, the record.
 
 Every form posts and redirects back to the board (it works without JavaScript); a refused
-form re-renders the board with the problem beside the session it concerns.
+form re-renders the board with the problem beside the session it concerns. Discharge and
+reopening are in ``discharge_views``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -17,6 +18,8 @@ from kap.board.forms import (
     ButtonForm,
     CheckForm,
     CheckInForm,
+    DischargeForm,
+    ReopenForm,
     ResolveCallForm,
     VitalsForm,
     scoped,
@@ -34,10 +37,10 @@ class RowForms:
 
     vitals: VitalsForm
     check: CheckForm
-    discharge: ButtonForm
+    discharge: DischargeForm
+    reopen: ReopenForm
     check_in: CheckInForm
     administration: AdministrationForm
-    discharge_errors: list[str] = field(default_factory=list)
     open: str = ""
 
 
@@ -51,12 +54,13 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
     """Fresh forms for every row and call, except a refused one, which keeps what was typed."""
     failed = failed or {}
     rows = {}
-    for row in board.active:
+    for row in board.active + board.discharged:
         sid = row.session.id
         rows[sid] = RowForms(
             vitals=scoped(VitalsForm(formdata=None, kind=row.suggested_kind), f"s{sid}-vitals"),
             check=scoped(CheckForm(formdata=None), f"s{sid}-check"),
-            discharge=scoped(ButtonForm(formdata=None), f"s{sid}-discharge"),
+            discharge=scoped(DischargeForm(formdata=None), f"s{sid}-discharge"),
+            reopen=scoped(ReopenForm(formdata=None), f"s{sid}-reopen"),
             check_in=scoped(CheckInForm(formdata=None), f"s{sid}-check_in"),
             administration=scoped(
                 # The route matching the template may be pre-selected; the dose never is.
@@ -74,8 +78,6 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
     for (kind, key), value in failed.items():
         if kind == "resolve" and key in calls:
             calls[key].resolve = scoped(value, f"a{key}-resolve")
-        elif key in rows and kind == "discharge":
-            rows[key].discharge_errors, rows[key].open = value, "discharge"
         elif key in rows:
             setattr(rows[key], kind, scoped(value, f"s{key}-{kind}"))
             rows[key].open = kind
@@ -85,8 +87,12 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
 def _unplaced(board, failed: dict | None) -> str:
     """Words for a refused form whose session or call is no longer on the board."""
     for kind, key in failed or {}:
-        shown = board.calls if kind == "resolve" else board.active
-        ids = {c.alert.id for c in shown} if kind == "resolve" else {r.session.id for r in shown}
+        if kind == "resolve":
+            ids = {c.alert.id for c in board.calls}
+        elif kind == "reopen":
+            ids = {r.session.id for r in board.discharged if r.can_reopen}
+        else:
+            ids = {r.session.id for r in board.active}
         if key not in ids:
             return "That was not saved: it is no longer on today's board."
     return ""
@@ -168,22 +174,6 @@ def record_check(session_id: int):
             flash(f"Monitoring check logged for {session.patient.name}.", "info")
             return _back_to(session.id)
     return _board_page(400, failed={("check", session.id): form})
-
-
-@bp.route("/sessions/<int:session_id>/discharge", methods=["POST"])
-def discharge(session_id: int):
-    """Discharge the patient, or 409 saying what is still missing."""
-    session = board_scope.get_board_session(current_user, session_id)
-    try:
-        board_actions.discharge(current_user, session.id)
-    except Conflict as error:
-        if session.discharged_at is not None or session.status == "cancelled":
-            return _board_page(409, page_error=f"{session.patient.name}: {error.message}")
-        return _board_page(
-            409, failed={("discharge", session.id): error.fields.get("discharge", [])}
-        )
-    flash(f"{session.patient.name} discharged.", "info")
-    return redirect(url_for("board.index", _anchor="discharged"))
 
 
 @bp.route("/alerts/<int:alert_id>/acknowledge", methods=["POST"])

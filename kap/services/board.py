@@ -25,7 +25,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services import audit
+from kap.services import audit, discharge_rules
 from kap.services.administrations import administrations_of
 from kap.services.board_records import RowRecords, records_for
 from kap.services.board_scope import (
@@ -37,7 +37,6 @@ from kap.services.board_scope import (
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import (
     clock_time,
-    discharge_blockers,
     dosed_at,
     minutes_text,
     minutes_until,
@@ -109,12 +108,13 @@ class BoardRow:
     latest_vitals: SessionObservation | None
     latest_readings: dict[str, Reading]
     out_of_range: bool
-    discharge_blockers: list[str]
+    discharge: discharge_rules.Readiness
     suggested_kind: str
     checks_count: int
     has_call: bool = False
     discharged_by: str = ""
     records: RowRecords = field(default_factory=RowRecords)
+    can_reopen: bool = False
 
     @property
     def latest_kind_label(self) -> str:
@@ -214,9 +214,10 @@ def board_row(
         latest_vitals=latest,
         latest_readings=latest_readings,
         out_of_range=any(r.flag for r in latest_readings.values()),
-        discharge_blockers=discharge_blockers(session, observations, clinic, now),
+        discharge=discharge_rules.readiness(session, observations, clinic, now, given),
         suggested_kind=suggested_kind(session, now, given, observations),
         checks_count=len(monitoring_checks(session, observations, given)),
+        can_reopen=discharge_rules.can_reopen(session, now),
     )
 
 

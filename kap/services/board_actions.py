@@ -1,4 +1,6 @@
-"""What staff record from the board: readings, discharge and Call staff.
+"""What staff record from the board: readings and Call staff.
+
+Discharge and its reopening are in ``kap.services.discharge``.
 
 Every write is for a session (or alert) of the user's own clinic (``board_scope``), is refused
 once the session is cancelled or discharged, and is audited in the same transaction.
@@ -8,14 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kap.extensions import db
-from kap.models import Alert, SessionObservation, TreatmentSession, User
-from kap.models.base import utcnow
-from kap.services import alerts, audit
-from kap.services.board_scope import get_board_session, get_call_for, observations_of
+from kap.models import Alert, SessionObservation, User
+from kap.services import alerts
+from kap.services.board_scope import get_board_session, get_call_for
 from kap.services.errors import Conflict
 from kap.services.observations import ensure_writable, is_dosed, record_observation
-from kap.services.session_monitoring import discharge_blockers
 
 
 def record_vitals(
@@ -46,28 +45,6 @@ def record_check(
     return record_observation(
         user, session_id, kind="check", values=values or {}, note=note, now=now
     )
-
-
-def discharge(user: User, session_id: int, now: datetime | None = None) -> TreatmentSession:
-    """Discharge the patient; Conflict (with every reason) when it is too early."""
-    now = now or utcnow()
-    session = get_board_session(user, session_id)
-    observations = observations_of([session.id])[session.id]
-    reasons = discharge_blockers(session, observations, user.clinic, now)
-    if reasons:
-        raise Conflict("Not yet: " + " ".join(reasons), {"discharge": reasons})
-    session.discharged_at = now
-    session.discharged_by_id = user.id
-    audit.record(
-        "session.discharge",
-        actor=user,
-        subject_type="session",
-        subject_id=session.id,
-        patient_id=session.patient_id,
-        commit=False,
-    )
-    db.session.commit()
-    return session
 
 
 def acknowledge_call(user: User, alert_id: int) -> Alert:

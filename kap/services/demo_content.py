@@ -213,12 +213,13 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
         # The latest past session was an esketamine session with a complete monitoring
         # record (DESIGN §4); the earlier two were IV infusions.
         past_templates = (iv, iv, esketamine)
-        for days_ago, intention, template in zip(
-            (16, 12, 9), intentions, past_templates, strict=True
-        ):
-            course.sessions.append(
-                _past_session(patient, course, template, days_ago, now, intention)
+        # _past_session(course=...) already puts each session in course.sessions.
+        past = [
+            _past_session(patient, course, template, days_ago, now, intention)
+            for days_ago, intention, template in zip(
+                (16, 12, 9), intentions, past_templates, strict=True
             )
+        ]
         course.sessions.append(
             TreatmentSession(
                 clinic_id=demo.id,
@@ -240,13 +241,7 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
             )
         db.session.add(course)
         db.session.flush()
-        # Not course.sessions[2]: each past session joins the course twice in that list
-        # (course=course in _past_session, then append), so index 2 was the IV session.
-        latest_past = max(
-            (s for s in course.sessions if s.status == SessionStatus.COMPLETE),
-            key=lambda s: s.scheduled_at,
-        )
-        add_monitoring_record(latest_past, users["therapist@demo.test"])
+        add_monitoring_record(past[-1], users["therapist@demo.test"])
 
     _seed_journal(patient, users["therapist@demo.test"])
 

@@ -13,6 +13,8 @@ from kap.models import (
     ClinicalNote,
     JournalComment,
     JournalEntry,
+    MedicationAdministration,
+    SessionDischarge,
     SessionObservation,
     TreatmentSession,
     User,
@@ -25,6 +27,8 @@ ENCRYPTED_MODELS = (
     TreatmentSession,
     ClinicalNote,
     SessionObservation,
+    MedicationAdministration,
+    SessionDischarge,
     Alert,
     User,
 )

@@ -1,4 +1,4 @@
-"""Monitoring a dosed session: protocol times, when observation ends, what blocks discharge.
+"""Monitoring a dosed session: protocol times, when observation ends, when a check is due.
 
 Dosing is the earliest recorded administration's time (``dosed_at``), or, when staff have
 recorded none, the moment the patient pressed Start session. Observation runs for the
@@ -10,8 +10,8 @@ Protocol times (``protocol_times``): pre-dose vitals before dosing; the post-dos
 recorded from ``POST_DOSE_EARLY`` before its due time onwards; the final check when
 observation ends, which counts when recorded since observation began. Monitoring checks fall
 due every ``monitoring_interval_minutes``: the first that long after dosing, each next one
-that long after the latest post-dose, observation or final check. Discharge needs the
-observation time to have passed and a final vitals check recorded since dosing.
+that long after the latest post-dose, observation or final check. What a discharge needs is
+in ``kap.services.discharge_rules``.
 
 The rules take the session, its observations and administrations and an explicit ``now``,
 and read nothing else.
@@ -27,7 +27,6 @@ from kap.models import (
     Clinic,
     MedicationAdministration,
     SessionObservation,
-    SessionStatus,
     TreatmentSession,
 )
 from kap.services.scheduling import to_local
@@ -186,32 +185,6 @@ def protocol_text(item: ProtocolTime, clinic: Clinic, now: datetime) -> str:
     return (
         f"{item.label} due {clock_time(item.due_at, clinic)} (in {minutes_until(item.due_at, now)})"
     )
-
-
-def discharge_blockers(
-    session: TreatmentSession,
-    observations: list[SessionObservation],
-    clinic: Clinic,
-    now: datetime,
-) -> list[str]:
-    """What still stands between this session and discharge, in words (empty: ready)."""
-    if session.status == SessionStatus.CANCELLED:
-        return ["This session was cancelled."]
-    if session.discharged_at is not None:
-        return [f"Already discharged at {clock_time(session.discharged_at, clinic)}."]
-    ends = observation_ends_at(session)
-    if ends is None:
-        return [
-            "The session has not started: observation begins at dosing.",
-            "Record a final vitals check after observation has begun.",
-        ]
-    reasons = []
-    if now < ends:
-        left = minutes_until(ends, now)
-        reasons.append(f"Observation runs until {clock_time(ends, clinic)} ({left} left).")
-    if not any(o.kind == "final" for o in monitoring_checks(session, observations)):
-        reasons.append("Record a final vitals check (none since observation began).")
-    return reasons
 
 
 def suggested_kind(

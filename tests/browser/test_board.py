@@ -149,7 +149,14 @@ def test_call_staff_appears_on_the_board_without_a_reload(tablet: Page, phone, s
     page.get_by_label("What was done").fill("Felt nauseous; sat with Robin, water given.")
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator(".call", has_text="Room 3")).to_have_count(0)
-    page.get_by_role("button", name=f"Discharge {PATIENT_NAME}").click()
+    row = page.locator(f"#session-{session_id}")  # 168 is over the limit: an override
+    row.get_by_label("Why may the patient leave anyway? (override reason)").fill(
+        "Systolic 168 is Robin's usual; seen and well."
+    )
+    row.get_by_label("Who is driving the patient home?").fill("Jamie Lee (sister)")
+    row.get_by_role("button", name=f"Discharge {PATIENT_NAME}").click()
+    page.get_by_label("I have seen the patient and they are ready to leave").check()
+    page.get_by_role("button", name=f"Confirm discharge of {PATIENT_NAME}").click()
     expect(page.get_by_text(f"{PATIENT_NAME} discharged.")).to_be_visible()
     expect(page.locator("#discharged")).to_contain_text(PATIENT_NAME)
     expect(page.locator(f"#session-{session_id}")).to_have_count(0)

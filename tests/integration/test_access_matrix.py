@@ -187,6 +187,8 @@ board.discharge             POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GON
 board.acknowledge_alert     POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
 board.resolve_alert         POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GONE  GONE
 board.summary               GET    AUTH  ROLE  ROLE  200   200   200   ROLE  GONE  GONE
+board.summary_pdf           GET    AUTH  ROLE  ROLE  200   200   200   ROLE  GONE  GONE
+board.reopen_discharge      POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out
 media.audio                 GET    AUTH  200   200   200   200   200   GONE  GONE  GONE
 api.create_session          POST   400   400   400   400   400   400   400   400   400  # no body
 api.delete_session          DELETE AUTH  200   200   200   200   200   200   200   200
@@ -212,6 +214,8 @@ api.create_measure          POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROL
 api.list_measures           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 api.patient_measures        GET    AUTH  ROLE  ROLE  200   GONE  200   ROLE  GONE  GONE
 api.list_alerts             GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
+api.post_discharge          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon
+api.post_discharge_reopen   POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out
 api.list_audit_events       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
 ops.healthz                 GET    200   200   200   200   200   200   200   200   200
@@ -297,6 +301,18 @@ PAYLOADS = {
         "dose": "35",
         "unit": "mg",
     },
+    ("board.discharge", "POST"): {
+        "driver": "Matrix driver",
+        "override_reason": "Discharged by the access matrix.",
+        "step": "confirm",
+        "seen_patient": "y",
+    },
+    ("board.reopen_discharge", "POST"): {"reason": "Reopened by the access matrix."},
+    ("api.post_discharge", "POST"): {
+        "driver": "Matrix driver",
+        "override_reason": "Discharged by the access matrix.",
+    },
+    ("api.post_discharge_reopen", "POST"): {"reason": "Reopened by the access matrix."},
     ("api.put_checklist_item", "PUT"): {"checked": True},
     ("api.put_intention", "PUT"): {"text": "An intention sent to the API."},
     ("api.post_phase", "POST"): {"phase": "session"},

@@ -22,12 +22,13 @@ BODY_OPERATIONS = sorted(
     for method, operation in item.items()
     if isinstance(operation, dict) and "requestBody" in operation
 )
-
-
-def clinicians_only(method: str, path: str) -> bool:
-    """Whether the operation is for clinicians alone (a patient gets 403 before the body)."""
-    roles = build_spec()["paths"][path][method.lower()].get("x-kap-roles") or []
-    return bool(roles) and "patient" not in roles
+#: Who each operation is for (None or empty: anyone signed in), from the same description.
+ROLES = {
+    (method.upper(), path): operation.get("x-kap-roles")
+    for path, item in build_spec()["paths"].items()
+    for method, operation in item.items()
+    if isinstance(operation, dict)
+}
 
 
 def api_as(app, email: str) -> Auth:
@@ -47,6 +48,12 @@ def page_as(app, email: str):
 @pytest.fixture
 def patient_api(app, people) -> Auth:
     return api_as(app, "patient@demo.test")
+
+
+@pytest.fixture
+def therapist_api(app, people) -> Auth:
+    """The demo patient's therapist, for the operations only clinicians may use."""
+    return api_as(app, "therapist@demo.test")
 
 
 @pytest.fixture
@@ -155,10 +162,13 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS)
-def test_malformed_json_answers_400_in_the_error_format(app, patient_api, ids, method, path):
-    """Not a JSON object, or not sent as JSON: 400 'invalid', on every route with a body (sent
-    by the demo patient, or by their therapist where the route is for clinicians)."""
-    caller = api_as(app, "therapist@demo.test") if clinicians_only(method, path) else patient_api
+def test_malformed_json_answers_400_in_the_error_format(
+    patient_api, therapist_api, ids, method, path
+):
+    """Not a JSON object, or not sent as JSON: 400 'invalid', on every route with a body, for
+    a caller it is for (the patient, or a therapist where patients get 403 before reading)."""
+    roles = ROLES[method, path]
+    caller = patient_api if not roles or "patient" in roles else therapist_api
     for label, (data, content_type) in MALFORMED.items():
         response = send(caller, method, path.format(**ids), data, content_type)
         assert response.status_code == 400, (label, response.get_data(as_text=True)[:200])

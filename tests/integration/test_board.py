@@ -17,7 +17,7 @@ from kap.models import (
     SessionStatus,
     TreatmentSession,
 )
-from kap.services import session_monitoring, vitals
+from kap.services import discharge_rules, vitals
 from tests.conftest import Auth
 from tests.formscrape import form_data
 
@@ -326,9 +326,23 @@ def test_a_check_before_dosing_is_refused(app, client, auth, session_id):
 # --- Discharge ------------------------------------------------------------------------------
 
 
-def _discharge(client, session_id: int):
-    token = form_data(client.get("/board/").text, "/vitals")["csrf_token"]
-    return client.post(f"/board/sessions/{session_id}/discharge", data={"csrf_token": token})
+DRIVER = "Alex Jordan (partner)"
+
+
+def _discharge(client, session_id: int, driver: str = DRIVER):
+    """Discharge through the board's real forms: the row's form, then the confirmation page.
+
+    Returns the refusal when the first step is refused, else the confirmation's answer.
+    """
+    action = f"/board/sessions/{session_id}/discharge"
+    data = form_data(client.get("/board/").text, action)
+    data["driver"] = driver
+    checked = client.post(action, data=data)
+    if checked.status_code != 200:
+        return checked
+    confirm = form_data(checked.text, action)
+    confirm["seen_patient"] = "y"
+    return client.post(action, data=confirm)
 
 
 @pytest.mark.parametrize(
@@ -399,18 +413,24 @@ def test_a_discharged_session_is_closed(app, client, auth, session_id):
 
 
 def test_discharge_rule_in_the_service(app, people, session_id):
-    """The rule itself, with an explicit clock."""
+    """The rule itself, with an explicit clock (kap/services/discharge_rules.py)."""
     with app.app_context():
         session = db.session.get(TreatmentSession, session_id)
         clinic = session.patient.clinic
         started = _now()
         session.session_started_at = started
-        final = SessionObservation(kind="final", recorded_at=started + timedelta(minutes=1))
+        final = SessionObservation(
+            kind="final",
+            recorded_at=started + timedelta(minutes=1),
+            systolic=120,
+            diastolic=80,
+            heart_rate=70,
+        )
         at_four = started + timedelta(minutes=4)
         at_five = started + timedelta(minutes=5)
-        assert session_monitoring.discharge_blockers(session, [final], clinic, at_four)
-        assert session_monitoring.discharge_blockers(session, [final], clinic, at_five) == []
-        assert session_monitoring.discharge_blockers(session, [], clinic, at_five)
+        assert discharge_rules.readiness(session, [final], clinic, at_four).blockers
+        assert discharge_rules.readiness(session, [final], clinic, at_five).blockers == {}
+        assert discharge_rules.readiness(session, [], clinic, at_five).blockers
 
 
 # --- Call staff -----------------------------------------------------------------------------
@@ -540,7 +560,7 @@ def test_summary_has_phases_vitals_checks_and_calls(app, client, auth, session_i
     page = response.text
     assert "Session summary: Pat Jordan" in page
     assert "Walkthrough (3 minutes)" in page and "Room 2" in page
-    assert "Session started (dosing)" in page and "Observation ended" in page
+    assert "Session mode started" in page and "Observation ended" in page
     assert page.count("<td>Before dosing</td>") == 1
     assert page.count("<td>Observation check</td>") == 1
     assert page.count("<td>Final check</td>") == 1

@@ -138,3 +138,16 @@ def test_rotate_keys_encrypts_text_written_before_encryption(ctx, people):
     assert (
         stored.startswith("v1:") and db.session.get(JournalEntry, entry.id).body == "legacy words"
     )
+
+
+def test_rotate_keys_covers_every_model_with_encrypted_text():
+    """A model with an encrypted field left out of rotate-keys would become unreadable once
+    the old key is removed (override and reopen reasons, dose notes included)."""
+    from kap.services.key_rotation import ENCRYPTED_MODELS
+
+    encrypted = {
+        mapper.class_
+        for mapper in db.Model.registry.mappers
+        if mapper.class_.__dict__.get("_encrypted_fields")
+    }
+    assert encrypted and encrypted <= set(ENCRYPTED_MODELS)

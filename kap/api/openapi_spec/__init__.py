@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kap.api.openapi_spec import audit, clinical, journal, monitoring, sessions, signin
+from kap.api.openapi_spec import audit, clinical, discharge, journal, monitoring, sessions, signin
 from kap.api.openapi_spec.common import (
     CSRF_HEADER,
     ERROR,
@@ -17,7 +17,7 @@ from kap.api.openapi_spec.common import (
     components_responses,
 )
 
-AREAS = (signin, sessions, monitoring, journal, clinical, audit)
+AREAS = (signin, sessions, monitoring, discharge, journal, clinical, audit)
 
 DESCRIPTION = """\
 The JSON API of KAP Companion. Sign in with POST /api/v1/session: the answer sets the

@@ -1,0 +1,37 @@
+"""The printable monitoring record as a PDF download (the page itself is in ``views``)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, request
+from flask_login import current_user
+
+from kap.board import bp
+from kap.board.pdf_layout import PAPER
+from kap.board.summary_pdf import build_pdf
+from kap.services import board_summary
+from kap.services.scheduling import to_local
+
+
+def _filename(summary: board_summary.Summary) -> str:
+    """'monitoring-record-2026-11-23-pat-jordan-s42.pdf' (ASCII, safe in a header)."""
+    day = to_local(summary.session.scheduled_at, summary.clinic.timezone).strftime("%Y-%m-%d")
+    name = re.sub(r"[^a-z0-9]+", "-", summary.session.patient.name.lower()).strip("-")
+    return f"monitoring-record-{day}-{name or 'patient'}-s{summary.session.id}.pdf"
+
+
+@bp.route("/sessions/<int:session_id>/summary.pdf")
+def summary_pdf(session_id: int):
+    """The session's monitoring record as a PDF (A4; ?paper=letter for US Letter)."""
+    paper = request.args.get("paper", "a4")
+    summary = board_summary.summary_for(current_user, session_id, action="session.summary.pdf")
+    body = build_pdf(summary, current_user.name, paper if paper in PAPER else "a4")
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{_filename(summary)}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,191 @@
+"""The discharge rule, pure: what stands between a session and discharge, by field key.
+
+Discharge needs all of:
+
+- the observation time over (``session_monitoring.observation_ends_at``);
+- a final check recorded since the latest dose, with blood pressure and heart rate; the
+  latest final check is the one that counts;
+- that final check clear: no vital outside the clinic's limits (``vitals.readings``) and,
+  read as a clinician — a sedated or breathing-impaired patient must not go home on one
+  click — no respiratory concern, sedation (when recorded) back to MOAA/S 5, dissociation
+  (when recorded) none or mild. Otherwise a clinician may still discharge with a written
+  override reason;
+- the ride home confirmed: who is driving.
+
+Every blocker is collected at once, each under a field key (``OBSERVATION``,
+``FINAL_VITALS``, ``OVERRIDE_REASON``, ``DRIVER``) that the API's 409 and the board share.
+The rules take the session, its observations and an explicit ``now``, and read nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kap.models import Clinic, SessionObservation, SessionStatus, TreatmentSession
+from kap.services.clinical_scales import DISSOCIATION_CLEAR, SEDATION_CLEAR
+from kap.services.session_monitoring import (
+    Administrations,
+    clock_time,
+    minutes_until,
+    monitoring_checks,
+    observation_ends_at,
+    observation_starts_at,
+)
+from kap.services.vitals import VITALS, readings, vitals_limits
+
+#: A discharge can be undone this long after it was recorded (mistakes happen); later, what
+#: happened after the patient left belongs in a clinical note.
+REOPEN_WINDOW_MINUTES = 60
+MIN_OVERRIDE_LENGTH = 10
+MAX_REASON_LENGTH = 1000
+MAX_DRIVER_LENGTH = 120
+
+OBSERVATION = "observation"
+FINAL_VITALS = "final_vitals"
+OVERRIDE_REASON = "override_reason"
+DRIVER = "driver"
+BLOCKED_CODE = "discharge_blocked"
+DRIVER_MISSING = "Confirm the ride home: write who is driving the patient."
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Where a session stands for discharge, before anyone types a driver or a reason.
+
+    ``closed`` says why it cannot be discharged at all (cancelled, already discharged);
+    ``blockers`` what must happen first (observation time, a final check); ``concerns`` the
+    final check's out-of-range codes (e.g. ``systolic_high``, ``sedation_3``), which need a
+    written override, and ``concerns_text`` the same in words.
+    """
+
+    closed: str = ""
+    blockers: dict[str, str] = field(default_factory=dict)
+    final: SessionObservation | None = None
+    concerns: tuple[str, ...] = ()
+    concerns_text: str = ""
+
+    @property
+    def needs_override(self) -> bool:
+        return bool(self.concerns)
+
+    @property
+    def can_proceed(self) -> bool:
+        """Nothing but the driver (and any override reason) stands in the way."""
+        return not self.closed and not self.blockers
+
+    @property
+    def override_message(self) -> str:
+        if not self.needs_override:
+            return ""
+        vitals_out = any(code.rsplit("_", 1)[0] in VITALS for code in self.concerns)
+        head = (
+            "Final vitals are outside the clinic's limits"
+            if vitals_out
+            else "The final check is not clear for discharge"
+        )
+        return (
+            f"{head}: {self.concerns_text}. "
+            "Record new vitals, or write why the patient may leave anyway."
+        )
+
+
+def _bp_text(systolic, diastolic) -> str:
+    if systolic.flag and systolic.flag == diastolic.flag:
+        return f"BP {systolic.value}/{diastolic.value} ({systolic.flag})"
+    marked = [f"{r.value} ({r.flag})" if r.flag else f"{r.value}" for r in (systolic, diastolic)]
+    return "BP " + "/".join(marked)
+
+
+def final_check_concerns(final: SessionObservation, clinic: Clinic) -> tuple[list[str], list[str]]:
+    """What keeps ``final`` from being clear: (codes, the same in words)."""
+    flagged = readings(final, vitals_limits(clinic))
+    codes = [f"{name}_{r.flag}" for name, r in flagged.items() if r.flag]
+    words = []
+    if flagged["systolic"].flag or flagged["diastolic"].flag:
+        words.append(_bp_text(flagged["systolic"], flagged["diastolic"]))
+    if flagged["heart_rate"].flag:
+        words.append(f"heart rate {final.heart_rate} ({flagged['heart_rate'].flag})")
+    if flagged["spo2"].flag:
+        words.append(f"SpO2 {final.spo2}% ({flagged['spo2'].flag})")
+    if final.sedation is not None and final.sedation < SEDATION_CLEAR:
+        codes.append(f"sedation_{final.sedation}")
+        words.append(f"sedation MOAA/S {final.sedation} (not back to {SEDATION_CLEAR})")
+    if final.dissociation and final.dissociation not in DISSOCIATION_CLEAR:
+        codes.append(f"dissociation_{final.dissociation}")
+        words.append(f"dissociation {final.dissociation}")
+    if final.respiratory_concern:
+        codes.append("respiratory_concern")
+        words.append("a respiratory concern")
+    return codes, words
+
+
+def readiness(
+    session: TreatmentSession,
+    observations: list[SessionObservation],
+    clinic: Clinic,
+    now: datetime,
+    administrations: Administrations = (),
+) -> Readiness:
+    """The discharge rule for one session (pure: reads only what it is given).
+
+    Observation and the final check count from the latest dose (``administrations``, as
+    ``session_monitoring`` reads them: a booster restarts both).
+    """
+    if session.status == SessionStatus.CANCELLED:
+        return Readiness(closed="This session was cancelled.")
+    if session.discharged_at is not None:
+        at = clock_time(session.discharged_at, clinic)
+        return Readiness(closed=f"Already discharged at {at}.")
+    ends = observation_ends_at(session, administrations)
+    if ends is None:
+        return Readiness(
+            blockers={
+                OBSERVATION: "The session has not started: observation begins at dosing.",
+                FINAL_VITALS: "Record a final vitals check after observation has begun.",
+            }
+        )
+    blockers = {}
+    if now < ends:
+        left = minutes_until(ends, now)
+        blockers[OBSERVATION] = f"Observation runs until {clock_time(ends, clinic)} ({left} left)."
+    dosed = observation_starts_at(session, administrations)
+    finals = [
+        o
+        for o in monitoring_checks(session, observations, administrations)
+        if o.kind == "final" and o.recorded_at >= dosed
+    ]
+    if not finals:
+        blockers[FINAL_VITALS] = "Record a final vitals check (none since observation began)."
+        return Readiness(blockers=blockers)
+    final = finals[-1]
+    if None in (final.systolic, final.diastolic, final.heart_rate):
+        blockers[FINAL_VITALS] = (
+            "The latest final check has no blood pressure or heart rate: record final vitals."
+        )
+        return Readiness(blockers=blockers, final=final)
+    codes, words = final_check_concerns(final, clinic)
+    return Readiness(
+        blockers=blockers, final=final, concerns=tuple(codes), concerns_text=", ".join(words)
+    )
+
+
+def blockers_for(ready: Readiness, driver: str, override_reason: str) -> dict[str, list[str]]:
+    """Every blocker, by field key, once the driver and override reason are given."""
+    fields = {key: [message] for key, message in ready.blockers.items()}
+    if ready.needs_override and not override_reason:
+        fields[OVERRIDE_REASON] = [ready.override_message]
+    elif ready.needs_override and len(override_reason) < MIN_OVERRIDE_LENGTH:
+        fields[OVERRIDE_REASON] = [
+            f"Write at least {MIN_OVERRIDE_LENGTH} characters on why the patient may leave "
+            f"with {ready.concerns_text}."
+        ]
+    if not driver:
+        fields[DRIVER] = [DRIVER_MISSING]
+    return fields
+
+
+def can_reopen(session: TreatmentSession, now: datetime) -> bool:
+    """Discharged, and within the reopening window."""
+    at = session.discharged_at
+    return at is not None and now - at <= timedelta(minutes=REOPEN_WINDOW_MINUTES)
