@@ -140,4 +140,5 @@ KNOWN_ACTIONS = (
     "data.deletion",
     "audit.export",
     "keys.rotate",
+    "clinic.settings.update",
 )
