@@ -3,10 +3,11 @@
 // is. The same script runs on the server's page and on the offline page (pwa/prepare.html).
 
 import { apiRequest } from './api.js';
-import { currentUser, isShell, storedSessions } from './device.js';
+import { clinicZone, currentUser, isShell, storeSessionData, storedSession, storedSessions } from './device.js';
 import { bindDraft } from './drafts.js';
 import { readiness, showReadiness } from './offline.js';
 import * as outbox from './outbox.js';
+import { clockLabel, notTodayMessage, windowState } from './start-window.js';
 
 const form = document.querySelector('[data-checklist]');
 const user = currentUser();
@@ -32,11 +33,103 @@ async function send(spec) {
 const pendingFor = async (kind) =>
   (await outbox.list()).filter((r) => r.kind === kind && Number(r.session) === sessionId && r.state === 'pending');
 
+// ---- Start session's gate: the start window and staff check-in (unticked items come from the
+// checklist). The card says what stands in the way; the button is described by exactly that.
+const CHECK_IN_POLL_MS = 10_000;
+const WINDOW_TICK_MS = 30_000;
+
+function startGate() {
+  const card = document.querySelector('[data-start-card]');
+  const start = document.querySelector('[data-start]');
+  if (!card || !start) return { update() {}, reason: () => '' };
+  const span = { opens_at: card.dataset.opensAt, closes_at: card.dataset.closesAt };
+  const notToday = card.querySelector('[data-not-today]');
+  const parts = {
+    later: card.querySelector('[data-check-in-later]'),
+    waiting: card.querySelector('[data-check-in-waiting]'),
+    done: card.querySelector('[data-check-in-done]'),
+  };
+  let missing = form.querySelectorAll('input[data-required="y"]:not(:checked)').length;
+  let zone;
+  let worded = false; // the not-today text was written here, not by the server
+  clinicZone(user).then((found) => {
+    zone = found;
+    if (worded) notToday.textContent = notTodayMessage(span, Date.now(), zone);
+  });
+
+  function update(missingCount = missing) {
+    missing = missingCount;
+    const state = windowState(span);
+    if (state !== (card.dataset.window ?? 'open')) {
+      // The window opened or closed while the page was open.
+      card.dataset.window = state;
+      notToday.textContent = notTodayMessage(span, Date.now(), zone);
+      worded = true;
+    }
+    notToday.hidden = state === 'open';
+    const checkIn = card.dataset.checkIn ?? 'none';
+    const waiting = checkIn === 'waiting' && state === 'open';
+    if (parts.later) parts.later.hidden = !(checkIn === 'waiting' && state !== 'open');
+    if (parts.waiting) parts.waiting.hidden = !waiting;
+    if (parts.done) parts.done.hidden = checkIn !== 'done';
+    const reasons = [
+      state !== 'open' && 'start-not-today',
+      waiting && 'start-check-in',
+      missing > 0 && 'start-missing',
+    ].filter(Boolean);
+    if (start.dataset.starting !== 'y') start.disabled = reasons.length > 0;
+    if (reasons.length) start.setAttribute('aria-describedby', reasons.join(' '));
+    else start.removeAttribute('aria-describedby');
+  }
+
+  // Staff check the patient in on the board: the page notices without a reload.
+  async function pollCheckIn() {
+    if (card.dataset.checkIn !== 'waiting' || windowState(span) !== 'open') return;
+    if (document.visibilityState !== 'visible' || navigator.onLine === false) return;
+    const response = await fetch(`/api/v1/sessions/${sessionId}`, {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json', 'X-KAP-Passive': '1' }, // not the person's activity
+    }).catch(() => null);
+    if (!response?.ok) return;
+    const data = await response.json();
+    if (!data.checked_in_at) return;
+    if (user && (await storedSession(user, sessionId).catch(() => null))) {
+      await storeSessionData(user, data).catch(() => {}); // the offline copy knows too
+    }
+    markCheckedIn(data.checked_in_at);
+  }
+
+  function markCheckedIn(iso) {
+    card.dataset.checkIn = 'done';
+    const time = card.querySelector('[data-checked-in-at]');
+    if (time) {
+      time.dateTime = iso;
+      time.textContent = clockLabel(iso, zone);
+    }
+    update();
+  }
+
+  setInterval(update, WINDOW_TICK_MS);
+  setInterval(() => pollCheckIn().catch(() => {}), CHECK_IN_POLL_MS);
+  update();
+  return {
+    update,
+    /** Why Start cannot be pressed now ('' when it can, apart from unticked items). */
+    reason() {
+      if (!notToday.hidden) return notToday.textContent;
+      if (parts.waiting && !parts.waiting.hidden) return parts.waiting.innerText.replace(/\s*\n\s*/g, '. ');
+      return '';
+    },
+  };
+}
+
+const gate = form ? startGate() : null;
+
 // ---- Checklist.
 function checklist() {
   const status = form.querySelector('[data-checklist-status]');
   const progress = document.querySelector('[data-progress]');
-  const start = document.querySelector('[data-start]');
   const missingBox = document.querySelector('[data-missing]');
   const boxes = [...form.querySelectorAll('input[data-item-id]')];
   form.querySelector('[data-checklist-save]')?.setAttribute('hidden', ''); // saving is immediate now
@@ -46,7 +139,7 @@ function checklist() {
     const done = boxes.filter((box) => box.checked).length;
     if (progress) progress.textContent = `${done} of ${boxes.length} done`;
     const missing = boxes.filter((box) => box.dataset.required === 'y' && !box.checked);
-    if (start && start.dataset.starting !== 'y') start.disabled = missing.length > 0;
+    gate.update(missing.length);
     if (missingBox) {
       missingBox.hidden = missing.length === 0;
       missingBox.querySelectorAll('[data-missing-item]').forEach((li) => {
@@ -155,6 +248,8 @@ function startButton() {
   const modeUrl = `/patient/sessions/${sessionId}/mode`;
   startForm.addEventListener('submit', async (event) => {
     event.preventDefault();
+    const blocked = gate.reason();
+    if (blocked) return say(blocked);
     const { ready } = await readiness(user, sessionId);
     if (!ready) {
       if (isShell()) return say('This session is not saved on this phone, so it cannot start without a connection.');
@@ -169,11 +264,11 @@ function startButton() {
     });
     const { state } = await outbox.outcome(record, 4000);
     if (state === 'attention') {
-      // Refused (a required item, or the clinic cancelled): the person sees why, right here.
+      // Refused (not today, no check-in yet, a required item, cancelled): the person sees why.
       const refused = (await outbox.list()).find((r) => r.id === record.id);
       await outbox.discard(record.seq).catch(() => {});
       start.dataset.starting = '';
-      start.disabled = false;
+      gate.update();
       return say(`The session could not start: ${refused?.error?.message ?? 'the server refused it.'}`);
     }
     // Synced: the server's page. Not yet: this phone's copy, straight from the cache.

@@ -193,7 +193,7 @@ api.list_sessions           GET    AUTH  200   200   200   200   200   200   200
 api.get_session             GET    AUTH  200   GONE  200   GONE  200   GONE  GONE  GONE
 api.put_checklist_item      PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.put_intention           PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
-api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # unticked
+api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # not today
 api.post_call_staff         POST   AUTH  201   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.list_journal            GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 api.create_journal_entry    POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROLE  ROLE
