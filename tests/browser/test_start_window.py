@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import ROOT, screenshot, sign_in
 
 OPENS = re.compile(r"^This session can start from 08:00 on [A-Z][a-z]+day \d{1,2} [A-Z][a-z]+\.$")
 
@@ -48,3 +50,63 @@ def test_patient_cannot_start_next_weeks_session(page: Page):
     assert OPENS.match(answer.json()["error"]["message"])
     page.reload()
     expect(page.get_by_role("button", name="Start session")).to_be_disabled()
+
+
+# Moves the demo patient's IV session (4 days ahead; its template asks for staff check-in) to
+# the Walkthrough's time today, or records staff check-in on it, through the models, as the
+# board's check-in action (built elsewhere) would.
+_SESSION_TODAY = """
+import sys
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import TreatmentSession, User
+from kap.models.base import utcnow
+with app.app_context():
+    patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
+    walkthrough, soon = db.session.scalars(select(TreatmentSession).where(
+        TreatmentSession.patient_id == patient.id, TreatmentSession.status == "scheduled",
+    ).order_by(TreatmentSession.scheduled_at)).all()[:2]
+    if sys.argv[1] == "move":
+        soon.scheduled_at = walkthrough.scheduled_at
+    else:
+        therapist = db.session.scalar(select(User).where(User.email == "therapist@demo.test"))
+        soon.checked_in_at, soon.checked_in_by_id = utcnow(), therapist.id
+    db.session.commit()
+    print(soon.id)
+"""
+
+
+def _run(live_server, step: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", _SESSION_TODAY, step],
+        cwd=ROOT,
+        env=live_server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def test_start_unlocks_when_staff_check_the_patient_in_without_a_reload(page: Page, live_server):
+    """'Waiting for staff check-in' until the board records it; then 'Checked in at' and,
+    with the day's items ticked, Start session — all on the open page."""
+    session_id = _run(live_server, "move")
+    sign_in(page, "patient@demo.test")
+    page.goto(f"/patient/sessions/{session_id}")
+    start = page.get_by_role("button", name="Start session")
+    expect(page.get_by_text("Waiting for staff check-in")).to_be_visible()
+    expect(page.locator("[data-not-today]")).to_be_hidden()
+    for box in page.locator('input[data-required="y"]').all():
+        box.check()  # today, day-of items can be ticked
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    expect(start).to_be_disabled()
+    expect(start).to_have_accessible_description(re.compile(r"^Waiting for staff check-in"))
+    page.evaluate("window.sameDocument = true")
+
+    _run(live_server, "check-in")
+    expect(page.get_by_text(re.compile(r"^Checked in at \d\d:\d\d$"))).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Waiting for staff check-in")).to_be_hidden()
+    expect(start).to_be_enabled()
+    assert page.evaluate("window.sameDocument") is True  # no reload happened
