@@ -6,9 +6,10 @@ import re
 import subprocess
 import sys
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import ROOT, screenshot, sign_in
+from tests.browser.test_offline import controlled, wait_until
 
 OPENS = re.compile(r"^This session can start from 08:00 on [A-Z][a-z]+day \d{1,2} [A-Z][a-z]+\.$")
 
@@ -110,3 +111,22 @@ def test_start_unlocks_when_staff_check_the_patient_in_without_a_reload(page: Pa
     expect(page.get_by_text("Waiting for staff check-in")).to_be_hidden()
     expect(start).to_be_enabled()
     assert page.evaluate("window.sameDocument") is True  # no reload happened
+
+
+def test_offline_crisis_page_calls_the_clinic_first(page: Page, context: BrowserContext):
+    """With no signal, Crisis support still leads with 'Call Demo Clinic: +1 212 555 0142'."""
+    sign_in(page, "patient@demo.test")
+    page.goto("/patient/crisis-support")
+    online = page.get_by_role("link", name="Call Demo Clinic: +1 212 555 0142")
+    expect(online).to_have_attribute("href", "tel:+12125550142")
+    controlled(page)
+    wait_until(page, "(async () => { const d = await import('/static/js/device.js'); "
+               "return (await d.clinicLine(d.currentUser()))?.phone; })()")  # fmt: skip
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-shell", "crisis")  # the offline page
+    offline = page.locator("[data-contacts] a[href^='tel:']")
+    expect(offline.first).to_have_text("Call Demo Clinic: +1 212 555 0142")
+    expect(offline.first).to_have_attribute("href", "tel:+12125550142")
+    expect(offline.nth(1)).to_have_text("Call 988")
+    context.set_offline(False)
