@@ -8,6 +8,7 @@ Services take ``now=``, so each rule is tested at its edges without freezing the
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -60,11 +61,12 @@ def _audit_count(action: str) -> int:
     )
 
 
+NEW_YORK = ZoneInfo("America/New_York")  # Demo Clinic's zone
+
+
 def _day(moment) -> str:
     """'Thursday 10 December' in Demo Clinic's zone."""
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo("America/New_York")).strftime("%A %-d %B")
+    return moment.astimezone(NEW_YORK).strftime("%A %-d %B")
 
 
 # --- services: the start ---------------------------------------------------------------------
@@ -423,9 +425,7 @@ def test_prepare_page_waits_for_check_in_then_shows_the_time(client, auth, app, 
     with app.app_context():
         soon = db.session.get(TreatmentSession, ids["soon"])
         _check_in(soon, utcnow())
-        shown_time = soon.checked_in_at.astimezone(
-            __import__("zoneinfo").ZoneInfo("America/New_York")
-        ).strftime("%H:%M")
+        shown_time = soon.checked_in_at.astimezone(NEW_YORK).strftime("%H:%M")
     page = client.get(url).text
     assert f">{shown_time}</time>" in page and "Checked in at" in page
     assert "data-start disabled" not in page
