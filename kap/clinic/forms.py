@@ -186,3 +186,15 @@ class SettingsForm(FlaskForm):
         "Hours without alcohol, cannabis or sedatives",
         validators=[InputRequired(), NumberRange(0, 168)],
     )
+    start_window_minutes = IntegerField(
+        "Session mode can start (minutes before the booked time)",
+        validators=[
+            InputRequired("Enter a whole number of minutes from 0 to 720."),
+            NumberRange(0, 720, "Enter a whole number of minutes from 0 to 720."),
+        ],
+    )
+    phone = StringField(
+        "Clinic phone number (optional)",
+        validators=[Length(max=40, message="Keep the number to 40 characters.")],
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )

@@ -1,4 +1,4 @@
-"""Clinic settings: name, time zone, preparation numbers and crisis contacts."""
+"""Clinic settings: name, time zone, preparation numbers, start window, phone, crisis contacts."""
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -30,6 +30,8 @@ def settings():
                     fasting_hours=form.fasting_hours.data,
                     clear_liquids_hours=form.clear_liquids_hours.data,
                     substance_free_hours=form.substance_free_hours.data,
+                    start_window_minutes=form.start_window_minutes.data,
+                    phone=form.phone.data or "",
                     crisis_contacts=contacts,
                 )
             except Invalid as error:

@@ -14,6 +14,7 @@ from flask_login import current_user
 from kap.clinic.forms import CsrfOnlyForm
 from kap.patient import bp
 from kap.services import measures
+from kap.services.clinic_settings import clinic_phone_line
 from kap.services.errors import Invalid
 from kap.services.invitations import care_team_of
 from kap.services.measures_scoring import INSTRUMENTS, Instrument, severity_for
@@ -120,6 +121,7 @@ def checkin_result():
         band=severity_for(response.instrument, response.score),
         item9_positive=item9,
         contacts=current_user.clinic.crisis_contacts if item9 else [],
+        clinic_line=clinic_phone_line(current_user.clinic) if item9 else None,
         # Nobody who just told us about thoughts of self-harm is handed another questionnaire.
         due=[] if item9 else measures.checkins_due(current_user),
     )

@@ -12,11 +12,13 @@ from flask_login import current_user
 from kap.clinic.forms import CsrfOnlyForm
 from kap.formhelpers import attach_errors
 from kap.models import SessionStatus
+from kap.models.base import utcnow
 from kap.patient import bp
 from kap.patient.forms import IntentionForm, JournalEntryForm
 from kap.services import session_flow
 from kap.services.errors import Conflict, Invalid
 from kap.services.invitations import care_team_of
+from kap.services.start_window import start_state
 
 
 def _prepare_page(session, intention_form=None, status=200):
@@ -29,6 +31,7 @@ def _prepare_page(session, intention_form=None, status=200):
         version=session.template_version,
         ticked=ticked,
         missing=session_flow.missing_required(session),
+        start=start_state(session, utcnow()),
         done=done,
         total=total,
         intention_form=intention_form,
@@ -48,15 +51,20 @@ def prepare(session_id: int):
 
 @bp.route("/sessions/<int:session_id>/checklist", methods=["POST"])
 def save_checklist(session_id: int):
-    """Save the whole checklist (the no-JavaScript path; with it, each tick saves at once)."""
+    """Save the whole checklist (the no-JavaScript path; with it, each tick saves at once).
+
+    Day-of items ticked before their day are not saved, and the page says which.
+    """
     if CsrfOnlyForm().validate_on_submit():
         checked = {int(v) for v in request.form.getlist("item") if v.isdigit()}
         try:
-            session_flow.set_checklist(current_user, session_id, checked)
+            saved = session_flow.set_checklist(current_user, session_id, checked)
         except Conflict as error:
             flash(error.message, "error")
         else:
             flash("Checklist saved.", "info")
+            if saved.message:
+                flash(saved.message, "error")
     return redirect(url_for("patient.prepare", session_id=session_id) + "#checklist")
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession
 from kap.patient import bp
+from kap.services.clinic_settings import clinic_phone_line
 from kap.services.journal import own_entries
 from kap.services.measures import checkins_due
 from kap.services.scheduling import next_session, sessions_visible_to
@@ -48,7 +49,10 @@ def home():
 
 @bp.route("/crisis-support")
 def crisis_support():
-    """The clinic's crisis contacts, one tap from every patient page."""
+    """The clinic's own phone, then its crisis contacts, one tap from every patient page."""
+    clinic = current_user.clinic
     return render_template(
-        "patient/crisis_support.html", contacts=current_user.clinic.crisis_contacts
+        "patient/crisis_support.html",
+        clinic_line=clinic_phone_line(clinic),
+        contacts=clinic.crisis_contacts,
     )

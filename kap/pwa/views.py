@@ -39,6 +39,8 @@ PRECACHED_STATIC = (
     "js/prepare.js",
     "js/pwa.js",
     "js/session-mode.js",
+    "js/start-card.js",
+    "js/start-window.js",
     "js/session/clock.js",
     "js/session/cues.js",
     "js/session/player.js",

@@ -178,4 +178,5 @@ KNOWN_ACTIONS = (
     "person.deactivate",
     "person.reactivate",
     "care_team.update",
+    "clinic.settings.update",
 )

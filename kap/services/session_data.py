@@ -7,6 +7,7 @@ from typing import Any
 
 from kap.extensions import db
 from kap.models import Clinic, TrackKind, TreatmentSession, User
+from kap.services import start_window
 from kap.services.playlist import playlist_length
 from kap.services.staff_calls import StaffCall, call_data, calls_of
 
@@ -43,8 +44,13 @@ def session_detail(
     session can say "phone the clinic" when a call cannot be sent offline.
     The intention is for the patient and their care team ("Your care team can read it"): a
     clinic admin as ``reader`` gets it empty: clinic admins do not read what patients write.
+    ``start_window`` and each item's ``tickable_from`` let the phone (offline too) keep Start
+    session and early day-of items disabled; the server checks both again.
     """
     version = session.template_version
+    clinic = start_window.clinic_of(session)
+    window = start_window.window_for(session, clinic)
+    day_of_from = _iso(start_window.day_of_opens_at(session, clinic))
     hide_intention = reader is not None and reader.is_clinic_admin
     ticked = {tick.item_id for tick in session.ticks}
     durations = [track.duration_seconds for track in version.tracks]
@@ -71,6 +77,8 @@ def session_detail(
                 "help_text": item.help_text,
                 "required": item.required,
                 "checked": item.id in ticked,
+                "day_of": item.day_of,
+                "tickable_from": day_of_from if item.day_of else None,
             }
             for item in version.checklist_items
         ],
@@ -92,4 +100,7 @@ def session_detail(
         "completed_at": _iso(session.completed_at),
         "calls": [call_data(call) for call in (calls_of(session) if calls is None else calls)],
         "clinic_phone": db.session.get(Clinic, session.clinic_id).phone or "",
+        "start_window": {"opens_at": _iso(window.opens_at), "closes_at": _iso(window.closes_at)},
+        "requires_check_in": version.requires_check_in,
+        "checked_in_at": _iso(session.checked_in_at),
     }

@@ -1,13 +1,16 @@
 """A patient's session: preparation ticks, intention, phases in order, and Call staff.
 
 Phases go scheduled → session → downtime → integration → complete. The order is checked;
-the timing is not, because a phone that was offline reports a change late, carrying the
-time it happened on the device. Repeating the current phase is accepted and changes
-nothing, so a retried request from an outbox never fails.
+after the start, the timing is not, because a phone that was offline reports a change late,
+carrying the time it happened on the device. The start itself must fall in the session's
+start window, and day-of checklist items open the day before (kap.services.start_window).
+Repeating the current phase is accepted and changes nothing, so a retried request from an
+outbox never fails.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -24,7 +27,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services import audit
+from kap.services import audit, start_window
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.scheduling import get_session_for
 
@@ -81,20 +84,40 @@ def preparation_progress(session: TreatmentSession) -> tuple[int, int]:
     return sum(1 for item in items if item.id in ticked), len(items)
 
 
-def set_item_checked(patient: User, session_id: int, item_id: int, checked: bool) -> bool:
-    """Tick or untick a preparation item (idempotent). Returns the new state."""
-    session = own_session(patient, session_id)
+def _checklist_open(session: TreatmentSession) -> None:
     if session.status in (SessionStatus.COMPLETE, SessionStatus.CANCELLED):
         raise Conflict(f"This session is {session.status}; its checklist is closed.")
+
+
+def _tick(patient: User, session: TreatmentSession, item: ChecklistItem, checked: bool) -> None:
+    """Add or remove one tick and audit it (the caller knows it is a real change)."""
+    if checked:
+        session.ticks.append(ChecklistTick(item_id=item.id))
+    else:
+        tick = next(t for t in session.ticks if t.item_id == item.id)
+        session.ticks.remove(tick)
+    _audit_session("checklist.update", patient, session, f"item={item.id} checked={checked}")
+
+
+def set_item_checked(
+    patient: User, session_id: int, item_id: int, checked: bool, now: datetime | None = None
+) -> bool:
+    """Tick or untick a preparation item (idempotent). Returns the new state.
+
+    Conflict ``too_early`` when ticking a day-of item before the day before the session;
+    unticking is always allowed. Only a real change is audited.
+    """
+    session = own_session(patient, session_id)
+    _checklist_open(session)
     item = db.session.get(ChecklistItem, item_id)
     if item is None or item.version_id != session.template_version_id:
         raise NotFound("No such checklist item in this session.")
-    tick = db.session.get(ChecklistTick, {"session_id": session.id, "item_id": item.id})
-    if checked and tick is None:
-        session.ticks.append(ChecklistTick(item_id=item.id))
-    elif not checked and tick is not None:
-        session.ticks.remove(tick)
-    _audit_session("checklist.update", patient, session, f"item={item.id} checked={checked}")
+    ticked = any(tick.item_id == item.id for tick in session.ticks)
+    if checked == ticked:
+        return checked
+    if checked and start_window.too_early_to_tick(item, session, now or utcnow()):
+        raise Conflict(start_window.too_early_message(session), code="too_early")
+    _tick(patient, session, item, checked)
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent identical tick won the race: same outcome
@@ -102,11 +125,50 @@ def set_item_checked(patient: User, session_id: int, item_id: int, checked: bool
     return checked
 
 
-def set_checklist(patient: User, session_id: int, checked_ids: set[int]) -> None:
-    """Make exactly the items in ``checked_ids`` ticked (unknown ids are ignored)."""
+@dataclass(frozen=True)
+class ChecklistSaved:
+    """What a whole-checklist save did not do: day-of items asked for before their day."""
+
+    not_yet: list[ChecklistItem]
+    #: "Not ticked yet: …. You can tick these from Wednesday 9 December." ("" when none).
+    message: str
+
+
+def set_checklist(
+    patient: User, session_id: int, checked_ids: set[int], now: datetime | None = None
+) -> ChecklistSaved:
+    """Make exactly the items in ``checked_ids`` ticked, in one transaction.
+
+    Unknown ids are ignored. Day-of items asked for before their day stay unticked and are
+    named in the answer, so the page can say which (nothing the patient did is silently
+    dropped). Only real changes are audited.
+    """
     session = own_session(patient, session_id)
+    _checklist_open(session)
+    now = now or utcnow()
+    ticked = {tick.item_id for tick in session.ticks}
+    not_yet = []
     for item in session.template_version.checklist_items:
-        set_item_checked(patient, session.id, item.id, item.id in checked_ids)
+        wanted = item.id in checked_ids
+        if wanted == (item.id in ticked):
+            continue
+        if wanted and start_window.too_early_to_tick(item, session, now):
+            not_yet.append(item)
+            continue
+        _tick(patient, session, item, wanted)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same item ticked at once from another device
+        db.session.rollback()
+        raise Conflict(
+            "Your checklist changed on another device at the same moment. "
+            "Please look at it and save again."
+        ) from None
+    message = ""
+    if not_yet:
+        when = start_window.too_early_message(session, what="these")
+        message = f"Not ticked yet: {'; '.join(item.text for item in not_yet)}. {when}"
+    return ChecklistSaved(not_yet, message)
 
 
 def set_intention(patient: User, session_id: int, text: str) -> TreatmentSession:
@@ -151,12 +213,19 @@ def parse_device_time(value: object) -> datetime | None:
 
 
 def advance_phase(
-    patient: User, session_id: int, phase: str, at: datetime | None = None
+    patient: User,
+    session_id: int,
+    phase: str,
+    at: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[TreatmentSession, bool]:
     """Move the session to ``phase``. Returns (session, changed).
 
-    Conflict when the phase is out of order, the session is cancelled, or (to start)
-    a required preparation item is not ticked.
+    Conflict when the phase is out of order or the session is cancelled. To start, in this
+    order: ``not_today`` outside the start window (whatever else is missing), then
+    ``check_in_required`` while staff have not checked the patient in (when the template
+    asks), then a conflict naming the required preparation items not ticked. ``at`` is the
+    device's time; for the start it counts only as kap.services.start_window allows.
     """
     if not isinstance(phase, str) or phase not in PHASE_TIMESTAMPS:
         raise Invalid(
@@ -178,7 +247,11 @@ def advance_phase(
             if expected
             else "The session is already complete."
         )
+    moment = at or now or utcnow()
     if phase == SessionStatus.SESSION:
+        moment = start_window.check_start_time(session, now or utcnow(), at)
+        if start_window.waiting_for_check_in(session):
+            raise Conflict(start_window.CHECK_IN_MESSAGE, code="check_in_required")
         missing = missing_required(session)
         if missing:
             raise Conflict(
@@ -187,7 +260,7 @@ def advance_phase(
                 + "."
             )
     session.status = phase
-    setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], at or utcnow())
+    setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], moment)
     _audit_session("session.phase", patient, session, f"phase={phase}")
     db.session.commit()
     return session, True

@@ -185,6 +185,11 @@ export async function crisisContacts(userId) {
   return (await core.store.get(userId, 'device', 'crisis').catch(() => null))?.contacts ?? [];
 }
 
+/** The clinic's own line {name, phone, tel} as last seen online, or null. */
+export async function clinicLine(userId) {
+  return (await core.store.get(userId, 'device', 'crisis').catch(() => null))?.clinic ?? null;
+}
+
 const CRISIS_FRESH_MS = 24 * 60 * 60 * 1000;
 
 /** The crisis contacts from the Crisis support page (the clinic's, not the patient's), kept offline. */
@@ -201,13 +206,16 @@ export async function storeCrisisContacts(userId) {
     block = new DOMParser().parseFromString(await response.text(), 'text/html').getElementById('crisis-data');
   }
   if (!block) return;
-  const contacts = JSON.parse(block.textContent);
-  await core.store.put(userId, 'device', { key: 'crisis', contacts, storedAt: Date.now() });
+  const data = JSON.parse(block.textContent); // {clinic, contacts}; a bare list before the clinic's line
+  const contacts = Array.isArray(data) ? data : (data.contacts ?? []);
+  const clinic = Array.isArray(data) ? null : (data.clinic ?? null);
+  await core.store.put(userId, 'device', { key: 'crisis', contacts, clinic, storedAt: Date.now() });
 }
 
 /** Keeps the crisis contacts on the phone (refreshed daily), so Crisis support works offline. */
 export async function keepCrisisContacts(userId) {
   const kept = await core.store.get(userId, 'device', 'crisis').catch(() => null);
-  if (kept && Date.now() - (kept.storedAt ?? 0) < CRISIS_FRESH_MS && !document.getElementById('crisis-data')) return;
+  const fresh = kept && 'clinic' in kept && Date.now() - (kept.storedAt ?? 0) < CRISIS_FRESH_MS;
+  if (fresh && !document.getElementById('crisis-data')) return;
   await storeCrisisContacts(userId);
 }

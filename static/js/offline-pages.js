@@ -2,10 +2,11 @@
 // the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
 
 import {
-  clinicZone, crisisContacts, currentUser, inZone, sessionWithPending, storedSession, storedSessions,
+  clinicLine, clinicZone, crisisContacts, currentUser, inZone, sessionWithPending, storedSession, storedSessions,
 } from './device.js';
 import { readiness } from './offline.js';
 import * as outbox from './outbox.js';
+import { clockLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState } from './start-window.js';
 
 const page = document.body.dataset.shell;
 const user = currentUser();
@@ -88,13 +89,23 @@ async function prepare() {
       Object.assign(box, { value: String(item.id), checked: item.checked });
       Object.assign(box.dataset, { itemId: String(item.id), required: item.required ? 'y' : 'n' });
       $('[data-text]', row).textContent = item.required ? item.text : `${item.text} (optional)`;
+      const described = [];
       if (item.help_text) {
         const help = $('[data-help]', row);
         help.id = `help-${item.id}`;
         help.textContent = item.help_text;
         help.hidden = false;
-        box.setAttribute('aria-describedby', help.id);
+        described.push(help.id);
       }
+      if (notYetTickable(item)) { // a day-of item before the day before the session
+        const when = $('[data-when]', row);
+        when.id = `when-${item.id}`;
+        when.textContent = tooEarlyMessage(item.tickable_from, zone);
+        when.hidden = false;
+        box.disabled = true;
+        described.push(when.id);
+      }
+      if (described.length) box.setAttribute('aria-describedby', described.join(' '));
       return row;
     }),
   );
@@ -109,9 +120,25 @@ async function prepare() {
         return li;
       }),
   );
+  startCard(data);
   list($('[data-prompts]'), data.intention_prompts ?? []);
   $('#text').value = data.intention ?? '';
   await import('./prepare.js');
+}
+
+/** The start card as the server would show it: the window, and staff check-in (prepare.js keeps it). */
+function startCard(data) {
+  const card = $('[data-start-card]');
+  const span = data.start_window ?? {};
+  Object.assign(card.dataset, { opensAt: span.opens_at ?? '', closesAt: span.closes_at ?? '' });
+  card.dataset.window = windowState(span);
+  $('[data-not-today]', card).textContent = notTodayMessage(span, Date.now(), zone);
+  card.dataset.checkIn = !data.requires_check_in ? 'none' : data.checked_in_at ? 'done' : 'waiting';
+  if (data.checked_in_at) {
+    const time = $('[data-checked-in-at]', card);
+    time.dateTime = data.checked_in_at;
+    time.textContent = clockLabel(data.checked_in_at, zone);
+  }
 }
 
 async function integration() {
@@ -128,9 +155,18 @@ async function integration() {
 }
 
 async function crisis() {
+  const clinic = user ? await clinicLine(user) : null;
+  const clinicCards = [];
+  if (clinic?.phone) { // the clinic's own line first, above the national lines
+    const card = $('[data-clinic-template]').content.firstElementChild.cloneNode(true);
+    $('[data-name]', card).textContent = clinic.name;
+    Object.assign($('[data-phone]', card), { href: clinic.tel, textContent: `Call ${clinic.name}: ${clinic.phone}` });
+    clinicCards.push(card);
+  }
   const contacts = user ? await crisisContacts(user) : [];
   const template = $('[data-contact-template]');
   $('[data-contacts]').replaceChildren(
+    ...clinicCards,
     ...contacts.map((contact) => {
       const card = template.content.firstElementChild.cloneNode(true);
       $('[data-name]', card).textContent = contact.name;

@@ -7,6 +7,7 @@ import { currentUser, isShell, storedSessions } from './device.js';
 import { bindDraft } from './drafts.js';
 import { readiness, showReadiness } from './offline.js';
 import * as outbox from './outbox.js';
+import { startGate } from './start-card.js';
 
 const form = document.querySelector('[data-checklist]');
 const user = currentUser();
@@ -32,11 +33,12 @@ async function send(spec) {
 const pendingFor = async (kind) =>
   (await outbox.list()).filter((r) => r.kind === kind && Number(r.session) === sessionId && r.state === 'pending');
 
+const gate = form ? startGate({ form, sessionId, user }) : null;
+
 // ---- Checklist.
 function checklist() {
   const status = form.querySelector('[data-checklist-status]');
   const progress = document.querySelector('[data-progress]');
-  const start = document.querySelector('[data-start]');
   const missingBox = document.querySelector('[data-missing]');
   const boxes = [...form.querySelectorAll('input[data-item-id]')];
   form.querySelector('[data-checklist-save]')?.setAttribute('hidden', ''); // saving is immediate now
@@ -46,7 +48,7 @@ function checklist() {
     const done = boxes.filter((box) => box.checked).length;
     if (progress) progress.textContent = `${done} of ${boxes.length} done`;
     const missing = boxes.filter((box) => box.dataset.required === 'y' && !box.checked);
-    if (start && start.dataset.starting !== 'y') start.disabled = missing.length > 0;
+    gate.update(missing.length);
     if (missingBox) {
       missingBox.hidden = missing.length === 0;
       missingBox.querySelectorAll('[data-missing-item]').forEach((li) => {
@@ -155,6 +157,8 @@ function startButton() {
   const modeUrl = `/patient/sessions/${sessionId}/mode`;
   startForm.addEventListener('submit', async (event) => {
     event.preventDefault();
+    const blocked = gate.reason();
+    if (blocked) return say(blocked);
     const { ready } = await readiness(user, sessionId);
     if (!ready) {
       if (isShell()) return say('This session is not saved on this phone, so it cannot start without a connection.');
@@ -169,11 +173,11 @@ function startButton() {
     });
     const { state } = await outbox.outcome(record, 4000);
     if (state === 'attention') {
-      // Refused (a required item, or the clinic cancelled): the person sees why, right here.
+      // Refused (not today, no check-in yet, a required item, cancelled): the person sees why.
       const refused = (await outbox.list()).find((r) => r.id === record.id);
       await outbox.discard(record.seq).catch(() => {});
       start.dataset.starting = '';
-      start.disabled = false;
+      gate.update();
       return say(`The session could not start: ${refused?.error?.message ?? 'the server refused it.'}`);
     }
     // Synced: the server's page. Not yet: this phone's copy, straight from the cache.

@@ -21,8 +21,10 @@ DOWNTIME_SECONDS = 60
 
 # A booster of the Walkthrough template for patient@demo.test, made through the service layer,
 # so these tests never depend on (or use up) today's demo session that other tests walk through.
+# Session mode starts only on the session's day (issue 12), so the booster, booked ahead, is
+# then moved to this minute: inside its start window.
 _NEW_WALKTHROUGH = """
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from wsgi import app
 from kap.extensions import db
@@ -37,6 +39,8 @@ with app.app_context():
     ))
     day = date.today() + timedelta(days=90)
     session = add_booster(admin, patient.id, template.id, day, time(10, 0))
+    session.scheduled_at = datetime.now(UTC).replace(second=0, microsecond=0)
+    db.session.commit()
     print(session.id)
 """
 

@@ -198,7 +198,7 @@ api.get_session             GET    AUTH  200   GONE  200   GONE  200   GONE  GON
 api.session_calls           GET    AUTH  200   GONE  200   GONE  200   GONE  GONE  GONE
 api.put_checklist_item      PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.put_intention           PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
-api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # unticked
+api.post_phase              POST   AUTH  409   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # not today
 api.post_call_staff         POST   AUTH  201   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.post_administration     POST   AUTH  ROLE  ROLE  201   201   201   ROLE  GONE  GONE
 api.post_check              POST   AUTH  ROLE  ROLE  201   201   201   ROLE  GONE  GONE

@@ -25,6 +25,8 @@ DEMO_SETTINGS = {
     "fasting_hours": "6",
     "clear_liquids_hours": "2",
     "substance_free_hours": "24",
+    "start_window_minutes": "120",
+    "phone": "+1 212 555 0142",
     "contacts-0-name": "988 Suicide & Crisis Lifeline",
     "contacts-0-phone": "988",
     "contacts-0-sms": "988",
@@ -296,3 +298,99 @@ def test_only_clinic_admins_can_change_settings(app, client, auth, people, email
     assert response.status_code == 302
     assert response.headers["Location"] == home
     assert clinic_named(app, "demo").name == "Demo Clinic"
+
+
+# --- session day: the start window and the clinic's own phone ---------------------------------
+
+
+def settings_audit_rows(app) -> list[tuple[int | None, int | None, str, str]]:
+    """(actor_id, subject_id, subject_type, detail) of every clinic.settings.update row."""
+    from kap.models import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "clinic.settings.update")
+            .order_by(AuditEvent.id)
+        )
+        return [(r.actor_id, r.subject_id, r.subject_type, r.detail) for r in rows]
+
+
+def test_start_window_and_phone_are_saved_and_audited_with_the_actor(app, client, auth, people):
+    """One audit row names the admin and the changed fields, never the number typed."""
+    auth.login("admin@demo.test")
+    response = save_settings(client, {"start_window_minutes": "45", "phone": "(212) 555-0199"})
+    assert response.status_code == 302
+    clinic = clinic_named(app, "demo")
+    assert (clinic.start_window_minutes, clinic.phone) == (45, "(212) 555-0199")
+    rows = settings_audit_rows(app)
+    assert rows == [
+        (
+            people["admin@demo.test"].id,
+            clinic.id,
+            "clinic",
+            "changed=start_window_minutes,phone",
+        )
+    ]
+    assert "555" not in rows[0][3]
+    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    assert 'href="tel:2125550199">Call Demo Clinic: (212) 555-0199</a>' in crisis
+
+
+def test_saving_unchanged_settings_writes_no_audit_row(app, client, auth, people):
+    """Pressing Save with nothing changed changes nothing, so nothing is audited."""
+    auth.login("admin@demo.test")
+    assert save_settings(client, {}).status_code == 302
+    assert settings_audit_rows(app) == []
+
+
+def test_the_clinic_phone_is_optional(app, client, auth, people):
+    """An empty phone is stored empty and the Crisis support page shows no clinic line."""
+    auth.login("admin@demo.test")
+    assert save_settings(client, {"phone": ""}).status_code == 302
+    assert clinic_named(app, "demo").phone == ""
+    assert settings_audit_rows(app)[0][3] == "changed=phone"
+    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    assert "Call Demo Clinic" not in crisis and 'href="tel:988"' in crisis
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_id", "message"),
+    [
+        ({"phone": "call reception"}, "phone", "Use digits, spaces, +, -, ( and ) only"),
+        ({"phone": "+1 212 555 0142 ext. 5"}, "phone", "Use digits, spaces, +, -, ( and ) only"),
+        ({"phone": "tel:+12125550142"}, "phone", "Use digits, spaces, +, -, ( and ) only"),
+        ({"phone": "<b>911</b>"}, "phone", "Use digits, spaces, +, -, ( and ) only"),
+        ({"phone": "+-()"}, "phone", "Use digits, spaces, +, -, ( and ) only"),
+        ({"phone": "1" * 41}, "phone", "Keep the number to 40 characters."),
+        ({"start_window_minutes": "-1"}, "start_window_minutes", "from 0 to 720"),
+        ({"start_window_minutes": "721"}, "start_window_minutes", "from 0 to 720"),
+        ({"start_window_minutes": "two hours"}, "start_window_minutes", "Not a valid integer"),
+        ({"start_window_minutes": ""}, "start_window_minutes", "from 0 to 720"),
+    ],
+    ids=[
+        "phone-words",
+        "phone-extension",
+        "phone-uri",
+        "phone-markup",
+        "phone-no-digits",
+        "phone-too-long",
+        "window-negative",
+        "window-over-12-hours",
+        "window-words",
+        "window-empty",
+    ],
+)
+def test_bad_phone_or_start_window_is_refused_beside_the_field(
+    app, client, auth, people, changes, field_id, message
+):
+    """400, the message beside the field, what was typed kept, nothing stored or audited."""
+    auth.login("admin@demo.test")
+    response = save_settings(client, changes)
+    assert response.status_code == 400
+    assert message in (error_beside(response.text, field_id) or "")
+    if "phone" in changes:
+        assert f'value="{html.escape(changes["phone"])}"' in response.text
+    clinic = clinic_named(app, "demo")
+    assert (clinic.phone, clinic.start_window_minutes) == ("+1 212 555 0142", 120)
+    assert settings_audit_rows(app) == []

@@ -289,3 +289,32 @@ def test_oversized_body_answer_matches_the_description(app, people, contract):
     )
     assert big.status_code == 413
     contract.check("POST", "/api/v1/journal", big)
+
+
+def test_session_day_conflicts_and_start_window_are_described(spec, app, people, contract):
+    """The phase and checklist 409s name not_today, check_in_required and too_early, and a
+    real not_today / too_early answer matches them; the detail describes start_window."""
+    phase = spec["paths"]["/api/v1/sessions/{session_id}/phase"]["post"]["responses"]["409"]
+    checklist = spec["paths"]["/api/v1/sessions/{session_id}/checklist/{item_id}"]["put"]
+    codes = lambda answer: answer["content"]["application/json"]["schema"]["allOf"][1][  # noqa: E731
+        "properties"
+    ]["error"]["properties"]["code"]["enum"]
+    assert {"not_today", "check_in_required"} <= set(codes(phase))
+    assert "too_early" in codes(checklist["responses"]["409"])
+    detail = spec["components"]["schemas"]["SessionDetail"]["properties"]
+    assert set(detail["start_window"]["required"]) == {"opens_at", "closes_at"}
+    assert {"requires_check_in", "checked_in_at"} <= set(detail)
+
+    patient = signed_in(app, "patient@demo.test")
+    listed = contract.call(patient, "GET", "/api/v1/sessions").json["sessions"]
+    path = "/api/v1/sessions/{session_id}"
+    body = contract.call(patient, "GET", path, session_id=listed[-1]["id"]).json
+    ids = {"session_id": body["id"]}
+    started = contract.call(patient, "POST", f"{path}/phase", json={"phase": "session"}, **ids)
+    assert started.json["error"]["code"] == "not_today"
+    day_of = next(item for item in body["checklist"] if item["day_of"])
+    ticked = contract.call(
+        patient, "PUT", f"{path}/checklist/{{item_id}}", json={"checked": True},
+        item_id=day_of["id"], **ids,
+    )  # fmt: skip
+    assert ticked.json["error"]["code"] == "too_early"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -66,8 +66,9 @@ def test_phases_go_in_order_and_record_the_device_time(ctx, people):
     session = _walkthrough(patient)
     _tick_required(patient, session)
     times = {}
+    # The start's device time counts only inside the start window: the booked time is.
     for number, phase in enumerate(["session", "downtime", "integration", "complete"]):
-        times[phase] = datetime(2026, 11, 22, 14, number * 10, tzinfo=UTC)
+        times[phase] = session.scheduled_at + timedelta(minutes=number * 10)
         session_flow.advance_phase(patient, session.id, phase, times[phase])
     assert session.status == "complete"
     assert session.session_started_at == times["session"]
@@ -104,7 +105,7 @@ def test_repeating_the_current_phase_is_harmless(ctx, people):
     patient = _patient()
     session = _walkthrough(patient)
     _tick_required(patient, session)
-    first = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
+    first = session.scheduled_at  # inside the start window: the device time counts
     session_flow.advance_phase(patient, session.id, "session", first)
     _, changed = session_flow.advance_phase(patient, session.id, "session", datetime.now(UTC))
     assert not changed
@@ -171,6 +172,12 @@ def _session_payload(app, people):
         return session.id, items
 
 
+def _walkthrough_booked_at(app) -> str:
+    """The Walkthrough's booked time as the API writes it (inside its own start window)."""
+    with app.app_context():
+        return _walkthrough(_patient()).scheduled_at.isoformat().replace("+00:00", "Z")
+
+
 def test_api_walks_a_session_through_every_phase(app, people):
     """Tick via PUT, start, downtime, integration, complete; 409s for the wrong order."""
     client, auth = _api(app)
@@ -188,7 +195,7 @@ def test_api_walks_a_session_through_every_phase(app, people):
     assert tick.json["missing_required"] == []
     detail = client.get(url).json
     assert [c["checked"] for c in detail["checklist"]] == [r for _, r in items]
-    at = "2026-11-22T14:00:05Z"
+    at = _walkthrough_booked_at(app)
     started = client.post(f"{url}/phase", json={"phase": "session", "at": at}, headers=auth.headers)
     assert started.status_code == 200
     assert started.json["session"]["started_at"] == at

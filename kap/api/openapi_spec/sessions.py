@@ -82,6 +82,17 @@ DETAIL_PROPERTIES = {
                 "help_text": {"type": "string"},
                 "required": {"type": "boolean"},
                 "checked": {"type": "boolean"},
+                "day_of": {
+                    "type": "boolean",
+                    "description": "About the day itself (fasting, alcohol, a ride).",
+                },
+                "tickable_from": {
+                    **NULLABLE_TIMESTAMP,
+                    "description": (
+                        "Day-of items: 00:00 on the day before the session (clinic's zone), "
+                        "in UTC; ticking earlier answers 409 too_early. Null: any time."
+                    ),
+                },
             }
         )
     ),
@@ -108,7 +119,49 @@ DETAIL_PROPERTIES = {
         "type": "string",
         "description": "The clinic's phone number ('' when not set), kept for offline use.",
     },
+    "start_window": {
+        **closed({"opens_at": TIMESTAMP, "closes_at": TIMESTAMP}),
+        "description": (
+            "When session mode may start: from the clinic's minutes before scheduled_at (never "
+            "before that local day) until the local day's end (exclusive). Outside it, phase "
+            "session answers 409 not_today."
+        ),
+    },
+    "requires_check_in": {
+        "type": "boolean",
+        "description": "Staff must check the patient in before the session can start.",
+    },
+    "checked_in_at": {
+        **NULLABLE_TIMESTAMP,
+        "description": "When staff checked the patient in (null: not yet).",
+    },
 }
+
+
+def conflict(description: str, codes: list[str]) -> dict:
+    """A 409 answer in the error format whose error.code is one of ``codes``."""
+    schema = {
+        "allOf": [
+            ref("Error"),
+            {"properties": {"error": {"properties": {"code": {"enum": codes}}}}},
+        ]
+    }
+    return answer(description, schema)
+
+
+PHASE_CONFLICT = conflict(
+    "The phase cannot change. error.code: not_today — outside the start window (checked "
+    "first, whatever else is missing; the message says when it can start); "
+    "check_in_required — the template asks for staff check-in and it has not happened; "
+    "conflict — out of order, cancelled, or required preparation unticked.",
+    ["not_today", "check_in_required", "conflict"],
+)
+CHECKLIST_CONFLICT = conflict(
+    "error.code: too_early — a day-of item ticked before 00:00 on the day before the "
+    "session (the message names the day; unticking is always allowed); conflict — the "
+    "session is complete or cancelled.",
+    ["too_early", "conflict"],
+)
 
 SCHEMAS = {
     "SessionSummary": closed(SUMMARY_PROPERTIES),
@@ -204,9 +257,10 @@ PATHS = {
                             "missing_required": array(ID),
                         }
                     ),
-                )
+                ),
+                "409": CHECKLIST_CONFLICT,
             },
-            statuses=(404, 409),
+            statuses=(404,),
         )
     },
     "/api/v1/sessions/{session_id}/intention": {
@@ -240,7 +294,11 @@ PATHS = {
             description=(
                 "session, downtime, integration, complete — in that order. 409 when out of "
                 "order or when required preparation is unticked; re-sending the current "
-                "phase answers 200 with changed false."
+                "phase answers 200 with changed false. To start (session), in this order: "
+                "not_today outside start_window, check_in_required, then unticked items. "
+                "at is believed for the start only when it lies in the window, is at most 5 "
+                "minutes ahead of the server and arrives within 12 hours of the window's end; "
+                "otherwise the server's time is used."
             ),
             body=request_object(
                 {
@@ -261,9 +319,10 @@ PATHS = {
                             "changed": {"type": "boolean"},
                         }
                     ),
-                )
+                ),
+                "409": PHASE_CONFLICT,
             },
-            statuses=(404, 409),
+            statuses=(404,),
         )
     },
     "/api/v1/sessions/{session_id}/call-staff": {
