@@ -23,15 +23,17 @@ CLINIC_PHONE = "+1 212 555 0142"
 STAFF = "therapist@demo.test"
 STAFF_NAME = "Dr. Tess Rivera"
 
-# A Walkthrough session for Robin Lee today in Room 3, made through the service layer, so
-# these tests never use up the demo patient's session that other browser tests walk through.
+# A Walkthrough session for Robin Lee in Room 3, made through the service layer, so these
+# tests never use up the demo patient's session that other browser tests walk through. Each
+# test books its own: booked well ahead (a second booking for the same patient at the same
+# minute would rightly be refused as a clash), then moved to this minute, inside its window.
 _TODAYS_WALKTHROUGH = """
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from wsgi import app
 from kap.extensions import db
 from kap.models import SessionTemplate, User
-from kap.services.scheduling import add_booster, to_local
+from kap.services.scheduling import add_booster
 with app.app_context():
     admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
     patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
@@ -39,9 +41,10 @@ with app.app_context():
         SessionTemplate.clinic_id == admin.clinic_id,
         SessionTemplate.name == "Walkthrough (3 minutes)",
     ))
-    local = to_local(datetime.now(UTC), admin.clinic.timezone)
-    session = add_booster(admin, patient.id, template.id, local.date(),
-                          local.time().replace(second=0, microsecond=0), "Room 3")
+    session = add_booster(admin, patient.id, template.id, date.today() + timedelta(days=120),
+                          time(15, 0), "Room 3")
+    session.scheduled_at = datetime.now(UTC).replace(second=0, microsecond=0)
+    db.session.commit()
     print(session.id)
 """
 

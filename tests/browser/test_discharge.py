@@ -40,7 +40,8 @@ with app.app_context():
     session.session_started_at = now - timedelta(minutes=10)
     db.session.commit()
     record_vitals(admin, session.id, kind="final",
-                  values={"systolic": 182, "diastolic": 108, "heart_rate": 125, "spo2": 90})
+                  values={"systolic": 182, "diastolic": 108, "heart_rate": 125, "spo2": 90,
+                          "sedation": 5, "dissociation": "none", "respiratory_concern": False})
     print(session.id)
 """
 
