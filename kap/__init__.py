@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kap.config import ROOT, Config, load_config
 
@@ -18,6 +19,11 @@ def create_app(config: Config | str | None = None) -> Flask:
     if config is None or isinstance(config, str):
         config = load_config(config)
     app.config.from_object(config)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Exactly that many hops of X-Forwarded-For/-Proto are believed (DESIGN §7): the
+        # address a proxy appended, never one a client wrote into the header itself.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from kap import cli, errors, extensions, perf, routing, security, server_session, templating
 

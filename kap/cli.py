@@ -49,4 +49,4 @@ def init_app(app: Flask) -> None:
     @app.cli.command("prune-sessions")
     def prune_sessions_command() -> None:
         """Delete expired and revoked sign-in sessions."""
-        click.echo(f"Removed {prune_expired_sessions()} sessions.")
+        click.echo(f"Removed {prune_expired_sessions(batch=None)} sessions.")

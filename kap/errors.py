@@ -163,6 +163,7 @@ def init_app(app: Flask) -> None:
         if isinstance(session, UnavailableSession) and request.endpoint not in (
             "static",
             "ops.healthz",
+            "ops.readyz",
         ):
             return _unavailable()
         return None

@@ -45,6 +45,7 @@ ENROLMENT_ENDPOINTS = SIGN_IN_ENDPOINTS | frozenset(
         "static",
         "favicon",
         "ops.healthz",
+        "ops.readyz",
     }
 )
 

@@ -46,6 +46,24 @@ def _mac(previous_mac: str, event: AuditEvent, key: str | None = None) -> str:
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _serialise_chain_appends() -> None:
+    """Hold the database's write lock from here to the commit, so no other writer can append
+    between reading the last HMAC and adding the row chained to it (else the chain forks and
+    ``audit-verify`` reports rows changed that nobody changed).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's single write lock,
+    taken now with BEGIN IMMEDIATE (waiting up to busy_timeout) unless this transaction already
+    holds it; pysqlite otherwise runs the SELECT outside any transaction and takes the lock only
+    at the INSERT, after another writer may have appended.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    elif dialect == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def record(
     action: str,
     *,
@@ -65,8 +83,7 @@ def record(
     """
     if not ip_address and has_request_context():
         ip_address = request.remote_addr or ""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    _serialise_chain_appends()
     previous = db.session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         at=utcnow().replace(microsecond=0),

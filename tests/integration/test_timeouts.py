@@ -163,8 +163,12 @@ def test_absolute_lifetime_follows_the_config(app, client, auth, patient, clock)
 
 def _partial(app, client, path: str) -> str:
     """The idle-warning partial as rendered for this client's session on ``path``."""
-    cookie = client.get_cookie("kap_session")
-    with app.test_request_context(path, headers={"Cookie": f"kap_session={cookie.value}"}):
+    cookies = "; ".join(
+        f"{name}={cookie.value}"
+        for name in ("kap_session", "kap_session_anon")
+        if (cookie := client.get_cookie(name)) is not None
+    )
+    with app.test_request_context(path, headers={"Cookie": cookies}):
         return render_template("_partials/idle_warning.html")
 
 
