@@ -118,6 +118,8 @@ def accept_invitation(token: str):
             user = accept(token, form.password.data, form.confirm.data)
         except Invalid as error:
             attach_errors(form, error)
+        except NotFound as error:  # used by a simultaneous request a moment ago
+            return render_template("auth/invitation_invalid.html", message=error.message), 404
         else:
             response = _continue_sign_in(user, None)
             flash("Your password is set. Welcome to KAP Companion.", "info")
