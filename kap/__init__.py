@@ -25,7 +25,17 @@ def create_app(config: Config | str | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from kap import cli, errors, extensions, perf, routing, security, server_session, templating
+    from kap import (
+        audit_anchor,
+        cli,
+        errors,
+        extensions,
+        perf,
+        routing,
+        security,
+        server_session,
+        templating,
+    )
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
     from kap.auth import sessions as auth_sessions
@@ -65,6 +75,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    audit_anchor.init_app(app)
     # Compression everywhere; digest-named static URLs in production only (kap/perf.py).
     perf.init_app(app)
     return app

@@ -159,6 +159,9 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    #: The __Host- prefix: browsers accept the cookie only if Secure, for "/", from this exact
+    #: host (no Domain), so a sibling subdomain cannot plant or overwrite it.
+    SESSION_COOKIE_NAME = "__Host-kap_session"
 
     def __init__(self) -> None:
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024

@@ -103,6 +103,31 @@ def record(
     return event
 
 
+def chain_head() -> tuple[int, str] | None:
+    """The newest row's id and HMAC (None while the log is empty)."""
+    row = db.session.execute(
+        select(AuditEvent.id, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (row.id, row.mac) if row else None
+
+
+def anchor_problem(anchor: str) -> str | None:
+    """Why the chain does not reach ``anchor`` ('id:hmac', a head written earlier), or None.
+
+    A row cut off the end of the log, or the log replaced by another valid chain, is found
+    here: the row the anchor names must still exist with the same HMAC.
+    """
+    row_id, _, mac = (anchor or "").strip().partition(":")
+    if not row_id.isdigit() or len(mac) != 64:
+        return "the anchor must look like ID:HMAC, as 'flask audit-anchor' prints it"
+    stored = db.session.scalar(select(AuditEvent.mac).where(AuditEvent.id == int(row_id)))
+    if stored is None:
+        return f"row {row_id} is gone: rows were cut off the end of the log"
+    if not hmac.compare_digest(stored, mac):
+        return f"row {row_id} is not the row that was anchored: the log was replaced"
+    return None
+
+
 @dataclass(frozen=True)
 class AuditProblem:
     event_id: int

@@ -120,7 +120,7 @@ def accept_invitation(token: str, password: str, confirm: str) -> User:
     """Set the invited person's password; the link then stops working."""
     invitation = pending_invitation(token)
     user = invitation.user
-    problems = password_problems(password, user.email)
+    problems = password_problems(password, user.email, user.name)
     if password != confirm:
         problems.append("The two passwords do not match.")
     if problems:

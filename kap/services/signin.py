@@ -105,7 +105,7 @@ def change_password(
         message = "That is not your current password."
         raise Invalid(message, {"current_password": [message]})
     attempt.release()
-    problems = password_problems(new or "", user.email)
+    problems = password_problems(new or "", user.email, user.name)
     if new != confirm:
         problems.append("The two passwords do not match.")
     if problems:
