@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kap.config import ROOT, Config, load_config
 
@@ -18,8 +19,23 @@ def create_app(config: Config | str | None = None) -> Flask:
     if config is None or isinstance(config, str):
         config = load_config(config)
     app.config.from_object(config)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Exactly that many hops of X-Forwarded-For/-Proto are believed (DESIGN §7): the
+        # address a proxy appended, never one a client wrote into the header itself.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from kap import cli, errors, extensions, perf, routing, security, server_session, templating
+    from kap import (
+        audit_anchor,
+        cli,
+        errors,
+        extensions,
+        perf,
+        routing,
+        security,
+        server_session,
+        templating,
+    )
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
     from kap.auth import sessions as auth_sessions
@@ -59,6 +75,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    audit_anchor.init_app(app)
     # Compression everywhere; digest-named static URLs in production only (kap/perf.py).
     perf.init_app(app)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from kap import audit_anchor
 from kap.services import audit, demo, key_rotation
 from kap.services.signin import prune_expired_sessions
 
@@ -27,14 +28,28 @@ def init_app(app: Flask) -> None:
             click.echo(f"  {account.email:<24} {account.role.value:<13} {account.clinic_slug}")
 
     @app.cli.command("audit-verify")
-    def audit_verify_command() -> None:
-        """Check the audit log's HMAC chain; exit 1 naming the first broken rows."""
-        problems = list(audit.verify_chain())
+    @click.option(
+        "--anchor",
+        default="",
+        help="A head written earlier ('flask audit-anchor', or the log): ID:HMAC.",
+    )
+    def audit_verify_command(anchor: str) -> None:
+        """Check the audit log's HMAC chain (and that it still reaches an earlier head);
+        exit 1 naming the first broken rows."""
+        problems = [f"row {p.event_id}: {p.reason}" for p in audit.verify_chain()]
+        if anchor and (problem := audit.anchor_problem(anchor)):
+            problems.append(f"anchor: {problem}")
         if problems:
             for problem in problems[:20]:
-                click.echo(f"row {problem.event_id}: {problem.reason}", err=True)
+                click.echo(problem, err=True)
             raise SystemExit(1)
-        click.echo("Audit log intact.")
+        click.echo("Audit log intact." + (" It reaches the anchor." if anchor else ""))
+
+    @app.cli.command("audit-anchor")
+    def audit_anchor_command() -> None:
+        """Print the audit chain's head (ID:HMAC) and write it to the log, for keeping outside
+        the database; give it to audit-verify --anchor later."""
+        click.echo(audit_anchor.log_head() or "The audit log is empty.")
 
     @app.cli.command("rotate-keys")
     def rotate_keys_command() -> None:
@@ -49,4 +64,4 @@ def init_app(app: Flask) -> None:
     @app.cli.command("prune-sessions")
     def prune_sessions_command() -> None:
         """Delete expired and revoked sign-in sessions."""
-        click.echo(f"Removed {prune_expired_sessions()} sessions.")
+        click.echo(f"Removed {prune_expired_sessions(batch=None)} sessions.")

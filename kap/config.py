@@ -38,6 +38,16 @@ def _instance_data_key() -> str:
     return key_file.read_text().strip()
 
 
+def _proxy_count(value: str | None) -> int:
+    """KAP_TRUSTED_PROXIES as a count of proxy hops (a clear error for anything else)."""
+    text = (value or "0").strip()
+    if not text.isdigit() or int(text) > 10:
+        raise RuntimeError(
+            f"KAP_TRUSTED_PROXIES must be a whole number from 0 to 10, not {text!r}."
+        )
+    return int(text)
+
+
 class Config:
     """Development defaults: SQLite under instance/, memory rate limits, a generated key."""
 
@@ -48,7 +58,16 @@ class Config:
     #: line or an error message, even with SQL echo on (DESIGN §6; kap/logs.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
+    #: How many reverse proxies in front of the app append to X-Forwarded-For (and set
+    #: X-Forwarded-Proto). 0 (the default) trusts none, so a client can never forge its
+    #: address; behind the nginx of deploy/ it is 1. Every address the app reads (rate
+    #: limits, audit rows, session records) is then the client's, not the proxy's.
+    TRUSTED_PROXIES = _proxy_count(_env("TRUSTED_PROXIES", "0"))
+
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    #: Prefixes every counter key in the limits storage (several deployments, or test runs,
+    #: may share one Redis).
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "kap")
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = False
     #: Failed sign-ins allowed per account and per client address (DESIGN §6, issue 2).
@@ -140,6 +159,9 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    #: The __Host- prefix: browsers accept the cookie only if Secure, for "/", from this exact
+    #: host (no Domain), so a sibling subdomain cannot plant or overwrite it.
+    SESSION_COOKIE_NAME = "__Host-kap_session"
 
     def __init__(self) -> None:
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024

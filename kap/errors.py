@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kap import logs
@@ -141,6 +141,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if isinstance(getattr(error, "original_exception", None), DBAPIError):
+            # A database error raised while finishing a response (after the view's commit):
+            # Flask sends it here as a 500, but the write may well be stored. 503 tells the
+            # outbox to retry, and its replay is exactly-once.
+            return database_unavailable(error.original_exception)
         status = error.code or 500
         if status == 429 and not wants_json():
             return error_response(429, MESSAGES[429])
@@ -150,9 +155,10 @@ def init_app(app: Flask) -> None:
         return error_response(status, message)
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: DBAPIError):
         db.session.rollback()  # nothing of the failed write is kept
-        if storage_full(error):
+        if isinstance(error, OperationalError) and storage_full(error):
             log.error("database storage is full: a write was refused (%s)", request.endpoint)
             return _unavailable(STORAGE_FULL_MESSAGES["api" if wants_json() else "page"])
         log.error("database unavailable: %s", type(error.orig).__name__)
@@ -163,6 +169,7 @@ def init_app(app: Flask) -> None:
         if isinstance(session, UnavailableSession) and request.endpoint not in (
             "static",
             "ops.healthz",
+            "ops.readyz",
         ):
             return _unavailable()
         return None

@@ -1,6 +1,8 @@
 """Flask extensions, created unbound here and initialised by create_app()."""
 
+import contextlib
 import sqlite3
+from pathlib import Path
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -43,7 +45,18 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 5000")
-    if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+    path = cursor.execute("PRAGMA database_list").fetchone()[2]
+    if path:  # a file, not :memory:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        _owner_only(path)
     cursor.close()
+
+
+def _owner_only(database_path: str) -> None:
+    """The database file and its WAL/shared-memory files hold patient data: owner only."""
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            file = Path(database_path + suffix)
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)

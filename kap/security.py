@@ -7,8 +7,7 @@ audio from blob: URLs, so media-src allows blob:.
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, request, session
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -63,6 +62,9 @@ def init_app(app: Flask) -> None:
             headers["Strict-Transport-Security"] = HSTS
         # Patient data must never sit in a shared or back-button cache (DESIGN §6). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
-        if request.endpoint != "static" and current_user.is_authenticated:
+        # Read from the session's data, not the user row: after a view's commit the user is
+        # expired, and reloading it here may meet a connection that just dropped (a stored
+        # write answered 500 instead of a retryable 503).
+        if request.endpoint != "static" and session.get("_user_id"):
             headers["Cache-Control"] = "private, no-store"
         return response

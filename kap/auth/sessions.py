@@ -5,7 +5,8 @@ Between a correct password and a correct second-factor code the session holds on
 
 Timeouts are enforced here, on the server, before every request: a signed-in session ends
 after ``IDLE_MINUTES_CLINICIAN`` (15) or ``IDLE_MINUTES_PATIENT`` (30) minutes without a
-request — never while the patient's session mode runs — and after ``SESSION_ABSOLUTE_HOURS``
+request — never while the patient's session mode runs (bounded by how long the session's
+template can last) — and after ``SESSION_ABSOLUTE_HOURS``
 whatever happens. ``static/js/idle.js`` warns a minute before the idle limit.
 """
 
@@ -17,12 +18,12 @@ from functools import cache
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from kap.crypto import DecryptionError, decrypt, encrypt
 from kap.errors import error_response, wants_json
 from kap.extensions import db, login_manager
-from kap.models import SessionStatus, TreatmentSession, User
+from kap.models import PlaylistTrack, SessionStatus, TemplateVersion, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.server_session import TOUCH_INTERVAL, NullSession, ServerSession, token_digest
 from kap.services import audit
@@ -45,6 +46,7 @@ ENROLMENT_ENDPOINTS = SIGN_IN_ENDPOINTS | frozenset(
         "static",
         "favicon",
         "ops.healthz",
+        "ops.readyz",
     }
 )
 
@@ -183,23 +185,51 @@ def idle_limit(user: User) -> timedelta:
     return timedelta(minutes=config.get("IDLE_MINUTES_CLINICIAN", 15))
 
 
-def session_mode_running(user: User) -> bool:
-    """True while one of the patient's sessions is in its session or downtime phase."""
+#: Past the template's own length, how long a running session mode still keeps a patient
+#: from idle sign-out (a slow downtime, a late tap on Finish).
+SESSION_MODE_GRACE = timedelta(minutes=30)
+
+
+def session_mode_running(user: User, now=None) -> bool:
+    """True while one of the patient's sessions is in its session or downtime phase, and no
+    longer than its template can last: the music (every track end to end), the downtime and
+    the observation, plus ``SESSION_MODE_GRACE``. A session left 'running' (a phone that
+    never sent Finish) does not keep the patient signed in for hours."""
     if not user.is_patient:
         return False
-    return db.session.scalar(_running_session_statement(), {"patient_id": user.id}) is not None
+    row = db.session.execute(_running_session_statement(), {"patient_id": user.id}).first()
+    if row is None or row.session_started_at is None:
+        return False
+    longest = timedelta(
+        seconds=float(row.music_seconds or 0),
+        minutes=(row.downtime_minutes or 0) + (row.observation_minutes or 0),
+    )
+    return (now or utcnow()) < row.session_started_at + longest + SESSION_MODE_GRACE
 
 
 @cache
 def _running_session_statement():
-    """Built once: asked on every patient page (for the idle warning)."""
+    """Built once: asked on every patient page (for the idle warning). One statement: the
+    latest running session's start and its template's lengths."""
     running = (SessionStatus.SESSION.value, SessionStatus.DOWNTIME.value)
+    music = (
+        select(func.coalesce(func.sum(PlaylistTrack.duration_seconds), 0))
+        .where(PlaylistTrack.version_id == TemplateVersion.id)
+        .scalar_subquery()
+    )
     return (
-        select(TreatmentSession.id)
+        select(
+            TreatmentSession.session_started_at,
+            TemplateVersion.downtime_minutes,
+            TemplateVersion.observation_minutes,
+            music.label("music_seconds"),
+        )
+        .join(TemplateVersion, TemplateVersion.id == TreatmentSession.template_version_id)
         .where(
             TreatmentSession.patient_id == bindparam("patient_id"),
             TreatmentSession.status.in_(running),
         )
+        .order_by(TreatmentSession.session_started_at.desc())
         .limit(1)
     )
 

@@ -23,7 +23,7 @@ from kap.auth.throttling import client_address, too_many_attempts
 from kap.formhelpers import attach_errors
 from kap.models import User
 from kap.services import second_factor
-from kap.services.errors import Invalid, InvalidCredentials, NotFound, RateLimited
+from kap.services.errors import Invalid, InvalidCredentials, NotFound, RateLimited, Unavailable
 from kap.services.invitations import accept_invitation as accept
 from kap.services.invitations import pending_invitation
 from kap.services.recovery_codes import recovery_codes_left
@@ -73,6 +73,9 @@ def sign_in():
                 429,
                 {"Retry-After": str(error.retry_after)},
             )
+        except Unavailable as error:  # the attempt counters cannot be reached: fail closed
+            form.form_errors.append(error.message)
+            status = 503
         else:
             return _continue_sign_in(user, form.next.data)
     elif request.method == "POST":
@@ -115,6 +118,8 @@ def accept_invitation(token: str):
             user = accept(token, form.password.data, form.confirm.data)
         except Invalid as error:
             attach_errors(form, error)
+        except NotFound as error:  # used by a simultaneous request a moment ago
+            return render_template("auth/invitation_invalid.html", message=error.message), 404
         else:
             response = _continue_sign_in(user, None)
             flash("Your password is set. Welcome to KAP Companion.", "info")

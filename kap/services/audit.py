@@ -46,6 +46,24 @@ def _mac(previous_mac: str, event: AuditEvent, key: str | None = None) -> str:
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _serialise_chain_appends() -> None:
+    """Hold the database's write lock from here to the commit, so no other writer can append
+    between reading the last HMAC and adding the row chained to it (else the chain forks and
+    ``audit-verify`` reports rows changed that nobody changed).
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's single write lock,
+    taken now with BEGIN IMMEDIATE (waiting up to busy_timeout) unless this transaction already
+    holds it; pysqlite otherwise runs the SELECT outside any transaction and takes the lock only
+    at the INSERT, after another writer may have appended.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    elif dialect == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def record(
     action: str,
     *,
@@ -65,8 +83,7 @@ def record(
     """
     if not ip_address and has_request_context():
         ip_address = request.remote_addr or ""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+    _serialise_chain_appends()
     previous = db.session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         at=utcnow().replace(microsecond=0),
@@ -84,6 +101,31 @@ def record(
     if commit:
         db.session.commit()
     return event
+
+
+def chain_head() -> tuple[int, str] | None:
+    """The newest row's id and HMAC (None while the log is empty)."""
+    row = db.session.execute(
+        select(AuditEvent.id, AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (row.id, row.mac) if row else None
+
+
+def anchor_problem(anchor: str) -> str | None:
+    """Why the chain does not reach ``anchor`` ('id:hmac', a head written earlier), or None.
+
+    A row cut off the end of the log, or the log replaced by another valid chain, is found
+    here: the row the anchor names must still exist with the same HMAC.
+    """
+    row_id, _, mac = (anchor or "").strip().partition(":")
+    if not row_id.isdigit() or len(mac) != 64:
+        return "the anchor must look like ID:HMAC, as 'flask audit-anchor' prints it"
+    stored = db.session.scalar(select(AuditEvent.mac).where(AuditEvent.id == int(row_id)))
+    if stored is None:
+        return f"row {row_id} is gone: rows were cut off the end of the log"
+    if not hmac.compare_digest(stored, mac):
+        return f"row {row_id} is not the row that was anchored: the log was replaced"
+    return None
 
 
 @dataclass(frozen=True)

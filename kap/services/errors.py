@@ -58,6 +58,13 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class Unavailable(DomainError):
+    """A part the request needs (the attempt counter's storage, say) cannot be reached now."""
+
+    status = 503
+    code = "unavailable"
+
+
 class InvalidCredentials(DomainError):
     """Email or password wrong. Deliberately says nothing about which."""
 

@@ -138,15 +138,38 @@ def accept_invitation(token: str, password: str, confirm: str) -> User:
     """Set the invited person's password; the link then stops working."""
     invitation = pending_invitation(token)
     user = invitation.user
-    problems = password_problems(password, user.email)
+    problems = password_problems(password, user.email, user.name)
     if password != confirm:
         problems.append("The two passwords do not match.")
     if problems:
         raise Invalid("Choose another password.", {"password": problems})
-    invitation.used_at = utcnow()
+    _consume(invitation)
     _audit_person("invitation.accept", user, user)
-    set_password(user, password)  # commits the audit row with the password
+    set_password(user, password)  # commits the consumed link, the audit row and the password
     return user
+
+
+def _consume(invitation: Invitation) -> None:
+    """Mark the link used, or NotFound when another request already did (one wins a race).
+
+    A conditional UPDATE, not a read then a write: two simultaneous acceptances both saw the
+    link unused, and both set a password and signed in. The database serialises the UPDATEs,
+    and the later one finds ``used_at`` already set and changes nothing.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise NotFound("This invitation link is not valid or has already been used.")
 
 
 def get_person_for(actor: User, user_id: int) -> User:

@@ -7,6 +7,7 @@ of patients in the therapist's care team.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +183,14 @@ def create_entry(patient: User, client_id: str, data: dict[str, Any]) -> tuple[J
     return entry, True
 
 
+def conflict_copy_id(entry: JournalEntry) -> str:
+    """A client_id for the copy of an overwritten text: it always fits (at most 36 characters)
+    and never collides. Deriving it from the entry's own client_id overflowed 64 characters
+    (truncated, it equalled the original: a 500, and the edit lost); the random part keeps two
+    simultaneous stale edits of one revision apart."""
+    return f"conflict:{entry.id}:r{entry.revision}:{secrets.token_hex(4)}"
+
+
 def update_entry(
     patient: User, entry_id: int, data: dict[str, Any], base_revision: int | None = None
 ) -> JournalEntry:
@@ -205,7 +214,7 @@ def update_entry(
             JournalEntry(
                 clinic_id=entry.clinic_id,
                 patient_id=entry.patient_id,
-                client_id=f"{entry.client_id}:r{entry.revision}"[:64],
+                client_id=conflict_copy_id(entry),
                 body=entry.body,
                 mood=entry.mood,
                 shared=False,

@@ -22,6 +22,7 @@ from kap.extensions import db
 from kap.models import AudioFile, User
 from kap.services import audit
 from kap.services.errors import Invalid, NotFound, TooLarge
+from kap.services.playlist import MAX_TRACK_SECONDS, format_duration
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,32 @@ def _copy_limited(stream: BinaryIO, target: BinaryIO, limit: int) -> tuple[int, 
     return size, digest.hexdigest()
 
 
+#: The lowest bit rate any accepted compressed format can carry (Opus goes down to 6 kbit/s):
+#: a file of N bytes cannot play longer than N * 8 / this many seconds.
+LOWEST_BITS_PER_SECOND = 6_000
+
+
+def _longest_possible(audio, size: int) -> float:
+    """How long a file of ``size`` bytes can really play: a lying header cannot outrun it.
+
+    WAV is uncompressed, so its bytes per second follow from its sample format; every other
+    accepted format is bounded by the lowest bit rate any of them can encode.
+    """
+    if isinstance(audio, WAVE):
+        info = audio.info
+        bytes_per_second = info.sample_rate * info.channels * max(info.bits_per_sample, 8) / 8
+        if bytes_per_second > 0:
+            return size / bytes_per_second
+    return size * 8 / LOWEST_BITS_PER_SECOND
+
+
 def _identify(path: Path) -> tuple[AudioFormat, float]:
-    """The format and duration, judged by the bytes (the file has no extension here)."""
+    """The format and duration, judged by the bytes (the file has no extension here).
+
+    The duration a header claims is checked against what the file's size can hold and
+    against the longest track a template may have (a 144-byte WAV claiming 136 years was
+    once accepted and played in a session).
+    """
     try:
         audio = mutagen.File(str(path))
     except mutagen.MutagenError:
@@ -87,6 +112,18 @@ def _identify(path: Path) -> tuple[AudioFormat, float]:
         raise Invalid(
             "We could not read how long that file is; it may be damaged.",
             {"file": ["The file's length could not be read."]},
+        )
+    size = path.stat().st_size
+    if length > _longest_possible(audio, size) * 1.05 + 1:
+        raise Invalid(
+            "That file says it lasts longer than its size allows; it may be damaged or altered.",
+            {"file": [f"The file claims {format_duration(length)}, more than it can hold."]},
+        )
+    if length > MAX_TRACK_SECONDS:
+        raise Invalid(
+            f"That file lasts {format_duration(length)}; a track may last at most "
+            f"{format_duration(MAX_TRACK_SECONDS)}.",
+            {"file": [f"Up to {format_duration(MAX_TRACK_SECONDS)} per track."]},
         )
     return audio_format, float(length)
 

@@ -1,23 +1,24 @@
-"""What makes a password acceptable: length, not the email, not a common password."""
+"""What makes a password acceptable: length, not the email, and hard to guess.
+
+Guessability is judged by zxcvbn (Dropbox's estimator: dictionaries of common passwords,
+names and words, keyboard patterns, dates, repeats and l33t substitutions), with the person's
+own email and name counted as known words. A score of 3 ("safely unguessable: moderate
+protection from offline slow-hash scenario") is required.
+"""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
+#: zxcvbn's score out of 4 a password needs.
+MIN_SCORE = 3
+#: zxcvbn reads at most this many characters; a longer passphrase is as strong as its start.
+_ESTIMATED_LENGTH = 72
 
 
-@cache
-def common_passwords() -> frozenset[str]:
-    """The short list shipped in kap/data/common-passwords.txt, lower-cased."""
-    path = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
-
-
-def password_problems(password: str, email: str) -> list[str]:
+def password_problems(password: str, email: str, name: str = "") -> list[str]:
     """Why ``password`` is not acceptable for ``email`` (empty when it is fine)."""
     problems = []
     if len(password) < MIN_LENGTH:
@@ -28,6 +29,16 @@ def password_problems(password: str, email: str) -> list[str]:
     email = (email or "").strip().lower()
     if email and (lowered == email or lowered == email.split("@")[0]):
         problems.append("Do not use your email address as your password.")
-    if lowered in common_passwords():
-        problems.append("That password is too common; choose something less guessable.")
+    elif problems:
+        return problems
+    else:
+        known = [part for part in (email, email.split("@")[0], *name.lower().split()) if part]
+        estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=known)
+        if estimate["score"] < MIN_SCORE:
+            warning = estimate["feedback"]["warning"]
+            problems.append(
+                "That password is too easy to guess"
+                + (f" ({warning.rstrip('.').lower()})" if warning else "")
+                + ". Try three or four unrelated words together."
+            )
     return problems

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+#: The longest a single track may play (a soundscape's length, an upload's real duration).
+MAX_TRACK_SECONDS = 4 * 3600
+
 _DURATION = re.compile(r"^\s*(?:(\d+):)?(\d+)(?::(\d+))?\s*$")
 
 

@@ -26,7 +26,7 @@ from kap.services.recovery_codes import (
     forget_recovery_codes,
     replace_recovery_codes,
 )
-from kap.services.signin import ensure_codes_not_limited, record_code_failure, revoke_sessions
+from kap.services.signin import reserve_code_attempt, revoke_sessions
 from kap.services.totp import matching_step
 
 
@@ -119,15 +119,17 @@ def _accept_totp(user: User, code: str) -> bool:
 def _check(user: User, code: str | None, recovery_code: str | None, client_address: str) -> str:
     """Which kind of code was accepted ('totp' or 'recovery_code'); failures are counted.
 
-    Raises RateLimited before checking anything once the account has too many failures.
+    Raises RateLimited before checking anything once the account has too many failures (the
+    attempt reserves its place first, so simultaneous guesses cannot outrun the count).
     """
-    ensure_codes_not_limited(user, client_address)
+    attempt = reserve_code_attempt(user, client_address)
     if code and _accept_totp(user, code):
+        attempt.release()
         return "totp"
     if recovery_code and accept_recovery_code(user, recovery_code):
+        attempt.release()
         return "recovery_code"
-    record_code_failure(user, client_address)
-    raise InvalidSecondFactor()
+    raise InvalidSecondFactor()  # the attempt stays counted
 
 
 # --- What people do -------------------------------------------------------------------------
@@ -179,14 +181,14 @@ def enable(
     """
     if is_enabled(user):
         _check_current(user, current, client_address)
-    ensure_codes_not_limited(user, client_address)
+    attempt = reserve_code_attempt(user, client_address)
     step = matching_step(secret, code, utcnow(), None)
-    if step is None:
-        record_code_failure(user, client_address)
+    if step is None:  # the attempt stays counted
         raise InvalidSecondFactor(
             "That code did not match. Check the app shows KAP Companion and try the newest code.",
             field="code",
         )
+    attempt.release()
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step

@@ -30,7 +30,12 @@ from kap.models.base import utcnow
 from kap.services import audit
 from kap.services import template_defaults as defaults
 from kap.services.errors import Conflict, Invalid, NotFound
-from kap.services.playlist import format_duration, parse_duration, playlist_length
+from kap.services.playlist import (
+    MAX_TRACK_SECONDS,
+    format_duration,
+    parse_duration,
+    playlist_length,
+)
 
 MAX_ROWS = 60
 LIMITS = {
@@ -277,7 +282,7 @@ def validate_draft(draft: TemplateDraft, audio_files: dict[int, AudioFile]) -> V
             if track.texture not in defaults.SOUNDSCAPE_TEXTURES:
                 error(f"tracks-{index}-texture", "Choose a texture.")
             seconds = parse_duration(track.duration)
-            if seconds is None or not 10 <= seconds <= 4 * 3600:
+            if seconds is None or not 10 <= seconds <= MAX_TRACK_SECONDS:
                 error(f"tracks-{index}-duration", "Enter a length from 0:10 to 4:00:00.")
                 durations.append(0.0)
             else:

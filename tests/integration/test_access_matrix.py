@@ -219,6 +219,7 @@ api.post_discharge_reopen   POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GON
 api.list_audit_events       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
 ops.healthz                 GET    200   200   200   200   200   200   200   200   200
+ops.readyz                  GET    200   200   200   200   200   200   200   200   200
 # The app shell: no patient data (offline pages are filled in on the phone).
 pwa.service_worker          GET    200   200   200   200   200   200   200   200   200
 pwa.manifest                GET    200   200   200   200   200   200   200   200   200

@@ -123,11 +123,14 @@ def test_cookie_copied_before_sign_out_no_longer_works(app, client, auth, people
 
 
 def test_sign_in_issues_a_new_session_id(client, auth, people):
-    """The anonymous session id is replaced at sign-in (no session fixation)."""
+    """A session id planted before sign-in is never the signed-in one (no session fixation),
+    and the anonymous cookie goes once the session has its row."""
+    client.set_cookie("kap_session", "planted-by-someone-else")
     client.get("/signin")
-    before = client.get_cookie("kap_session").value
     auth.login("patient@demo.test")
-    assert client.get_cookie("kap_session").value != before
+    assert client.get_cookie("kap_session").value != "planted-by-someone-else"
+    assert client.get_cookie("kap_session_anon") is None
+    assert client.get("/patient/").status_code == 200
 
 
 def test_deactivating_a_user_ends_their_sessions(app, client, auth, people):

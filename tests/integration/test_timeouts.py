@@ -120,6 +120,8 @@ def _set_status(app, patient_id: int, status: str) -> None:
             .order_by(TreatmentSession.scheduled_at.desc())
         )
         session.status = status
+        if status in ("session", "downtime"):
+            session.session_started_at = datetime.now(UTC)
         db.session.commit()
 
 
@@ -132,6 +134,20 @@ def test_patient_in_session_mode_is_never_idle_signed_out(app, client, auth, pat
     assert client.get("/api/v1/me").status_code == 200
     _set_status(app, patient.id, "integration")
     clock.tick(minutes(31))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_session_mode_left_running_keeps_no_one_signed_in_for_hours(
+    app, client, auth, patient, clock
+):
+    """A phone that never sent Finish: the exemption ends with the template's own length (IV:
+    41 minutes of music, 60 of downtime, 60 of observation) plus 30 minutes' grace."""
+    auth.login(patient.email)
+    _set_status(app, patient.id, "downtime")
+    for _ in range(2):  # 2 h 10 min, each quiet stretch past the 30-minute idle limit
+        clock.tick(minutes(65))
+        assert client.get("/api/v1/me").status_code == 200
+    clock.tick(minutes(65))  # 3 h 15 min: past 40 + 60 + 60 + 30 minutes
     assert client.get("/api/v1/me").status_code == 401
 
 
@@ -163,8 +179,12 @@ def test_absolute_lifetime_follows_the_config(app, client, auth, patient, clock)
 
 def _partial(app, client, path: str) -> str:
     """The idle-warning partial as rendered for this client's session on ``path``."""
-    cookie = client.get_cookie("kap_session")
-    with app.test_request_context(path, headers={"Cookie": f"kap_session={cookie.value}"}):
+    cookies = "; ".join(
+        f"{name}={cookie.value}"
+        for name in ("kap_session", "kap_session_anon")
+        if (cookie := client.get_cookie(name)) is not None
+    )
+    with app.test_request_context(path, headers={"Cookie": cookies}):
         return render_template("_partials/idle_warning.html")
 
 

@@ -289,3 +289,57 @@ def test_database_restart_is_survived_and_outbox_writes_land_once(app_server, po
     client_ids = [entry["client_id"] for entry in json.loads(text)["entries"]]
     assert client_ids.count("outbox-before") == 1
     assert client_ids.count("outbox-during") == 1
+
+
+def test_connections_cut_mid_write_answer_503_and_replays_land_once(app_server, postgres):
+    """The database's connections are terminated again and again while a phone's outbox
+    writes (issue 13, finding 8): every answer is a success or a retryable 503 - never a 500
+    for a write that may have been stored - and each entry exists exactly once at the end."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+
+    patient = Browser(app_server)
+    patient.sign_in("patient@demo.test")
+    admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    stop = threading.Event()
+    cuts: list[int] = []
+
+    def keep_cutting() -> None:
+        with admin.connect() as connection:
+            while not stop.is_set():
+                killed = connection.execute(
+                    sql(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = 'postgres' AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend'"
+                    )
+                ).scalar()
+                cuts.append(killed)
+                time.sleep(0.05)
+
+    cutter = threading.Thread(target=keep_cutting, daemon=True)
+    cutter.start()
+    statuses: list[int] = []
+    try:
+        for number in range(40):
+            entry = {"client_id": f"cut-{number}", "body": f"Entry {number}", "shared": False}
+            for _attempt in range(50):  # the outbox retries a 503 (and a dropped connection)
+                try:
+                    status, _, text = patient.request("POST", "/api/v1/journal", entry)
+                except OSError:
+                    continue
+                statuses.append(status)
+                if status != 503:
+                    break
+                _no_stack_trace(text)
+            assert status in (200, 201), f"entry {number}: {status} {text[:300]}"
+    finally:
+        stop.set()
+        cutter.join(timeout=10)
+        admin.dispose()
+    assert sum(cuts) > 0, "no connection was cut: the test proved nothing"
+    assert set(statuses) <= {200, 201, 503}, f"unexpected statuses: {sorted(set(statuses))}"
+    status, _, text = patient.request("GET", "/api/v1/journal?limit=500")
+    client_ids = [entry["client_id"] for entry in json.loads(text)["entries"]]
+    for number in range(40):
+        assert client_ids.count(f"cut-{number}") == 1
