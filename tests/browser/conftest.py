@@ -100,6 +100,29 @@ class LiveServer:
             text=True,
         )
 
+    def python(self, script: str, *args: str) -> str:
+        """Run ``script`` (``from wsgi import app`` gives the app) against this server's
+        database with ``args`` in sys.argv; its output. Fails the test if the script fails."""
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"script failed:\n{result.stderr}"
+        return result.stdout
+
+    def book_session_now(self, email: str, template: str, room: str) -> int:
+        """A session of ``template`` for ``email``, booked through the service layer and then
+        moved to this minute (inside its start window); its id.
+
+        Booked far ahead first: a second booking for the same patient at the same minute
+        would rightly be refused as a clash, and each test wants a session of its own.
+        """
+        output = self.python(_BOOK_SESSION_NOW, email, template, room)
+        return int(output.strip().splitlines()[-1])
+
     def start(self) -> None:
         """Serve on this server's port and database, and wait until it answers."""
         self.process = subprocess.Popen(
@@ -137,6 +160,39 @@ class LiveServer:
         """Stop, then serve again on the same port and database."""
         self.stop()
         self.start()
+
+
+_BOOK_SESSION_NOW = """
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import SessionTemplate, User
+from kap.services.scheduling import add_booster
+email, template_name, room = sys.argv[1:4]
+with app.app_context():
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    patient = db.session.scalar(select(User).where(User.email == email))
+    template = db.session.scalar(select(SessionTemplate).where(
+        SessionTemplate.clinic_id == admin.clinic_id, SessionTemplate.name == template_name,
+    ))
+    ahead = date.today() + timedelta(days=120)
+    session = add_booster(admin, patient.id, template.id, ahead, time(15, 0), room)
+    session.scheduled_at = datetime.now(UTC).replace(second=0, microsecond=0)
+    db.session.commit()
+    print(session.id)
+"""
+
+
+@pytest.fixture
+def tablet(browser, playwright, base_url):
+    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
+    context = browser.new_context(
+        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
+    )
+    yield context.new_page()
+    context.close()
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:

@@ -2,63 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
+from kap.services.demo_content import WALKTHROUGH
+from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"
 PATIENT_NAME = "Robin Lee"
 
-# A Walkthrough session for Robin Lee today in Room 3, made through the service layer, so this
-# test never uses up the demo patient's session that the other browser tests walk through.
-_TODAYS_WALKTHROUGH = """
-from datetime import UTC, datetime, timedelta
-from sqlalchemy import select
-from wsgi import app
-from kap.extensions import db
-from kap.models import SessionTemplate, User
-from kap.services.scheduling import add_booster, to_local
-with app.app_context():
-    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
-    patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
-    template = db.session.scalar(select(SessionTemplate).where(
-        SessionTemplate.clinic_id == admin.clinic_id,
-        SessionTemplate.name == "Walkthrough (3 minutes)",
-    ))
-    local = to_local(datetime.now(UTC), admin.clinic.timezone)
-    session = add_booster(admin, patient.id, template.id, local.date(),
-                          local.time().replace(second=0, microsecond=0), "Room 3")
-    print(session.id)
-"""
-
 
 @pytest.fixture
 def session_id(live_server) -> int:
-    """A Walkthrough session of Robin Lee's, booked for now."""
-    result = subprocess.run(
-        [sys.executable, "-c", _TODAYS_WALKTHROUGH],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"could not book a Walkthrough session:\n{result.stderr}"
-    return int(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def tablet(browser, playwright, base_url):
-    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
-    context = browser.new_context(
-        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
-    )
-    yield context.new_page()
-    context.close()
+    """A Walkthrough session of Robin Lee's in Room 3, booked for now (never the demo
+    patient's session that the other browser tests walk through)."""
+    return live_server.book_session_now(PATIENT, WALKTHROUGH, "Room 3")
 
 
 @pytest.fixture

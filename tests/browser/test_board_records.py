@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
-
-PATIENT_NAME = "Robin Lee"
-
-# An esketamine session (check-in required, post-dose check at 40 minutes) for Robin Lee
-# today in Room 3, booked through the service layer as the clinic admin would.
-_TODAYS_ESKETAMINE = """
-from datetime import UTC, datetime
-from sqlalchemy import select
-from wsgi import app
-from kap.extensions import db
-from kap.models import SessionTemplate, User
 from kap.services.demo_content import ESKETAMINE_TEMPLATE
-from kap.services.scheduling import add_booster, to_local
-with app.app_context():
-    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
-    patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
-    template = db.session.scalar(select(SessionTemplate).where(
-        SessionTemplate.clinic_id == admin.clinic_id,
-        SessionTemplate.name == ESKETAMINE_TEMPLATE,
-    ))
-    local = to_local(datetime.now(UTC), admin.clinic.timezone)
-    session = add_booster(admin, patient.id, template.id, local.date(),
-                          local.time().replace(second=0, microsecond=0), "Room 3")
-    print(session.id)
-"""
+from tests.browser.conftest import screenshot, sign_in
+
+PATIENT = "patient2@demo.test"
+PATIENT_NAME = "Robin Lee"
 
 # The clock moved on: everything recorded for the session happened 45 minutes earlier.
 _FORTY_FIVE_MINUTES_LATER = """
@@ -59,32 +36,11 @@ with app.app_context():
 """
 
 
-def _run(live_server, script: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 @pytest.fixture
 def session_id(live_server) -> int:
-    """Robin Lee's esketamine session, booked for now."""
-    return int(_run(live_server, _TODAYS_ESKETAMINE).strip().splitlines()[-1])
-
-
-@pytest.fixture
-def tablet(browser, playwright, base_url):
-    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
-    context = browser.new_context(
-        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
-    )
-    yield context.new_page()
-    context.close()
+    """Robin Lee's esketamine session (check-in required, post-dose check at 40 minutes) in
+    Room 3, booked for now as the clinic admin would."""
+    return live_server.book_session_now(PATIENT, ESKETAMINE_TEMPLATE, "Room 3")
 
 
 def test_check_in_dose_and_forty_minute_check_on_the_board(tablet: Page, live_server, session_id):
@@ -139,7 +95,7 @@ def test_check_in_dose_and_forty_minute_check_on_the_board(tablet: Page, live_se
     expect(row).to_contain_text("(in 40 min)")
 
     # 45 minutes later the post-dose check is overdue, and the row asks for attention.
-    _run(live_server, _FORTY_FIVE_MINUTES_LATER, str(session_id))
+    live_server.python(_FORTY_FIVE_MINUTES_LATER, str(session_id))
     page.reload()
     row = page.locator(f"#session-{session_id}")
     expect(row).to_contain_text("Overdue: post-dose vitals, due")

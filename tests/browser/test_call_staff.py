@@ -8,45 +8,19 @@ call made with no connection says so, with the clinic's phone, until the outbox 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
+from kap.services.demo_content import WALKTHROUGH
+from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"
 PATIENT_NAME = "Robin Lee"
 CLINIC_PHONE = "+1 212 555 0142"
 STAFF = "therapist@demo.test"
 STAFF_NAME = "Dr. Tess Rivera"
-
-# A Walkthrough session for Robin Lee in Room 3, made through the service layer, so these
-# tests never use up the demo patient's session that other browser tests walk through. Each
-# test books its own: booked well ahead (a second booking for the same patient at the same
-# minute would rightly be refused as a clash), then moved to this minute, inside its window.
-_TODAYS_WALKTHROUGH = """
-from datetime import UTC, date, datetime, time, timedelta
-from sqlalchemy import select
-from wsgi import app
-from kap.extensions import db
-from kap.models import SessionTemplate, User
-from kap.services.scheduling import add_booster
-with app.app_context():
-    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
-    patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))
-    template = db.session.scalar(select(SessionTemplate).where(
-        SessionTemplate.clinic_id == admin.clinic_id,
-        SessionTemplate.name == "Walkthrough (3 minutes)",
-    ))
-    session = add_booster(admin, patient.id, template.id, date.today() + timedelta(days=120),
-                          time(15, 0), "Room 3")
-    session.scheduled_at = datetime.now(UTC).replace(second=0, microsecond=0)
-    db.session.commit()
-    print(session.id)
-"""
 
 # Counts the board's chimes: every tone it plays starts an oscillator.
 _COUNT_TONES = """
@@ -61,16 +35,8 @@ OscillatorNode.prototype.start = function (...args) {
 
 @pytest.fixture
 def session_id(live_server) -> int:
-    """A Walkthrough session of Robin Lee's, booked for now."""
-    result = subprocess.run(
-        [sys.executable, "-c", _TODAYS_WALKTHROUGH],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"could not book a Walkthrough session:\n{result.stderr}"
-    return int(result.stdout.strip().splitlines()[-1])
+    """A Walkthrough session of Robin Lee's in Room 3, booked for now."""
+    return live_server.book_session_now(PATIENT, WALKTHROUGH, "Room 3")
 
 
 @pytest.fixture

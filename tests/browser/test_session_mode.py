@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import datetime
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
+from kap.services.demo_content import WALKTHROUGH
+from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient@demo.test"
 FIRST_PROMPT = "Put on your eye mask and let your breath slow."
@@ -19,44 +18,12 @@ PLAYLIST_SECONDS = 112  # two 60 s tracks with an 8 s cross-fade
 PLAYLIST_MS = PLAYLIST_SECONDS * 1000
 DOWNTIME_SECONDS = 60
 
-# A booster of the Walkthrough template for patient@demo.test, made through the service layer,
-# so these tests never depend on (or use up) today's demo session that other tests walk through.
-# Session mode starts only on the session's day (issue 12), so the booster, booked ahead, is
-# then moved to this minute: inside its start window.
-_NEW_WALKTHROUGH = """
-from datetime import UTC, date, datetime, time, timedelta
-from sqlalchemy import select
-from wsgi import app
-from kap.extensions import db
-from kap.models import SessionTemplate, User
-from kap.services.scheduling import add_booster
-with app.app_context():
-    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
-    patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
-    template = db.session.scalar(select(SessionTemplate).where(
-        SessionTemplate.clinic_id == admin.clinic_id,
-        SessionTemplate.name == "Walkthrough (3 minutes)",
-    ))
-    day = date.today() + timedelta(days=90)
-    session = add_booster(admin, patient.id, template.id, day, time(10, 0))
-    session.scheduled_at = datetime.now(UTC).replace(second=0, microsecond=0)
-    db.session.commit()
-    print(session.id)
-"""
-
 
 @pytest.fixture
 def walkthrough_id(live_server) -> int:
-    """A fresh, scheduled Walkthrough session of patient@demo.test."""
-    result = subprocess.run(
-        [sys.executable, "-c", _NEW_WALKTHROUGH],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"could not schedule a Walkthrough session:\n{result.stderr}"
-    return int(result.stdout.strip().splitlines()[-1])
+    """A fresh Walkthrough session of patient@demo.test, booked for now, so these tests never
+    depend on (or use up) today's demo session that other tests walk through."""
+    return live_server.book_session_now("patient@demo.test", WALKTHROUGH, "")
 
 
 def start_session(page: Page, session_id: int) -> None:
