@@ -38,7 +38,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     )
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
-    from kap.auth import sessions as auth_sessions
+    from kap.auth import login, timeouts
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
@@ -46,7 +46,8 @@ def create_app(config: Config | str | None = None) -> Flask:
     extensions.limiter.init_app(app)
     extensions.login_manager.init_app(app)
     app.session_interface = server_session.ServerSessionInterface()
-    auth_sessions.init_app(app)
+    login.init_app(app)
+    timeouts.init_app(app)
 
     from kap.api import bp as api_bp
     from kap.auth import bp as auth_bp

@@ -27,7 +27,7 @@ from kap.api import (  # noqa: E402,F401
     monitoring,
     openapi,
     patients,
-    session,
     session_actions,
     sessions,
+    signin,
 )

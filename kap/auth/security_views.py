@@ -13,15 +13,15 @@ from flask_login import current_user, login_required
 
 from kap.auth import bp
 from kap.auth.forms import ChangePasswordForm, CurrentFactorForm, EnrolForm
-from kap.auth.redirects import safe_next_path
-from kap.auth.roles import home_url_for
-from kap.auth.sessions import (
+from kap.auth.login import (
     current_token_digest,
     pending_sign_in,
     seal_in_session,
     start_session,
     unseal_from_session,
 )
+from kap.auth.redirects import safe_next_path
+from kap.auth.roles import home_url_for
 from kap.auth.throttling import client_address, too_many_attempts
 from kap.extensions import login_manager
 from kap.formhelpers import attach_errors

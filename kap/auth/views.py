@@ -10,15 +10,15 @@ from flask_login import current_user, login_required
 
 from kap.auth import bp
 from kap.auth.forms import CodeForm, RecoveryCodeForm, SetPasswordForm, SignInForm
-from kap.auth.redirects import safe_next_path
-from kap.auth.roles import home_url_for
-from kap.auth.sessions import (
+from kap.auth.login import (
     begin_pending_sign_in,
     clear_pending_sign_in,
     end_session,
     pending_sign_in,
     start_session,
 )
+from kap.auth.redirects import safe_next_path
+from kap.auth.roles import home_url_for
 from kap.auth.throttling import client_address, too_many_attempts
 from kap.formhelpers import attach_errors
 from kap.models import User

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import false, select
 
-from kap.auth.sessions import seal_in_session, unseal_from_session
+from kap.auth.login import seal_in_session, unseal_from_session
 from kap.clinic import bp
 from kap.clinic.forms import (
     BoosterForm,

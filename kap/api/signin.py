@@ -6,8 +6,8 @@ from flask_wtf.csrf import generate_csrf
 
 from kap.api import bp
 from kap.api.io import json_body, require_string, user_json
+from kap.auth.login import end_session, start_session
 from kap.auth.roles import api_roles
-from kap.auth.sessions import end_session, start_session
 from kap.auth.views import CLEAR_SITE_DATA
 from kap.extensions import csrf
 from kap.services import second_factor
