@@ -69,9 +69,21 @@ def _storage():
 
 
 def _change(counters: list[Counter], amount: int) -> None:
+    """Add ``amount`` (a refund: -1) to every counter, never leaving one below zero.
+
+    A refund that lands after its counter expired would create it at -1 with a fresh expiry,
+    one extra guess for the next attempt. Such a result is corrected back to 0 with a second
+    atomic increment (adding exactly what went below zero, so places reserved in between by
+    others stay counted). Residual window: between the two increments a concurrent attempt
+    may see a count one lower than it is — only on a counter that had just expired, so far
+    below any limit.
+    """
     try:
         for counter in counters:
-            _storage().incr(counter.storage_key, counter.limit.get_expiry(), amount)
+            expiry = counter.limit.get_expiry()
+            count = _storage().incr(counter.storage_key, expiry, amount)
+            if count < 0:
+                _storage().incr(counter.storage_key, expiry, -count)
     except STORAGE_ERRORS:
         raise Unavailable(UNAVAILABLE_MESSAGE) from None
 

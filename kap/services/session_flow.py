@@ -1,9 +1,11 @@
 """A patient's session: preparation ticks, intention, phases in order, and Call staff.
 
-Phases go scheduled → session → downtime → integration → complete. The order is checked;
-after the start, the timing is not, because a phone that was offline reports a change late,
-carrying the time it happened on the device. The start itself must fall in the session's
-start window, and day-of checklist items open the day before (kap.services.start_window).
+Phases go scheduled → session → downtime → integration → complete. The order is checked.
+A phone that was offline reports a change late, carrying the time it happened on the device;
+kap.services.start_window decides when that time is believed (the start: inside the start
+window and not before the check-in; later phases and Call staff: not ahead of the server, not
+too old, not before what came first), and the audit row says when it was not. Day-of
+checklist items open the day before.
 Repeating the current phase is accepted and changes nothing, so a retried request from an
 outbox never fails.
 """
@@ -225,7 +227,7 @@ def advance_phase(
     order: ``not_today`` outside the start window (whatever else is missing), then
     ``check_in_required`` while staff have not checked the patient in (when the template
     asks), then a conflict naming the required preparation items not ticked. ``at`` is the
-    device's time; for the start it counts only as kap.services.start_window allows.
+    device's time; it counts only as kap.services.start_window allows.
     """
     if not isinstance(phase, str) or phase not in PHASE_TIMESTAMPS:
         raise Invalid(
@@ -247,9 +249,9 @@ def advance_phase(
             if expected
             else "The session is already complete."
         )
-    moment = at or now or utcnow()
+    now = now or utcnow()
     if phase == SessionStatus.SESSION:
-        moment = start_window.check_start_time(session, now or utcnow(), at)
+        timed = start_window.check_start_time(session, now, at)
         if start_window.waiting_for_check_in(session):
             raise Conflict(start_window.CHECK_IN_MESSAGE, code="check_in_required")
         missing = missing_required(session)
@@ -259,17 +261,27 @@ def advance_phase(
                 + "; ".join(item.text for item in missing)
                 + "."
             )
+    else:
+        previous = getattr(session, PHASE_TIMESTAMPS[PHASE_ORDER[current]])
+        timed = start_window.phase_time(at, now, previous)
     session.status = phase
-    setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], moment)
-    _audit_session("session.phase", patient, session, f"phase={phase}")
+    setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], timed.moment)
+    _audit_session("session.phase", patient, session, f"phase={phase}{timed.audit_detail}")
     db.session.commit()
     return session, True
 
 
 def call_staff(
-    patient: User, session_id: int, client_id: str | None = None, at: datetime | None = None
+    patient: User,
+    session_id: int,
+    client_id: str | None = None,
+    at: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[Alert, bool]:
-    """Raise a Call staff alert for the clinic (once per client_id). Returns (alert, created)."""
+    """Raise a Call staff alert for the clinic (once per client_id). Returns (alert, created).
+
+    ``at`` (the device's time) is the call's time only as kap.services.start_window allows.
+    """
     session = own_session(patient, session_id)
     if client_id is not None:
         existing = db.session.scalar(
@@ -277,13 +289,14 @@ def call_staff(
         )
         if existing is not None:
             return existing, False
+    timed = start_window.call_time(session, at, now or utcnow())
     alert = Alert(
         clinic_id=patient.clinic_id,
         patient_id=patient.id,
         session_id=session.id,
         kind=AlertKind.CALL_STAFF,
         client_id=client_id,
-        created_at=at or utcnow(),
+        created_at=timed.moment,
     )
     db.session.add(alert)
     try:
@@ -294,6 +307,7 @@ def call_staff(
             subject_type="alert",
             subject_id=alert.id,
             patient_id=patient.id,
+            detail=timed.audit_detail.strip(),
             commit=False,
         )
         db.session.commit()

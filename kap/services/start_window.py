@@ -21,7 +21,17 @@ time on the device, maybe hours late; that time is believed only when all of the
   later does not.
 
 Otherwise the server's own time is the moment, and it must lie inside the window. The
-moment that passed the check is the start time recorded.
+moment that passed the check is the start time recorded. A device time earlier than the
+staff check-in is not believed either (the phone's clock is behind: the start cannot precede
+the check-in it waited for); the server's time is recorded instead (the latest the start can
+have been, so the observation it begins is never shortened) — or, when the window has closed
+by the time the phone syncs, the check-in time, the earliest it can have been.
+
+**After the start** (downtime, integration, complete, Call staff) a device time is believed
+only when it is at most ``CLOCK_SKEW`` ahead of the server, at most ``LATE_SYNC_GRACE`` old,
+and not before the previous phase's time (a phase) or the start window's opening (a call).
+Otherwise the server's time is recorded — for a phase never before the previous phase's time
+— and the audit row says the device time was ignored, why, and what it was.
 
 **Day-of items** (``ChecklistItem.day_of``: fasting, alcohol, a ride) may be ticked from
 00:00 local on the day before the session's local day; unticking is always allowed.
@@ -29,7 +39,7 @@ moment that passed the check is the start time recorded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -97,6 +107,62 @@ def window_for(session: TreatmentSession, clinic: Clinic | None = None) -> Start
     )
 
 
+@dataclass(frozen=True)
+class DeviceTime:
+    """The moment to record for what a phone reported, and why its own time was not used."""
+
+    moment: datetime
+    #: Why the device's ``at`` was not believed ("" when it was, or when none was sent).
+    ignored: str = ""
+    #: The device's ``at`` as sent (kept for the audit row).
+    at: datetime | None = None
+
+    @property
+    def audit_detail(self) -> str:
+        """' device_time=ignored reason=… device_at=…' for the audit row; '' when believed."""
+        if not self.ignored:
+            return ""
+        sent = self.at.isoformat(timespec="seconds") if self.at else "-"
+        return f" device_time=ignored reason={self.ignored} device_at={sent}"
+
+
+def bound_device_time(
+    at: datetime | None, now: datetime, not_before: datetime | None, floor_name: str
+) -> DeviceTime:
+    """``at`` when believable after the start (module docstring), else the server's ``now``.
+
+    ``floor_name`` names ``not_before`` in the reason ("previous_phase", "start_window").
+    """
+    if at is None:
+        return DeviceTime(now)
+    if at > now + CLOCK_SKEW:
+        reason = "ahead_of_server"
+    elif at < now - LATE_SYNC_GRACE:
+        reason = "older_than_late_sync_grace"
+    elif not_before is not None and at < not_before:
+        reason = f"before_{floor_name}"
+    else:
+        return DeviceTime(at)
+    return DeviceTime(now, reason, at)
+
+
+def phase_time(at: datetime | None, now: datetime, previous: datetime | None) -> DeviceTime:
+    """When a phase after the start counts as entered: never before the ``previous`` phase.
+
+    The previous time may be a fast phone's, up to ``CLOCK_SKEW`` ahead of the server; the
+    server's time then gives way to it so the phases stay in order.
+    """
+    timed = bound_device_time(at, now, previous, "previous_phase")
+    if previous is not None and timed.moment < previous:
+        return replace(timed, moment=previous)
+    return timed
+
+
+def call_time(session: TreatmentSession, at: datetime | None, now: datetime) -> DeviceTime:
+    """When a Call staff request counts as made (never a time set ahead on the phone)."""
+    return bound_device_time(at, now, window_for(session).opens_at, "start_window")
+
+
 def start_moment(window: StartWindow, now: datetime, at: datetime | None) -> datetime | None:
     """When a start made now (device time ``at``) counts as made; None outside the window."""
     if (
@@ -127,15 +193,39 @@ def not_today_message(window: StartWindow, now: datetime) -> str:
     )
 
 
+def _start_before_check_in(
+    window: StartWindow, now: datetime, checked_in: datetime
+) -> datetime | None:
+    """The start of a phone whose clock says it came before the check-in (module docstring)."""
+    if window.contains(now):
+        return now
+    if window.contains(checked_in) and now < window.closes_at + LATE_SYNC_GRACE:
+        return checked_in
+    return None
+
+
+def _why_not_believed(window: StartWindow, now: datetime, at: datetime) -> str:
+    if at > now + CLOCK_SKEW:
+        return "ahead_of_server"
+    if not window.contains(at):
+        return "outside_start_window"
+    return "older_than_late_sync_grace"
+
+
 def check_start_time(
     session: TreatmentSession, now: datetime, at: datetime | None = None
-) -> datetime:
+) -> DeviceTime:
     """The start time to record, or Conflict ``not_today`` when it falls outside the window."""
     window = window_for(session)
-    moment = start_moment(window, now, at)
+    checked_in = session.checked_in_at
+    if at is not None and checked_in is not None and at < checked_in:
+        moment, reason = _start_before_check_in(window, now, checked_in), "before_check_in"
+    else:
+        moment = start_moment(window, now, at)
+        reason = _why_not_believed(window, now, at) if at is not None and moment != at else ""
     if moment is None:
         raise Conflict(not_today_message(window, now), code="not_today")
-    return moment
+    return DeviceTime(moment, reason, at if reason else None)
 
 
 def waiting_for_check_in(session: TreatmentSession) -> bool:

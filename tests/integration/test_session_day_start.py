@@ -164,6 +164,68 @@ def test_start_made_offline_before_midnight_and_synced_after_counts(ctx, people)
     assert changed and session.session_started_at == made
 
 
+def _last_phase_detail() -> str:
+    return db.session.scalar(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "session.phase")
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
+def test_start_from_a_phone_behind_the_check_in_is_not_recorded_before_it(ctx, people):
+    """A late offline Start claiming 20 minutes before the check-in: the server's time counts,
+    never a start before the check-in, and the audit row says the device time was ignored."""
+    patient = _user("patient@demo.test")
+    session = _scheduled(patient)[1]
+    checked_in = session.scheduled_at - timedelta(minutes=30)
+    _check_in(session, checked_in)
+    _tick_required(patient, session, checked_in)
+    claimed = checked_in - timedelta(minutes=20)  # inside the start window, before check-in
+    synced = session.scheduled_at - timedelta(minutes=10)
+    session_flow.advance_phase(patient, session.id, "session", at=claimed, now=synced)
+    assert session.session_started_at == synced
+    assert session.session_started_at >= session.checked_in_at
+    detail = _last_phase_detail()
+    assert "phase=session device_time=ignored reason=before_check_in" in detail
+    assert f"device_at={claimed.isoformat(timespec='seconds')}" in detail
+
+
+def test_start_behind_the_check_in_synced_after_midnight_is_the_check_in_time(ctx, people):
+    """Synced after the window closed (within the grace), the start is not refused: it is
+    recorded at the check-in, the earliest it can have been."""
+    patient = _user("patient@demo.test")
+    session = _scheduled(patient)[1]
+    closes = window_for(session).closes_at
+    checked_in = closes - timedelta(minutes=10)
+    _check_in(session, checked_in)
+    _tick_required(patient, session, checked_in)
+    session_flow.advance_phase(
+        patient,
+        session.id,
+        "session",
+        at=checked_in - timedelta(minutes=15),
+        now=closes + timedelta(minutes=20),
+    )
+    assert session.session_started_at == checked_in
+    assert "reason=before_check_in" in _last_phase_detail()
+
+
+def test_start_after_the_check_in_keeps_the_device_time(ctx, people):
+    """A Start made offline after the check-in and synced later keeps the phone's time."""
+    patient = _user("patient@demo.test")
+    session = _scheduled(patient)[1]
+    checked_in = session.scheduled_at - timedelta(minutes=30)
+    _check_in(session, checked_in)
+    _tick_required(patient, session, checked_in)
+    made = checked_in + timedelta(minutes=5)
+    session_flow.advance_phase(
+        patient, session.id, "session", at=made, now=made + timedelta(hours=2)
+    )
+    assert session.session_started_at == made
+    assert _last_phase_detail() == "phase=session"
+
+
 def test_a_retried_start_after_the_window_changes_nothing(ctx, people):
     """Re-sending 'session' once started is harmless, even after the day is over."""
     patient = _user("patient@demo.test")

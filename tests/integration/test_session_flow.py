@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from kap.extensions import db
-from kap.models import Alert, SessionStatus, TreatmentSession, User
-from kap.services import session_flow
+from kap.models import Alert, AuditEvent, SessionStatus, TreatmentSession, User
+from kap.services import session_flow, staff_calls
 from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.start_window import window_for
 from tests.conftest import Auth
 from tests.formscrape import form_data
 
@@ -66,10 +67,12 @@ def test_phases_go_in_order_and_record_the_device_time(ctx, people):
     session = _walkthrough(patient)
     _tick_required(patient, session)
     times = {}
-    # The start's device time counts only inside the start window: the booked time is.
+    # The start's device time counts only inside the start window: the booked time is. The
+    # phone syncs after it all happened (a device time ahead of the server is not believed).
+    synced = session.scheduled_at + timedelta(minutes=35)
     for number, phase in enumerate(["session", "downtime", "integration", "complete"]):
         times[phase] = session.scheduled_at + timedelta(minutes=number * 10)
-        session_flow.advance_phase(patient, session.id, phase, times[phase])
+        session_flow.advance_phase(patient, session.id, phase, times[phase], now=synced)
     assert session.status == "complete"
     assert session.session_started_at == times["session"]
     assert session.downtime_started_at == times["downtime"]
@@ -153,6 +156,129 @@ def test_call_staff_raises_one_alert_per_client_id(ctx, people):
     assert created and not created_again and first.id == again.id
     session_flow.call_staff(patient, session.id, "call-2")
     assert db.session.scalar(select(db.func.count()).select_from(Alert)) == 2
+
+
+# --- device clocks after the start ----------------------------------------------------------
+
+YEAR_2030 = datetime(2030, 1, 1, 12, tzinfo=UTC)
+
+
+def _started(patient, now):
+    """The Walkthrough, started at ``now`` (no device time)."""
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    session_flow.advance_phase(patient, session.id, "session", now=now)
+    return session
+
+
+def _last_detail(action: str) -> str:
+    return db.session.scalar(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == action)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
+@pytest.mark.parametrize("phase", ["downtime", "complete"])
+def test_phase_time_from_a_phone_set_to_2030_is_the_servers(ctx, people, phase):
+    """A device clock years ahead does not stamp a phase: the server's time does, audited."""
+    patient = _patient()
+    now = datetime.now(UTC)
+    session = _started(patient, now)
+    steps = ["downtime", "integration", "complete"]
+    for step in steps[: steps.index(phase)]:
+        session_flow.advance_phase(patient, session.id, step, now=now)
+    later = now + timedelta(minutes=20)
+    session_flow.advance_phase(patient, session.id, phase, YEAR_2030, now=later)
+    assert getattr(session, session_flow.PHASE_TIMESTAMPS[phase]) == later
+    detail = _last_detail("session.phase")
+    assert detail.startswith(f"phase={phase} device_time=ignored reason=ahead_of_server")
+    assert "device_at=2030-01-01T12:00:00+00:00" in detail
+
+
+def test_phase_time_before_the_start_is_the_servers(ctx, people):
+    """Downtime claiming an hour before the session started is not believed."""
+    patient = _patient()
+    now = datetime.now(UTC)
+    session = _started(patient, now)
+    later = now + timedelta(minutes=30)
+    session_flow.advance_phase(patient, session.id, "downtime", now - timedelta(hours=1), later)
+    assert session.downtime_started_at == later > session.session_started_at
+    assert "reason=before_previous_phase" in _last_detail("session.phase")
+
+
+def test_phases_stay_in_order_after_a_start_from_a_fast_phone(ctx, people):
+    """A start believed 4 minutes ahead of the server: a downtime just after it, sent with a
+    wrong clock, is recorded at the start's time, never before it."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    now = session.scheduled_at + timedelta(minutes=1)
+    fast = now + timedelta(minutes=4)
+    session_flow.advance_phase(patient, session.id, "session", fast, now=now)
+    assert session.session_started_at == fast
+    session_flow.advance_phase(patient, session.id, "downtime", YEAR_2030, now=now)
+    assert session.downtime_started_at == fast
+
+
+def test_phase_synced_late_within_the_grace_keeps_the_device_time(ctx, people):
+    """An offline downtime and completion synced three hours later keep the phone's times;
+    one older than the 12-hour grace does not."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    _tick_required(patient, session)
+    start = session.scheduled_at
+    session_flow.advance_phase(patient, session.id, "session", start, now=start)
+    downtime = start + timedelta(minutes=10)
+    session_flow.advance_phase(
+        patient, session.id, "downtime", downtime, start + timedelta(hours=3)
+    )
+    assert session.downtime_started_at == downtime
+    assert _last_detail("session.phase") == "phase=downtime"
+    synced = start + timedelta(hours=13)
+    session_flow.advance_phase(
+        patient, session.id, "integration", start + timedelta(minutes=20), synced
+    )
+    assert session.integration_started_at == synced
+    assert "reason=older_than_late_sync_grace" in _last_detail("session.phase")
+
+
+def test_call_staff_from_a_phone_set_to_2030_is_not_the_newest_call_forever(ctx, people):
+    """The call is stamped with the server's time (audited), so a later call is the latest."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    now = datetime.now(UTC)
+    future, _ = session_flow.call_staff(patient, session.id, "fast", YEAR_2030, now=now)
+    assert future.created_at == now
+    assert "reason=ahead_of_server" in _last_detail("alert.call_staff")
+    later, _ = session_flow.call_staff(patient, session.id, "next", now=now + timedelta(minutes=1))
+    assert staff_calls.latest(staff_calls.calls_of(session)).id == later.id
+
+
+def test_call_staff_before_the_start_window_is_the_servers_time(ctx, people):
+    """A call claiming the day before the session's window opened is not believed."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    now = datetime.now(UTC)
+    opens = window_for(session).opens_at
+    alert, _ = session_flow.call_staff(
+        patient, session.id, "slow", opens - timedelta(minutes=1), now=now
+    )
+    assert alert.created_at == now
+    assert "reason=before_start_window" in _last_detail("alert.call_staff")
+
+
+def test_call_staff_synced_late_within_the_grace_keeps_the_device_time(ctx, people):
+    """A call made offline in session mode and synced two hours later keeps the phone's time."""
+    patient = _patient()
+    session = _walkthrough(patient)
+    made = session.scheduled_at + timedelta(minutes=15)
+    alert, _ = session_flow.call_staff(
+        patient, session.id, "offline", made, now=made + timedelta(hours=2)
+    )
+    assert alert.created_at == made
+    assert _last_detail("alert.call_staff") == ""
 
 
 # --- API ----------------------------------------------------------------------------------

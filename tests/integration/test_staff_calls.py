@@ -183,6 +183,24 @@ def test_call_staff_answer_carries_the_calls_state(app, people, session_id):
     assert again.json["call"]["acknowledged_by"] == "Dr. Tess Rivera"
 
 
+def test_a_call_from_a_phone_set_to_2030_is_stamped_now_and_a_later_call_is_latest(
+    app, people, session_id
+):
+    """POST call-staff with at in 2030: created_at is the server's time, so the next call is
+    the newest one the phone shows, not the 2030 one forever."""
+    client, auth = _api(app, "patient@demo.test")
+    url = f"/api/v1/sessions/{session_id}/call-staff"
+    before = _now().replace(microsecond=0)
+    future = client.post(
+        url, json={"client_id": "fast-clock", "at": "2030-01-01T12:00:00Z"}, headers=auth.headers
+    )
+    assert future.status_code == 201
+    stamped = datetime.fromisoformat(future.json["call"]["created_at"].replace("Z", "+00:00"))
+    assert before <= stamped <= _now()
+    later = _call(app, session_id, "next-call")
+    assert [c["id"] for c in _calls_both_ways(app, session_id)][-1] == later
+
+
 @pytest.mark.parametrize("email", ["therapist@demo.test", "admin@demo.test"])
 def test_care_team_and_admin_read_the_calls(app, people, session_id, email):
     """Whoever may read the session reads its calls."""

@@ -16,8 +16,11 @@ from kap.services import start_window
 from kap.services.start_window import (
     CLOCK_SKEW,
     LATE_SYNC_GRACE,
+    DeviceTime,
+    bound_device_time,
     day_of_opens_at,
     not_today_message,
+    phase_time,
     start_moment,
     too_early_message,
     window_for,
@@ -154,6 +157,46 @@ def test_a_device_time_outside_the_window_gives_way_to_the_servers():
     window = window_for(*booked(THURSDAY_TEN))
     now = THURSDAY_TEN + timedelta(minutes=2)
     assert start_moment(window, now, now - timedelta(days=1)) == now
+
+
+# --- device clocks after the start -----------------------------------------------------------
+
+
+def test_after_the_start_a_device_time_up_to_the_skew_ahead_is_believed_not_more():
+    """5 minutes ahead of the server: the phone's time; a second more: the server's, and why."""
+    now = THURSDAY_TEN
+    assert bound_device_time(now + CLOCK_SKEW, now, None, "x") == DeviceTime(now + CLOCK_SKEW)
+    too_far = now + CLOCK_SKEW + SECOND
+    assert bound_device_time(too_far, now, None, "x") == DeviceTime(now, "ahead_of_server", too_far)
+
+
+def test_after_the_start_a_late_sync_keeps_its_time_within_the_grace_only():
+    """Synced 12 hours after it happened: believed; a second older: the server's time."""
+    now = THURSDAY_TEN
+    assert bound_device_time(now - LATE_SYNC_GRACE, now, None, "x").moment == now - LATE_SYNC_GRACE
+    old = bound_device_time(now - LATE_SYNC_GRACE - SECOND, now, None, "x")
+    assert (old.moment, old.ignored) == (now, "older_than_late_sync_grace")
+
+
+def test_after_the_start_a_device_time_before_what_came_first_is_not_believed():
+    """Before the previous phase (or the window's opening): the server's time, and the audit
+    detail names the reason and what the phone claimed."""
+    now = THURSDAY_TEN
+    claimed = now - timedelta(minutes=2)
+    timed = bound_device_time(claimed, now, now - timedelta(minutes=1), "previous_phase")
+    assert timed.moment == now
+    assert timed.audit_detail == (
+        " device_time=ignored reason=before_previous_phase device_at=2026-12-10T14:58:00+00:00"
+    )
+    assert bound_device_time(None, now, now, "previous_phase") == DeviceTime(now)
+
+
+def test_a_phase_is_never_recorded_before_the_previous_one():
+    """The previous phase came from a phone 4 minutes fast: the server's time gives way to it."""
+    now = THURSDAY_TEN
+    previous = now + timedelta(minutes=4)
+    assert phase_time(None, now, previous).moment == previous
+    assert phase_time(now + timedelta(days=3), now, previous).moment == previous
 
 
 # --- words ---------------------------------------------------------------------------------
