@@ -47,6 +47,7 @@ def race_app(tmp_path_factory) -> Iterator:
     database_url = postgres[0] if postgres else f"sqlite:///{instance / 'kap.db'}"
 
     class RaceConfig(Config):
+        TESTING = True  # no audit-head write at exit (the database is gone by then)
         SQLALCHEMY_DATABASE_URI = database_url
         SECRET_KEY = "race-tests-secret-key-0123456789abcdef"
         AUDIT_KEY = "race-tests-audit-key-0123456789abcdef"
@@ -189,3 +190,24 @@ def test_a_discharge_racing_a_bad_final_never_skips_it(race_app):
             assert list(discharged.fields) == ["override_reason"], discharged.message
         else:
             assert "discharged" in observed.message
+
+
+def test_a_discharge_racing_the_patients_phase_change_never_deadlocks(race_app):
+    """The patient moves on to integration while staff discharge: both go through, in either
+    order (on PostgreSQL the session row and the audit chain are locked in one order)."""
+    from kap.services import session_flow
+
+    def integrate(session_id: int):
+        patient = _user("patient@demo.test")
+        return session_flow.advance_phase(patient, session_id, "integration")
+
+    for _ in range(ROUNDS):
+        session_id = _ready_session(race_app)
+
+        def attempt(i: int, session_id=session_id):
+            if i == 0:
+                return _discharge(race_app, session_id)
+            return _in_app(race_app, lambda: integrate(session_id))
+
+        results = race(2, attempt)
+        assert not any(isinstance(r, Exception) for r in results), results
