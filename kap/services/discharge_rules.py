@@ -64,8 +64,9 @@ class Readiness:
 
     ``closed`` says why it cannot be discharged at all (cancelled, already discharged);
     ``blockers`` what must happen first (observation time, a final check); ``concerns`` the
-    final check's out-of-range codes (e.g. ``systolic_high``, ``sedation_3``), which need a
-    written override, and ``concerns_text`` the same in words.
+    out-of-range codes of the final check and of any reading after it (e.g.
+    ``systolic_high``, ``sedation_3``, each once), which need a written override, and
+    ``concerns_text`` the same in words.
     """
 
     closed: str = ""
