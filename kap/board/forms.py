@@ -160,6 +160,9 @@ class DischargeForm(FlaskForm):
         render_kw={"rows": 3, "maxlength": MAX_REASON_LENGTH},
     )
     step = HiddenField()
+    #: What the confirmation page showed: the counted final check and its concern codes.
+    confirmed_final = HiddenField()
+    confirmed_concerns = HiddenField()
     seen_patient = BooleanField("I have seen the patient and they are ready to leave")
 
     @property

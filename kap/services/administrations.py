@@ -18,7 +18,7 @@ from kap.extensions import db
 from kap.models import DoseRoute, MedicationAdministration, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
-from kap.services.board_scope import get_board_session
+from kap.services.board_scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
 from kap.services.scheduling import local_to_utc, to_local
 
@@ -179,7 +179,8 @@ def record_administration(
     session's local day).
     """
     now = now or utcnow()
-    session = get_board_session(user, session_id)  # clinicians of its clinic only
+    # Clinicians of its clinic only; locked so no discharge slips in before this dose commits.
+    session = lock_session_for_update(user, session_id)
     clean = validate(session, user.clinic.timezone, fields, now)
     if session.status == "cancelled":
         raise Conflict("This session was cancelled.")

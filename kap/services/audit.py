@@ -83,6 +83,12 @@ def record(
     """
     if not ip_address and has_request_context():
         ip_address = request.remote_addr or ""
+    # Row locks first, the chain's lock last, in every use case: the pending changes (e.g. a
+    # session's new phase) are written before the chain is locked, never after it by the
+    # autoflush of the read below; else a discharge holding the session row
+    # (board_scope.lock_session_for_update) and waiting for the chain deadlocks against a
+    # writer holding the chain and waiting for the row (PostgreSQL).
+    db.session.flush()
     _serialise_chain_appends()
     previous = db.session.scalar(select(AuditEvent.mac).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(

@@ -32,6 +32,7 @@ from kap.services.board_scope import (
     call_staff_alerts,
     names_of,
     observations_of,
+    reopenings_of,
     sessions_on_board,
 )
 from kap.services.scheduling import local_to_utc, to_local
@@ -170,6 +171,7 @@ def board_row(
     clinic: Clinic,
     now: datetime,
     administrations: list[MedicationAdministration] | None = None,
+    reopened_at: datetime | None = None,
 ) -> BoardRow:
     """Work out one session's line on the board (timing from the administrations, if any)."""
     given = administrations or []
@@ -214,7 +216,7 @@ def board_row(
         latest_vitals=latest,
         latest_readings=latest_readings,
         out_of_range=any(r.flag for r in latest_readings.values()),
-        discharge=discharge_rules.readiness(session, observations, clinic, now, given),
+        discharge=discharge_rules.readiness(session, observations, clinic, now, given, reopened_at),
         suggested_kind=suggested_kind(session, now, given, observations),
         checks_count=len(monitoring_checks(session, observations, given)),
         can_reopen=discharge_rules.can_reopen(session, now),
@@ -228,6 +230,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
     sessions = _todays_sessions(user, now)
     observations = observations_of([s.id for s in sessions])
     administrations = administrations_of([s.id for s in sessions])
+    reopenings = reopenings_of([s.id for s in sessions])
     board = Board(now=now, interval_minutes=clinic.monitoring_interval_minutes)
     alerts = list(
         db.session.scalars(
@@ -271,7 +274,8 @@ def board_for(user: User, now: datetime | None = None) -> Board:
         )
     for session in sessions:
         given = administrations[session.id]
-        row = board_row(session, observations[session.id], clinic, now, given)
+        reopened_at = reopenings.get(session.id)
+        row = board_row(session, observations[session.id], clinic, now, given, reopened_at)
         row.records = records_for(session, observations[session.id], given, clinic, names, now)
         row.has_call = session.id in calling
         row.discharged_by = names.get(session.discharged_by_id, "")

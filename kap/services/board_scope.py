@@ -11,11 +11,19 @@ never intentions, journal entries or clinical notes.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from kap.extensions import db
-from kap.models import Alert, AlertKind, SessionObservation, TreatmentSession, User
+from kap.models import (
+    Alert,
+    AlertKind,
+    SessionDischarge,
+    SessionObservation,
+    TreatmentSession,
+    User,
+)
 from kap.services.errors import NotFound
 
 
@@ -33,6 +41,33 @@ def sessions_on_board(user: User) -> Select[tuple[TreatmentSession]]:
 def get_board_session(user: User, session_id: int) -> TreatmentSession:
     """A session of the user's clinic, or NotFound."""
     session = db.session.scalar(sessions_on_board(user).where(TreatmentSession.id == session_id))
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+def lock_session_for_update(user: User, session_id: int) -> TreatmentSession:
+    """A session of the user's clinic, locked against every other writer until the commit.
+
+    Called first by every use case that reads a session's records and then writes on them
+    (discharge, reopen, a dose, a reading, check-in): without it, a booster dose or a bad final
+    committed between a discharge's reads and its UPDATE goes unseen, and a dose can be written
+    onto a session discharged a moment earlier. PostgreSQL: ``SELECT ... FOR UPDATE`` on the
+    session's row. SQLite: the database's single write lock, taken now with ``BEGIN IMMEDIATE``
+    (waiting up to busy_timeout) unless this transaction already holds it — pysqlite runs
+    SELECTs outside any transaction and would take the lock only at the first write (see
+    ``audit._serialise_chain_appends``). The session is then read again inside the lock, so its
+    state (discharged, cancelled, checked in) is the committed one. NotFound as
+    ``get_board_session``.
+    """
+    connection = db.session.connection()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    query = sessions_on_board(user).where(TreatmentSession.id == session_id)
+    if not sqlite:
+        query = query.with_for_update(of=TreatmentSession)
+    session = db.session.scalar(query.execution_options(populate_existing=True))
     if session is None:
         raise NotFound("No such session.")
     return session
@@ -66,6 +101,22 @@ def observations_of(session_ids: list[int]) -> dict[int, list[SessionObservation
         for observation in db.session.scalars(query):
             grouped[observation.session_id].append(observation)
     return grouped
+
+
+def reopenings_of(session_ids: list[int]) -> dict[int, datetime]:
+    """When each session's discharge was last reopened (absent if never; callers pass sessions
+    already scoped). The discharge rule counts only final checks recorded after it."""
+    if not session_ids:
+        return {}
+    query = (
+        select(SessionDischarge.session_id, func.max(SessionDischarge.reopened_at))
+        .where(
+            SessionDischarge.session_id.in_(session_ids),
+            SessionDischarge.reopened_at.is_not(None),
+        )
+        .group_by(SessionDischarge.session_id)
+    )
+    return dict(db.session.execute(query).all())
 
 
 def names_of(user_ids: set[int | None]) -> dict[int, str]:

@@ -17,7 +17,7 @@ from kap.extensions import db
 from kap.models import SessionObservation, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
-from kap.services.board_scope import get_board_session
+from kap.services.board_scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
 from kap.services.observations import ensure_writable, is_dosed
 from kap.services.scheduling import to_local
@@ -43,7 +43,7 @@ def check_in(
 ) -> TreatmentSession:
     """Check the patient in for a session of the user's clinic (idempotent)."""
     now = now or utcnow()
-    session = get_board_session(user, session_id)
+    session = lock_session_for_update(user, session_id)  # no dose or discharge meanwhile
     ensure_writable(session)
     if session.checked_in_at is not None:
         return session

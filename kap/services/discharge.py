@@ -4,8 +4,12 @@ The rule itself is in ``discharge_rules``; this module reads what it needs (obse
 administrations), writes the session's state and its ``SessionDischarge`` history, and audits both
 (never the text of a reason). A discharge whose final check is not clear needs a written
 override reason, stored and printed on the record. A discharged session may be reopened,
-with a reason, within ``REOPEN_WINDOW_MINUTES``. The app records what the clinician
-decided; it never decides for them.
+with a reason, within ``REOPEN_WINDOW_MINUTES``; only final checks recorded after the latest
+reopening count again. Discharge and reopening lock the session first
+(``board_scope.lock_session_for_update``, as a dose, a reading and check-in do), so nothing
+commits between the rules' reads and the write. The board's confirmation names what it showed
+(``Confirmed``); a confirmation of older readings discharges nothing. The app records what the
+clinician decided; it never decides for them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,12 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.administrations import administrations_of
-from kap.services.board_scope import get_board_session, observations_of
+from kap.services.board_scope import (
+    get_board_session,
+    lock_session_for_update,
+    observations_of,
+    reopenings_of,
+)
 from kap.services.discharge_rules import (  # noqa: F401 - the board and API read these here
     BLOCKED_CODE,
     DRIVER,
@@ -52,6 +61,34 @@ def _clean(text: str | None, name: str, max_length: int, single_line: bool = Fal
     if len(text) > max_length:
         raise Invalid("Some text is too long.", {name: [f"Up to {max_length} characters."]})
     return text
+
+
+READINGS_CHANGED = "readings_changed"
+READINGS_CHANGED_MESSAGE = (
+    "New readings since you started: review them before confirming the discharge."
+)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What a confirmation page showed: the final check that counted and its concern codes."""
+
+    final_id: int | None
+    concerns: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ready: Readiness) -> Confirmed:
+        return cls(ready.final.id if ready.final else None, tuple(ready.concerns))
+
+    @classmethod
+    def parse(cls, final_id: str | None, concerns: str | None) -> Confirmed:
+        """From the confirmation form's hidden fields (anything unreadable matches nothing)."""
+        number = int(final_id) if (final_id or "").isdigit() else None
+        return cls(number, tuple(code for code in (concerns or "").split(",") if code))
+
+    @property
+    def concerns_field(self) -> str:
+        return ",".join(self.concerns)
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,8 @@ def check(
     reason = _clean(override_reason, OVERRIDE_REASON, MAX_REASON_LENGTH)
     observations = observations_of([session.id])[session.id]
     given = administrations_of([session.id])[session.id]
-    ready = readiness(session, observations, user.clinic, now, given)
+    reopened_at = reopenings_of([session.id]).get(session.id)
+    ready = readiness(session, observations, user.clinic, now, given, reopened_at)
     if ready.closed:
         raise Conflict(ready.closed)
     fields = blockers_for(ready, driver, reason)
@@ -99,12 +137,22 @@ def discharge(
     *,
     driver: str | None = "",
     override_reason: str | None = "",
+    confirmed: Confirmed | None = None,
     now: datetime | None = None,
 ) -> tuple[TreatmentSession, SessionDischarge]:
-    """Discharge the patient (one commit), or Conflict naming every blocker."""
+    """Discharge the patient (one commit), or Conflict naming every blocker.
+
+    The session is locked first, so no dose or reading commits between the rules' reads and
+    the discharge. ``confirmed``: what the clinician's confirmation page showed (the board's
+    two-step discharge); if the readings changed since, Conflict ``READINGS_CHANGED`` and
+    nothing is written — an override reason typed for older readings never covers newer ones.
+    """
     now = now or utcnow()
+    lock_session_for_update(user, session_id)
     asked = check(user, session_id, driver=driver, override_reason=override_reason, now=now)
     session, ready = asked.session, asked.ready
+    if confirmed is not None and confirmed != Confirmed.of(ready):
+        raise Conflict(READINGS_CHANGED_MESSAGE, code=READINGS_CHANGED)
     # Two tablets pressing at once: only one UPDATE finds the session still here.
     stamped = db.session.execute(
         update(TreatmentSession)
@@ -154,7 +202,7 @@ def reopen(
 ) -> TreatmentSession:
     """Undo a discharge within the window, with a reason (one commit)."""
     now = now or utcnow()
-    session = get_board_session(user, session_id)
+    session = lock_session_for_update(user, session_id)
     if session.status == SessionStatus.CANCELLED:
         raise Conflict("This session was cancelled.")
     if session.discharged_at is None:

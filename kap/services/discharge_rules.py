@@ -3,18 +3,25 @@
 Discharge needs all of:
 
 - the observation time over (``session_monitoring.observation_ends_at``);
-- a final check recorded since the latest dose, with blood pressure and heart rate; the
-  latest final check is the one that counts;
+- a final check that counts, with blood pressure and heart rate. A final counts when it was
+  recorded since the latest dose, no earlier than ``FINAL_CHECK_TOLERANCE_MINUTES`` before
+  observation ends (clinically the final check is taken as observation ends: a "final" one
+  minute after dosing says nothing about the patient going home), and after the latest
+  reopening of a discharge (a reopened patient needs a new final check, never the one they
+  were first discharged on). The latest such final is the one that counts;
 - that final check clear: no vital outside the clinic's limits (``vitals.readings``) and,
   read as a clinician — a sedated or breathing-impaired patient must not go home on one
   click — no respiratory concern, sedation (when recorded) back to MOAA/S 5, dissociation
-  (when recorded) none or mild. Otherwise a clinician may still discharge with a written
-  override reason;
+  (when recorded) none or mild (``final_check_concerns``);
+- every reading recorded after that final (a post-dose or observation check) clear by the
+  same measure: a later bad reading is not hidden behind an earlier good final. Its
+  concerns join the final's; any concern needs a clinician's written override reason;
 - the ride home confirmed: who is driving.
 
 Every blocker is collected at once, each under a field key (``OBSERVATION``,
 ``FINAL_VITALS``, ``OVERRIDE_REASON``, ``DRIVER``) that the API's 409 and the board share.
-The rules take the session, its observations and an explicit ``now``, and read nothing else.
+The rules take the session, its observations, the latest reopening and an explicit ``now``,
+and read nothing else.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from kap.services.session_monitoring import (
     observation_ends_at,
     observation_starts_at,
 )
-from kap.services.vitals import VITALS, readings, vitals_limits
+from kap.services.vitals import KINDS, VITALS, readings, vitals_limits
 
 #: A discharge can be undone this long after it was recorded (mistakes happen); later, what
 #: happened after the patient left belongs in a clinical note.
@@ -40,6 +47,8 @@ REOPEN_WINDOW_MINUTES = 60
 MIN_OVERRIDE_LENGTH = 10
 MAX_REASON_LENGTH = 1000
 MAX_DRIVER_LENGTH = 120
+#: A final check counts from this long before observation ends (taken as observation ends).
+FINAL_CHECK_TOLERANCE_MINUTES = 15
 
 OBSERVATION = "observation"
 FINAL_VITALS = "final_vitals"
@@ -55,8 +64,9 @@ class Readiness:
 
     ``closed`` says why it cannot be discharged at all (cancelled, already discharged);
     ``blockers`` what must happen first (observation time, a final check); ``concerns`` the
-    final check's out-of-range codes (e.g. ``systolic_high``, ``sedation_3``), which need a
-    written override, and ``concerns_text`` the same in words.
+    out-of-range codes of the final check and of any reading after it (e.g.
+    ``systolic_high``, ``sedation_3``, each once), which need a written override, and
+    ``concerns_text`` the same in words.
     """
 
     closed: str = ""
@@ -64,6 +74,9 @@ class Readiness:
     final: SessionObservation | None = None
     concerns: tuple[str, ...] = ()
     concerns_text: str = ""
+    #: Where the concerns come from: the final's vitals, its clinical state, later readings.
+    final_vitals_out: bool = False
+    final_clear: bool = True
 
     @property
     def needs_override(self) -> bool:
@@ -78,12 +91,12 @@ class Readiness:
     def override_message(self) -> str:
         if not self.needs_override:
             return ""
-        vitals_out = any(code.rsplit("_", 1)[0] in VITALS for code in self.concerns)
-        head = (
-            "Final vitals are outside the clinic's limits"
-            if vitals_out
-            else "The final check is not clear for discharge"
-        )
+        if self.final_vitals_out:
+            head = "Final vitals are outside the clinic's limits"
+        elif not self.final_clear:
+            head = "The final check is not clear for discharge"
+        else:
+            head = "A reading after the final check is not clear for discharge"
         return (
             f"{head}: {self.concerns_text}. "
             "Record new vitals, or write why the patient may leave anyway."
@@ -120,17 +133,60 @@ def final_check_concerns(final: SessionObservation, clinic: Clinic) -> tuple[lis
     return codes, words
 
 
+def _later_concerns(
+    final: SessionObservation, checks: list[SessionObservation], clinic: Clinic
+) -> tuple[list[str], list[str]]:
+    """The concerns of every reading recorded after ``final`` (codes, words with their time)."""
+    codes, words = [], []
+    for later in checks[checks.index(final) + 1 :]:
+        later_codes, later_words = final_check_concerns(later, clinic)
+        if later_codes:
+            codes.extend(later_codes)
+            label = KINDS.get(later.kind, later.kind)
+            at = clock_time(later.recorded_at, clinic)
+            words.append(f"{label} at {at}: " + ", ".join(later_words))
+    return codes, words
+
+
+def _no_final_counts(
+    finals: list[SessionObservation],
+    earliest: datetime,
+    ends: datetime,
+    reopened_at: datetime | None,
+    clinic: Clinic,
+    now: datetime,
+) -> str:
+    """Why no final check counts, and when one may be taken."""
+    counts_from = (
+        f"A final check counts from {clock_time(earliest, clinic)} "
+        f"({FINAL_CHECK_TOLERANCE_MINUTES} min before observation ends at "
+        f"{clock_time(ends, clinic)})"
+    )
+    if reopened_at is not None and any(f.recorded_at <= reopened_at for f in finals):
+        return (
+            f"The discharge was reopened at {clock_time(reopened_at, clinic)}: record a new "
+            "final check after reopening."
+        )
+    if finals:
+        return f"{counts_from}; the one recorded is too early: record one then."
+    message = "Record a final vitals check (none since observation began)."
+    return f"{message} {counts_from}." if now < earliest else message
+
+
 def readiness(
     session: TreatmentSession,
     observations: list[SessionObservation],
     clinic: Clinic,
     now: datetime,
     administrations: Administrations = (),
+    reopened_at: datetime | None = None,
 ) -> Readiness:
     """The discharge rule for one session (pure: reads only what it is given).
 
     Observation and the final check count from the latest dose (``administrations``, as
-    ``session_monitoring`` reads them: a booster restarts both).
+    ``session_monitoring`` reads them: a booster restarts both), and the final check from
+    ``FINAL_CHECK_TOLERANCE_MINUTES`` before observation ends and after ``reopened_at`` (the
+    latest reopening of a discharge, if any).
     """
     if session.status == SessionStatus.CANCELLED:
         return Readiness(closed="This session was cancelled.")
@@ -150,23 +206,38 @@ def readiness(
         left = minutes_until(ends, now)
         blockers[OBSERVATION] = f"Observation runs until {clock_time(ends, clinic)} ({left} left)."
     dosed = observation_starts_at(session, administrations)
-    finals = [
+    earliest = max(dosed, ends - timedelta(minutes=FINAL_CHECK_TOLERANCE_MINUTES))
+    checks = [
         o
         for o in monitoring_checks(session, observations, administrations)
-        if o.kind == "final" and o.recorded_at >= dosed
+        if o.recorded_at >= dosed
     ]
-    if not finals:
-        blockers[FINAL_VITALS] = "Record a final vitals check (none since observation began)."
+    finals = [o for o in checks if o.kind == "final"]
+    counted = [
+        o
+        for o in finals
+        if o.recorded_at >= earliest and (reopened_at is None or o.recorded_at > reopened_at)
+    ]
+    if not counted:
+        blockers[FINAL_VITALS] = _no_final_counts(finals, earliest, ends, reopened_at, clinic, now)
         return Readiness(blockers=blockers)
-    final = finals[-1]
+    final = counted[-1]
     if None in (final.systolic, final.diastolic, final.heart_rate):
         blockers[FINAL_VITALS] = (
             "The latest final check has no blood pressure or heart rate: record final vitals."
         )
         return Readiness(blockers=blockers, final=final)
     codes, words = final_check_concerns(final, clinic)
+    vitals_out = any(code.rsplit("_", 1)[0] in VITALS for code in codes)
+    final_clear = not codes
+    later_codes, later_words = _later_concerns(final, checks, clinic)
     return Readiness(
-        blockers=blockers, final=final, concerns=tuple(codes), concerns_text=", ".join(words)
+        blockers=blockers,
+        final=final,
+        concerns=tuple(dict.fromkeys([*codes, *later_codes])),
+        concerns_text="; ".join(filter(None, [", ".join(words), *later_words])),
+        final_vitals_out=vitals_out,
+        final_clear=final_clear,
     )
 
 

@@ -16,7 +16,7 @@ from kap.models import SessionObservation, SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.administrations import administrations_of
-from kap.services.board_scope import get_board_session
+from kap.services.board_scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
 from kap.services.session_monitoring import dosed_at
 from kap.services.vitals import (
@@ -65,7 +65,7 @@ def record_observation(
     ``values``: systolic, diastolic, heart_rate, spo2 and sedation as ints,
     dissociation as text, respiratory_concern as a bool; None (or absent) when not recorded.
     """
-    session = get_board_session(user, session_id)
+    session = lock_session_for_update(user, session_id)  # a discharge waits for this reading
     note = (note or "").strip()
     problems = validate_observation(kind, values, note)
     if len(note) > MAX_NOTE_LENGTH:

@@ -199,7 +199,29 @@ def test_reopen_within_the_window_then_not_after(app, people, session_id, contra
     again = contract.call(therapist, "POST", REOPEN, json={"reason": "x"}, session_id=session_id)
     assert again.status_code == 409  # not discharged now
 
-    contract.call(therapist, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id)
+    stale = contract.call(
+        therapist, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
+    )
+    assert stale.status_code == 409  # the final check before the reopening no longer counts
+    assert list(stale.json["error"]["fields"]) == ["final_vitals"]
+    assert "new final check after reopening" in stale.json["error"]["fields"]["final_vitals"][0]
+    with app.app_context():
+        db.session.add(
+            SessionObservation(
+                session_id=session_id,
+                clinic_id=db.session.get(Session, session_id).clinic_id,
+                kind="final",
+                recorded_at=_now(),
+                systolic=120,
+                diastolic=80,
+                heart_rate=70,
+            )
+        )
+        db.session.commit()
+    again = contract.call(
+        therapist, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
+    )
+    assert again.status_code == 200
     with app.app_context():
         session = db.session.get(Session, session_id)
         session.discharged_at -= timedelta(minutes=61)

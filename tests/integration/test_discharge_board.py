@@ -176,6 +176,38 @@ def test_confirmation_is_checked_again_when_confirmed(app, client, auth, session
     assert _session(app, session_id).discharged_at is None
 
 
+def test_a_stale_confirmation_does_not_reuse_its_override_reason(app, client, auth, session_id):
+    """Confirmation opened on one out-of-range final with a reason; a newer final (sedation 2)
+    arrives: the confirm shows the page again with the new readings, nothing is discharged;
+    confirming that page records the new concerns."""
+    _dosed_with_final(app, session_id, **OUT_OF_RANGE)
+    auth.login("therapist@demo.test")
+    action = f"/board/sessions/{session_id}/discharge"
+    checked = _submit(client, action, driver=DRIVER, override_reason=REASON)
+    assert checked.status_code == 200
+    with app.app_context():
+        db.session.add(
+            SessionObservation(
+                session_id=session_id,
+                clinic_id=_session(app, session_id).clinic_id,
+                kind="final",
+                recorded_at=_now(),
+                **OUT_OF_RANGE,
+                sedation=2,
+            )
+        )
+        db.session.commit()
+    stale = _submit(client, action, checked.text, seen_patient="y")
+    assert stale.status_code == 409
+    assert "New readings since you started: review them" in stale.text
+    assert "sedation MOAA/S 2" in stale.text
+    assert _session(app, session_id).discharged_at is None and _records(app, session_id) == []
+    done = _submit(client, action, stale.text, seen_patient="y")
+    assert done.status_code == 302
+    (record,) = _records(app, session_id)
+    assert record.out_of_range.endswith(",sedation_2")
+
+
 def test_reopen_from_the_board_within_the_hour(app, client, auth, session_id):
     """A discharged row offers Reopen; with a reason the session is back on the floor."""
     _dosed_with_final(app, session_id, systolic=120, diastolic=80, heart_rate=70)

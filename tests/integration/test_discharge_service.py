@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from kap.extensions import db
 from kap.models import (
     AuditEvent,
+    Clinic,
     MedicationAdministration,
     SessionObservation,
     SessionStatus,
@@ -19,6 +20,7 @@ from kap.models import (
 )
 from kap.services import discharge
 from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.session_monitoring import clock_time
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DRIVER = "Alex Jordan (partner)"
@@ -381,3 +383,153 @@ def test_only_a_discharged_session_can_be_reopened(clinician, session):
     with pytest.raises(Conflict) as refused:
         discharge.reopen(clinician, session.id, "Just checking.", now=NOW)
     assert "not discharged" in refused.value.message
+
+
+# --- Stale or incomplete evidence (review findings M1, M2, M3, M6) -----------------------------
+
+BAD_CHECK = dict(systolic=190, diastolic=115, heart_rate=80, spo2=97, sedation=2)
+BAD_STATE = dict(dissociation="severe", respiratory_concern=True)
+
+
+def test_a_later_bad_observation_check_needs_an_override(clinician, session):
+    """Clear final, then a check with BP 190/115, sedation 2, severe dissociation and a
+    breathing concern: not discharged without a reason; with one, every concern is kept."""
+    _dose(session, 10)
+    _observe(session, "final", 3, **IN_RANGE)
+    _observe(session, "check", 1, **BAD_CHECK, **BAD_STATE)
+    fields = _blockers(clinician, session, driver=DRIVER)
+    assert list(fields) == ["override_reason"]
+    (message,) = fields["override_reason"]
+    assert message.startswith("A reading after the final check is not clear for discharge")
+    assert "Observation check at" in message and "BP 190/115 (high)" in message
+    assert "sedation MOAA/S 2" in message and "a respiratory concern" in message
+    _, record = discharge.discharge(
+        clinician, session.id, driver=DRIVER, override_reason=REASON, now=NOW
+    )
+    assert record.out_of_range == (
+        "systolic_high,diastolic_high,sedation_2,dissociation_severe,respiratory_concern"
+    )
+
+
+def test_a_later_clear_check_needs_no_override(clinician, session):
+    """A clear check after a clear final: discharged on the driver alone."""
+    _dose(session, 10)
+    _observe(session, "final", 3, **IN_RANGE)
+    _observe(session, "check", 1, **IN_RANGE, sedation=5, dissociation="mild")
+    _, record = discharge.discharge(clinician, session.id, driver=DRIVER, now=NOW)
+    assert record.out_of_range == "" and record.override_reason == ""
+
+
+def test_after_reopening_the_old_final_check_does_not_count(clinician, session):
+    """Discharged, reopened ("fainted in the lobby"), discharged a minute later on the same
+    final check: refused until a new final check is recorded after the reopening."""
+    _dose(session, 10)
+    _observe(session, "final", 1, **IN_RANGE)
+    discharge.discharge(clinician, session.id, driver=DRIVER, now=NOW)
+    reopened = NOW + timedelta(minutes=2)
+    discharge.reopen(clinician, session.id, "Patient fainted in the lobby.", now=reopened)
+    with pytest.raises(Conflict) as refused:
+        discharge.discharge(
+            clinician, session.id, driver=DRIVER, now=reopened + timedelta(minutes=1)
+        )
+    db.session.rollback()
+    assert refused.value.fields == {
+        "final_vitals": [
+            f"The discharge was reopened at {_clock(reopened)}: record a new final check after "
+            "reopening."
+        ]
+    }
+    assert db.session.get(TreatmentSession, session.id).discharged_at is None
+    _observe(session, "final", -3, **IN_RANGE)
+    discharge.discharge(clinician, session.id, driver=DRIVER, now=NOW + timedelta(minutes=4))
+    assert len(discharge.discharges_of(session.id)) == 2
+
+
+def _clock(moment: datetime) -> str:
+    """``moment`` as the board writes it (the clinic's local time)."""
+    clinic = db.session.scalar(select(Clinic).where(Clinic.name == "Demo Clinic"))
+    return clock_time(moment, clinic)
+
+
+def test_a_final_check_right_after_dosing_does_not_count(clinician, session):
+    """60 minutes of observation: a "final" a minute after dosing, or 20 minutes before the
+    end, does not count; one 10 minutes before the end does."""
+    session.template_version.observation_minutes = 60
+    _dose(session, 70)
+    _observe(session, "final", 69, **IN_RANGE)
+    fields = _blockers(clinician, session, driver=DRIVER)
+    ends = NOW - timedelta(minutes=10)
+    assert fields == {
+        "final_vitals": [
+            f"A final check counts from {_clock(ends - timedelta(minutes=15))} (15 min before "
+            f"observation ends at {_clock(ends)}); the one recorded is too early: record one then."
+        ]
+    }
+    _observe(session, "final", 30, **IN_RANGE)
+    assert list(_blockers(clinician, session, driver=DRIVER)) == ["final_vitals"]
+    _observe(session, "final", 20, **IN_RANGE)
+    _, record = discharge.discharge(clinician, session.id, driver=DRIVER, now=NOW)
+    assert record.discharged_at == NOW
+
+
+def test_no_final_yet_says_when_one_may_be_taken(clinician, session):
+    """Before the final check's time, the blocker names it."""
+    session.template_version.observation_minutes = 60
+    _dose(session, 10)
+    fields = _blockers(clinician, session, driver=DRIVER)
+    counts_from = _clock(NOW + timedelta(minutes=35))
+    assert fields["final_vitals"] == [
+        "Record a final vitals check (none since observation began). A final check counts "
+        f"from {counts_from} (15 min before observation ends at "
+        f"{_clock(NOW + timedelta(minutes=50))})."
+    ]
+
+
+def test_a_confirmation_of_older_readings_discharges_nothing(clinician, session):
+    """The board confirmed one final and its concerns; a newer final with new concerns came
+    in: the old override reason does not cover them (readings_changed, nothing written)."""
+    _dose(session, 10)
+    _observe(session, "final", 3, **OUT_OF_RANGE)
+    shown = discharge.Confirmed.of(
+        discharge.check(clinician, session.id, driver=DRIVER, override_reason=REASON, now=NOW).ready
+    )
+    _observe(session, "final", 1, **OUT_OF_RANGE, sedation=2)
+    with pytest.raises(Conflict) as refused:
+        discharge.discharge(
+            clinician, session.id, driver=DRIVER, override_reason=REASON, confirmed=shown, now=NOW
+        )
+    assert refused.value.code == "readings_changed"
+    db.session.rollback()
+    assert discharge.discharges_of(session.id) == []
+    now_shown = discharge.Confirmed.of(
+        discharge.check(clinician, session.id, driver=DRIVER, override_reason=REASON, now=NOW).ready
+    )
+    assert "sedation_2" in now_shown.concerns and now_shown != shown
+    discharge.discharge(
+        clinician, session.id, driver=DRIVER, override_reason=REASON, confirmed=now_shown, now=NOW
+    )
+    assert len(discharge.discharges_of(session.id)) == 1
+
+
+def test_the_demo_record_still_meets_the_discharge_rule(ctx, people):
+    """The demo patient's past esketamine session: its final (2 minutes before observation
+    ends, nothing after it) counts and is clear at the time it was discharged."""
+    from kap.models import SessionDischarge
+    from kap.services.administrations import administrations_of
+    from kap.services.board_scope import observations_of
+    from kap.services.discharge_rules import readiness
+
+    record = db.session.scalar(select(SessionDischarge).order_by(SessionDischarge.id))
+    past = db.session.get(TreatmentSession, record.session_id)
+    assert past.patient_id == people["patient@demo.test"].id
+    at, past.discharged_at = past.discharged_at, None  # as it stood before the discharge
+    ready = readiness(
+        past,
+        observations_of([past.id])[past.id],
+        db.session.get(Clinic, past.clinic_id),
+        at,
+        administrations_of([past.id])[past.id],
+    )
+    db.session.rollback()
+    assert ready.can_proceed and not ready.needs_override
+    assert ready.final is not None and ready.final.kind == "final"
