@@ -55,7 +55,8 @@ PHASE_LABELS = {
     SessionStatus.INTEGRATION: "Integration",
     SessionStatus.COMPLETE: "Finished, awaiting discharge",
 }
-#: A started session stays on the board past midnight until it is discharged.
+#: A session started, checked in or dosed stays on the board past midnight until it is
+#: discharged (for this long at most).
 CARRY_OVER = timedelta(hours=24)
 
 
@@ -69,8 +70,23 @@ def _todays_sessions(user: User, now: datetime) -> list[TreatmentSession]:
     today = to_local(now, zone).date()
     start = local_to_utc(today, time(0), zone)
     end = local_to_utc(today + timedelta(days=1), time(0), zone)
+    since = now - CARRY_OVER
+    dosed_lately = (
+        select(MedicationAdministration.id)
+        .where(
+            MedicationAdministration.session_id == TreatmentSession.id,
+            MedicationAdministration.given_at >= since,
+        )
+        .exists()
+    )
+    # Started, checked in or dosed within the carry-over and not discharged: still under
+    # the clinic's care past local midnight, so still on the board.
     still_here = and_(
-        TreatmentSession.session_started_at >= now - CARRY_OVER,
+        or_(
+            TreatmentSession.session_started_at >= since,
+            TreatmentSession.checked_in_at >= since,
+            dosed_lately,
+        ),
         TreatmentSession.discharged_at.is_(None),
     )
     query = (
