@@ -36,6 +36,7 @@ from kap.services.board_scope import (
 )
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import (
+    CARRY_OVER,
     clock_time,
     dosed_at,
     minutes_text,
@@ -55,9 +56,6 @@ PHASE_LABELS = {
     SessionStatus.INTEGRATION: "Integration",
     SessionStatus.COMPLETE: "Finished, awaiting discharge",
 }
-#: A session started, checked in or dosed stays on the board past midnight until it is
-#: discharged (for this long at most).
-CARRY_OVER = timedelta(hours=24)
 
 
 def _ago(delta: timedelta) -> str:

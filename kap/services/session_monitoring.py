@@ -34,6 +34,9 @@ from kap.services.scheduling import to_local
 #: A post-dose check counts from this long before its due time (any time after is late, but
 #: counts): a reading a few minutes early is the protocol's reading, not an extra one.
 POST_DOSE_EARLY = timedelta(minutes=10)
+#: A session started, checked in or dosed stays under way past its local day's midnight (on
+#: the board, and for recording its doses) until discharged, for this long at most.
+CARRY_OVER = timedelta(hours=24)
 Administrations = Sequence[MedicationAdministration]
 
 # --- Time in words --------------------------------------------------------------------------
