@@ -418,12 +418,14 @@ def test_api_records_a_check_with_its_flags(app, checked_in_id, people):
     assert check["flags"] == {
         "systolic": "high",
         "sedation": "attention",
+        "dissociation": "attention",
         "respiratory_concern": "attention",
     }
     with app.app_context():
         (event,) = _audit("session.vitals")
         assert event.detail == (
-            "kind=post_dose; out_of_range=systolic_high; attention=sedation,respiratory_concern"
+            "kind=post_dose; out_of_range=systolic_high; "
+            "attention=sedation,dissociation,respiratory_concern"
         )
         assert "Shallow" not in event.detail
 
@@ -597,3 +599,28 @@ def test_an_invalid_reading_on_a_closed_session_gets_409(session_id, state):
         observations.record_observation(
             _user("therapist@demo.test"), session_id, kind="pre_dose", values={"systolic": 400}
         )
+
+
+@pytest.mark.parametrize("level, flagged", [("none", False), ("mild", False), ("moderate", True)])
+def test_moderate_or_severe_dissociation_is_flagged_for_attention(checked_in_id, level, flagged):
+    """As discharge treats it: moderate/severe dissociation is 'attention', mild is not."""
+    from kap.services.vitals import observation_flags, vitals_limits
+
+    therapist = _user("therapist@demo.test")
+    administrations.record_administration(therapist, checked_in_id, DOSE)
+    reading = observations.record_observation(
+        therapist, checked_in_id, kind="check", values={"dissociation": level}
+    )
+    flags = observation_flags(reading, vitals_limits(therapist.clinic))
+    assert (flags.get("dissociation") == "attention") is flagged
+
+
+@pytest.mark.parametrize("score", range(6))
+def test_board_and_printed_record_word_each_sedation_score_alike(score):
+    """One wording of MOAA/S: the board row and the printed record say the same."""
+    from kap.services.board_records import state_words
+    from kap.services.clinical_scales import sedation_text
+
+    ((board_text, _),) = state_words(SessionObservation(sedation=score))
+    printed = sedation_text(score).split(": ", 1)[1]
+    assert board_text == f"Sedation {score} ({printed})"
