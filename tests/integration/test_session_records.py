@@ -624,3 +624,14 @@ def test_board_and_printed_record_word_each_sedation_score_alike(score):
     ((board_text, _),) = state_words(SessionObservation(sedation=score))
     printed = sedation_text(score).split(": ", 1)[1]
     assert board_text == f"Sedation {score} ({printed})"
+
+
+def test_api_refuses_a_dose_before_check_in_with_409(app, session_id):
+    """The API says why in the error format: 409 check_in_required; nothing recorded."""
+    auth = _api(app, "therapist@demo.test")
+    response = _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "check_in_required"
+    assert response.json["error"]["message"] == "Check the patient in first (ID, pre-dose vitals)."
+    with app.app_context():
+        assert _given(session_id) == []
