@@ -23,9 +23,10 @@ from kap.services.administrations import (
     ROUTES,
     UNITS,
 )
+from kap.services.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
 from kap.services.discharge import MAX_DRIVER_LENGTH, MAX_REASON_LENGTH
 from kap.services.observations import MAX_NOTE_LENGTH
-from kap.services.vitals import DISSOCIATION_LABELS, KINDS, SEDATION_LABELS
+from kap.services.vitals import KINDS
 
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
 

@@ -20,13 +20,13 @@ from kap.clinic.forms import (
 )
 from kap.extensions import db
 from kap.formhelpers import attach_errors
-from kap.models import Role, User
+from kap.models import Role, SessionStatus, User
 from kap.pagination import filter_text, page_of
 from kap.services import invitations
 from kap.services.access import users_of_clinic
 from kap.services.data_rights import delete_patient_data
 from kap.services.errors import Conflict, Invalid
-from kap.services.scheduling import sessions_of_patient
+from kap.services.scheduling import ON_RECORD, sessions_of_patient, sessions_with_day_record
 from kap.services.templates import templates_of_clinic
 
 ROLE_FILTERS = {"patients": Role.PATIENT, "therapists": Role.THERAPIST, "admins": Role.CLINIC_ADMIN}
@@ -108,10 +108,17 @@ def template_choices():
 
 
 def person_page(
-    person: User, *, schedule_form=None, booster_form=None, reschedule=None, status=200
+    person: User,
+    *,
+    schedule_form=None,
+    booster_form=None,
+    reschedule=None,
+    refused=None,
+    status=200,
 ):
-    """A person's page; the forms passed in (after a refused post) keep what was typed, and
-    ``reschedule`` (session id, form) re-opens that session's move form with its messages."""
+    """A person's page; the forms passed in (after a refused post) keep what was typed,
+    ``reschedule`` (session id, form) re-opens that session's move form with its messages and
+    ``refused`` (session id, message) shows why a change to that session was refused."""
     team_form = CareTeamForm()
     therapists = db.session.scalars(
         select(User)
@@ -137,6 +144,11 @@ def person_page(
         booster_form=booster_form,
         reschedule_form=RescheduleForm(formdata=None),
         moving=reschedule or (None, None),
+        refused=refused or (None, ""),
+        on_record=sessions_with_day_record(
+            [s.id for s in sessions if s.status == SessionStatus.SCHEDULED]
+        ),
+        on_record_text=ON_RECORD,
         cancel_form=CancelForm(formdata=None),
         action_form=CsrfOnlyForm(),
         invitation_notice=unseal_from_session(INVITATION_NOTICE, current_user, pop=True),

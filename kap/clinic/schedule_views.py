@@ -28,6 +28,12 @@ def _refused(form, error: Invalid | BookingClash) -> int:
     return 400
 
 
+def _refused_change(session, error: Conflict):
+    """The patient's page again (409), the reason beside the session that could not change."""
+    person = invitations.get_person_for(current_user, session.patient_id)
+    return person_page(person, refused=(session.id, error.message), status=409)
+
+
 @bp.route("/people/<int:user_id>/courses", methods=["POST"])
 def schedule_course(user_id: int):
     """Schedule a course from a template and a pattern."""
@@ -106,7 +112,7 @@ def reschedule_session(session_id: int):
             person = invitations.get_person_for(current_user, session.patient_id)
             return person_page(person, reschedule=(session.id, form), status=status)
         except Conflict as error:
-            flash(error.message, "error")
+            return _refused_change(session, error)
         else:
             flash("Session moved.", "info")
     else:
@@ -122,7 +128,7 @@ def cancel_session(session_id: int):
     if form.validate_on_submit():
         try:
             scheduling.cancel_session(current_user, session, form.reason.data or "")
-            flash("Session cancelled.", "info")
         except Conflict as error:
-            flash(error.message, "error")
+            return _refused_change(session, error)
+        flash("Session cancelled.", "info")
     return redirect(url_for("clinic.person", user_id=session.patient_id) + "#sessions")

@@ -21,6 +21,7 @@ from kap.services import audit
 from kap.services.board_scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
 from kap.services.scheduling import local_to_utc, to_local
+from kap.services.session_monitoring import CARRY_OVER
 
 #: The route vocabulary: stored value -> label in a form.
 ROUTES = {
@@ -107,14 +108,46 @@ def _text(value: object, name: str, limit: int, *, required: bool, message: str 
     return value
 
 
+def _session_day(session: TreatmentSession, zone: str) -> tuple[datetime, datetime]:
+    """The session's local day (clinic zone): from its midnight to the next one (DST-safe)."""
+    day = to_local(session.scheduled_at, zone).date()
+    return local_to_utc(day, time(0), zone), local_to_utc(day + timedelta(days=1), time(0), zone)
+
+
 def _check_time(session: TreatmentSession, zone: str, given_at: datetime, now: datetime) -> None:
-    day_starts = local_to_utc(to_local(session.scheduled_at, zone).date(), time(0), zone)
+    day_starts, day_ends = _session_day(session, zone)
     if given_at > now + FUTURE_TOLERANCE:
         raise Invalid("Check the time given.", {"at": ["The time given cannot be in the future."]})
     if given_at < day_starts:
         raise Invalid(
             "Check the time given.",
             {"at": ["The time given cannot be before the session's day."]},
+        )
+    if given_at >= day_ends + CARRY_OVER:
+        raise Invalid(
+            "Check the time given.",
+            {"at": ["The time given must be on the session's day (or the night after it)."]},
+        )
+
+
+def _ensure_dosable(session: TreatmentSession, zone: str, now: datetime) -> None:
+    """Conflict unless a dose may be recorded now: on the session's local day (or, once it is
+    under way - checked in, started or dosed - until the carry-over after that day), and after
+    check-in when its template requires one."""
+    day_starts, day_ends = _session_day(session, zone)
+    under_way = session.checked_in_at is not None or session.session_started_at is not None
+    under_way = under_way or bool(administrations_of([session.id])[session.id])
+    if not (
+        day_starts <= now < day_ends or (under_way and day_ends <= now < day_ends + CARRY_OVER)
+    ):
+        raise Conflict(
+            "Doses are recorded on the day of the session only; this session is booked for "
+            f"{to_local(session.scheduled_at, zone):%a %-d %b %Y}.",
+            code="not_today",
+        )
+    if session.template_version.requires_check_in and session.checked_in_at is None:
+        raise Conflict(
+            "Check the patient in first (ID, pre-dose vitals).", code="check_in_required"
         )
 
 
@@ -175,17 +208,20 @@ def record_administration(
     """Record what ``user`` gave at a session of their clinic.
 
     ``fields``: medication, route, dose (a number or decimal text), unit, lot, note, and
-    ``at`` (an aware datetime, default now: not more than 5 minutes ahead, not before the
-    session's local day).
+    ``at`` (an aware datetime, default now: not more than 5 minutes ahead, within the
+    session's local day or the carry-over after it). Refused (409) off the session's day
+    (``not_today``) and before check-in when the template requires it
+    (``check_in_required``).
     """
     now = now or utcnow()
     # Clinicians of its clinic only; locked so no discharge slips in before this dose commits.
     session = lock_session_for_update(user, session_id)
-    clean = validate(session, user.clinic.timezone, fields, now)
     if session.status == "cancelled":
         raise Conflict("This session was cancelled.")
     if session.discharged_at is not None:
         raise Conflict("This patient has been discharged; the session record is closed.")
+    _ensure_dosable(session, user.clinic.timezone, now)
+    clean = validate(session, user.clinic.timezone, fields, now)
     given = MedicationAdministration(
         session_id=session.id,
         clinic_id=session.clinic_id,

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import AuditEvent, User
 from kap.models.base import utcnow
+from kap.services.write_lock import hold_write_lock
 
 #: A fixed number for PostgreSQL's advisory lock that serialises audit writers.
 _AUDIT_LOCK = 727_274_001
@@ -49,19 +50,9 @@ def _mac(previous_mac: str, event: AuditEvent, key: str | None = None) -> str:
 def _serialise_chain_appends() -> None:
     """Hold the database's write lock from here to the commit, so no other writer can append
     between reading the last HMAC and adding the row chained to it (else the chain forks and
-    ``audit-verify`` reports rows changed that nobody changed).
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's single write lock,
-    taken now with BEGIN IMMEDIATE (waiting up to busy_timeout) unless this transaction already
-    holds it; pysqlite otherwise runs the SELECT outside any transaction and takes the lock only
-    at the INSERT, after another writer may have appended.
+    ``audit-verify`` reports rows changed that nobody changed). See kap/services/write_lock.py.
     """
-    connection = db.session.connection()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
-    elif dialect == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    hold_write_lock(_AUDIT_LOCK)
 
 
 def record(

@@ -37,6 +37,7 @@ from kap.services.board_scope import (
 )
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import (
+    CARRY_OVER,
     clock_time,
     dosed_at,
     minutes_text,
@@ -56,8 +57,6 @@ PHASE_LABELS = {
     SessionStatus.INTEGRATION: "Integration",
     SessionStatus.COMPLETE: "Finished, awaiting discharge",
 }
-#: A started session stays on the board past midnight until it is discharged.
-CARRY_OVER = timedelta(hours=24)
 
 
 def _ago(delta: timedelta) -> str:
@@ -70,8 +69,23 @@ def _todays_sessions(user: User, now: datetime) -> list[TreatmentSession]:
     today = to_local(now, zone).date()
     start = local_to_utc(today, time(0), zone)
     end = local_to_utc(today + timedelta(days=1), time(0), zone)
+    since = now - CARRY_OVER
+    dosed_lately = (
+        select(MedicationAdministration.id)
+        .where(
+            MedicationAdministration.session_id == TreatmentSession.id,
+            MedicationAdministration.given_at >= since,
+        )
+        .exists()
+    )
+    # Started, checked in or dosed within the carry-over and not discharged: still under
+    # the clinic's care past local midnight, so still on the board.
     still_here = and_(
-        TreatmentSession.session_started_at >= now - CARRY_OVER,
+        or_(
+            TreatmentSession.session_started_at >= since,
+            TreatmentSession.checked_in_at >= since,
+            dosed_lately,
+        ),
         TreatmentSession.discharged_at.is_(None),
     )
     query = (

@@ -12,8 +12,14 @@ from datetime import datetime
 from kap.models import Clinic, MedicationAdministration, SessionObservation, TreatmentSession
 from kap.services.administrations import describe, route_for_template
 from kap.services.check_in import is_session_day
+from kap.services.clinical_scales import (
+    DISSOCIATION_CLEAR,
+    DISSOCIATION_LABELS,
+    SEDATION_CLEAR,
+    SEDATION_LABELS,
+)
 from kap.services.session_monitoring import clock_time, dosed_at, protocol_text, protocol_times
-from kap.services.vitals import DISSOCIATION_LABELS, SEDATION_LABELS, has_state
+from kap.services.vitals import has_state
 
 
 @dataclass(frozen=True)
@@ -48,14 +54,17 @@ class RowRecords:
 
 def state_words(observation: SessionObservation) -> list[tuple[str, bool]]:
     """'Sedation 5 (Responds readily…)', 'Dissociation: mild', 'Breathing: no concern', each
-    with whether it needs attention (sedation below 5, a breathing concern)."""
+    with whether it needs attention (sedation below 5, moderate or severe dissociation, a
+    breathing concern; as ``vitals.observation_flags``)."""
     words = []
     if observation.sedation is not None:
         label = SEDATION_LABELS.get(observation.sedation, "")
-        words.append((f"Sedation {observation.sedation} ({label})", observation.sedation < 5))
+        attention = observation.sedation < SEDATION_CLEAR
+        words.append((f"Sedation {observation.sedation} ({label})", attention))
     if observation.dissociation is not None:
         label = DISSOCIATION_LABELS.get(observation.dissociation, observation.dissociation)
-        words.append((f"Dissociation: {label.lower()}", False))
+        attention = observation.dissociation not in DISSOCIATION_CLEAR
+        words.append((f"Dissociation: {label.lower()}", attention))
     if observation.respiratory_concern is not None:
         concern = observation.respiratory_concern
         words.append(("Breathing: concern" if concern else "Breathing: no concern", concern))

@@ -25,6 +25,7 @@ from kap.models import (
     User,
 )
 from kap.services.errors import NotFound
+from kap.services.write_lock import sqlite_write_lock
 
 
 def _staff_only(user: User, query: Select) -> Select:
@@ -56,14 +57,11 @@ def lock_session_for_update(user: User, session_id: int) -> TreatmentSession:
     session's row. SQLite: the database's single write lock, taken now with ``BEGIN IMMEDIATE``
     (waiting up to busy_timeout) unless this transaction already holds it — pysqlite runs
     SELECTs outside any transaction and would take the lock only at the first write (see
-    ``audit._serialise_chain_appends``). The session is then read again inside the lock, so its
+    ``kap/services/write_lock.py``). The session is then read again inside the lock, so its
     state (discharged, cancelled, checked in) is the committed one. NotFound as
     ``get_board_session``.
     """
-    connection = db.session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    sqlite = sqlite_write_lock()
     query = sessions_on_board(user).where(TreatmentSession.id == session_id)
     if not sqlite:
         query = query.with_for_update(of=TreatmentSession)

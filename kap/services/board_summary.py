@@ -36,12 +36,15 @@ from kap.services.clinical_scales import dissociation_text, respiratory_text, se
 from kap.services.discharge import discharges_of
 from kap.services.errors import NotFound
 from kap.services.measures_scoring import INSTRUMENTS, severity_for
-from kap.services.session_monitoring import dosed_at, observation_ends_at, whole_minutes
+from kap.services.session_monitoring import (
+    dosed_at,
+    observation_ends_at,
+    protocol_readings,
+    whole_minutes,
+)
 from kap.services.vitals import KINDS, Reading, readings, vitals_limits
 
 NOT_RECORDED = "Not recorded"
-#: Kind labels, with the post-dose check named even where vitals.KINDS does not name it yet.
-KIND_LABELS = {"post_dose": "Post-dose check", **KINDS}
 #: Words for the out-of-range codes stored with an overridden discharge.
 CODE_WORDS = {
     "systolic": "systolic",
@@ -191,19 +194,25 @@ def _dose_text(given: MedicationAdministration) -> str:
     return f"{dose:f} {given.unit}".strip() if dose is not None else NOT_RECORDED
 
 
-def _protocol(session: TreatmentSession, lines: list[CheckLine]) -> list[ProtocolTime]:
-    """Blood pressure at the three times the REMS form asks for."""
-    by_kind: dict[str, list[CheckLine]] = {}
-    for line in lines:
-        by_kind.setdefault(line.observation.kind, []).append(line)
-    pre, post, final = (by_kind.get(kind, []) for kind in ("pre_dose", "post_dose", "final"))
+def _protocol(
+    session: TreatmentSession, lines: list[CheckLine], given: list[MedicationAdministration]
+) -> list[ProtocolTime]:
+    """Blood pressure at the three times the REMS form asks for: the readings the board
+    counts (``session_monitoring.protocol_readings``), so board and record agree."""
+    chosen = protocol_readings(session, [line.observation for line in lines], given)
+    line_of = {line.observation.id: line for line in lines}
+
+    def line_for(kind: str) -> CheckLine | None:
+        observation = chosen[kind]
+        return line_of[observation.id] if observation is not None else None
+
     minutes = session.template_version.post_dose_check_minutes
     post_label = f"Post-dose (about {minutes} min after dosing)" if minutes else "Post-dose"
     post_missing = NOT_RECORDED if minutes else f"{NOT_RECORDED} (not in this template)"
     return [
-        ProtocolTime("Before dosing", pre[-1] if pre else None),
-        ProtocolTime(post_label, post[0] if post else None, post_missing),
-        ProtocolTime("Before discharge (final check)", final[-1] if final else None),
+        ProtocolTime("Before dosing", line_for("pre_dose")),
+        ProtocolTime(post_label, line_for("post_dose"), post_missing),
+        ProtocolTime("Before discharge (final check)", line_for("final")),
     ]
 
 
@@ -257,7 +266,7 @@ def summary_for(user: User, session_id: int, action: str = "session.summary.view
     summary.lines = [
         CheckLine(
             observation=o,
-            kind_label=KIND_LABELS.get(o.kind, o.kind),
+            kind_label=KINDS.get(o.kind, o.kind),
             readings=readings(o, limits),
             sedation=sedation_text(o.sedation) or NOT_RECORDED,
             dissociation=dissociation_text(o.dissociation) or NOT_RECORDED,
@@ -266,7 +275,7 @@ def summary_for(user: User, session_id: int, action: str = "session.summary.view
         )
         for o in observations
     ]
-    summary.protocol = _protocol(session, summary.lines)
+    summary.protocol = _protocol(session, summary.lines, given)
     summary.discharges = [
         DischargeLine(
             record=d,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from kap.extensions import db
@@ -28,6 +28,7 @@ from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.services.course_dates import WEEKDAY_NAMES, to_local
 from kap.services.errors import Conflict
 from kap.services.playlist import playlist_length
+from kap.services.write_lock import hold_write_lock
 
 MINIMUM_MINUTES = 60
 #: A session is taken to last at most a day: a template whose playlist runs longer is a
@@ -112,13 +113,11 @@ _BOOKING_LOCK = 727_274_002
 
 
 def _serialise_bookings(clinic_id: int) -> None:
-    """On PostgreSQL, one booking of a clinic at a time until its transaction ends, so two
-    admins cannot both find a slot free and both take it. (SQLite runs one writer anyway.)"""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(
-            text("SELECT pg_advisory_xact_lock(CAST(:lock AS integer), CAST(:clinic AS integer))"),
-            {"lock": _BOOKING_LOCK, "clinic": clinic_id},
-        )
+    """One booking of a clinic at a time until its transaction ends, so two admins cannot
+    both find a slot free and both take it: PostgreSQL's advisory lock for this clinic's
+    bookings; on SQLite the write lock, taken before the neighbours are read (pysqlite would
+    otherwise read them outside any transaction; kap/services/write_lock.py)."""
+    hold_write_lock(_BOOKING_LOCK, clinic_id)
 
 
 def _neighbours(clinic_id: int, bookings: Sequence[Booking]) -> list[TreatmentSession]:

@@ -1,18 +1,20 @@
 """The clinical scales recorded at monitoring checks, in words: MOAA/S sedation, dissociation.
 
-Pure lookups shared by the discharge rule (what is "clear") and the printable record.
+Pure lookups, the only home of these labels and thresholds: the discharge rule (what is
+"clear"), the board's flags and forms, the printable record and the API description.
 """
 
 from __future__ import annotations
 
-#: Modified Observer's Assessment of Alertness/Sedation (MOAA/S), as the REMS form uses it.
+#: Modified Observer's Assessment of Alertness/Sedation (MOAA/S). The one wording of the
+#: scale: the board's form, the board rows, the printed record and the API all read it here.
 SEDATION_LABELS = {
-    5: "Responds readily to name",
+    5: "Responds readily to name in normal tone",
     4: "Lethargic response to name",
-    3: "Responds only to loud or repeated name",
-    2: "Responds only to prodding or shaking",
-    1: "Responds only to a painful stimulus",
-    0: "No response to a painful stimulus",
+    3: "Responds only after name is called loudly or repeatedly",
+    2: "Responds only after mild prodding or shaking",
+    1: "Responds only after painful trapezius squeeze",
+    0: "No response",
 }
 #: Back to baseline: the only MOAA/S score at which a patient is clear to leave.
 SEDATION_CLEAR = 5

@@ -3,8 +3,9 @@
 The board's vitals and check forms and ``POST /api/v1/sessions/{id}/checks`` all come here.
 What each kind needs is in ``vitals`` (module docstring); post-dose, observation and final
 checks are refused until the patient has been dosed (an administration recorded, or the
-session started). Audited as ``session.vitals`` when vitals were measured, else
-``session.check``, with the kind and the flagged fields (never the note).
+session started), and pre-dose readings once they have. A cancelled or discharged session is
+refused (409) before its values are looked at. Audited as ``session.vitals`` when vitals were
+measured, else ``session.check``, with the kind and the flagged fields (never the note).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def record_observation(
     dissociation as text, respiratory_concern as a bool; None (or absent) when not recorded.
     """
     session = lock_session_for_update(user, session_id)  # a discharge waits for this reading
+    ensure_writable(session)
     note = (note or "").strip()
     problems = validate_observation(kind, values, note)
     if len(note) > MAX_NOTE_LENGTH:
@@ -75,9 +77,13 @@ def record_observation(
             f"{_BEFORE_DOSING[kind]} is taken after dosing; nothing has been given yet and the "
             "session has not started, so record these as before dosing."
         ]
+    if kind == "pre_dose" and "kind" not in problems and is_dosed(session):
+        problems["kind"] = [
+            "The patient has already been dosed, so this is not a pre-dose reading: record it "
+            "as a post-dose, observation or final check."
+        ]
     if problems:
         raise Invalid("Some values need another look.", problems)
-    ensure_writable(session)
     observation = SessionObservation(
         session_id=session.id,
         clinic_id=session.clinic_id,

@@ -35,10 +35,12 @@ from kap.services.course_dates import (  # noqa: F401 - re-exported: many module
 from kap.services.errors import Conflict, Invalid
 from kap.services.session_queries import (  # noqa: F401 - re-exported for existing imports
     ACTIVE_STATUSES,
+    ON_RECORD,
     get_session_for,
     next_session,
     sessions_of_patient,
     sessions_visible_to,
+    sessions_with_day_record,
 )
 
 
@@ -240,6 +242,8 @@ def add_booster(
 def _editable(session: TreatmentSession) -> None:
     if session.status != SessionStatus.SCHEDULED:
         raise Conflict(f"This session is {session.status} and can no longer be changed.")
+    if sessions_with_day_record([session.id]):
+        raise Conflict(ON_RECORD, code="session_on_record")
 
 
 def reschedule_session(

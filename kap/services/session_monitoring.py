@@ -34,6 +34,9 @@ from kap.services.scheduling import to_local
 #: A post-dose check counts from this long before its due time (any time after is late, but
 #: counts): a reading a few minutes early is the protocol's reading, not an extra one.
 POST_DOSE_EARLY = timedelta(minutes=10)
+#: A session started, checked in or dosed stays under way past its local day's midnight (on
+#: the board, and for recording its doses) until discharged, for this long at most.
+CARRY_OVER = timedelta(hours=24)
 Administrations = Sequence[MedicationAdministration]
 
 # --- Time in words --------------------------------------------------------------------------
@@ -135,13 +138,47 @@ class ProtocolTime:
 
 def _first(observations: list[SessionObservation], kind: str, since: datetime | None):
     return next(
+        (o for o in observations if o.kind == kind and (since is None or o.recorded_at >= since)),
+        None,
+    )
+
+
+def _last(observations: list[SessionObservation], kind: str, since: datetime | None):
+    return next(
         (
-            o.recorded_at
-            for o in observations
+            o
+            for o in reversed(observations)
             if o.kind == kind and (since is None or o.recorded_at >= since)
         ),
         None,
     )
+
+
+def protocol_readings(
+    session: TreatmentSession,
+    observations: list[SessionObservation],
+    administrations: Administrations,
+) -> dict[str, SessionObservation | None]:
+    """The reading that counts for each protocol time (``observations`` in time order), the
+    one rule for the board and the printed record: the LATEST pre-dose reading (staff may
+    re-measure a high first BP; the dose was decided on the last one, and none is accepted
+    after dosing); the first post-dose from ``POST_DOSE_EARLY`` before it is due (when the
+    template has one and the patient is dosed); the LATEST final check since observation began
+    (the one a discharge is decided on, as ``discharge_rules`` counts it)."""
+    dosed = dosed_at(session, administrations)
+    chosen = {"pre_dose": _last(observations, "pre_dose", None), "post_dose": None, "final": None}
+    minutes = session.template_version.post_dose_check_minutes
+    if minutes > 0 and dosed is not None:
+        due = dosed + timedelta(minutes=minutes)
+        chosen["post_dose"] = _first(observations, "post_dose", due - POST_DOSE_EARLY)
+    if observation_ends_at(session, administrations) is not None:
+        since = observation_starts_at(session, administrations)
+        chosen["final"] = _last(observations, "final", since)
+    return chosen
+
+
+def _taken_at(observation: SessionObservation | None) -> datetime | None:
+    return observation.recorded_at if observation is not None else None
 
 
 def protocol_times(
@@ -152,19 +189,20 @@ def protocol_times(
 ) -> list[ProtocolTime]:
     """Pre-dose vitals, the post-dose check (when the template has one) and the final check."""
     dosed = dosed_at(session, administrations)
-    pre_done = _first(observations, "pre_dose", None)
+    chosen = protocol_readings(session, observations, administrations)
+    pre_done = _taken_at(chosen["pre_dose"])
     times = [ProtocolTime("pre_dose", "Pre-dose vitals", None, pre_done, False)]
     if dosed is not None and pre_done is None:  # dosed without them: missing for good
         times[0] = ProtocolTime("pre_dose", "Pre-dose vitals", dosed, None, True)
     minutes = session.template_version.post_dose_check_minutes
     if minutes > 0 and dosed is not None:
         due = dosed + timedelta(minutes=minutes)
-        done = _first(observations, "post_dose", due - POST_DOSE_EARLY)
+        done = _taken_at(chosen["post_dose"])
         overdue = done is None and now > due
         times.append(ProtocolTime("post_dose", "Post-dose vitals", due, done, overdue))
     ends = observation_ends_at(session, administrations)
     if ends is not None:
-        done = _first(observations, "final", observation_starts_at(session, administrations))
+        done = _taken_at(chosen["final"])
         overdue = done is None and now > ends
         times.append(ProtocolTime("final", "Final check", ends, done, overdue))
     return times

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from kap.extensions import db
-from kap.models import CareTeamMember, SessionStatus, TreatmentSession, User
+from kap.models import (
+    CareTeamMember,
+    MedicationAdministration,
+    SessionObservation,
+    SessionStatus,
+    TreatmentSession,
+    User,
+)
 from kap.models.base import utcnow
 from kap.services.access import get_patient_for
 from kap.services.course_dates import to_local
@@ -77,3 +85,34 @@ def next_session(patient: User, now: datetime | None = None) -> TreatmentSession
         .order_by(TreatmentSession.scheduled_at)
         .limit(1)
     )
+
+
+#: Why a session with anything of its day on record can be neither moved nor cancelled.
+ON_RECORD = (
+    "This session has a check-in, readings or a dose on record, so it cannot be moved or "
+    "cancelled: record what happened on the board and book a new session."
+)
+
+
+def sessions_with_day_record(session_ids: Sequence[int]) -> set[int]:
+    """Which of the sessions have a check-in, a reading or a dose on record (one query).
+
+    Such a session belongs to its day: moving it would carry that day's check-in, pre-dose
+    vitals and day-of ticks to another date, and cancelling it would hide a dose given."""
+    if not session_ids:
+        return set()
+    readings = select(SessionObservation.id).where(
+        SessionObservation.session_id == TreatmentSession.id
+    )
+    doses = select(MedicationAdministration.id).where(
+        MedicationAdministration.session_id == TreatmentSession.id
+    )
+    query = select(TreatmentSession.id).where(
+        TreatmentSession.id.in_(session_ids),
+        or_(
+            TreatmentSession.checked_in_at.is_not(None),
+            readings.exists(),
+            doses.exists(),
+        ),
+    )
+    return set(db.session.scalars(query))

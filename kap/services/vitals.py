@@ -22,6 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kap.models import Clinic, SessionObservation
+from kap.services.clinical_scales import (
+    DISSOCIATION_CLEAR,
+    DISSOCIATION_LABELS,
+    SEDATION_CLEAR,
+    SEDATION_LABELS,
+)
 
 VITALS = ("systolic", "diastolic", "heart_rate", "spo2")
 VITAL_LABELS = {
@@ -59,16 +65,6 @@ VITALS_KINDS = ("pre_dose", "post_dose", "final")
 STATE_KINDS = ("post_dose", "final")
 #: Kinds taken only once the patient has been dosed.
 AFTER_DOSING_KINDS = ("post_dose", "check", "final")
-#: Sedation on the MOAA/S scale (Modified Observer's Assessment of Alertness/Sedation).
-SEDATION_LABELS = {
-    5: "Responds readily to name in normal tone",
-    4: "Lethargic response to name",
-    3: "Responds only after name is called loudly or repeatedly",
-    2: "Responds only after mild prodding or shaking",
-    1: "Responds only after painful trapezius squeeze",
-    0: "No response",
-}
-DISSOCIATION_LABELS = {"none": "None", "mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
 STATE_FIELDS = ("sedation", "dissociation", "respiratory_concern")
 
 
@@ -146,15 +142,19 @@ def validate_vitals(kind: str, values: dict[str, int | None]) -> dict[str, list[
 
 
 def observation_flags(observation: SessionObservation, limits: dict[str, int]) -> dict[str, str]:
-    """Every value needing a look: vitals 'high'/'low' against ``limits``; a respiratory
-    concern and sedation below 5 (not responding readily) as 'attention'."""
+    """Every value needing a look: vitals 'high'/'low' against ``limits``; sedation below
+    SEDATION_CLEAR (not responding readily), dissociation beyond DISSOCIATION_CLEAR (moderate,
+    severe) and a respiratory concern as 'attention' - what discharge also treats as a
+    concern."""
     flags = {
         name: reading.flag
         for name, reading in readings(observation, limits).items()
         if reading.flag
     }
-    if observation.sedation is not None and observation.sedation < 5:
+    if observation.sedation is not None and observation.sedation < SEDATION_CLEAR:
         flags["sedation"] = "attention"
+    if observation.dissociation is not None and observation.dissociation not in DISSOCIATION_CLEAR:
+        flags["dissociation"] = "attention"
     if observation.respiratory_concern:
         flags["respiratory_concern"] = "attention"
     return flags

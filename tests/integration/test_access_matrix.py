@@ -17,6 +17,7 @@ have their own tests that post real forms.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -247,6 +248,9 @@ SAMPLE_OVERRIDES = {
     "api.post_call_staff": {"session_id": "phase_session_id"},
     "clinic.reschedule_session": {"session_id": "spare_session_id"},
     "clinic.cancel_session": {"session_id": "spare_session_id"},
+    # pre-dose readings: on a session nobody doses (today's is dosed by the dose routes)
+    "board.record_vitals": {"session_id": "undosed_session_id"},
+    "api.post_check": {"session_id": "undosed_session_id"},
     "clinic.archive": {"template_id": "spare_template_id"},
     "clinic.restore": {"template_id": "spare_template_id"},
     "clinic.delete_data": {"user_id": "leaving_patient_id"},
@@ -422,6 +426,14 @@ def _plant(media_dir: Path) -> dict[str, object]:
         .where(TreatmentSession.patient_id == owner.id, TreatmentSession.status == "scheduled")
         .order_by(TreatmentSession.scheduled_at)
     ).all()[:3]
+    undosed_session = TreatmentSession(
+        clinic_id=owner.clinic_id,
+        patient_id=owner.id,
+        template_version_id=spare_session.template_version_id,
+        scheduled_at=spare_session.scheduled_at + timedelta(days=30),
+    )
+    db.session.add(undosed_session)
+    db.session.flush()
     templates = db.session.scalars(
         select(SessionTemplate)
         .where(SessionTemplate.clinic_id == owner.clinic_id)
@@ -482,6 +494,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "session_id": today.id,
         "phase_session_id": phase_session.id,
         "spare_session_id": spare_session.id,
+        "undosed_session_id": undosed_session.id,
         "template_id": templates[0].id,
         "spare_template_id": templates[1].id,
         "instrument": "phq9",

@@ -16,6 +16,7 @@ from kap.models import (
     SessionObservation,
     SessionStatus,
     TreatmentSession,
+    User,
 )
 from kap.services import discharge_rules, vitals
 from tests.conftest import Auth
@@ -635,3 +636,76 @@ def test_a_refused_form_for_a_session_off_the_board_still_says_why(app, client, 
     assert response.status_code == 400
     assert "no longer on today&#39;s board" in response.text
     assert _observations(app, past) == []
+
+
+def _late_session(app, people, *, checked_in: bool = False, dosed: bool = False) -> int:
+    """A Walkthrough session for Robin at 22:00 New York on 10 June 2031, checked in at 22:05
+    and/or dosed by staff at 22:10, the patient never pressing Start."""
+    from kap.models import MedicationAdministration, SessionTemplate
+    from kap.services.scheduling import local_to_utc
+
+    zone = "America/New_York"
+    with app.app_context():
+        template = db.session.scalar(
+            select(SessionTemplate).where(SessionTemplate.name.like("Walkthrough%"))
+        )
+        at = local_to_utc(datetime(2031, 6, 10).date(), datetime(2031, 6, 10, 22).time(), zone)
+        session = TreatmentSession(
+            clinic_id=people["patient2@demo.test"].clinic_id,
+            patient_id=people["patient2@demo.test"].id,
+            template_version_id=template.current_version.id,
+            scheduled_at=at,
+        )
+        db.session.add(session)
+        db.session.flush()
+        if checked_in:
+            session.checked_in_at = at + timedelta(minutes=5)
+            session.checked_in_by_id = people["therapist@demo.test"].id
+        if dosed:
+            db.session.add(
+                MedicationAdministration(
+                    session_id=session.id,
+                    clinic_id=session.clinic_id,
+                    medication="Ketamine",
+                    route="iv",
+                    dose=35,
+                    unit="mg",
+                    given_at=at + timedelta(minutes=10),
+                    given_by_id=people["therapist@demo.test"].id,
+                    recorded_at=at + timedelta(minutes=10),
+                )
+            )
+        db.session.commit()
+        return session.id
+
+
+def _on_board_at(app, people, local_moment: datetime, session_id: int) -> bool:
+    from freezegun import freeze_time
+
+    from kap.services.board import board_for
+    from kap.services.scheduling import local_to_utc
+
+    moment = local_to_utc(local_moment.date(), local_moment.time(), "America/New_York")
+    with app.app_context(), freeze_time(moment):
+        board = board_for(db.session.get(User, people["therapist@demo.test"].id))
+        return session_id in {row.session.id for row in board.active + board.discharged}
+
+
+@pytest.mark.parametrize("checked_in, dosed", [(False, True), (True, False)])
+def test_a_session_dosed_or_checked_in_late_stays_past_local_midnight(
+    app, people, checked_in, dosed
+):
+    """Dosed by staff (or checked in) at 22:00 without Start: still on the board at 00:30 and
+    23:00 the next day, gone once the carry-over has passed."""
+    session_id = _late_session(app, people, checked_in=checked_in, dosed=dosed)
+    assert _on_board_at(app, people, datetime(2031, 6, 10, 23, 30), session_id)
+    assert _on_board_at(app, people, datetime(2031, 6, 11, 0, 30), session_id)
+    assert _on_board_at(app, people, datetime(2031, 6, 11, 21, 0), session_id)
+    assert not _on_board_at(app, people, datetime(2031, 6, 12, 0, 30), session_id)
+
+
+def test_a_late_session_never_checked_in_or_dosed_leaves_at_local_midnight(app, people):
+    """Booked for 22:00 and nothing happened: off the board at 00:30 the next day."""
+    session_id = _late_session(app, people)
+    assert _on_board_at(app, people, datetime(2031, 6, 10, 23, 30), session_id)
+    assert not _on_board_at(app, people, datetime(2031, 6, 11, 0, 30), session_id)

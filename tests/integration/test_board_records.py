@@ -43,6 +43,14 @@ def esk_id(app, people) -> int:
         return esketamine_today().id
 
 
+@pytest.fixture
+def esk_checked_in_id(app, people) -> int:
+    """Robin Lee's esketamine session today, checked in (a dose may be recorded)."""
+    with app.app_context():
+        therapist = people["therapist@demo.test"].id
+        return esketamine_today(checked_in_at=datetime.now(UTC), checked_in_by_id=therapist).id
+
+
 def _row(page: str, session_id: int) -> str:
     return page.split(f'id="session-{session_id}"', 1)[1].split("</article>", 1)[0]
 
@@ -156,26 +164,43 @@ def test_the_administration_form_never_proposes_a_dose(app, client, auth, esk_id
     assert "usual" not in _text(form).lower()
 
 
-def test_record_an_administration_from_the_board(app, client, auth, esk_id):
+def test_record_an_administration_from_the_board(app, client, auth, esk_checked_in_id):
     """The row then reads '… 56 mg intranasal at HH:MM by Dr. Tess Rivera, lot DEMO-24A17'."""
     auth.login("therapist@demo.test")
     typed = to_local(datetime.now(UTC) - timedelta(minutes=3), ZONE).strftime("%H:%M")
     response = _post_form(
-        client, f"/board/sessions/{esk_id}/administrations", **DOSE, given_time=typed
+        client, f"/board/sessions/{esk_checked_in_id}/administrations", **DOSE, given_time=typed
     )
     assert response.status_code == 302
     with app.app_context():
         (given,) = db.session.scalars(
-            select(MedicationAdministration).where(MedicationAdministration.session_id == esk_id)
+            select(MedicationAdministration).where(
+                MedicationAdministration.session_id == esk_checked_in_id
+            )
         ).all()
         assert given.dose == Decimal("56") and given.unit == "mg"
         assert _clock(given.given_at) == typed
-    row = _text(_row(client.get("/board/").text, esk_id))
+    row = _text(_row(client.get("/board/").text, esk_checked_in_id))
     expected = (
         f"Esketamine (Spravato) 56 mg intranasal at {typed} by Dr. Tess Rivera, lot DEMO-24A17"
     )
     assert expected in row
     assert "Dosed" in row  # staff dosed before the patient pressed Start session
+
+
+def test_staff_cannot_record_a_dose_from_the_board_before_check_in(app, client, auth, esk_id):
+    """Esketamine requires check-in: the board says so beside the form and a dose posted
+    before it gets 409 with the reason; nothing is saved."""
+    auth.login("therapist@demo.test")
+    assert "Check the patient in first" in _row(client.get("/board/").text, esk_id)
+    response = _post_form(client, f"/board/sessions/{esk_id}/administrations", **DOSE)
+    assert response.status_code == 409
+    assert "Check the patient in first (ID, pre-dose vitals)." in response.text
+    with app.app_context():
+        query = select(MedicationAdministration).where(
+            MedicationAdministration.session_id == esk_id
+        )
+        assert db.session.scalars(query).all() == []
 
 
 @pytest.mark.parametrize(
@@ -189,23 +214,25 @@ def test_record_an_administration_from_the_board(app, client, auth, esk_id):
     ],
 )
 def test_a_refused_administration_keeps_what_was_typed(
-    app, client, auth, esk_id, changes, field, message
+    app, client, auth, esk_checked_in_id, changes, field, message
 ):
     """400, the message beside the field, the form open with what was typed; nothing saved."""
     auth.login("therapist@demo.test")
     fields = {**DOSE, **changes}
-    response = _post_form(client, f"/board/sessions/{esk_id}/administrations", **fields)
+    response = _post_form(client, f"/board/sessions/{esk_checked_in_id}/administrations", **fields)
     assert response.status_code == 400
-    error = re.search(rf'id="s{esk_id}-administration-{field}-error">([^<]*)<', response.text)
+    error = re.search(
+        rf'id="s{esk_checked_in_id}-administration-{field}-error">([^<]*)<', response.text
+    )
     assert error and message in error.group(1)
     assert 'value="DEMO-24A17"' in response.text  # kept
-    assert (
-        f'id="s{esk_id}-administration-panel" data-key="session-{esk_id}-administration" open'
-        in (response.text)
-    )
+    panel = f'id="s{esk_checked_in_id}-administration-panel"'
+    assert f'{panel} data-key="session-{esk_checked_in_id}-administration" open' in response.text
     with app.app_context():
         assert not db.session.scalars(
-            select(MedicationAdministration).where(MedicationAdministration.session_id == esk_id)
+            select(MedicationAdministration).where(
+                MedicationAdministration.session_id == esk_checked_in_id
+            )
         ).all()
 
 

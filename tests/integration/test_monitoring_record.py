@@ -233,3 +233,38 @@ def test_pdf_never_drops_letters_of_a_name_silently(
     expected = "Zoë Łukasz ?" if dejavu else "Zoë ?ukasz ?"
     assert f"Session summary: {expected}" in text
     assert "Some characters could not be printed here; see the page." in text
+
+
+def test_the_record_prints_the_post_dose_reading_the_board_counts(app, client, auth, esketamine_id):
+    """A post-dose reading 15 minutes after dosing (the check is due at 40) is not the
+    protocol's: the record's post-dose row shows the one the board counts, as the board does."""
+    from kap.models import MedicationAdministration
+
+    with app.app_context():
+        session = db.session.get(TreatmentSession, esketamine_id)
+        dosed = db.session.scalar(
+            select(MedicationAdministration.given_at)
+            .where(MedicationAdministration.session_id == esketamine_id)
+            .order_by(MedicationAdministration.given_at)
+        )
+        db.session.add(
+            SessionObservation(
+                session_id=session.id,
+                clinic_id=session.clinic_id,
+                kind="post_dose",
+                recorded_at=dosed + timedelta(minutes=15),
+                recorded_by_id=session.checked_in_by_id,
+                systolic=177,
+                diastolic=99,
+                heart_rate=90,
+                sedation=3,
+                dissociation="moderate",
+                respiratory_concern=False,
+            )
+        )
+        db.session.commit()
+    auth.login("therapist2@demo.test")
+    page = client.get(f"/board/sessions/{esketamine_id}/summary").text
+    protocol = _section(page, "protocol-heading")
+    assert "142" in protocol and "177" not in protocol
+    assert "177" in page  # still listed among all readings

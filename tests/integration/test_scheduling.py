@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -233,3 +234,92 @@ def test_therapist_sees_the_course_of_their_patient_only(client, auth, people):
     assert page.status_code == 200
     assert "Walkthrough (3 minutes)" in page.text
     assert client.get(f"/therapist/patients/{people['patient2@demo.test'].id}").status_code == 404
+
+
+def _put_on_record(app, people, session_id: int, what: str) -> None:
+    """Give the session a check-in, a pre-dose reading or a dose given by staff."""
+    from kap.models import MedicationAdministration, SessionObservation
+
+    therapist = people["therapist@demo.test"].id
+    with app.app_context():
+        session = db.session.get(TreatmentSession, session_id)
+        moment = datetime.now(UTC)
+        if what == "check_in":
+            session.checked_in_at, session.checked_in_by_id = moment, therapist
+        elif what == "reading":
+            db.session.add(
+                SessionObservation(
+                    session_id=session.id,
+                    clinic_id=session.clinic_id,
+                    kind="pre_dose",
+                    recorded_at=moment,
+                    recorded_by_id=therapist,
+                    systolic=172,
+                    diastolic=104,
+                )
+            )
+        else:
+            db.session.add(
+                MedicationAdministration(
+                    session_id=session.id,
+                    clinic_id=session.clinic_id,
+                    medication="Ketamine",
+                    route="iv",
+                    dose=35,
+                    unit="mg",
+                    given_at=moment,
+                    given_by_id=therapist,
+                    recorded_at=moment,
+                )
+            )
+        db.session.commit()
+
+
+@pytest.mark.parametrize("what", ["check_in", "reading", "dose"])
+def test_session_with_its_day_on_record_cannot_be_moved_or_cancelled(app, people, what):
+    """A check-in, a reading or a dose ties the session to its day: reschedule and cancel are
+    refused (409 session_on_record) and the session stays as it was."""
+    from kap.models import User
+    from kap.services.errors import Conflict
+    from kap.services.scheduling import cancel_session, reschedule_session
+
+    session = _sessions(app, people["patient2@demo.test"].id)[0]
+    _put_on_record(app, people, session.id, what)
+    with app.app_context():
+        admin = db.session.get(User, people["admin@demo.test"].id)
+        target = db.session.get(TreatmentSession, session.id)
+        with pytest.raises(Conflict) as moved:
+            reschedule_session(admin, target, _next_monday() + timedelta(days=21), time(9))
+        assert moved.value.code == "session_on_record"
+        with pytest.raises(Conflict) as cancelled:
+            cancel_session(admin, target, "deferred")
+        assert "book a new session" in cancelled.value.message
+        db.session.rollback()
+        kept = db.session.get(TreatmentSession, session.id)
+        assert (kept.status, kept.scheduled_at) == (SessionStatus.SCHEDULED, session.scheduled_at)
+
+
+def test_admin_sees_why_a_dosed_session_cannot_be_cancelled(app, client, auth, people):
+    """The page offers no Change for a session with a dose on record and says why; a post
+    from an older page gets 409 with the message beside that session, nothing cancelled."""
+    auth.login("admin@demo.test")
+    session = _sessions(app, people["patient2@demo.test"].id)[0]
+    stale = client.get(_person_url(people))
+    data = form_data(stale.text, f"/sessions/{session.id}/cancel")
+    _put_on_record(app, people, session.id, "dose")
+    page = client.get(_person_url(people))
+    assert f"/sessions/{session.id}/cancel" not in page.text
+    assert f'id="session-{session.id}-on-record"' in page.text
+    response = client.post(f"/clinic/sessions/{session.id}/cancel", data=data)
+    assert response.status_code == 409
+    assert re.search(
+        rf'id="session-{session.id}-refused"[^>]*>This session has a check-in, readings or a dose',
+        response.text,
+    )
+    move = form_data(stale.text, f"/sessions/{session.id}/reschedule")
+    moved = client.post(f"/clinic/sessions/{session.id}/reschedule", data=move)
+    assert moved.status_code == 409
+    assert f'id="session-{session.id}-refused"' in moved.text
+    with app.app_context():
+        kept = db.session.get(TreatmentSession, session.id)
+        assert (kept.status, kept.scheduled_at) == (SessionStatus.SCHEDULED, session.scheduled_at)

@@ -60,6 +60,13 @@ def session_id(ctx, people) -> int:
     return esketamine_today().id
 
 
+@pytest.fixture
+def checked_in_id(ctx, people) -> int:
+    """Today's esketamine session, the patient checked in (doses may be recorded)."""
+    therapist = _user("therapist@demo.test")
+    return esketamine_today(checked_in_at=NOW, checked_in_by_id=therapist.id).id
+
+
 def _audit(action: str) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
@@ -158,11 +165,11 @@ def test_only_the_clinics_staff_can_check_in(session_id, email):
 # --- Administrations ----------------------------------------------------------------------------
 
 
-def test_a_dose_is_stored_as_the_exact_decimal_typed(session_id):
+def test_a_dose_is_stored_as_the_exact_decimal_typed(checked_in_id):
     """0.125 mg/kg is kept as Decimal('0.125'), never as a float."""
     given = administrations.record_administration(
         _user("therapist@demo.test"),
-        session_id,
+        checked_in_id,
         {**DOSE, "medication": "Ketamine", "route": "iv", "dose": "0.125", "unit": "mg/kg"},
     )
     db.session.expire_all()
@@ -197,21 +204,21 @@ def test_a_dose_is_stored_as_the_exact_decimal_typed(session_id):
         ({"at": NOW - timedelta(days=1)}, "at"),
     ],
 )
-def test_an_administration_with_a_bad_value_is_refused_by_field(session_id, changes, field):
+def test_an_administration_with_a_bad_value_is_refused_by_field(checked_in_id, changes, field):
     """Each rule names its field; nothing is recorded."""
     with pytest.raises(Invalid) as refused:
         administrations.record_administration(
-            _user("therapist@demo.test"), session_id, {**DOSE, **changes}, now=NOW
+            _user("therapist@demo.test"), checked_in_id, {**DOSE, **changes}, now=NOW
         )
     assert field in refused.value.fields
-    assert _given(session_id) == []
+    assert _given(checked_in_id) == []
 
 
-def test_a_time_given_a_few_minutes_ahead_is_accepted(session_id):
+def test_a_time_given_a_few_minutes_ahead_is_accepted(checked_in_id):
     """Clocks drift: up to 5 minutes ahead of the server is fine."""
     at = NOW + timedelta(minutes=4)
     given = administrations.record_administration(
-        _user("therapist@demo.test"), session_id, {**DOSE, "at": at}, now=NOW
+        _user("therapist@demo.test"), checked_in_id, {**DOSE, "at": at}, now=NOW
     )
     assert given.given_at == at
 
@@ -236,14 +243,16 @@ def test_only_the_clinics_clinicians_record_administrations(session_id, email):
         administrations.record_administration(_user(email), session_id, DOSE)
 
 
-def test_a_booster_dose_is_a_second_record(session_id):
+def test_a_booster_dose_is_a_second_record(checked_in_id):
     """Several per session, in the order given."""
     therapist = _user("therapist@demo.test")
     administrations.record_administration(
-        therapist, session_id, {**DOSE, "at": NOW - timedelta(minutes=30)}
+        therapist, checked_in_id, {**DOSE, "at": NOW - timedelta(minutes=30)}
     )
-    administrations.record_administration(therapist, session_id, {**DOSE, "dose": "28", "at": NOW})
-    doses = [g.dose for g in administrations.administrations_of([session_id])[session_id]]
+    administrations.record_administration(
+        therapist, checked_in_id, {**DOSE, "dose": "28", "at": NOW}
+    )
+    doses = [g.dose for g in administrations.administrations_of([checked_in_id])[checked_in_id]]
     assert doses == [Decimal("56"), Decimal("28")]
 
 
@@ -263,12 +272,13 @@ def test_a_booster_dose_is_a_second_record(session_id):
         ("later", PRE_DOSE, "", {"kind"}),
     ],
 )
-def test_each_kind_needs_its_fields(session_id, kind, values, note, fields):
+def test_each_kind_needs_its_fields(checked_in_id, kind, values, note, fields):
     """pre-dose/post-dose/final need vitals; post-dose/final the state; a check anything."""
-    administrations.record_administration(_user("therapist@demo.test"), session_id, DOSE)
+    if kind != "pre_dose":  # pre-dose readings come before dosing
+        administrations.record_administration(_user("therapist@demo.test"), checked_in_id, DOSE)
     with pytest.raises(Invalid) as refused:
         observations.record_observation(
-            _user("therapist@demo.test"), session_id, kind=kind, values=values, note=note
+            _user("therapist@demo.test"), checked_in_id, kind=kind, values=values, note=note
         )
     assert set(refused.value.fields) == fields
 
@@ -283,12 +293,12 @@ def test_after_dosing_kinds_wait_for_dosing(session_id, kind):
     assert "taken after dosing" in refused.value.fields["kind"][0]
 
 
-def test_an_administration_counts_as_dosing_before_the_patient_presses_start(session_id):
+def test_an_administration_counts_as_dosing_before_the_patient_presses_start(checked_in_id):
     """Staff recorded the dose: a post-dose check is accepted though the phone never started."""
     therapist = _user("therapist@demo.test")
-    administrations.record_administration(therapist, session_id, DOSE)
+    administrations.record_administration(therapist, checked_in_id, DOSE)
     reading = observations.record_observation(
-        therapist, session_id, kind="post_dose", values={**PRE_DOSE, **STATE, "sedation": 4}
+        therapist, checked_in_id, kind="post_dose", values={**PRE_DOSE, **STATE, "sedation": 4}
     )
     assert (reading.kind, reading.sedation, reading.respiratory_concern) == ("post_dose", 4, False)
     (event,) = _audit("session.vitals")
@@ -309,12 +319,12 @@ def _post(auth: Auth, path: str, body: dict):
     return auth.client.post(path, json=body, headers=auth.headers)
 
 
-def test_api_records_an_administration(app, session_id, people):
+def test_api_records_an_administration(app, checked_in_id, people):
     """201 with the DESIGN §4 shape; the dose a JSON number; audited with the actor, no note."""
     auth = _api(app, "therapist2@demo.test")
     at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     body = {**DOSE, "dose": 56, "lot": "DEMO-1", "at": at, "note": "Two devices."}
-    response = _post(auth, f"/api/v1/sessions/{session_id}/administrations", body)
+    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", body)
     assert response.status_code == 201, response.json
     given = response.json["administration"]
     colleague = people["therapist2@demo.test"]
@@ -337,27 +347,27 @@ def test_api_records_an_administration(app, session_id, people):
         assert db.session.get(MedicationAdministration, given["id"]).note == "Two devices."
 
 
-def test_api_keeps_a_fractional_dose_a_number(app, session_id):
+def test_api_keeps_a_fractional_dose_a_number(app, checked_in_id):
     """0.5 mg/kg comes back as 0.5."""
     body = {**DOSE, "route": "im", "dose": 0.5, "unit": "mg/kg"}
     response = _post(
-        _api(app, "admin@demo.test"), f"/api/v1/sessions/{session_id}/administrations", body
+        _api(app, "admin@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert response.status_code == 201 and response.json["administration"]["dose"] == 0.5
 
 
-def test_api_refuses_an_invalid_administration_with_fields(app, session_id):
+def test_api_refuses_an_invalid_administration_with_fields(app, checked_in_id):
     """400 in the error format, naming every field at fault."""
     body = {"medication": "", "route": "nose", "dose": -1, "unit": "g", "at": "yesterday"}
     response = _post(
-        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{session_id}/administrations", body
+        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid"
     assert set(response.json["error"]["fields"]) == {"at"}  # the time is read first
     body["at"] = None
     response = _post(
-        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{session_id}/administrations", body
+        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert set(response.json["error"]["fields"]) == {"medication", "route", "dose", "unit"}
 
@@ -381,10 +391,10 @@ def test_api_records_are_for_the_clinics_clinicians(app, session_id, email, stat
         assert _given(session_id) == [] and _readings(session_id) == []
 
 
-def test_api_records_a_check_with_its_flags(app, session_id, people):
+def test_api_records_a_check_with_its_flags(app, checked_in_id, people):
     """201 with every field; out-of-range vitals and what needs attention are flagged."""
     auth = _api(app, "therapist@demo.test")
-    _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
+    _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
     body = {
         "kind": "post_dose",
         "systolic": 172,
@@ -396,7 +406,7 @@ def test_api_records_a_check_with_its_flags(app, session_id, people):
         "respiratory_concern": True,
         "note": "Shallow breathing; sat up.",
     }
-    response = _post(auth, f"/api/v1/sessions/{session_id}/checks", body)
+    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/checks", body)
     assert response.status_code == 201, response.json
     check = response.json["check"]
     assert check["recorded_at"].endswith("Z")
@@ -408,23 +418,25 @@ def test_api_records_a_check_with_its_flags(app, session_id, people):
     assert check["flags"] == {
         "systolic": "high",
         "sedation": "attention",
+        "dissociation": "attention",
         "respiratory_concern": "attention",
     }
     with app.app_context():
         (event,) = _audit("session.vitals")
         assert event.detail == (
-            "kind=post_dose; out_of_range=systolic_high; attention=sedation,respiratory_concern"
+            "kind=post_dose; out_of_range=systolic_high; "
+            "attention=sedation,dissociation,respiratory_concern"
         )
         assert "Shallow" not in event.detail
 
 
-def test_api_check_without_vitals_is_audited_as_a_check(app, session_id):
+def test_api_check_without_vitals_is_audited_as_a_check(app, checked_in_id):
     """A check of sedation and a note alone: session.check, flags empty."""
     auth = _api(app, "admin@demo.test")
-    _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
+    _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
     response = _post(
         auth,
-        f"/api/v1/sessions/{session_id}/checks",
+        f"/api/v1/sessions/{checked_in_id}/checks",
         {"kind": "check", "sedation": 5, "note": "Resting"},
     )
     assert response.status_code == 201
@@ -444,15 +456,16 @@ def test_api_check_without_vitals_is_audited_as_a_check(app, session_id):
         ({"kind": "pre_dose", **PRE_DOSE, "systolic": 400}, {"systolic"}),
     ],
 )
-def test_api_refuses_an_invalid_check_with_fields(app, session_id, body, fields):
+def test_api_refuses_an_invalid_check_with_fields(app, checked_in_id, body, fields):
     """400 naming the fields; nothing recorded."""
     auth = _api(app, "therapist@demo.test")
-    _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
-    response = _post(auth, f"/api/v1/sessions/{session_id}/checks", body)
+    if body.get("kind") != "pre_dose":  # pre-dose readings come before dosing
+        _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
+    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/checks", body)
     assert response.status_code == 400
     assert set(response.json["error"]["fields"]) == fields
     with app.app_context():
-        assert _readings(session_id) == []
+        assert _readings(checked_in_id) == []
 
 
 def test_api_refuses_records_on_a_discharged_session(app, session_id):
@@ -464,3 +477,161 @@ def test_api_refuses_records_on_a_discharged_session(app, session_id):
     assert _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE).status_code == 409
     body = {"kind": "pre_dose", **PRE_DOSE}
     assert _post(auth, f"/api/v1/sessions/{session_id}/checks", body).status_code == 409
+
+
+# --- A dose belongs to its session's day and follows check-in -------------------------------
+
+
+def _at_local(day_offset: int, hour: int, minute: int = 0) -> datetime:
+    """A moment on the clinic's clock (New York), ``day_offset`` days from today there."""
+    from kap.services.scheduling import local_to_utc, to_local
+
+    today = to_local(NOW, "America/New_York").date()
+    clock = datetime(2000, 1, 1, hour, minute).time()
+    return local_to_utc(today + timedelta(days=day_offset), clock, "America/New_York")
+
+
+def _booked(at: datetime, *, checked_in: bool) -> int:
+    session = esketamine_today()
+    session.scheduled_at = at
+    if checked_in:
+        session.checked_in_at = at + timedelta(minutes=10)
+        session.checked_in_by_id = _user("therapist@demo.test").id
+    db.session.commit()
+    return session.id
+
+
+def test_staff_cannot_record_a_dose_on_a_session_six_days_ago(ctx, people):
+    """A checked-in session booked six days ago: 409 not_today, nothing recorded."""
+    booked = NOW - timedelta(days=6)
+    session_id = _booked(booked, checked_in=True)
+    with pytest.raises(Conflict) as refused:
+        administrations.record_administration(
+            _user("therapist@demo.test"), session_id, {**DOSE, "at": booked + timedelta(hours=1)}
+        )
+    assert refused.value.code == "not_today"
+    assert _given(session_id) == []
+
+
+def test_staff_cannot_record_a_dose_on_a_session_booked_for_tomorrow(ctx, people):
+    """Tomorrow's session: 409 not_today."""
+    session_id = _booked(NOW + timedelta(days=1), checked_in=False)
+    db.session.get(TreatmentSession, session_id).checked_in_at = NOW
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        administrations.record_administration(_user("therapist@demo.test"), session_id, DOSE)
+    assert refused.value.code == "not_today"
+
+
+def test_a_session_under_way_at_midnight_takes_its_dose_after_midnight(ctx, people):
+    """Checked in at 23:40 last night: a dose at 00:20 is recorded; a session booked for last
+    night that never got under way is refused."""
+    now = _at_local(0, 0, 20)
+    under_way = _booked(_at_local(-1, 23, 30), checked_in=True)
+    given = administrations.record_administration(
+        _user("therapist@demo.test"), under_way, DOSE, now=now
+    )
+    assert given.given_at == now
+    idle = _booked(_at_local(-1, 23, 30), checked_in=False)
+    db.session.get(TreatmentSession, idle).template_version.requires_check_in = False
+    with pytest.raises(Conflict) as refused:
+        administrations.record_administration(_user("therapist@demo.test"), idle, DOSE, now=now)
+    assert refused.value.code == "not_today"
+
+
+def test_a_dose_time_outside_the_sessions_day_and_the_night_after_is_refused_by_field(ctx, people):
+    """Booked for 23:30 last night and checked in; at 23:58 tonight a time given the day
+    before the session, or at 00:02 tomorrow (past the carry-over, within the 5 minutes of
+    clock drift) is refused beside 'at'; 23:57 tonight is recorded."""
+    session_id = _booked(_at_local(-1, 23, 30), checked_in=True)
+    now = _at_local(0, 23, 58)
+    therapist = _user("therapist@demo.test")
+    for at in (_at_local(-2, 23, 59), _at_local(1, 0, 2)):
+        with pytest.raises(Invalid) as refused:
+            administrations.record_administration(
+                therapist, session_id, {**DOSE, "at": at}, now=now
+            )
+        assert "at" in refused.value.fields
+    assert _given(session_id) == []
+    at = _at_local(0, 23, 57)
+    assert (
+        administrations.record_administration(
+            therapist, session_id, {**DOSE, "at": at}, now=now
+        ).given_at
+        == at
+    )
+
+
+def test_staff_cannot_dose_before_check_in_when_the_template_requires_it(session_id):
+    """Esketamine requires check-in: a dose before it is refused (409), so check-in and the
+    patient's Start are never locked out by an early dose; after check-in it is recorded."""
+    therapist = _user("therapist@demo.test")
+    with pytest.raises(Conflict) as refused:
+        administrations.record_administration(therapist, session_id, DOSE)
+    assert refused.value.code == "check_in_required"
+    assert refused.value.message == "Check the patient in first (ID, pre-dose vitals)."
+    assert _given(session_id) == []
+    _pre_dose(session_id)
+    check_in.check_in(therapist, session_id, photo_id_checked=True)
+    assert administrations.record_administration(therapist, session_id, DOSE).id
+
+
+def test_staff_cannot_record_a_pre_dose_reading_after_dosing(checked_in_id):
+    """Once dosed, a 'pre-dose' reading would pass a post-dose BP off as before dosing."""
+    therapist = _user("therapist@demo.test")
+    administrations.record_administration(therapist, checked_in_id, DOSE)
+    with pytest.raises(Invalid) as refused:
+        observations.record_observation(therapist, checked_in_id, kind="pre_dose", values=PRE_DOSE)
+    assert "already been dosed" in refused.value.fields["kind"][0]
+    assert _readings(checked_in_id) == []
+
+
+@pytest.mark.parametrize("state", ["cancelled", "discharged"])
+def test_an_invalid_reading_on_a_closed_session_gets_409(session_id, state):
+    """A cancelled or discharged session says so first (409), not which value is wrong."""
+    session = db.session.get(TreatmentSession, session_id)
+    if state == "cancelled":
+        session.status = SessionStatus.CANCELLED
+    else:
+        session.discharged_at = NOW
+    db.session.commit()
+    with pytest.raises(Conflict):
+        observations.record_observation(
+            _user("therapist@demo.test"), session_id, kind="pre_dose", values={"systolic": 400}
+        )
+
+
+@pytest.mark.parametrize("level, flagged", [("none", False), ("mild", False), ("moderate", True)])
+def test_moderate_or_severe_dissociation_is_flagged_for_attention(checked_in_id, level, flagged):
+    """As discharge treats it: moderate/severe dissociation is 'attention', mild is not."""
+    from kap.services.vitals import observation_flags, vitals_limits
+
+    therapist = _user("therapist@demo.test")
+    administrations.record_administration(therapist, checked_in_id, DOSE)
+    reading = observations.record_observation(
+        therapist, checked_in_id, kind="check", values={"dissociation": level}
+    )
+    flags = observation_flags(reading, vitals_limits(therapist.clinic))
+    assert (flags.get("dissociation") == "attention") is flagged
+
+
+@pytest.mark.parametrize("score", range(6))
+def test_board_and_printed_record_word_each_sedation_score_alike(score):
+    """One wording of MOAA/S: the board row and the printed record say the same."""
+    from kap.services.board_records import state_words
+    from kap.services.clinical_scales import sedation_text
+
+    ((board_text, _),) = state_words(SessionObservation(sedation=score))
+    printed = sedation_text(score).split(": ", 1)[1]
+    assert board_text == f"Sedation {score} ({printed})"
+
+
+def test_api_refuses_a_dose_before_check_in_with_409(app, session_id):
+    """The API says why in the error format: 409 check_in_required; nothing recorded."""
+    auth = _api(app, "therapist@demo.test")
+    response = _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "check_in_required"
+    assert response.json["error"]["message"] == "Check the patient in first (ID, pre-dose vitals)."
+    with app.app_context():
+        assert _given(session_id) == []

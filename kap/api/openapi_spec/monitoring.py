@@ -13,8 +13,9 @@ from kap.api.openapi_spec.common import (
     request_object,
 )
 from kap.services.administrations import MAX_LOT, MAX_MEDICATION, MAX_NOTE, ROUTES, UNITS
+from kap.services.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
 from kap.services.observations import MAX_NOTE_LENGTH
-from kap.services.vitals import DISSOCIATION_LABELS, KINDS, PLAUSIBLE, SEDATION_LABELS
+from kap.services.vitals import KINDS, PLAUSIBLE
 
 CLINICIANS = ("therapist", "clinic_admin")
 SESSION_ID = path_id("session_id", "session")
@@ -79,12 +80,14 @@ CHECK = closed(
             "type": "object",
             "description": (
                 "Only what needs a look, by field: a vital outside the clinic's limits is "
-                '"high" or "low"; sedation below 5 and a respiratory concern are "attention". '
+                '"high" or "low"; sedation below 5, moderate or severe dissociation and a '
+                'respiratory concern are "attention". '
                 'E.g. {"systolic": "high", "sedation": "attention"}; {} when nothing.'
             ),
             "properties": {
                 **dict.fromkeys(VITAL_NAMES, FLAG),
                 "sedation": {"type": "string", "const": "attention"},
+                "dissociation": {"type": "string", "const": "attention"},
                 "respiratory_concern": {"type": "string", "const": "attention"},
             },
             "additionalProperties": False,
