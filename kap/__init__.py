@@ -20,7 +20,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app.config.from_object(config)
     if app.config.get("TRUSTED_PROXIES"):
-        # Exactly that many hops of X-Forwarded-For/-Proto are believed (DESIGN §7): the
+        # Exactly that many hops of X-Forwarded-For/-Proto are believed (SECURITY.md): the
         # address a proxy appended, never one a client wrote into the header itself.
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -55,7 +55,7 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'kap.db'}")
     #: hide_parameters: SQL parameters (session data, ciphertexts, emails) never reach a log
-    #: line or an error message, even with SQL echo on (DESIGN §6; kap/logs.py).
+    #: line or an error message, even with SQL echo on (SECURITY.md; kap/logs.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     #: How many reverse proxies in front of the app append to X-Forwarded-For (and set
@@ -70,7 +70,7 @@ class Config:
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "kap")
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = False
-    #: Failed sign-ins allowed per account and per client address (DESIGN §6, issue 2).
+    #: Failed sign-ins allowed per account and per client address (SECURITY.md).
     SIGNIN_ACCOUNT_FAILURE_LIMIT = "5 per 15 minutes"
     SIGNIN_CLIENT_FAILURE_LIMIT = "50 per 15 minutes"
 
@@ -78,7 +78,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    #: Absolute lifetime of a signed-in session, and idle sign-out by role (DESIGN §6).
+    #: Absolute lifetime of a signed-in session, and idle sign-out by role (SECURITY.md).
     SESSION_ABSOLUTE_HOURS = 12
     IDLE_MINUTES_CLINICIAN = 15
     IDLE_MINUTES_PATIENT = 30

@@ -16,7 +16,7 @@ from kap.services.errors import DomainError, NotFound, RateLimited
 
 log = logging.getLogger(__name__)
 
-#: Machine-readable codes for the API error format (DESIGN §4).
+#: Machine-readable codes for the API error format.
 CODES = {
     400: "invalid",
     401: "unauthenticated",

@@ -1,4 +1,4 @@
-"""What reaches the application log: never patient text, a password or a token (DESIGN §6).
+"""What reaches the application log: never patient text, a password or a token (SECURITY.md).
 
 Two places could carry them there. The development server (``make run``) logs every request
 line, and an invitation link has its one-time token in the path. An unexpected error's

@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
         headers["X-Frame-Options"] = "DENY"
         if production:
             headers["Strict-Transport-Security"] = HSTS
-        # Patient data must never sit in a shared or back-button cache (DESIGN §6). Static
+        # Patient data must never sit in a shared or back-button cache (SECURITY.md). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
         # Read from the session's data, not the user row: after a view's commit the user is
         # expired, and reloading it here may meet a connection that just dropped (a stored

@@ -1,4 +1,4 @@
-"""JSON API v1 (DESIGN §4): cookie-session auth, CSRF in X-CSRFToken, one error format."""
+"""JSON API v1: cookie-session auth, CSRF in X-CSRFToken, one error format."""
 
 from flask import Blueprint, request
 

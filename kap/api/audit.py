@@ -1,4 +1,4 @@
-"""The clinic's audit events for clinic admins (DESIGN §4)."""
+"""The clinic's audit events for clinic admins."""
 
 from flask import jsonify
 from flask_login import current_user

@@ -1,4 +1,4 @@
-"""Discharge over the API (DESIGN §4): discharge with every blocker named, and reopening.
+"""Discharge over the API: discharge with every blocker named, and reopening.
 
 For clinicians of the session's clinic (the board's scope: the whole clinic's floor); a
 patient gets 403, another clinic 404. A refused discharge answers 409 with code

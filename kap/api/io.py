@@ -105,7 +105,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    """The user shape of DESIGN §4."""
+    """The user shape of the published API."""
     return {
         "id": user.id,
         "email": user.email,

@@ -22,7 +22,7 @@ def comment_json(comment: JournalComment) -> dict:
 
 
 def entry_json(entry: JournalEntry) -> dict:
-    """An entry as DESIGN §4 lists it, plus its revision and edit time."""
+    """An entry as the API lists it, plus its revision and edit time."""
     return {
         "id": entry.id,
         "client_id": entry.client_id,

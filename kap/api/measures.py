@@ -12,7 +12,7 @@ from kap.services.measures_scoring import severity_for
 
 
 def measure_json(response: MeasureResponse) -> dict:
-    """A check-in as DESIGN §4 lists it, plus its answers, label and links."""
+    """A check-in as the API lists it, plus its answers, label and links."""
     return {
         "id": response.id,
         "instrument": response.instrument,

@@ -29,7 +29,7 @@ def _person(user: User | None) -> dict[str, Any] | None:
 
 
 def administration_json(given: MedicationAdministration) -> dict[str, Any]:
-    """The administration shape of DESIGN §4 (the note is not echoed)."""
+    """The administration shape of the API (the note is not echoed)."""
     return {
         "id": given.id,
         "medication": given.medication,

@@ -43,7 +43,7 @@ def audio_url(audio_id: int) -> str:
 def get_session(session_id: int):
     """One session with its checklist, intention, playlist, cues and prompts."""
     detail = session_detail(get_session_for(current_user, session_id), audio_url, current_user)
-    # DESIGN §4 reads both ways ("the list item plus ..." and the {user: ...} envelope of
+    # The API contract reads both ways ("the list item plus ..." and the {user: ...} envelope of
     # /me), so the fields are at the top level and, identically, under "session".
     return jsonify(session=detail, **detail)
 

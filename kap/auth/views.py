@@ -84,7 +84,7 @@ def sign_in():
     return render_template("auth/sign_in.html", form=form), status
 
 
-#: Sign-out leaves nothing of the person in this browser (DESIGN §6): the app's caches, its
+#: Sign-out leaves nothing of the person in this browser (SECURITY.md): the app's caches, its
 #: databases and storage, and the HTTP cache. Cookies are left to the session's own cookie, which
 #: the server revokes and deletes ("cookies" would sign out every app on the same site).
 CLEAR_SITE_DATA = '"cache", "storage"'

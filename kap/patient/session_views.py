@@ -117,7 +117,7 @@ def call_staff(session_id: int):
     """Call staff without JavaScript: records the alert; session mode then shows its real state.
 
     No "someone is on the way" here: that is only true once staff acknowledge the call, which
-    the session mode page shows (issue 12).
+    the session mode page shows.
     """
     if CsrfOnlyForm().validate_on_submit():
         session_flow.call_staff(current_user, session_id, request.form.get("client_id") or None)

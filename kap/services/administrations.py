@@ -1,6 +1,6 @@
 """What was given at a session: medication, route, dose with unit, lot, time, who gave it.
 
-Records, never advice (DESIGN §2): the clinician types the dose; nothing here proposes one,
+Records, never advice: the clinician types the dose; nothing here proposes one,
 fills one in from the template or remembers the last one. Clinicians of the session's
 clinic record it (``board_scope``); several per session (a booster dose); refused once the
 session is cancelled or discharged; audited without the note's text.

@@ -1,4 +1,4 @@
-"""The demo data set of DESIGN §4. Idempotent: creates only what is missing."""
+"""The demo data set (README, "Demo logins"). Idempotent: creates only what is missing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kap.services.demo_content import seed_demo_content
 from kap.services.demo_measures import seed_demo_measures
 from kap.services.people import assign_therapist, create_user
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - public by design (DESIGN §4)
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - public by design
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _clinic(slug: str) -> Clinic:
     clinic = db.session.scalar(select(Clinic).where(Clinic.slug == slug))
     if clinic is None:
         name, timezone = DEMO_CLINICS[slug]
-        # DESIGN §4: every demo account signs in with email and password alone, so the demo
+        # Every demo account signs in with email and password alone, so the demo
         # clinics do not require a second factor. Real clinics do by default.
         clinic = Clinic(
             name=name,

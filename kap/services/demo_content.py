@@ -1,4 +1,4 @@
-"""Demo templates and sessions (DESIGN §4), created only where missing."""
+"""Demo templates and sessions, created only where missing."""
 
 from __future__ import annotations
 
@@ -211,7 +211,7 @@ def seed_demo_content(users: dict[str, User], now: datetime | None = None) -> No
             "To notice what I need, and let myself have it.",
         ]
         # The latest past session was an esketamine session with a complete monitoring
-        # record (DESIGN §4); the earlier two were IV infusions.
+        # record; the earlier two were IV infusions.
         past_templates = (iv, iv, esketamine)
         # _past_session(course=...) already puts each session in course.sessions.
         past = [

@@ -1,6 +1,6 @@
 """A complete demo monitoring record: check-in, dose, vitals at protocol times, discharge.
 
-DESIGN §4 asks for one past esketamine session of the demo patient whose record carries
+The demo has one past esketamine session of the demo patient whose record carries
 everything the Spravato REMS monitoring form asks for, so the board's printable record and
 the timeline show real shape on first run.
 """

@@ -17,7 +17,7 @@ def _iso(moment) -> str | None:
 
 
 def session_summary(session: TreatmentSession) -> dict[str, Any]:
-    """The list shape of DESIGN §4 (plus a few fields clients find useful)."""
+    """The list shape of the API (plus a few fields clients find useful)."""
     version = session.template_version
     return {
         "id": session.id,
@@ -37,7 +37,7 @@ def session_detail(
     reader: User | None = None,
     calls: list[StaffCall] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to prepare for and run the session (DESIGN §4 detail shape).
+    """Everything needed to prepare for and run the session (the API's detail shape).
 
     ``calls`` are the patient's Call staff requests in their real state (one query, unless the
     caller already has them); ``clinic_phone`` goes with them, so a phone that stored the

@@ -3,7 +3,7 @@
 A call is *sent* once the server has stored it, *acknowledged* once a member of staff said
 "I am on it" on the board (their name and the time are shown to the patient), and *resolved*
 once staff closed it. The phone never claims more than this: "someone is on the way" is only
-true after an acknowledgement (issue 12). Staff's resolution notes stay with staff.
+true after an acknowledgement. Staff's resolution notes stay with staff.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def call_data(call: StaffCall) -> dict[str, Any]:
-    """The API shape of a call (DESIGN §4, plus resolved_at for "closed by staff at ...")."""
+    """The API shape of a call (plus resolved_at, for "closed by staff at ...")."""
     return {
         "id": call.id,
         "status": call.status,

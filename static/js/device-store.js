@@ -5,7 +5,7 @@
 // globalThis.KapStore; static/js/outbox-core.js builds the outbox on it.
 //
 // Each signed-in patient has an IndexedDB database of their own, `kap-user-<id>`, holding
-// only what DESIGN §6 allows on a phone: the outbox, drafts, and the next session's data and
+// only what SECURITY.md allows on a phone: the outbox, drafts, and the next session's data and
 // audio (plus the clinic's crisis contacts, which are nobody's personal data).
 
 (function (global) {

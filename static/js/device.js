@@ -2,7 +2,7 @@
 //
 // Signed-in pages name the patient in <meta name="kap-patient">; offline pages (served by the
 // service worker, with no user in them) use the patient this phone was last signed in as.
-// Sign-out removes every database, cache and storage key of the app (DESIGN §6).
+// Sign-out removes every database, cache and storage key of the app (SECURITY.md).
 
 import './device-store.js';
 import './outbox-core.js';

@@ -1,5 +1,5 @@
 // After the session: "Mark this session complete" goes through the outbox, so it works offline;
-// once the server has it, the phone forgets the session (DESIGN §6).
+// once the server has it, the phone forgets the session (SECURITY.md).
 
 import { currentUser } from './device.js';
 import * as outbox from './outbox.js';

@@ -1,4 +1,4 @@
-// The page side of the outbox: every patient write goes through here (issue 6).
+// The page side of the outbox: every patient write goes through here.
 //
 // enqueue() puts the write on disk first and only then tries the network, so a crash, a reload
 // or a dead battery never loses it. The outbox is flushed on load, when the network returns,

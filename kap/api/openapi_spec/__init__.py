@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the JSON API v1 (DESIGN §4), built from one module per area.
+"""The OpenAPI 3.1 description of the JSON API v1, built from one module per area.
 
 Every route under /api/ must be described here: tests/integration/test_openapi.py compares
 this description with ``app.url_map`` (both ways) and with each view's allowed roles.

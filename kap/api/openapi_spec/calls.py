@@ -1,4 +1,4 @@
-"""A session's Call staff requests in their real state (issue 12): the shape and the poll."""
+"""A session's Call staff requests in their real state: the shape and the poll."""
 
 from __future__ import annotations
 

@@ -112,7 +112,7 @@ def answer(description: str, schema: Schema) -> Schema:
     return {"description": description, "content": json_content(schema)}
 
 
-#: Error answers by status (DESIGN §4): what each means, and its name in components/responses.
+#: Error answers by status: what each means, and its name in components/responses.
 ERROR_MEANINGS = {
     400: ("The input is not valid (see error.fields), or the CSRF token is missing.", "BadRequest"),
     401: ("Not signed in, or the session ended.", "Unauthenticated"),

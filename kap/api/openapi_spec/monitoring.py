@@ -1,4 +1,4 @@
-"""What clinicians record at a session: administrations and monitoring checks (DESIGN §4)."""
+"""What clinicians record at a session: administrations and monitoring checks."""
 
 from __future__ import annotations
 

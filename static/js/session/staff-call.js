@@ -1,5 +1,5 @@
 // Call staff in session mode: confirm inline, send through the outbox (ahead of everything else,
-// once per client_id), and show the call's real state and nothing more (issue 12):
+// once per client_id), and show the call's real state and nothing more:
 //   calling      the request is in flight
 //   queued       still in this phone's outbox: nobody has been reached
 //   failed       the server refused it (kept in the outbox, shown on the home page)
