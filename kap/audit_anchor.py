@@ -38,7 +38,8 @@ def init_app(app: Flask) -> None:
     """Log the head once an hour (checked after requests) and when the process exits.
 
     The first hourly write comes an hour after start; the exit write covers shorter lives.
-    Test apps (hundreds per run, each on a throwaway database) register no exit write.
+    Test apps (hundreds per run, each on a throwaway database), and apps configured with
+    ``AUDIT_ANCHOR_AT_EXIT = False``, register no exit write.
     """
     last_logged = [time.monotonic()]
 
@@ -54,7 +55,7 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
             last_logged[0] = 0.0
 
-    if app.testing:
+    if app.testing or not app.config.get("AUDIT_ANCHOR_AT_EXIT", True):
         return
 
     def at_exit() -> None:

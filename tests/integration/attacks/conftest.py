@@ -147,6 +147,7 @@ def dev_server(tmp_path_factory) -> Iterator[Target]:
         AUDIT_KEY = "attack-tests-audit-key-0123456789abcdef"
         DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="
         RATELIMIT_STORAGE_URI = "memory://"
+        AUDIT_ANCHOR_AT_EXIT = False  # its database is gone by the time the process exits
         ARGON2_TIME_COST, ARGON2_MEMORY_COST, ARGON2_PARALLELISM = 1, 1024, 1
 
     app = create_app(DevConfig())
