@@ -108,6 +108,8 @@ class Config:
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
 
+    #: Write the audit chain's head to the log when the process exits (kap/audit_anchor.py).
+    AUDIT_ANCHOR_AT_EXIT = True
     #: Keys the audit log's HMAC chain; kept outside the database (KAP_AUDIT_KEY).
     AUDIT_KEY = _env("AUDIT_KEY")
     #: Field-encryption keys, newest first: "id:base64key,id:base64key" (KAP_DATA_KEYS).

@@ -44,6 +44,8 @@ def test_production_adds_hsts_and_secure_cookies(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "y" * 48)
     monkeypatch.setattr(ProductionConfig, "DATA_KEYS", "k1:" + "A" * 43 + "=")
     monkeypatch.setattr(ProductionConfig, "SQLALCHEMY_DATABASE_URI", "sqlite://")
+    # A production app in a test process: no audit-head write when the test run exits.
+    monkeypatch.setattr(ProductionConfig, "AUDIT_ANCHOR_AT_EXIT", False)
     app = create_app(ProductionConfig())
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/static/css/app.css")
