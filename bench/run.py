@@ -56,11 +56,10 @@ def _therapist_of(patient_number: int) -> int:
     return (patient_number - 1) % 50 + 1  # bench.rows: patient i is cared for by therapist i % 50
 
 
-def _start_a_session(base: str, patient) -> int:
-    """Tick the required checklist of the patient's next session and start it (session mode)."""
+def _start_a_session(base: str, patient, session_id: int) -> int:
+    """Tick the required checklist of the patient's session (readied for today by
+    bench.session_day) and start it (session mode)."""
     client = client_for(base, patient)
-    sessions = client.json("GET", "/api/v1/sessions")["sessions"]
-    session_id = next(s["id"] for s in sessions if s["status"] == "scheduled")
     detail = client.json("GET", f"/api/v1/sessions/{session_id}")
     for item in detail["checklist"]:
         path = f"/api/v1/sessions/{session_id}/checklist/{item['id']}"
@@ -81,13 +80,14 @@ def _typical_patient(base: str) -> tuple[int, object, int]:
     return number, person, entries
 
 
-def measure(args, base: str, bare: str, tool_paths: dict, work: Path) -> dict:
+def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict) -> dict:
     """Everything measured against the running servers."""
     results: dict = {}
     number, patient, entries = _typical_patient(base)
     therapist = sign_in(base, _email("therapist", _therapist_of(number)), PASSWORD, TOTP_SECRET)
     in_session = sign_in(base, _email("patient", 8), PASSWORD)  # half-way through a course
-    session_id = _start_a_session(base, in_session)
+    today = servers.run_app_command(env, "bench.session_day", _email("patient", 8), capture=True)
+    session_id = _start_a_session(base, in_session, int(today.strip().splitlines()[-1]))
     pages = {
         "sign-in": ("/signin", None),
         "patient home": ("/patient/", patient.cookie),
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 "/", work / "bare.log",
             ) as bare,
         ):  # fmt: skip
-            results.update(measure(args, base, bare, tool_paths, work))
+            results.update(measure(args, base, bare, tool_paths, work, envs["full"]))
     finally:
         for name in names.values():
             servers.drop_database(server, name)

@@ -2,8 +2,9 @@
 
 Identical to ``KAP_ENV=production`` (secrets required, HSTS, fingerprinted static files,
 compression, PostgreSQL and Redis from the environment) except one thing: the session
-cookie is not marked Secure, because the benchmark talks to 127.0.0.1 without TLS and a
-Secure cookie would never be sent back. Never deploy this module: use ``wsgi:app``.
+cookie is not marked Secure (nor named with the __Host- prefix, which requires Secure),
+because the benchmark talks to 127.0.0.1 without TLS and a Secure cookie would never be sent
+back. Never deploy this module: use ``wsgi:app``.
 """
 
 from kap import create_app
@@ -14,6 +15,7 @@ class BenchConfig(ProductionConfig):
     """Production, except that cookies also travel over http (for 127.0.0.1 only)."""
 
     SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "kap_session"
 
 
 app = create_app(BenchConfig())
