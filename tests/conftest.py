@@ -185,6 +185,26 @@ def people(app) -> dict[str, Person]:
 
 
 @pytest.fixture
+def session_id(app, people) -> int:
+    """The demo patient's Walkthrough session today (5 minutes of observation), not started.
+
+    Modules with a session of their own define their own ``session_id``, which wins.
+    """
+    from kap.models import SessionStatus, TreatmentSession
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        return db.session.scalar(
+            db.select(TreatmentSession.id).where(
+                TreatmentSession.patient_id == people["patient@demo.test"].id,
+                TreatmentSession.status == SessionStatus.SCHEDULED,
+                TreatmentSession.scheduled_at <= now + timedelta(hours=1),
+                TreatmentSession.scheduled_at >= now - timedelta(hours=1),
+            )
+        )
+
+
+@pytest.fixture
 def patient(people):
     return people["patient@demo.test"]
 

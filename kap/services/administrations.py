@@ -8,17 +8,14 @@ session is cancelled or discharged; audited without the note's text.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-
-from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import DoseRoute, MedicationAdministration, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
-from kap.services.board_scope import lock_session_for_update
+from kap.services.board_scope import lock_session_for_update, records_by_session
 from kap.services.errors import Conflict, Invalid
 from kap.services.scheduling import local_to_utc, to_local
 from kap.services.session_monitoring import CARRY_OVER
@@ -256,16 +253,9 @@ def record_administration(
 def administrations_of(session_ids: list[int]) -> dict[int, list[MedicationAdministration]]:
     """What was given at each session, in order given, in one query (callers pass sessions
     already scoped)."""
-    grouped: dict[int, list[MedicationAdministration]] = defaultdict(list)
-    if session_ids:
-        query = (
-            select(MedicationAdministration)
-            .where(MedicationAdministration.session_id.in_(session_ids))
-            .order_by(MedicationAdministration.given_at, MedicationAdministration.id)
-        )
-        for given in db.session.scalars(query):
-            grouped[given.session_id].append(given)
-    return grouped
+    return records_by_session(
+        MedicationAdministration, MedicationAdministration.given_at, session_ids
+    )
 
 
 def describe(given: MedicationAdministration, clinic, given_by: str = "") -> str:

@@ -87,18 +87,20 @@ def get_call_for(user: User, alert_id: int) -> Alert:
     return alert
 
 
+def records_by_session(model, at_column, session_ids: list[int]) -> dict[int, list]:
+    """Rows of ``model`` for each session, in ``at_column`` order, in one query (callers pass
+    sessions already scoped; a session without rows maps to an empty list)."""
+    grouped: dict[int, list] = defaultdict(list)
+    if session_ids:
+        query = select(model).where(model.session_id.in_(session_ids)).order_by(at_column, model.id)
+        for row in db.session.scalars(query):
+            grouped[row.session_id].append(row)
+    return grouped
+
+
 def observations_of(session_ids: list[int]) -> dict[int, list[SessionObservation]]:
     """The observations of each session, oldest first (callers pass sessions already scoped)."""
-    grouped: dict[int, list[SessionObservation]] = defaultdict(list)
-    if session_ids:
-        query = (
-            select(SessionObservation)
-            .where(SessionObservation.session_id.in_(session_ids))
-            .order_by(SessionObservation.recorded_at, SessionObservation.id)
-        )
-        for observation in db.session.scalars(query):
-            grouped[observation.session_id].append(observation)
-    return grouped
+    return records_by_session(SessionObservation, SessionObservation.recorded_at, session_ids)
 
 
 def reopenings_of(session_ids: list[int]) -> dict[int, datetime]:

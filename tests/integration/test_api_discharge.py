@@ -24,20 +24,6 @@ def _now() -> datetime:
 
 
 @pytest.fixture
-def session_id(app, people) -> int:
-    """The demo patient's Walkthrough session today (5 minutes of observation), not started."""
-    with app.app_context():
-        return db.session.scalar(
-            select(Session.id).where(
-                Session.patient_id == people["patient@demo.test"].id,
-                Session.status == SessionStatus.SCHEDULED,
-                Session.scheduled_at <= _now() + timedelta(hours=1),
-                Session.scheduled_at >= _now() - timedelta(hours=1),
-            )
-        )
-
-
-@pytest.fixture
 def contract(client):
     return Contract(client.get("/api/v1/openapi.json").json)
 

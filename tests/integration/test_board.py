@@ -29,20 +29,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture
-def session_id(app, people) -> int:
-    """The demo patient's Walkthrough session today (5 minutes of observation), not started."""
-    with app.app_context():
-        return db.session.scalar(
-            select(TreatmentSession.id).where(
-                TreatmentSession.patient_id == people["patient@demo.test"].id,
-                TreatmentSession.status == SessionStatus.SCHEDULED,
-                TreatmentSession.scheduled_at <= _now() + timedelta(hours=1),
-                TreatmentSession.scheduled_at >= _now() - timedelta(hours=1),
-            )
-        )
-
-
 def _start(app, session_id: int, minutes_ago: float) -> None:
     """Put the session in its downtime, dosed ``minutes_ago`` (as the patient's phone would)."""
     with app.app_context():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from kap.extensions import db
@@ -20,20 +19,6 @@ OUT_OF_RANGE = dict(systolic=182, diastolic=108, heart_rate=125, spo2=90)
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def session_id(app, people) -> int:
-    """The demo patient's Walkthrough session today (5 minutes of observation), not started."""
-    with app.app_context():
-        return db.session.scalar(
-            select(TreatmentSession.id).where(
-                TreatmentSession.patient_id == people["patient@demo.test"].id,
-                TreatmentSession.status == SessionStatus.SCHEDULED,
-                TreatmentSession.scheduled_at <= _now() + timedelta(hours=1),
-                TreatmentSession.scheduled_at >= _now() - timedelta(hours=1),
-            )
-        )
 
 
 def _dosed_with_final(app, session_id: int, **vitals) -> None:
