@@ -45,7 +45,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services.passwords import hash_password
+from kap.services.auth.passwords import hash_password
 
 BENCH_PASSWORD = "bench-password"  # noqa: S105 - public by design, like the demo's
 #: Base32 TOTP secret of every bench therapist (their authenticator codes come from it).
@@ -153,7 +153,7 @@ def _clinic_and_people(scale: Scale, now: datetime) -> tuple[Clinic, list[dict],
 
 def _templates(clinic: Clinic) -> list[TemplateVersion]:
     from kap.models import DoseRoute
-    from kap.services.templates import fill_version, new_template_draft, validate_draft
+    from kap.services.clinic.templates import fill_version, new_template_draft, validate_draft
 
     versions = []
     for route, name in (

@@ -39,7 +39,7 @@ every `make bench`; the text above **Results** lives in `bench/report_text.py`.
   `Cache-Control: public, max-age=31536000, immutable`, and the service worker's version
   includes that digest, so phones precache the new files after a deploy; HTML, CSS, JS, JSON
   and SVG are compressed (zstd, brotli or gzip, as the browser accepts) by Flask-Compress
-  (`kap/perf.py`, on in every profile; digests in production only).
+  (`kap/web/static_files.py`, on in every profile; digests in production only).
 - **`make bench`** — everything below on a fresh PostgreSQL database, then this report and
   `bench-results.json`. Needs PostgreSQL on 127.0.0.1:5432 (user `postgres`, trust auth;
   override with `KAP_BENCH_POSTGRES=postgresql+psycopg://user@host:port`) and Redis on

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bench import textgen
 from kap.crypto import encrypt
 from kap.models import CoursePattern, SessionStatus
-from kap.services.measures_scoring import INSTRUMENTS, PHQ9_ITEM9_INDEX, severity_for
+from kap.services.measures.scoring import INSTRUMENTS, PHQ9_ITEM9_INDEX, severity_for
 
 name = textgen.person_name
 HOUR = timedelta(hours=1)

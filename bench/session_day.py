@@ -16,7 +16,9 @@ from kap import create_app
 from kap.extensions import db
 from kap.models import CareTeamMember, Role, SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
-from kap.services import board_actions, check_in, scheduling
+from kap.services.board import actions as board_actions
+from kap.services.board import check_in
+from kap.services.sessions import scheduling
 
 
 def main(email: str) -> int:

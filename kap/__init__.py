@@ -25,17 +25,10 @@ def create_app(config: Config | str | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from kap import (
-        audit_anchor,
-        cli,
-        errors,
-        extensions,
-        perf,
-        routing,
-        security,
-        server_session,
-        templating,
-    )
+    from kap import audit_anchor, cli, extensions
+    from kap.web import errors, routing, server_session, templating
+    from kap.web import headers as security
+    from kap.web import static_files as perf
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
     from kap.auth import login, timeouts
@@ -77,6 +70,6 @@ def create_app(config: Config | str | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     audit_anchor.init_app(app)
-    # Compression everywhere; digest-named static URLs in production only (kap/perf.py).
+    # Compression everywhere; digest-named static URLs in production only (kap/web/static_files.py).
     perf.init_app(app)
     return app

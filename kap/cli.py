@@ -6,8 +6,9 @@ import click
 from flask import Flask
 
 from kap import audit_anchor
-from kap.services import audit, demo, key_rotation
-from kap.services.signin import prune_expired_sessions
+from kap.demo import seed as demo
+from kap.services import audit, key_rotation
+from kap.services.auth.signin import prune_expired_sessions
 
 
 def init_app(app: Flask) -> None:

@@ -55,7 +55,7 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'kap.db'}")
     #: hide_parameters: SQL parameters (session data, ciphertexts, emails) never reach a log
-    #: line or an error message, even with SQL echo on (SECURITY.md; kap/logs.py).
+    #: line or an error message, even with SQL echo on (SECURITY.md; kap/web/logs.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
     #: How many reverse proxies in front of the app append to X-Forwarded-For (and set

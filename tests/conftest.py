@@ -53,9 +53,9 @@ def pytest_sessionfinish(session):
 
 from kap import create_app  # noqa: E402 - after the worker's database is chosen
 from kap.config import TestConfig  # noqa: E402
+from kap.demo.seed import DEMO_CLINICS, DEMO_PASSWORD, seed_demo  # noqa: E402
 from kap.extensions import db, limiter  # noqa: E402
-from kap.services.attempt_limits import STORAGE_ERRORS  # noqa: E402
-from kap.services.demo import DEMO_CLINICS, DEMO_PASSWORD, seed_demo  # noqa: E402
+from kap.services.auth.attempt_limits import STORAGE_ERRORS  # noqa: E402
 
 _schema_ready: set[str] = set()
 
@@ -128,7 +128,9 @@ SNAPSHOT_MINUTES = 2
 
 def _settings_fingerprint(app) -> str:
     """The settings and the demo seeders' own objects (a monkeypatched one has another id)."""
-    from kap.services import demo, demo_content, demo_measures
+    from kap.demo import content as demo_content
+    from kap.demo import measures as demo_measures
+    from kap.demo import seed as demo
 
     seeders = [(m.__name__, k, id(v)) for m in (demo, demo_content, demo_measures)
                for k, v in sorted(vars(m).items()) if not k.startswith("__")]  # fmt: skip

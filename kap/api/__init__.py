@@ -2,7 +2,7 @@
 
 from flask import Blueprint, request
 
-from kap.errors import error_response
+from kap.web.errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso
-from kap.auth.roles import api_roles
 from kap.extensions import db
 from kap.models import Role
 from kap.services.alerts import open_alerts_visible_to
+from kap.web.roles import api_roles
 
 
 @bp.route("/alerts")

@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, paged, query_text
-from kap.auth.roles import api_roles
 from kap.models import Role
 from kap.services import audit, audit_log
+from kap.web.roles import api_roles
 
 
 @bp.route("/audit")

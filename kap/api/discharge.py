@@ -15,12 +15,12 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, json_body
-from kap.auth.roles import api_roles
 from kap.models import Role, SessionDischarge, TreatmentSession
-from kap.services import discharge as discharge_service
-from kap.services.board_scope import names_of
+from kap.services.board import discharge as discharge_service
+from kap.services.board.scope import names_of
 from kap.services.errors import Invalid
-from kap.services.session_data import session_summary
+from kap.services.sessions.data import session_summary
+from kap.web.roles import api_roles
 
 CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
 

@@ -11,8 +11,8 @@ from sqlalchemy import Select
 
 from kap.models import User
 from kap.models.base import MAX_ID
-from kap.pagination import rows_and_more
 from kap.services.errors import Invalid
+from kap.web.pagination import rows_and_more
 
 #: Lists that grow are paged: `limit` (default 100, at most 500) and `offset`.
 DEFAULT_PAGE = 100

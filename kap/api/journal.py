@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, json_body, paged
-from kap.auth.roles import api_roles
 from kap.models import JournalComment, JournalEntry, Role
-from kap.services import journal
 from kap.services.errors import Invalid
+from kap.services.journal import entries as journal
+from kap.web.roles import api_roles
 
 
 def comment_json(comment: JournalComment) -> dict:

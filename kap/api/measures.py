@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, json_body
-from kap.auth.roles import api_roles
 from kap.models import MeasureResponse, Role
-from kap.services import measures
-from kap.services.measures_scoring import severity_for
+from kap.services.measures import checkins as measures
+from kap.services.measures.scoring import severity_for
+from kap.web.roles import api_roles
 
 
 def measure_json(response: MeasureResponse) -> dict:

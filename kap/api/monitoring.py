@@ -14,12 +14,12 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, json_body
-from kap.auth.roles import api_roles
 from kap.models import MedicationAdministration, Role, SessionObservation, User
-from kap.services import administrations, observations
+from kap.services.board import administrations, observations
+from kap.services.board.vitals import STATE_FIELDS, VITALS, observation_flags, vitals_limits
 from kap.services.errors import Invalid
-from kap.services.session_flow import parse_device_time
-from kap.services.vitals import STATE_FIELDS, VITALS, observation_flags, vitals_limits
+from kap.services.sessions.flow import parse_device_time
+from kap.web.roles import api_roles
 
 CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
 

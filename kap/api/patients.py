@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import paged
-from kap.auth.roles import api_roles
 from kap.models import Role, User
-from kap.services.access import get_patient_for, patients_visible_to
+from kap.services.people.access import get_patient_for, patients_visible_to
+from kap.web.roles import api_roles
 
 
 def patient_json(patient: User) -> dict:

@@ -5,12 +5,12 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso, json_body
-from kap.auth.roles import api_roles
 from kap.models import Role
-from kap.services import session_flow
 from kap.services.errors import Invalid
-from kap.services.session_data import session_summary
-from kap.services.staff_calls import call_data, call_of_alert
+from kap.services.sessions import flow as session_flow
+from kap.services.sessions.data import session_summary
+from kap.services.sessions.staff_calls import call_data, call_of_alert
+from kap.web.roles import api_roles
 
 
 def _phase_times(session) -> dict:

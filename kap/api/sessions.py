@@ -6,13 +6,13 @@ from sqlalchemy.orm import selectinload
 
 from kap.api import bp
 from kap.api.io import paged, query_int
-from kap.auth.roles import api_roles
 from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
-from kap.services.scheduling import get_session_for, sessions_visible_to
-from kap.services.session_data import session_detail, session_summary
-from kap.services.staff_calls import call_data, calls_for
+from kap.services.sessions.data import session_detail, session_summary
+from kap.services.sessions.scheduling import get_session_for, sessions_visible_to
+from kap.services.sessions.staff_calls import call_data, calls_for
+from kap.web.roles import api_roles
 
 
 @bp.route("/sessions")

@@ -7,13 +7,13 @@ from flask_wtf.csrf import generate_csrf
 from kap.api import bp
 from kap.api.io import json_body, require_string, user_json
 from kap.auth.login import end_session, start_session
-from kap.auth.roles import api_roles
 from kap.auth.views import CLEAR_SITE_DATA
 from kap.extensions import csrf
-from kap.services import second_factor
+from kap.services.auth import second_factor
+from kap.services.auth.second_factor import EnrollmentRequired, Requirement
+from kap.services.auth.signin import authenticate
 from kap.services.errors import Invalid
-from kap.services.second_factor import EnrollmentRequired, Requirement
-from kap.services.signin import authenticate
+from kap.web.roles import api_roles
 
 
 def _optional_string(body: dict, name: str, max_length: int) -> str | None:

@@ -14,13 +14,13 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import login_user, logout_user
 
 from kap.crypto import DecryptionError, decrypt, encrypt
-from kap.errors import error_response, wants_json
 from kap.extensions import db, login_manager
 from kap.models import User
 from kap.models.base import utcnow
-from kap.server_session import ServerSession, token_digest
 from kap.services import audit
-from kap.services.signin import prune_expired_sessions
+from kap.services.auth.signin import prune_expired_sessions
+from kap.web.errors import error_response, wants_json
+from kap.web.server_session import ServerSession, token_digest
 
 PENDING_KEY = "_pending_sign_in"
 

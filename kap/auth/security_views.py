@@ -20,17 +20,17 @@ from kap.auth.login import (
     start_session,
     unseal_from_session,
 )
-from kap.auth.redirects import safe_next_path
-from kap.auth.roles import home_url_for
 from kap.auth.throttling import client_address, too_many_attempts
 from kap.extensions import login_manager
-from kap.formhelpers import attach_errors
 from kap.models import Role, User
-from kap.services import second_factor, totp
+from kap.services.auth import second_factor, totp
+from kap.services.auth.recovery_codes import recovery_codes_left
+from kap.services.auth.second_factor import InvalidSecondFactor
+from kap.services.auth.signin import change_password as change_own_password
 from kap.services.errors import Conflict, Invalid, RateLimited
-from kap.services.recovery_codes import recovery_codes_left
-from kap.services.second_factor import InvalidSecondFactor
-from kap.services.signin import change_password as change_own_password
+from kap.web.forms import attach_errors
+from kap.web.redirects import safe_next_path
+from kap.web.roles import home_url_for
 
 ENROLMENT_KEY = "_totp_enrolment"
 RECOVERY_CODES_KEY = "_recovery_codes"

@@ -16,13 +16,13 @@ from flask_login import current_user
 from sqlalchemy import bindparam, func, select
 
 from kap.auth.login import end_session
-from kap.errors import error_response, wants_json
 from kap.extensions import db
 from kap.models import PlaylistTrack, SessionStatus, TemplateVersion, TreatmentSession, User
 from kap.models.base import utcnow
-from kap.server_session import TOUCH_INTERVAL, NullSession, ServerSession
 from kap.services import audit
-from kap.services.second_factor import is_enabled, is_mandatory
+from kap.services.auth.second_factor import is_enabled, is_mandatory
+from kap.web.errors import error_response, wants_json
+from kap.web.server_session import TOUCH_INTERVAL, NullSession, ServerSession
 
 #: Requests sending this header (background polling) are checked but do not count as activity.
 PASSIVE_HEADER = "X-KAP-Passive"

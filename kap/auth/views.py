@@ -17,18 +17,18 @@ from kap.auth.login import (
     pending_sign_in,
     start_session,
 )
-from kap.auth.redirects import safe_next_path
-from kap.auth.roles import home_url_for
 from kap.auth.throttling import client_address, too_many_attempts
-from kap.formhelpers import attach_errors
 from kap.models import User
-from kap.services import second_factor
+from kap.services.auth import second_factor
+from kap.services.auth.recovery_codes import recovery_codes_left
+from kap.services.auth.second_factor import InvalidSecondFactor, Requirement
+from kap.services.auth.signin import authenticate
 from kap.services.errors import Invalid, InvalidCredentials, NotFound, RateLimited, Unavailable
-from kap.services.invitations import accept_invitation as accept
-from kap.services.invitations import pending_invitation
-from kap.services.recovery_codes import recovery_codes_left
-from kap.services.second_factor import InvalidSecondFactor, Requirement
-from kap.services.signin import authenticate
+from kap.services.people.invitations import accept_invitation as accept
+from kap.services.people.invitations import pending_invitation
+from kap.web.forms import attach_errors
+from kap.web.redirects import safe_next_path
+from kap.web.roles import home_url_for
 
 
 def _continue_sign_in(user: User, next_path: str | None):

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from kap.auth.roles import restrict_blueprint
 from kap.models import Role
+from kap.web.roles import restrict_blueprint
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 restrict_blueprint(bp, Role.THERAPIST, Role.CLINIC_ADMIN)

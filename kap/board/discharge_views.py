@@ -16,11 +16,11 @@ from flask_login import current_user
 from kap.board import bp
 from kap.board.forms import DischargeForm, ReopenForm, scoped
 from kap.board.views import _back_to, _board_page
-from kap.formhelpers import attach_errors
 from kap.models.base import utcnow
-from kap.services import board_scope
-from kap.services import discharge as discharge_service
+from kap.services.board import discharge as discharge_service
+from kap.services.board import scope as board_scope
 from kap.services.errors import Conflict, Invalid
+from kap.web.forms import attach_errors
 
 #: Blockers shown beside a field of the discharge form; the others above it.
 FIELD_BLOCKERS = (discharge_service.DRIVER, discharge_service.OVERRIDE_REASON)

@@ -16,17 +16,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from kap.services.administrations import (
+from kap.services.board.administrations import (
     MAX_LOT,
     MAX_MEDICATION,
     MAX_NOTE,
     ROUTES,
     UNITS,
 )
-from kap.services.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
-from kap.services.discharge import MAX_DRIVER_LENGTH, MAX_REASON_LENGTH
-from kap.services.observations import MAX_NOTE_LENGTH
-from kap.services.vitals import KINDS
+from kap.services.board.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
+from kap.services.board.discharge import MAX_DRIVER_LENGTH, MAX_REASON_LENGTH
+from kap.services.board.observations import MAX_NOTE_LENGTH
+from kap.services.board.vitals import KINDS
 
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
 

@@ -12,10 +12,11 @@ from flask_login import current_user
 from kap.board import bp
 from kap.board.forms import AdministrationForm, CheckInForm
 from kap.board.views import _back_to, _board_page
-from kap.formhelpers import attach_errors
 from kap.models.base import utcnow
-from kap.services import administrations, board_scope, check_in
+from kap.services.board import administrations, check_in
+from kap.services.board import scope as board_scope
 from kap.services.errors import Conflict, Invalid
+from kap.web.forms import attach_errors
 
 
 @bp.route("/sessions/<int:session_id>/check-in", methods=["POST"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from kap.board.pdf_layout import RecordPdf
-from kap.services.board_summary import NOT_RECORDED, Summary
-from kap.services.scheduling import to_local
-from kap.services.vitals import Reading
+from kap.services.board.summary import NOT_RECORDED, Summary
+from kap.services.board.vitals import Reading
+from kap.services.sessions.scheduling import to_local
 
 
 def _reading(r: Reading, unicode: bool, unit: str = "") -> str:

@@ -24,11 +24,13 @@ from kap.board.forms import (
     VitalsForm,
     scoped,
 )
-from kap.formhelpers import attach_errors
-from kap.services import board as board_service
-from kap.services import board_actions, board_scope, board_summary
+from kap.services.board import actions as board_actions
+from kap.services.board import scope as board_scope
+from kap.services.board import summary as board_summary
+from kap.services.board import today as board_service
+from kap.services.board.vitals import KINDS
 from kap.services.errors import Conflict, Invalid
-from kap.services.vitals import KINDS
+from kap.web.forms import attach_errors
 
 
 @dataclass

@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from kap.clinic import bp
 from kap.clinic.forms import CsrfOnlyForm
-from kap.services import media
+from kap.services.clinic import audio as media
+from kap.services.clinic.templates import clinic_audio_files
 from kap.services.errors import DomainError
-from kap.services.templates import clinic_audio_files
 
 
 def _render_library(errors=None, status=200):

@@ -14,9 +14,9 @@ from sqlalchemy import Select, false
 
 from kap.clinic import bp
 from kap.extensions import db
-from kap.pagination import filter_text, page_of
 from kap.services import audit, audit_log
-from kap.services.scheduling import local_to_utc
+from kap.services.sessions.scheduling import local_to_utc
+from kap.web.pagination import filter_text, page_of
 
 PAGE_SIZE = 50
 CSV_BATCH = 500

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kap.models import PATTERN_LABELS, CoursePattern, Role
-from kap.services.scheduling import WEEKDAY_NAMES
+from kap.services.sessions.scheduling import WEEKDAY_NAMES
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -142,7 +142,7 @@ class ScheduleCourseForm(FlaskForm):
         "Custom dates, one per line (e.g. 2026-12-01 10:00)", validators=[Length(max=2000)]
     )
     location_label = StringField("Room or label (optional)", validators=[Length(max=80)])
-    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    #: Shown only after a room clash was reported (kap/services/sessions/booking_conflicts.py).
     book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
     room_clash = False  # set by the view when the service reported one
 
@@ -154,7 +154,7 @@ class BoosterForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired("Choose a date.")])
     clock = TimeField("Time", validators=[InputRequired("Choose a time.")])
     location_label = StringField("Room or label (optional)", validators=[Length(max=80)])
-    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    #: Shown only after a room clash was reported (kap/services/sessions/booking_conflicts.py).
     book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
     room_clash = False  # set by the view when the service reported one
 
@@ -162,7 +162,7 @@ class BoosterForm(FlaskForm):
 class RescheduleForm(FlaskForm):
     day = DateField("New date", validators=[InputRequired("Choose a date.")])
     clock = TimeField("New time", validators=[InputRequired("Choose a time.")])
-    #: Shown only after a room clash was reported (kap/services/booking_conflicts.py).
+    #: Shown only after a room clash was reported (kap/services/sessions/booking_conflicts.py).
     book_anyway = BooleanField("Book anyway (double-book the room on purpose)")
     room_clash = False  # set by the view when the service reported one
 

@@ -19,15 +19,19 @@ from kap.clinic.forms import (
     choices,
 )
 from kap.extensions import db
-from kap.formhelpers import attach_errors
 from kap.models import Role, SessionStatus, User
-from kap.pagination import filter_text, page_of
-from kap.services import invitations
-from kap.services.access import users_of_clinic
-from kap.services.data_rights import delete_patient_data
+from kap.services.clinic.templates import templates_of_clinic
 from kap.services.errors import Conflict, Invalid
-from kap.services.scheduling import ON_RECORD, sessions_of_patient, sessions_with_day_record
-from kap.services.templates import templates_of_clinic
+from kap.services.people import invitations
+from kap.services.people.access import users_of_clinic
+from kap.services.people.data_rights import delete_patient_data
+from kap.services.sessions.scheduling import (
+    ON_RECORD,
+    sessions_of_patient,
+    sessions_with_day_record,
+)
+from kap.web.forms import attach_errors
+from kap.web.pagination import filter_text, page_of
 
 ROLE_FILTERS = {"patients": Role.PATIENT, "therapists": Role.THERAPIST, "admins": Role.CLINIC_ADMIN}
 

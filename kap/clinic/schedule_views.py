@@ -12,11 +12,12 @@ from flask_login import current_user
 from kap.clinic import bp
 from kap.clinic.forms import BoosterForm, CancelForm, RescheduleForm, ScheduleCourseForm
 from kap.clinic.people_views import person_page, template_choices
-from kap.formhelpers import attach_errors
 from kap.models import PATTERN_LABELS, CoursePattern
-from kap.services import invitations, scheduling
-from kap.services.booking_conflicts import BookingClash
 from kap.services.errors import Conflict, Invalid
+from kap.services.people import invitations
+from kap.services.sessions import scheduling
+from kap.services.sessions.booking_conflicts import BookingClash
+from kap.web.forms import attach_errors
 
 
 def _refused(form, error: Invalid | BookingClash) -> int:

@@ -6,9 +6,9 @@ from flask_login import current_user
 from kap.clinic import bp
 from kap.clinic.forms import SettingsForm
 from kap.clinic.template_form import contacts_from_form
-from kap.formhelpers import attach_errors
-from kap.services.clinic_settings import MAX_CONTACTS, update_settings
+from kap.services.clinic.settings import MAX_CONTACTS, update_settings
 from kap.services.errors import Invalid
+from kap.web.forms import attach_errors
 
 
 @bp.route("/settings", methods=["GET", "POST"])

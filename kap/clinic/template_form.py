@@ -8,7 +8,7 @@ from collections import defaultdict
 from werkzeug.datastructures import MultiDict
 
 from kap.models import TrackKind
-from kap.services.templates import ChecklistRow, CueRow, TemplateDraft, TrackRow
+from kap.services.clinic.templates import ChecklistRow, CueRow, TemplateDraft, TrackRow
 
 _ROW_FIELD = re.compile(r"^(checklist|tracks|cues|contacts)-(\d{1,3})-([a-z_]+)$")
 _PROMPT = re.compile(r"^(intention|integration)-(\d{1,3})$")

@@ -9,11 +9,9 @@ from kap.clinic import bp
 from kap.clinic.forms import CsrfOnlyForm
 from kap.clinic.template_form import draft_from_form
 from kap.models import ROUTE_LABELS, TrackKind
-from kap.services import media
-from kap.services import template_defaults as defaults
-from kap.services.errors import Conflict, DomainError, Invalid
-from kap.services.playlist import format_duration, parse_duration, playlist_length
-from kap.services.templates import (
+from kap.services.clinic import audio as media
+from kap.services.clinic import template_defaults as defaults
+from kap.services.clinic.templates import (
     TemplateDraft,
     TrackRow,
     apply_list_action,
@@ -28,6 +26,8 @@ from kap.services.templates import (
     sessions_using,
     templates_of_clinic,
 )
+from kap.services.errors import Conflict, DomainError, Invalid
+from kap.services.sessions.playlist import format_duration, parse_duration, playlist_length
 
 
 @bp.route("/templates")

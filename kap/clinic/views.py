@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from kap.clinic import bp
 from kap.extensions import db
 from kap.models import Role, SessionStatus, TreatmentSession, User
-from kap.services.scheduling import local_to_utc, sessions_visible_to, to_local
-from kap.services.templates import templates_of_clinic
+from kap.services.clinic.templates import templates_of_clinic
+from kap.services.sessions.scheduling import local_to_utc, sessions_visible_to, to_local
 
 
 @bp.route("/")

@@ -3,7 +3,7 @@
 from flask import Blueprint, send_file
 from flask_login import current_user, login_required
 
-from kap.services.media import audio_path, get_audio_for
+from kap.services.clinic.audio import audio_path, get_audio_for
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 

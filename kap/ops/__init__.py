@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from kap.extensions import db, limiter
-from kap.services.attempt_limits import STORAGE_ERRORS
+from kap.services.auth.attempt_limits import STORAGE_ERRORS
 
 bp = Blueprint("ops", __name__)
 

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from kap.auth.roles import restrict_blueprint
 from kap.models import Role
+from kap.web.roles import restrict_blueprint
 
 bp = Blueprint("patient", __name__, url_prefix="/patient")
 restrict_blueprint(bp, Role.PATIENT)

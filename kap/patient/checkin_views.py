@@ -13,11 +13,11 @@ from flask_login import current_user
 
 from kap.clinic.forms import CsrfOnlyForm
 from kap.patient import bp
-from kap.services import measures
-from kap.services.clinic_settings import clinic_phone_line
+from kap.services.clinic.settings import clinic_phone_line
 from kap.services.errors import Invalid
-from kap.services.invitations import care_team_of
-from kap.services.measures_scoring import INSTRUMENTS, Instrument, severity_for
+from kap.services.measures import checkins as measures
+from kap.services.measures.scoring import INSTRUMENTS, Instrument, severity_for
+from kap.services.people.invitations import care_team_of
 
 
 def _chosen_answers(spec: Instrument) -> list[int | None]:

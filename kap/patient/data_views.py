@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from kap.clinic.forms import CsrfOnlyForm
 from kap.patient import bp
-from kap.services.data_rights import export_patient_data, request_deletion
+from kap.services.people.data_rights import export_patient_data, request_deletion
 
 
 @bp.route("/my-data")

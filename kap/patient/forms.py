@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
-from kap.services.session_flow import MAX_INTENTION_LENGTH
+from kap.services.sessions.flow import MAX_INTENTION_LENGTH
 
 
 class IntentionForm(FlaskForm):

@@ -9,14 +9,14 @@ from flask_login import current_user
 
 from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
-from kap.formhelpers import attach_errors
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
-from kap.services import journal
 from kap.services.errors import Conflict, Invalid
-from kap.services.invitations import care_team_names, care_team_of
-from kap.services.journal_page import journal_page
-from kap.services.scheduling import sessions_visible_to
+from kap.services.journal import entries as journal
+from kap.services.journal.page import journal_page
+from kap.services.people.invitations import care_team_names, care_team_of
+from kap.services.sessions.scheduling import sessions_visible_to
+from kap.web.forms import attach_errors
 
 
 def _entry_fields(form: JournalEntryForm) -> dict:

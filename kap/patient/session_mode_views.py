@@ -6,9 +6,9 @@ from flask_login import current_user
 from kap.api.sessions import audio_url
 from kap.models import SessionStatus
 from kap.patient import bp
-from kap.services.session_data import session_detail
-from kap.services.session_flow import own_session
-from kap.services.staff_calls import calls_of, latest
+from kap.services.sessions.data import session_detail
+from kap.services.sessions.flow import own_session
+from kap.services.sessions.staff_calls import calls_of, latest
 
 
 @bp.route("/sessions/<int:session_id>/mode")

@@ -10,15 +10,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.clinic.forms import CsrfOnlyForm
-from kap.formhelpers import attach_errors
 from kap.models import SessionStatus
 from kap.models.base import utcnow
 from kap.patient import bp
 from kap.patient.forms import IntentionForm, JournalEntryForm
-from kap.services import session_flow
 from kap.services.errors import Conflict, Invalid
-from kap.services.invitations import care_team_of
-from kap.services.start_window import start_state
+from kap.services.people.invitations import care_team_of
+from kap.services.sessions import flow as session_flow
+from kap.services.sessions.start_window import start_state
+from kap.web.forms import attach_errors
 
 
 def _prepare_page(session, intention_form=None, status=200):

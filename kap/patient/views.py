@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession
 from kap.patient import bp
-from kap.services.clinic_settings import clinic_phone_line
-from kap.services.journal import own_entries
-from kap.services.measures import checkins_due
-from kap.services.scheduling import next_session, sessions_visible_to
-from kap.services.session_flow import missing_required, preparation_progress
+from kap.services.clinic.settings import clinic_phone_line
+from kap.services.journal.entries import own_entries
+from kap.services.measures.checkins import checkins_due
+from kap.services.sessions.flow import missing_required, preparation_progress
+from kap.services.sessions.scheduling import next_session, sessions_visible_to
 
 
 @bp.route("/")

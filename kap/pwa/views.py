@@ -74,8 +74,8 @@ def _revision() -> str:
 
 
 def _static_digest() -> str:
-    """The digest of every static file (kap/perf.py): digest-named URLs, the precache among
-    them, change with it, so the worker's version must too."""
+    """The digest of every static file (kap/web/static_files.py): digest-named URLs, the precache
+    among them, change with it, so the worker's version must too."""
     found = current_app.extensions.get("kap_static_digest")
     return found.value() if found else ""
 

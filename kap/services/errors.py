@@ -1,4 +1,4 @@
-"""Domain errors raised by services and turned into HTTP answers in one place (kap.errors)."""
+"""Domain errors raised by services and turned into HTTP answers in one place (kap.web.errors)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from flask import Response
 from flask_login import current_user
 
 from kap.models.base import utcnow
-from kap.services import measures
+from kap.services.measures import checkins as measures
 from kap.therapist import bp
 
 COLUMNS = ("date", "time", "instrument", "score", "severity", "change_from_baseline")

@@ -9,21 +9,22 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from kap.auth.redirects import safe_next_path
 from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSession
-from kap.pagination import page_of
-from kap.services import audit, journal
-from kap.services.access import get_patient_for
-from kap.services.administrations import ROUTE_WORDS, administrations_of, dose_text
+from kap.services import audit
 from kap.services.alerts import acknowledge_alert, open_alerts_visible_to, resolve_alert
-from kap.services.clinical_notes import add_note, notes_about
+from kap.services.board.administrations import ROUTE_WORDS, administrations_of, dose_text
 from kap.services.errors import Conflict, Invalid
-from kap.services.scheduling import sessions_visible_to
-from kap.services.workspace import dashboard_rows
+from kap.services.journal import entries as journal
+from kap.services.journal.clinical_notes import add_note, notes_about
+from kap.services.people.access import get_patient_for
+from kap.services.people.workspace import dashboard_rows
+from kap.services.sessions.scheduling import sessions_visible_to
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
+from kap.web.pagination import page_of
+from kap.web.redirects import safe_next_path
 
 
 @bp.route("/")
@@ -70,7 +71,7 @@ def _observations(session_ids: list[int]) -> dict[int, list[SessionObservation]]
 def _measures_chart(patient_id: int):
     """The PHQ-9 chart and read-outs, when the measures service is available."""
     try:
-        from kap.services.measures import chart_for
+        from kap.services.measures.checkins import chart_for
     except ImportError:  # pragma: no cover - only while measures are being built
         return None
     return chart_for(current_user, patient_id, "phq9")

@@ -1,7 +1,7 @@
 // The Start session card of the preparation page (server's and offline): the start window and
 // staff check-in (unticked items are counted by prepare.js). The card says what stands in the
 // way, the button is described by exactly that, and staff check-in is picked up without a
-// reload. The server checks everything again (kap/services/start_window.py).
+// reload. The server checks everything again (kap/services/sessions/start_window.py).
 
 import { clinicZone, storeSessionData, storedSession } from './device.js';
 import { clockLabel, notTodayMessage, windowState } from './start-window.js';

@@ -1,5 +1,5 @@
 // When Start session may be pressed and day-of items ticked, as the server decides it
-// (kap/services/start_window.py). The phone only keeps the buttons honest and says why; the
+// (kap/services/sessions/start_window.py). The phone only keeps the buttons honest and says why; the
 // server checks again. Times are shown in the clinic's zone, as the server's pages show them.
 
 const FORMAT_LOCALE = 'en-GB'; // "Thursday 10 December", "08:00": the server's wording

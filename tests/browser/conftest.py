@@ -169,7 +169,7 @@ from sqlalchemy import select
 from wsgi import app
 from kap.extensions import db
 from kap.models import SessionTemplate, User
-from kap.services.scheduling import add_booster
+from kap.services.sessions.scheduling import add_booster
 email, template_name, room = sys.argv[1:4]
 with app.app_context():
     admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from kap.services.demo_content import ESKETAMINE_TEMPLATE
+from kap.demo.content import ESKETAMINE_TEMPLATE
 from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"

@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from kap.services.demo_content import WALKTHROUGH
+from kap.demo.content import WALKTHROUGH
 from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"

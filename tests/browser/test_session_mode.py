@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from kap.services.demo_content import WALKTHROUGH
+from kap.demo.content import WALKTHROUGH
 from tests.browser.conftest import screenshot, sign_in
 
 PATIENT = "patient@demo.test"

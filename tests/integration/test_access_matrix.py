@@ -27,13 +27,13 @@ from sqlalchemy import select
 
 from kap import create_app
 from kap.config import TestConfig
+from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter
 from kap.models import Alert, AudioFile, MeasureResponse, SessionTemplate, TreatmentSession, User
-from kap.services import journal
-from kap.services.clinical_notes import add_note
-from kap.services.demo import seed_demo
-from kap.services.people import assign_therapist, create_user
-from kap.services.session_flow import set_intention
+from kap.services.journal import entries as journal
+from kap.services.journal.clinical_notes import add_note
+from kap.services.people.accounts import assign_therapist, create_user
+from kap.services.sessions.flow import set_intention
 from tests.conftest import Auth
 
 
@@ -177,7 +177,7 @@ clinic.settings             GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROL
 clinic.settings             POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
 clinic.audit_log            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.audit_csv            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
-# The board is the whole clinic's floor, care team or not (kap/services/board.py).
+# The board is the whole clinic's floor, care team or not (kap/services/board/today.py).
 board.index                 GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 board.rows                  GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 board.check_in_patient      POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # no vitals
@@ -358,7 +358,7 @@ CANARIES = {
     OWNER_EMAIL: {"patient", "therapist", "admin"},
 }
 #: The session board shows the whole clinic's sessions (name, room, phase, vitals) to all of
-#: its therapists, by design (kap/services/board.py), so a colleague outside the care team
+#: its therapists, by design (kap/services/board/today.py), so a colleague outside the care team
 #: sees these there.
 ON_THE_BOARD = {ROOM_TEXT, OWNER_NAME}
 

@@ -14,15 +14,15 @@ from sqlalchemy import event, func, select, text
 from kap.extensions import db
 from kap.models import AuditEvent, SessionTemplate, TreatmentSession, User
 from kap.services import audit
-from kap.services.errors import Conflict
-from kap.services.invitations import invite_person
-from kap.services.scheduling import add_booster, to_local
-from kap.services.templates import (
+from kap.services.clinic.templates import (
     archive_template,
     draft_from_version,
     get_template_for,
     save_template,
 )
+from kap.services.errors import Conflict
+from kap.services.people.invitations import invite_person
+from kap.services.sessions.scheduling import add_booster, to_local
 from tests.conftest import Auth, csrf_from
 from tests.formscrape import form_data
 
@@ -497,7 +497,7 @@ def test_every_subject_the_code_audits_has_a_label_and_no_label_is_orphaned():
     for path in source.rglob("*.py"):
         written |= set(re.findall(r'subject_type="([a-z_]+)"', path.read_text()))
     # bookings pass (subject_type, id) to their audit helper
-    booking = (source / "services" / "scheduling.py").read_text()
+    booking = (source / "services" / "sessions" / "scheduling.py").read_text()
     written |= set(re.findall(r'\("([a-z_]+)", [a-z_.]+\.id\)', booking))
     assert "medication_administration" in written and "journal_comment" in written
     assert written - set(SUBJECT_LABELS) == set()

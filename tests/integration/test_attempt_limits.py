@@ -1,4 +1,4 @@
-"""Failure counters (kap.services.attempt_limits) on the memory storage the tests use."""
+"""Failure counters (kap.services.auth.attempt_limits) on the memory storage the tests use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from limits.storage import MemoryStorage
 
 from kap.extensions import limiter
-from kap.services.attempt_limits import Counter, failures, reserve
+from kap.services.auth.attempt_limits import Counter, failures, reserve
 from kap.services.errors import RateLimited
 
 

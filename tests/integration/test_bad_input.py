@@ -11,7 +11,7 @@ from kap.api import MAX_JSON_BYTES
 from kap.api.openapi_spec import build_spec
 from kap.extensions import db
 from kap.models import ChecklistItem, Clinic, JournalEntry, SessionTemplate, TreatmentSession, User
-from kap.services.clinical_notes import add_note
+from kap.services.journal.clinical_notes import add_note
 from tests.conftest import Auth
 from tests.formscrape import form_data
 

@@ -18,7 +18,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services import discharge_rules, vitals
+from kap.services.board import discharge_rules, vitals
 from tests.conftest import Auth
 from tests.formscrape import form_data
 
@@ -400,7 +400,7 @@ def test_a_discharged_session_is_closed(app, client, auth, session_id):
 
 
 def test_discharge_rule_in_the_service(app, people, session_id):
-    """The rule itself, with an explicit clock (kap/services/discharge_rules.py)."""
+    """The rule itself, with an explicit clock (kap/services/board/discharge_rules.py)."""
     with app.app_context():
         session = db.session.get(TreatmentSession, session_id)
         clinic = session.patient.clinic
@@ -628,7 +628,7 @@ def _late_session(app, people, *, checked_in: bool = False, dosed: bool = False)
     """A Walkthrough session for Robin at 22:00 New York on 10 June 2031, checked in at 22:05
     and/or dosed by staff at 22:10, the patient never pressing Start."""
     from kap.models import MedicationAdministration, SessionTemplate
-    from kap.services.scheduling import local_to_utc
+    from kap.services.sessions.scheduling import local_to_utc
 
     zone = "America/New_York"
     with app.app_context():
@@ -668,8 +668,8 @@ def _late_session(app, people, *, checked_in: bool = False, dosed: bool = False)
 def _on_board_at(app, people, local_moment: datetime, session_id: int) -> bool:
     from freezegun import freeze_time
 
-    from kap.services.board import board_for
-    from kap.services.scheduling import local_to_utc
+    from kap.services.board.today import board_for
+    from kap.services.sessions.scheduling import local_to_utc
 
     moment = local_to_utc(local_moment.date(), local_moment.time(), "America/New_York")
     with app.app_context(), freeze_time(moment):

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from kap.extensions import db
 from kap.models import AuditEvent, SessionTemplate, TreatmentSession, User
-from kap.services.booking_conflicts import BookingClash, expected_minutes
-from kap.services.scheduling import (
+from kap.services.sessions.booking_conflicts import BookingClash, expected_minutes
+from kap.services.sessions.scheduling import (
     add_booster,
     cancel_session,
     reschedule_session,

@@ -1,4 +1,4 @@
-"""Discharge rules as a service (kap/services/discharge.py): every blocker, override, reopening."""
+"""Discharge rules as a service (kap/services/board/discharge.py): blockers, override, reopening."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services import discharge
+from kap.services.board import discharge
+from kap.services.board.monitoring import clock_time
 from kap.services.errors import Conflict, Invalid, NotFound
-from kap.services.session_monitoring import clock_time
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DRIVER = "Alex Jordan (partner)"
@@ -515,9 +515,9 @@ def test_the_demo_record_still_meets_the_discharge_rule(ctx, people):
     """The demo patient's past esketamine session: its final (2 minutes before observation
     ends, nothing after it) counts and is clear at the time it was discharged."""
     from kap.models import SessionDischarge
-    from kap.services.administrations import administrations_of
-    from kap.services.board_scope import observations_of
-    from kap.services.discharge_rules import readiness
+    from kap.services.board.administrations import administrations_of
+    from kap.services.board.discharge_rules import readiness
+    from kap.services.board.scope import observations_of
 
     record = db.session.scalar(select(SessionDischarge).order_by(SessionDischarge.id))
     past = db.session.get(TreatmentSession, record.session_id)

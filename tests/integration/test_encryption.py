@@ -11,9 +11,9 @@ from sqlalchemy import select, text
 
 from kap import create_app, crypto
 from kap.config import TestConfig
+from kap.demo.seed import seed_demo
 from kap.extensions import db
 from kap.models import JournalComment, JournalEntry, TreatmentSession, User
-from kap.services.demo import seed_demo
 from tests.conftest import Auth
 
 MARKER = "zebra-lantern-4417"
@@ -60,7 +60,7 @@ def test_database_file_never_holds_the_plaintext(tmp_path):
         f"/api/v1/sessions/{sessions[0]['id']}/intention", json={"text": MARKER}, headers=p.headers
     )
     with app.app_context():
-        from kap.services.clinical_notes import add_note
+        from kap.services.journal.clinical_notes import add_note
 
         author = db.session.scalar(select(User).where(User.email == "therapist@demo.test"))
         patient_id = db.session.scalar(select(User.id).where(User.email == "patient@demo.test"))

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, settings
 from kap import create_app
 from kap.api.openapi_spec import build_spec
 from kap.config import TestConfig
+from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter
-from kap.services.demo import seed_demo
 from tests.conftest import Auth, _reset_database
 
 pytestmark = pytest.mark.fuzz
@@ -121,7 +121,7 @@ def send(case, app, cookies=None, headers=None) -> None:
     """Send the case and run every check on the answer.
 
     Schemathesis's WSGI transport offers gzip but does not decode it, and the app compresses
-    what is offered (kap/perf.py); the checks need the plain body, so ask for it."""
+    what is offered (kap/web/static_files.py); the checks need the plain body, so ask for it."""
     headers = {"Accept-Encoding": "identity", **(headers or {})}
     case.call_and_validate(app=app, cookies=cookies or {}, headers=headers)
 

@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
+from kap.demo.seed import DEMO_ACCOUNTS
 from kap.extensions import db
 from kap.models import CareTeamMember, Clinic, User
-from kap.services.demo import DEMO_ACCOUNTS
 
 
 def test_healthz_ok_when_database_answers(client):

@@ -342,11 +342,11 @@ def test_delete_asks_first_then_removes(client, auth, people, app):
 
 
 def test_journal_page_rows_match_the_models(app, people):
-    """The page's plain-row read (kap/services/journal_page.py) gives what the models give:
+    """The page's plain-row read (kap/services/journal/page.py) gives what the models give:
     the same entries in order, decrypted texts, sessions, replies and their authors."""
     from kap.models import User
-    from kap.services.journal import own_entries
-    from kap.services.journal_page import journal_page
+    from kap.services.journal.entries import own_entries
+    from kap.services.journal.page import journal_page
 
     client, auth = _api(app)
     _post(client, auth, client_id="rows-1", body="Plain rows, same words 🌱", shared=True)

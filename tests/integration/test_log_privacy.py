@@ -22,10 +22,10 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
+from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuditEvent, User
-from kap.services.demo import DEMO_PASSWORD
-from kap.services.invitations import invite_person
+from kap.services.people.invitations import invite_person
 from tests.conftest import Auth, csrf_from
 
 LOUD_LOGGERS = ("kap", "werkzeug", "flask", "flask_wtf", "flask_login", "flask_limiter")
@@ -222,7 +222,7 @@ def test_signing_in_and_writing_leave_no_text_password_or_token_in_the_logs(
     assert replied.status_code == 302
 
     # An unexpected error whose message quotes what was sent (as int("...") would): a 500.
-    from kap.services import journal
+    from kap.services.journal import entries as journal
 
     def broken_parse(data, *, creating):
         return int(data["body"])  # ValueError: invalid literal for int() ... '<the text>'

@@ -10,10 +10,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
 from kap.models import Alert, AuditEvent, MeasureResponse, TreatmentSession, User
-from kap.services.demo_measures import seed_demo_measures
-from kap.services.measures import chart_for
+from kap.services.measures.checkins import chart_for
 from kap.therapist.measures_views import csv_safe
 from tests.conftest import Auth
 from tests.formscrape import form_data

@@ -28,8 +28,8 @@ def test_sqlite_migrations_keep_existing_data(tmp_path):
     """
     from alembic.script import ScriptDirectory
 
+    from kap.demo.seed import seed_demo
     from kap.models import User
-    from kap.services.demo import seed_demo
 
     app = create_app(_config_for(f"sqlite:///{tmp_path / 'data.db'}"))
     with app.app_context():

@@ -19,7 +19,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services import discharge
+from kap.services.board import discharge
 
 DEMO_DRIVER = "Alex Jordan (partner)"
 

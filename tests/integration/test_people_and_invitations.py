@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from kap.demo import seed as demo
+from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuthSession, CareTeamMember, Invitation, User
 from kap.models.base import utcnow
-from kap.services import demo
-from kap.services.demo import DEMO_PASSWORD
 from tests.conftest import Auth, csrf_from
 
 NEW_PASSWORD = "violet kettle harbour lamp"

@@ -17,9 +17,9 @@ from flask import Flask, url_for
 
 from bench.datagen import BENCH_PASSWORD, BENCH_TOTP_SECRET, Scale, generate
 from bench.queries import busiest_patient, sign_in, statements_per_page
-from kap import perf
 from kap.extensions import db
 from kap.models import Clinic
+from kap.web import static_files as perf
 
 SMALL = Scale(therapists=1, patients=10, sessions=60, entries=50, checkins=100, slug="small")
 LARGE = Scale(therapists=1, patients=60, sessions=720, entries=2400, checkins=600, slug="large")
@@ -32,7 +32,7 @@ IMPORT = re.compile(
 
 @pytest.fixture
 def fast_app(app):
-    """The test app: create_app itself switches kap.perf on, as in every profile."""
+    """The test app: create_app itself switches kap.web.static_files on, as in every profile."""
     return app
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Course, SessionStatus, SessionTemplate, TreatmentSession
-from kap.services.scheduling import local_to_utc, to_local
+from kap.services.sessions.scheduling import local_to_utc, to_local
 from tests.formscrape import form_data
 
 NEW_YORK = "America/New_York"
@@ -281,7 +281,7 @@ def test_session_with_its_day_on_record_cannot_be_moved_or_cancelled(app, people
     refused (409 session_on_record) and the session stays as it was."""
     from kap.models import User
     from kap.services.errors import Conflict
-    from kap.services.scheduling import cancel_session, reschedule_session
+    from kap.services.sessions.scheduling import cancel_session, reschedule_session
 
     session = _sessions(app, people["patient2@demo.test"].id)[0]
     _put_on_record(app, people, session.id, what)

@@ -9,13 +9,13 @@ import pyotp
 import pytest
 from freezegun import freeze_time
 
+from kap.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuditEvent, Clinic, RecoveryCode, Role, User
 from kap.models.base import utcnow
-from kap.services import recovery_codes
-from kap.services.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
-from kap.services.invitations import invite_person
-from kap.services.people import create_user
+from kap.services.auth import recovery_codes
+from kap.services.people.accounts import create_user
+from kap.services.people.invitations import invite_person
 from tests.conftest import Auth, csrf_from
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

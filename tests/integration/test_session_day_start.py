@@ -17,9 +17,9 @@ from werkzeug.datastructures import MultiDict
 from kap.extensions import db
 from kap.models import AuditEvent, SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
-from kap.services import session_flow
 from kap.services.errors import Conflict
-from kap.services.start_window import day_of_opens_at, window_for
+from kap.services.sessions import flow as session_flow
+from kap.services.sessions.start_window import day_of_opens_at, window_for
 from tests.conftest import Auth
 from tests.formscrape import form_data
 

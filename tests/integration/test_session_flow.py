@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Alert, AuditEvent, SessionStatus, TreatmentSession, User
-from kap.services import session_flow, staff_calls
 from kap.services.errors import Conflict, Invalid, NotFound
-from kap.services.start_window import window_for
+from kap.services.sessions import flow as session_flow
+from kap.services.sessions import staff_calls
+from kap.services.sessions.start_window import window_for
 from tests.conftest import Auth
 from tests.formscrape import form_data
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from kap.demo.content import ESKETAMINE_TEMPLATE
 from kap.extensions import db
 from kap.models import (
     AuditEvent,
@@ -18,8 +19,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services import administrations, check_in, observations
-from kap.services.demo_content import ESKETAMINE_TEMPLATE
+from kap.services.board import administrations, check_in, observations
 from kap.services.errors import Conflict, Invalid, NotFound
 from tests.conftest import Auth
 
@@ -484,7 +484,7 @@ def test_api_refuses_records_on_a_discharged_session(app, session_id):
 
 def _at_local(day_offset: int, hour: int, minute: int = 0) -> datetime:
     """A moment on the clinic's clock (New York), ``day_offset`` days from today there."""
-    from kap.services.scheduling import local_to_utc, to_local
+    from kap.services.sessions.scheduling import local_to_utc, to_local
 
     today = to_local(NOW, "America/New_York").date()
     clock = datetime(2000, 1, 1, hour, minute).time()
@@ -604,7 +604,7 @@ def test_an_invalid_reading_on_a_closed_session_gets_409(session_id, state):
 @pytest.mark.parametrize("level, flagged", [("none", False), ("mild", False), ("moderate", True)])
 def test_moderate_or_severe_dissociation_is_flagged_for_attention(checked_in_id, level, flagged):
     """As discharge treats it: moderate/severe dissociation is 'attention', mild is not."""
-    from kap.services.vitals import observation_flags, vitals_limits
+    from kap.services.board.vitals import observation_flags, vitals_limits
 
     therapist = _user("therapist@demo.test")
     administrations.record_administration(therapist, checked_in_id, DOSE)
@@ -618,8 +618,8 @@ def test_moderate_or_severe_dissociation_is_flagged_for_attention(checked_in_id,
 @pytest.mark.parametrize("score", range(6))
 def test_board_and_printed_record_word_each_sedation_score_alike(score):
     """One wording of MOAA/S: the board row and the printed record say the same."""
-    from kap.services.board_records import state_words
-    from kap.services.clinical_scales import sedation_text
+    from kap.services.board.clinical_scales import sedation_text
+    from kap.services.board.records import state_words
 
     ((board_text, _),) = state_words(SessionObservation(sedation=score))
     printed = sedation_text(score).split(": ", 1)[1]

@@ -6,7 +6,7 @@ import pytest
 
 from kap.extensions import db
 from kap.models import AuthSession, User
-from kap.services.people import deactivate_user, set_password
+from kap.services.people.accounts import deactivate_user, set_password
 from tests.conftest import csrf_from
 
 

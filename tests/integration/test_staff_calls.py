@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 
 from kap.extensions import db
 from kap.models import Alert, SessionStatus, TreatmentSession, User
-from kap.services import board_actions
-from kap.services.scheduling import to_local
+from kap.services.board import actions as board_actions
+from kap.services.sessions.scheduling import to_local
 from tests.conftest import Auth, csrf_from
 
 ZONE = "America/New_York"  # the Demo Clinic's
@@ -364,7 +364,7 @@ def test_without_javascript_an_expired_form_does_not_pretend(app, client, auth, 
 
 def test_board_lists_unacknowledged_calls_above_acknowledged_ones(app, people, session_id):
     """A new call goes on top of one already acknowledged; both stay until resolved."""
-    from kap.services.board import board_for
+    from kap.services.board.today import board_for
 
     first = _call(app, session_id, "phone-1")
     _acknowledge(app, first)

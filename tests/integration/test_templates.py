@@ -7,8 +7,7 @@ from sqlalchemy import func, select
 
 from kap.extensions import db
 from kap.models import SessionTemplate, TemplateVersion, TreatmentSession, User
-from kap.services.errors import Conflict, Invalid
-from kap.services.templates import (
+from kap.services.clinic.templates import (
     CueRow,
     TrackRow,
     apply_list_action,
@@ -18,6 +17,7 @@ from kap.services.templates import (
     save_template,
     validate_draft,
 )
+from kap.services.errors import Conflict, Invalid
 from tests.formscrape import form_data
 
 WALKTHROUGH = "Walkthrough (3 minutes)"

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
-from kap.services import demo
-from kap.services.media import megabytes
+from kap.services.clinic.audio import megabytes
 from tests.conftest import Auth, csrf_from
 
 AUDIO = Path(__file__).resolve().parent.parent / "fixtures" / "audio"

@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from kap.services.administrations import dose_number, dose_text, given_at_from_clock, parse_dose
+from kap.services.board.administrations import (
+    dose_number,
+    dose_text,
+    given_at_from_clock,
+    parse_dose,
+)
 from kap.services.errors import Invalid
 
 ZONE = "America/New_York"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession, User
-from kap.services.measures import (
+from kap.services.measures.checkins import (
     REASON_BEFORE_SESSION,
     REASON_INTERVAL,
     checkins_due,

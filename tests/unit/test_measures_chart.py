@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from markupsafe import Markup
 
-from kap.charts.measures_chart import measure_table_rows, render_measure_chart
 from kap.services.errors import Invalid
+from kap.services.measures.chart import measure_table_rows, render_measure_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)

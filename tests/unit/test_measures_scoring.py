@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from kap.services.errors import Invalid
-from kap.services.measures_scoring import (
+from kap.services.measures.scoring import (
     ANSWER_CHOICES,
     INSTRUMENTS,
     score_answers,

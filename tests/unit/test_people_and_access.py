@@ -5,9 +5,9 @@ from sqlalchemy.exc import IntegrityError
 
 from kap.extensions import db
 from kap.models import CareTeamMember, User
-from kap.services.access import get_patient_for, patients_visible_to
 from kap.services.errors import Invalid, NotFound
-from kap.services.people import assign_therapist
+from kap.services.people.access import get_patient_for, patients_visible_to
+from kap.services.people.accounts import assign_therapist
 
 
 def _user(email):

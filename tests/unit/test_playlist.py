@@ -2,7 +2,7 @@
 
 import pytest
 
-from kap.services.playlist import (
+from kap.services.sessions.playlist import (
     effective_crossfade,
     format_duration,
     parse_duration,

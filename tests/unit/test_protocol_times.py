@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from kap.services import session_monitoring as monitoring
+from kap.services.board import monitoring
 
 CLINIC = SimpleNamespace(timezone="America/New_York")
 #: 10:10 in New York (winter, UTC-5).

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kap.auth.redirects import safe_next_path
+from kap.web.redirects import safe_next_path
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,12 @@ from datetime import date, time
 import pytest
 
 from kap.services.errors import Invalid
-from kap.services.scheduling import local_to_utc, parse_custom_times, pattern_dates, to_local
+from kap.services.sessions.scheduling import (
+    local_to_utc,
+    parse_custom_times,
+    pattern_dates,
+    to_local,
+)
 
 MONDAY = date(2026, 11, 23)
 

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from kap.services.recovery_codes import (
+from kap.services.auth.recovery_codes import (
     RECOVERY_ALPHABET,
     _new_recovery_code,
     normalize_recovery_code,
 )
-from kap.services.totp import format_secret, matching_step, normalize_code, qr_svg
+from kap.services.auth.totp import format_secret, matching_step, normalize_code, qr_svg
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 AT = datetime(2026, 11, 23, 10, 0, 15, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """The start window and day-of rules on the clinic's calendar: edges, DST, device clocks.
 
-Pure rules (kap.services.start_window) on unsaved objects: no database, explicit times.
+Pure rules (kap.services.sessions.start_window) on unsaved objects: no database, explicit times.
 Demo Clinic's zone, America/New_York, is the zone of most cases: in 2026 its clocks spring
 forward on Sunday 8 March (02:00 → 03:00) and fall back on Sunday 1 November (02:00 → 01:00).
 """
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kap.models import Clinic, TreatmentSession
-from kap.services import start_window
-from kap.services.start_window import (
+from kap.services.sessions import start_window
+from kap.services.sessions.start_window import (
     CLOCK_SKEW,
     LATE_SYNC_GRACE,
     DeviceTime,

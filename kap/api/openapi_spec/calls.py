@@ -13,7 +13,7 @@ from kap.api.openapi_spec.common import (
     path_id,
     ref,
 )
-from kap.services.staff_calls import CALL_STATUSES
+from kap.services.sessions.staff_calls import CALL_STATUSES
 
 SCHEMAS = {
     "StaffCall": closed(

@@ -18,7 +18,7 @@ from kap.api.openapi_spec.common import (
     ref,
 )
 from kap.models import AlertKind
-from kap.services.measures_scoring import INSTRUMENTS, MAX_ANSWER
+from kap.services.measures.scoring import INSTRUMENTS, MAX_ANSWER
 
 CLINICIANS = ("therapist", "clinic_admin")
 PATIENT_ID = path_id("patient_id", "patient")

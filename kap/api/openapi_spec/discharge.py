@@ -13,7 +13,7 @@ from kap.api.openapi_spec.common import (
     request_object,
 )
 from kap.api.openapi_spec.sessions import SESSION_ID, SUMMARY_PROPERTIES
-from kap.services.discharge import (
+from kap.services.board.discharge import (
     MAX_DRIVER_LENGTH,
     MAX_REASON_LENGTH,
     MIN_OVERRIDE_LENGTH,

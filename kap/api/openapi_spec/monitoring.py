@@ -12,10 +12,10 @@ from kap.api.openapi_spec.common import (
     ref,
     request_object,
 )
-from kap.services.administrations import MAX_LOT, MAX_MEDICATION, MAX_NOTE, ROUTES, UNITS
-from kap.services.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
-from kap.services.observations import MAX_NOTE_LENGTH
-from kap.services.vitals import KINDS, PLAUSIBLE
+from kap.services.board.administrations import MAX_LOT, MAX_MEDICATION, MAX_NOTE, ROUTES, UNITS
+from kap.services.board.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
+from kap.services.board.observations import MAX_NOTE_LENGTH
+from kap.services.board.vitals import KINDS, PLAUSIBLE
 
 CLINICIANS = ("therapist", "clinic_admin")
 SESSION_ID = path_id("session_id", "session")

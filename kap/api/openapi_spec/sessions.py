@@ -20,7 +20,7 @@ from kap.api.openapi_spec.common import (
     request_object,
 )
 from kap.models import AlertKind
-from kap.services.session_flow import MAX_INTENTION_LENGTH, PHASE_TIMESTAMPS
+from kap.services.sessions.flow import MAX_INTENTION_LENGTH, PHASE_TIMESTAMPS
 
 SUMMARY_PROPERTIES = {
     "id": ID,

@@ -135,8 +135,8 @@ def dev_server(tmp_path_factory) -> Iterator[Target]:
     """The app in this process, threaded, counters in memory, on its own SQLite file."""
     from kap import create_app
     from kap.config import Config
+    from kap.demo.seed import seed_demo
     from kap.extensions import db
-    from kap.services.demo import seed_demo
 
     instance = tmp_path_factory.mktemp("dev-instance")
     database_url = f"sqlite:///{instance / 'kap.db'}"

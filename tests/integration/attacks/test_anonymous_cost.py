@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from kap.extensions import db
 from kap.models import AuthSession
 from kap.models.base import utcnow
-from kap.services.signin import PRUNE_BATCH, prune_expired_sessions
+from kap.services.auth.signin import PRUNE_BATCH, prune_expired_sessions
 from tests.formscrape import form_data
 
 VISITS = 10_000

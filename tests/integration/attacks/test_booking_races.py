@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from kap.extensions import db
 from kap.models import SessionTemplate, TreatmentSession, User
-from kap.services.booking_conflicts import BookingClash
-from kap.services.scheduling import add_booster
+from kap.services.sessions.booking_conflicts import BookingClash
+from kap.services.sessions.scheduling import add_booster
 from tests.integration.attacks.conftest import race
 
 FAR_DAY = date(2032, 5, 11)  # far from the demo's sessions

@@ -25,7 +25,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services import administrations, discharge, observations
+from kap.services.board import administrations, discharge, observations
 from kap.services.errors import Conflict
 from tests.integration.attacks.conftest import _own_postgres_database, race
 
@@ -40,7 +40,7 @@ def race_app(tmp_path_factory) -> Iterator:
     """The app on its own database (file-backed SQLite, or PostgreSQL), demo data seeded."""
     from kap import create_app
     from kap.config import Config
-    from kap.services.demo import seed_demo
+    from kap.demo.seed import seed_demo
 
     postgres = _own_postgres_database()
     instance = tmp_path_factory.mktemp("discharge-races")
@@ -195,7 +195,7 @@ def test_a_discharge_racing_a_bad_final_never_skips_it(race_app):
 def test_a_discharge_racing_the_patients_phase_change_never_deadlocks(race_app):
     """The patient moves on to integration while staff discharge: both go through, in either
     order (on PostgreSQL the session row and the audit chain are locked in one order)."""
-    from kap.services import session_flow
+    from kap.services.sessions import flow as session_flow
 
     def integrate(session_id: int):
         patient = _user("patient@demo.test")

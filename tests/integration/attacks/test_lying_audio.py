@@ -10,9 +10,9 @@ import struct
 import pytest
 from sqlalchemy import func, select
 
+from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
-from kap.services import demo
 from tests.conftest import csrf_from
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from wsgi import app
 from kap.extensions import db
 from kap.models import User
-from kap.services.invitations import invite_person
+from kap.services.people.invitations import invite_person
 with app.app_context():
     admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
     issued = invite_person(admin, name="Riley Race", email="{email}", role="patient",

@@ -1,0 +1,105 @@
+"""Demo check-ins: PHQ-9 and GAD-7 for patient@demo.test that fall across the course.
+
+Idempotent (each demo check-in has a fixed client_id) and quiet: written directly, not
+through record_checkin, so no audit rows, and item 9 is always 0, so no safety alert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from kap.extensions import db
+from kap.models import MeasureResponse, SessionStatus, TreatmentSession, User
+from kap.models.base import utcnow
+from kap.services.measures.scoring import INSTRUMENTS, score_answers
+from kap.services.sessions.scheduling import local_to_utc, to_local
+
+#: Totals per check-in, oldest first: one before each of the three past demo sessions, then
+#: the weekly one after the last (extra check-in times, if any, get no score and are skipped).
+#: PHQ-9 19 → 7 is a response (≥ 50 % drop) short of remission, as many courses go.
+DEMO_SCORES = {
+    "phq9": (19, 14, 10, 7),
+    "gad7": (15, 12, 9, 7),
+}
+
+#: The order in which points land on items: mood and energy carry most of the weight.
+_ITEM_ORDER = {
+    "phq9": (1, 0, 3, 2, 5, 6, 4, 7),  # never item 9 (index 8)
+    "gad7": (0, 1, 2, 3, 5, 6, 4),
+}
+
+
+def demo_answers(instrument: str, score: int) -> list[int]:
+    """Answers (0 to 3 each) that add up to ``score``, spread the way a person's might."""
+    answers = [0] * len(INSTRUMENTS[instrument].items)
+    left = score
+    for _ in range(3):  # three passes of at most one point per item
+        for index in _ITEM_ORDER[instrument]:
+            if left and answers[index] < 3:
+                answers[index] += 1
+                left -= 1
+    if left:
+        raise ValueError(f"{score} does not fit the demo answer pattern of {instrument}")
+    return answers
+
+
+def _evening_before(moment: datetime, timezone: str) -> datetime:
+    """19:30 local on the day before ``moment``: when people tend to fill these in."""
+    day = to_local(moment, timezone).date() - timedelta(days=1)
+    return local_to_utc(day, time(19, 30), timezone)
+
+
+def _check_in_times(sessions: list[TreatmentSession], now: datetime, zone: str, interval: int):
+    """(when, session_id): the evening before each past session, then every ``interval``
+    days after the last one (in the evening), up to now."""
+    times = [(_evening_before(s.scheduled_at, zone), s.id) for s in sessions]
+    if sessions:
+        after = _evening_before(sessions[-1].completed_at + timedelta(days=interval + 1), zone)
+        while after <= now:
+            times.append((after, None))
+            after += timedelta(days=interval)
+    return times
+
+
+def seed_demo_measures(users: dict[str, User], now: datetime | None = None) -> None:
+    """Give patient@demo.test a realistic check-in history across their past sessions."""
+    patient = users["patient@demo.test"]
+    now = now or utcnow()
+    past = db.session.scalars(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.status == SessionStatus.COMPLETE,
+            TreatmentSession.completed_at.is_not(None),
+        )
+        .order_by(TreatmentSession.scheduled_at)
+    ).all()
+    existing = set(
+        db.session.scalars(
+            select(MeasureResponse.client_id).where(MeasureResponse.patient_id == patient.id)
+        )
+    )
+    clinic = patient.clinic
+    times = _check_in_times(list(past), now, clinic.timezone, clinic.checkin_interval_days)
+    for instrument, scores in DEMO_SCORES.items():
+        for number, ((at, session_id), score) in enumerate(zip(times, scores, strict=False)):
+            client_id = f"demo-{instrument}-{number}"
+            if client_id in existing:
+                continue
+            scored = score_answers(instrument, demo_answers(instrument, score))
+            db.session.add(
+                MeasureResponse(
+                    clinic_id=patient.clinic_id,
+                    patient_id=patient.id,
+                    instrument=instrument,
+                    answers=list(scored.answers),
+                    score=scored.score,
+                    severity=scored.severity,
+                    client_id=client_id,
+                    session_id=session_id,
+                    created_at=at,
+                )
+            )
+    db.session.commit()

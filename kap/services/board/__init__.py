@@ -1,0 +1,1 @@
+"""The session day as staff record it: board, check-in, doses, monitoring, discharge."""

@@ -1,0 +1,1 @@
+"""A clinic's configuration: its settings, audio library and session templates."""

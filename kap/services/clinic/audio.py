@@ -1,0 +1,188 @@
+"""Uploaded audio: size and type checks from the file's content, durations, storage, access."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import mutagen
+from flask import current_app
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+from sqlalchemy import select
+
+from kap.extensions import db
+from kap.models import AudioFile, User
+from kap.services import audit
+from kap.services.errors import Invalid, NotFound, TooLarge
+from kap.services.sessions.playlist import MAX_TRACK_SECONDS, format_duration
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    content_type: str
+    extension: str
+    label: str
+
+
+#: The formats we accept, by the mutagen class that recognised the content.
+FORMATS: dict[type, AudioFormat] = {
+    MP3: AudioFormat("audio/mpeg", "mp3", "MP3"),
+    OggOpus: AudioFormat("audio/ogg", "opus", "Ogg Opus"),
+    OggVorbis: AudioFormat("audio/ogg", "ogg", "Ogg Vorbis"),
+    MP4: AudioFormat("audio/mp4", "m4a", "M4A/AAC"),
+    WAVE: AudioFormat("audio/wav", "wav", "WAV"),
+}
+ACCEPTED = "MP3, OGG/Opus, M4A/AAC or WAV"
+CHUNK = 1024 * 1024
+
+
+def megabytes(size: int) -> str:
+    """'50 MB', or '0.5 MB' for small limits."""
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def media_dir() -> Path:
+    """Where uploads are kept (KAP_MEDIA_DIR, default instance/media)."""
+    path = Path(current_app.config["MEDIA_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _copy_limited(stream: BinaryIO, target: BinaryIO, limit: int) -> tuple[int, str]:
+    size = 0
+    digest = hashlib.sha256()
+    while chunk := stream.read(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(
+                f"That file is larger than the limit of {megabytes(limit)}. "
+                "Please upload a smaller or more compressed file."
+            )
+        digest.update(chunk)
+        target.write(chunk)
+    return size, digest.hexdigest()
+
+
+#: The lowest bit rate any accepted compressed format can carry (Opus goes down to 6 kbit/s):
+#: a file of N bytes cannot play longer than N * 8 / this many seconds.
+LOWEST_BITS_PER_SECOND = 6_000
+
+
+def _longest_possible(audio, size: int) -> float:
+    """How long a file of ``size`` bytes can really play: a lying header cannot outrun it.
+
+    WAV is uncompressed, so its bytes per second follow from its sample format; every other
+    accepted format is bounded by the lowest bit rate any of them can encode.
+    """
+    if isinstance(audio, WAVE):
+        info = audio.info
+        bytes_per_second = info.sample_rate * info.channels * max(info.bits_per_sample, 8) / 8
+        if bytes_per_second > 0:
+            return size / bytes_per_second
+    return size * 8 / LOWEST_BITS_PER_SECOND
+
+
+def _identify(path: Path) -> tuple[AudioFormat, float]:
+    """The format and duration, judged by the bytes (the file has no extension here).
+
+    The duration a header claims is checked against what the file's size can hold and
+    against the longest track a template may have (a 144-byte WAV claiming 136 years was
+    once accepted and played in a session).
+    """
+    try:
+        audio = mutagen.File(str(path))
+    except mutagen.MutagenError:
+        audio = None
+    audio_format = FORMATS.get(type(audio)) if audio is not None else None
+    length = getattr(getattr(audio, "info", None), "length", 0) or 0
+    if audio_format is None:
+        raise Invalid(
+            f"That file is not audio we can play. Please upload {ACCEPTED}.",
+            {"file": [f"Upload {ACCEPTED} audio."]},
+        )
+    if not length or length <= 0:
+        raise Invalid(
+            "We could not read how long that file is; it may be damaged.",
+            {"file": ["The file's length could not be read."]},
+        )
+    size = path.stat().st_size
+    if length > _longest_possible(audio, size) * 1.05 + 1:
+        raise Invalid(
+            "That file says it lasts longer than its size allows; it may be damaged or altered.",
+            {"file": [f"The file claims {format_duration(length)}, more than it can hold."]},
+        )
+    if length > MAX_TRACK_SECONDS:
+        raise Invalid(
+            f"That file lasts {format_duration(length)}; a track may last at most "
+            f"{format_duration(MAX_TRACK_SECONDS)}.",
+            {"file": [f"Up to {format_duration(MAX_TRACK_SECONDS)} per track."]},
+        )
+    return audio_format, float(length)
+
+
+def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile:
+    """Check and keep an uploaded audio file for the actor's clinic."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    folder = media_dir()
+    temporary = folder / f".upload-{secrets.token_hex(8)}"
+    try:
+        with temporary.open("wb") as target:
+            size, sha256 = _copy_limited(stream, target, limit)
+        if size == 0:
+            raise Invalid("That file is empty.", {"file": ["The file is empty."]})
+        audio_format, duration = _identify(temporary)
+        storage_name = f"{secrets.token_hex(16)}.{audio_format.extension}"
+        os.replace(temporary, folder / storage_name)
+    finally:
+        temporary.unlink(missing_ok=True)
+    audio = AudioFile(
+        clinic_id=actor.clinic_id,
+        original_name=(Path(original_name or "audio").name or "audio")[:255],
+        content_type=audio_format.content_type,
+        size_bytes=size,
+        duration_seconds=round(duration, 2),
+        storage_name=storage_name,
+        sha256=sha256,
+        uploaded_by_id=actor.id,
+    )
+    db.session.add(audio)
+    db.session.flush()
+    audit.record(
+        "audio.upload",
+        actor=actor,
+        subject_type="audio_file",
+        subject_id=audio.id,
+        detail=f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
+        commit=False,
+    )
+    db.session.commit()
+    return audio
+
+
+def get_audio_for(user: User, audio_id: int) -> AudioFile:
+    """An audio file of the user's clinic, or NotFound."""
+    audio = db.session.scalar(
+        select(AudioFile).where(AudioFile.id == audio_id, AudioFile.clinic_id == user.clinic_id)
+    )
+    if audio is None:
+        raise NotFound("No such audio file.")
+    return audio
+
+
+def audio_path(audio: AudioFile) -> Path:
+    """The file on disk."""
+    return media_dir() / audio.storage_name
+
+
+def title_from_filename(name: str) -> str:
+    """A readable track title from an uploaded file's name."""
+    stem = Path(name or "").stem.replace("_", " ").replace("-", " ").strip()
+    return (stem[:1].upper() + stem[1:])[:200] if stem else "Uploaded track"

@@ -1,0 +1,1 @@
+"""The integration journal and the care team's private notes."""

@@ -1,0 +1,332 @@
+"""Check-ins (PHQ-9, GAD-7): recording them once, who may read them, and when the next is due.
+
+Scoring lives in ``measures_scoring``, drawing in ``kap.services.measures.chart``; this module
+owns the rules that touch the database: exactly-once writes, the item-9 safety alert, scoped
+and audited reads, the chart a viewer may see and the clinic's check-in schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from kap.extensions import db
+from kap.models import Alert, AlertKind, MeasureResponse, SessionStatus, TreatmentSession, User
+from kap.models.base import MAX_ID, utcnow
+from kap.services import audit
+from kap.services.errors import Invalid, NotFound
+from kap.services.journal.entries import CLIENT_ID
+from kap.services.measures.chart import measure_table_rows, render_measure_chart
+from kap.services.measures.scoring import (
+    INSTRUMENTS,
+    PHQ9_ITEM9_INDEX,
+    get_instrument,
+    score_answers,
+    severity_for,
+    summarize,
+)
+from kap.services.people.access import get_patient_for
+from kap.services.sessions.flow import own_session
+from kap.services.sessions.scheduling import next_session, sessions_visible_to
+
+#: A pre-session check-in counts when taken at most this long before the session.
+PRE_SESSION_WINDOW = timedelta(days=3)
+REASON_BEFORE_SESSION = "before_session"
+REASON_INTERVAL = "interval"
+
+
+def is_item9_positive(response: MeasureResponse) -> bool:
+    """True when a PHQ-9 answer to item 9 (thoughts of self-harm) is above 0."""
+    return response.instrument == "phq9" and response.answers[PHQ9_ITEM9_INDEX] > 0
+
+
+def _session_error(patient: User, session_id: object) -> list[str]:
+    if session_id is None:
+        return []
+    if (
+        isinstance(session_id, int)
+        and not isinstance(session_id, bool)
+        and 1 <= session_id <= MAX_ID
+    ):
+        try:
+            own_session(patient, session_id)
+        except NotFound:
+            pass
+        else:
+            return []
+    return ["Choose one of your own sessions, or leave it out."]
+
+
+def record_checkin(
+    patient: User,
+    instrument: str,
+    answers: object,
+    *,
+    client_id: str | None = None,
+    session_id: int | None = None,
+) -> tuple[MeasureResponse, bool]:
+    """Score and store one check-in; the same ``client_id`` again returns the first one.
+
+    A PHQ-9 with item 9 above 0 opens one ``phq9_item9`` alert in the same transaction;
+    ``open_alerts_visible_to`` shows it to the whole care team and the clinic admin.
+    Returns (response, created). Raises Invalid naming every bad field.
+    """
+    if not patient.is_patient:
+        raise NotFound("No such patient.")
+    errors: dict[str, list[str]] = {}
+    if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
+        errors["client_id"] = ["1 to 64 letters, digits, '-', '_', '.' or ':' (a UUID works)."]
+    elif client_id is not None and (existing := _by_client_id(patient, client_id)) is not None:
+        return existing, False  # a device's retry: answer with what was stored the first time
+    if session_errors := _session_error(patient, session_id):
+        errors["session_id"] = session_errors
+    try:
+        scored = score_answers(instrument, answers)
+    except Invalid as error:
+        errors.update(error.fields)
+    if errors:
+        raise Invalid("Some fields need attention.", errors)
+
+    response = MeasureResponse(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        instrument=scored.instrument,
+        answers=list(scored.answers),
+        score=scored.score,
+        severity=scored.severity,
+        client_id=client_id,
+        session_id=session_id,
+    )
+    db.session.add(response)
+    if scored.item9_positive:
+        db.session.add(
+            Alert(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                session_id=session_id,
+                kind=AlertKind.PHQ9_ITEM9,
+            )
+        )
+    try:
+        db.session.flush()
+        # Ids only: answers and scores never go into the audit log.
+        audit.record(
+            "measure.create",
+            actor=patient,
+            subject_type="measure_response",
+            subject_id=response.id,
+            patient_id=patient.id,
+            commit=False,
+        )
+        db.session.commit()
+    except IntegrityError:  # the same client_id stored concurrently: that one wins
+        db.session.rollback()
+        existing = _by_client_id(patient, client_id) if client_id else None
+        if existing is None:
+            raise
+        return existing, False
+    return response, True
+
+
+def _by_client_id(patient: User, client_id: str) -> MeasureResponse | None:
+    return db.session.scalar(
+        select(MeasureResponse).where(
+            MeasureResponse.patient_id == patient.id, MeasureResponse.client_id == client_id
+        )
+    )
+
+
+def _responses_of(patient: User, instrument: str | None = None) -> Select[tuple[MeasureResponse]]:
+    query = select(MeasureResponse).where(
+        MeasureResponse.patient_id == patient.id, MeasureResponse.clinic_id == patient.clinic_id
+    )
+    if instrument is not None:
+        query = query.where(MeasureResponse.instrument == get_instrument(instrument).key)
+    return query.order_by(MeasureResponse.created_at, MeasureResponse.id)
+
+
+def _audit_read(viewer: User, patient: User, action: str, detail: str = "") -> None:
+    if viewer.is_clinician:
+        audit.record(
+            action,
+            actor=viewer,
+            subject_type="patient",
+            subject_id=patient.id,
+            patient_id=patient.id,
+            detail=detail,
+        )
+
+
+def history(viewer: User, patient_id: int, instrument: str | None = None) -> list[MeasureResponse]:
+    """A patient's check-ins in time order, if ``viewer`` may see the patient (else NotFound).
+
+    A patient sees only their own; a therapist their care list's; an admin their clinic's.
+    A clinician's read is audited as ``measures.read``.
+    """
+    if instrument is not None:
+        get_instrument(instrument)  # Invalid before anything is read or audited
+    patient = get_patient_for(viewer, patient_id)
+    _audit_read(viewer, patient, "measures.read", instrument or "")
+    return list(db.session.scalars(_responses_of(patient, instrument)))
+
+
+def own_response(patient: User, response_id: int) -> MeasureResponse:
+    """One of the patient's own check-ins, or NotFound."""
+    response = db.session.scalar(_responses_of(patient).where(MeasureResponse.id == response_id))
+    if response is None:
+        raise NotFound("No such check-in.")
+    return response
+
+
+def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> dict:
+    """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
+
+    Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
+    marked), ``rows`` (the same data as a table, oldest first) and ``summary`` (baseline,
+    change, response, remission). Dates are in the clinic's time zone.
+    """
+    responses = history(viewer, patient_id, instrument)
+    started = db.session.scalars(
+        sessions_visible_to(viewer)
+        .where(
+            TreatmentSession.patient_id == patient_id,
+            TreatmentSession.session_started_at.is_not(None),
+        )
+        .with_only_columns(TreatmentSession.session_started_at)
+    ).all()
+    zone = ZoneInfo(viewer.clinic.timezone)
+    points = [(response.created_at, response.score) for response in responses]
+    return {
+        "instrument": get_instrument(instrument),
+        "svg": render_measure_chart(instrument, points, started, width=width, tz=zone),
+        "rows": measure_table_rows(instrument, points, tz=zone),
+        "summary": summarize(instrument, [score for _, score in points]),
+    }
+
+
+@dataclass(frozen=True)
+class DueCheckin:
+    """A questionnaire the patient should answer now, and why."""
+
+    instrument: str
+    reason: str  # REASON_BEFORE_SESSION or REASON_INTERVAL
+    due_since: datetime
+    session_id: int | None = None  # the session it prepares for (before_session only)
+    session_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """The questionnaire's short name, e.g. "PHQ-9"."""
+        return INSTRUMENTS[self.instrument].name
+
+    @property
+    def question_count(self) -> int:
+        """How many questions it has."""
+        return len(INSTRUMENTS[self.instrument].items)
+
+
+def due_checkins(
+    now: datetime,
+    *,
+    next_session_at: datetime | None,
+    session_ends: list[datetime],
+    latest_taken: dict[str, datetime],
+    interval_days: int,
+    next_session_id: int | None = None,
+) -> list[DueCheckin]:
+    """The schedule itself, on plain values (``checkins_due`` gathers them from the database).
+
+    Before the next session: due from 3 days before it (or from the end of the previous
+    session, if later) unless one was taken since the previous session ended or within the
+    3 days before the session. After the last completed session: due every
+    ``interval_days``, counted from that session's end or from the latest check-in since,
+    so an early check-in is never asked for again two days later. One entry per
+    instrument at most; the pre-session reason wins.
+    """
+    ended = [end for end in session_ends if end <= now]
+    last_end = max(ended, default=None)
+    due = []
+    for key in INSTRUMENTS:
+        taken = latest_taken.get(key)
+        item = None
+        if next_session_at is not None:
+            window = next_session_at - PRE_SESSION_WINDOW
+            previous_end = max((end for end in ended if end < next_session_at), default=None)
+            counts_from = window if previous_end is None else min(previous_end, window)
+            due_since = window if previous_end is None else max(previous_end, window)
+            if now >= due_since and (taken is None or taken < counts_from):
+                item = DueCheckin(
+                    key, REASON_BEFORE_SESSION, due_since, next_session_id, next_session_at
+                )
+        if item is None and last_end is not None:
+            anchor = max(last_end, taken) if taken is not None else last_end
+            due_since = anchor + timedelta(days=max(1, interval_days))
+            if now >= due_since:
+                item = DueCheckin(key, REASON_INTERVAL, due_since)
+        if item is not None:
+            due.append(item)
+    return due
+
+
+def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]:
+    """What the patient should answer now: PHQ-9 and GAD-7 before each session, then every
+    ``clinic.checkin_interval_days`` after the last completed one. Nothing without sessions,
+    and nothing while a session is running (no questionnaires while dosed)."""
+    now = now or utcnow()
+    upcoming = next_session(patient, now)
+    if upcoming is not None and upcoming.status in (SessionStatus.SESSION, SessionStatus.DOWNTIME):
+        return []
+    scheduled = upcoming if upcoming and upcoming.status == SessionStatus.SCHEDULED else None
+    ends = db.session.scalars(
+        select(TreatmentSession.completed_at).where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.completed_at.is_not(None),
+            TreatmentSession.completed_at <= now,
+        )
+    ).all()
+    latest = db.session.execute(
+        select(MeasureResponse.instrument, func.max(MeasureResponse.created_at))
+        .where(MeasureResponse.patient_id == patient.id, MeasureResponse.created_at <= now)
+        .group_by(MeasureResponse.instrument)
+    ).all()
+    return due_checkins(
+        now,
+        next_session_at=scheduled.scheduled_at if scheduled else None,
+        next_session_id=scheduled.id if scheduled else None,
+        session_ends=list(ends),
+        latest_taken={key: at for key, at in latest if at is not None},
+        interval_days=patient.clinic.checkin_interval_days,
+    )
+
+
+def export_rows(viewer: User, patient_id: int) -> list[dict]:
+    """Every check-in of a patient ``viewer`` may see, oldest first, for a file export.
+
+    Each row: ``date`` and ``time`` in the clinic's time zone, ``instrument`` ("PHQ-9"),
+    ``score``, ``severity`` (label) and ``change`` from that instrument's first score
+    (None on the first). Audited as ``measures.export``.
+    """
+    patient = get_patient_for(viewer, patient_id)
+    _audit_read(viewer, patient, "measures.export")
+    zone = ZoneInfo(patient.clinic.timezone)
+    baselines: dict[str, int] = {}
+    rows = []
+    for response in db.session.scalars(_responses_of(patient)):
+        local = response.created_at.astimezone(zone)
+        first = response.instrument not in baselines
+        baseline = baselines.setdefault(response.instrument, response.score)
+        rows.append(
+            {
+                "date": local.strftime("%Y-%m-%d"),
+                "time": local.strftime("%H:%M"),
+                "instrument": INSTRUMENTS[response.instrument].name,
+                "score": response.score,
+                "severity": severity_for(response.instrument, response.score).label,
+                "change": None if first else response.score - baseline,
+            }
+        )
+    return rows

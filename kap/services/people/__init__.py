@@ -1,0 +1,1 @@
+"""People and who may see whom: accounts, invitations, care teams, data rights."""

@@ -1,0 +1,63 @@
+"""Creating clinics, users and care teams, with the rules that bind them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kap.extensions import db
+from kap.models import CareTeamMember, Clinic, Role, User
+from kap.models.base import utcnow
+from kap.services.auth.passwords import hash_password
+from kap.services.auth.signin import normalize_email, revoke_sessions
+from kap.services.errors import Invalid
+
+
+def create_user(
+    clinic: Clinic, *, email: str, name: str, role: Role | str, password: str | None = None
+) -> User:
+    """Add a user to ``clinic``. The email must be new to the whole deployment."""
+    email = normalize_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Invalid("That email is already in use.", {"email": ["That email is already in use."]})
+    user = User(clinic=clinic, email=email, name=name.strip(), role=str(Role(role)))
+    if password:
+        user.password_hash = hash_password(password)
+        user.password_changed_at = utcnow()
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def assign_therapist(patient: User, therapist: User) -> CareTeamMember:
+    """Put ``therapist`` in ``patient``'s care team. Both must be of the same clinic."""
+    if not patient.is_patient:
+        raise Invalid("Only patients have care teams.")
+    if not therapist.is_therapist:
+        raise Invalid("Only therapists join care teams.")
+    if patient.clinic_id != therapist.clinic_id:
+        raise Invalid("A care team stays within one clinic.")
+    member = db.session.get(
+        CareTeamMember, {"patient_id": patient.id, "therapist_id": therapist.id}
+    )
+    if member is None:
+        member = CareTeamMember(
+            patient_id=patient.id, therapist_id=therapist.id, clinic_id=patient.clinic_id
+        )
+        db.session.add(member)
+        db.session.flush()
+    return member
+
+
+def set_password(user: User, password: str, keep_token_digest: str | None = None) -> None:
+    """Change ``user``'s password and end their other sessions."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    db.session.commit()
+    revoke_sessions(user, keep_token_digest)
+
+
+def deactivate_user(user: User) -> None:
+    """Stop ``user`` signing in and end every session they have."""
+    user.active = False
+    db.session.commit()
+    revoke_sessions(user)

@@ -1,0 +1,268 @@
+"""Adding people to a clinic and letting them set their own password by invitation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import lazyload
+
+from kap.extensions import db
+from kap.models import CareTeamMember, Invitation, Role, User
+from kap.models.base import utcnow
+from kap.services import audit
+from kap.services.auth.password_rules import password_problems
+from kap.services.auth.signin import normalize_email
+from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.mail import send_mail
+from kap.services.people.access import get_patient_for, users_of_clinic
+from kap.services.people.accounts import create_user, deactivate_user, set_password
+
+INVITATION_DAYS = 7
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    user: User
+    token: str
+    expires_at: datetime
+    emailed: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _audit_person(action: str, actor: User, user: User, detail: str = "") -> None:
+    """A change to the clinic's people; a patient's rows carry their id for the filter."""
+    audit.record(
+        action,
+        actor=actor,
+        subject_type="user",
+        subject_id=user.id,
+        patient_id=user.id if user.is_patient else None,
+        detail=detail,
+        commit=False,
+    )
+
+
+def _issue(
+    actor: User, user: User, link_for: Callable[[str], str], action: str
+) -> IssuedInvitation:
+    """A new invitation link (older unused ones end), audited as ``action``, then e-mailed."""
+    now = utcnow()
+    # Only the newest link works: older unused ones end here.
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
+        .values(expires_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        user_id=user.id,
+        token_hash=_digest(token),
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+        created_by_id=actor.id,
+    )
+    db.session.add(invitation)
+    _audit_person(action, actor, user, f"role={user.role}")
+    db.session.commit()
+    emailed = send_mail(
+        user.email,
+        f"Your invitation to {actor.clinic.name} on KAP Companion",
+        f"Hello {user.name},\n\n{actor.clinic.name} has invited you to KAP Companion.\n"
+        f"Set your password here (the link works once, for {INVITATION_DAYS} days):\n\n"
+        f"{link_for(token)}\n",
+    )
+    return IssuedInvitation(user, token, invitation.expires_at, emailed)
+
+
+def invite_person(
+    actor: User, *, name: str, email: str, role: str, link_for: Callable[[str], str]
+) -> IssuedInvitation:
+    """Add a patient, therapist or admin to the actor's clinic and issue their invitation."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Enter the person's name."]
+    if role not in Role.__members__.values():
+        errors["role"] = ["Choose a role."]
+    email = normalize_email(email)
+    email_problem = email_address_problem(email)
+    if email_problem:
+        errors["email"] = [email_problem]
+    if errors:
+        raise Invalid("Some fields need attention.", errors)
+    user = create_user(actor.clinic, email=email, name=name, role=role)
+    return _issue(actor, user, link_for, "person.invite")
+
+
+def email_address_problem(email: str) -> str | None:
+    """Why ``email`` is not a usable address (syntax only: no DNS lookups), or None."""
+    try:
+        # test_environment admits the reserved .test domain the demo uses; nothing is looked up.
+        validate_email(email or "", check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return "Enter an email address, such as name@example.org."
+    return None
+
+
+def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]):
+    """A fresh link for someone of the actor's clinic who has not set a password yet."""
+    user = get_person_for(actor, user_id)
+    if user.password_hash:
+        raise Conflict("This person has already set a password.")
+    return _issue(actor, user, link_for, "invitation.reissue")
+
+
+def pending_invitation(token: str) -> Invitation:
+    """The usable invitation for ``token``; NotFound for unknown, used or expired links."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _digest(token or ""))
+    )
+    if invitation is None or invitation.used_at is not None:
+        raise NotFound("This invitation link is not valid or has already been used.")
+    if invitation.expires_at <= utcnow():
+        raise NotFound("This invitation link has expired. Ask your clinic for a new one.")
+    if not invitation.user.active:
+        raise NotFound("This account is not active. Please contact your clinic.")
+    return invitation
+
+
+def accept_invitation(token: str, password: str, confirm: str) -> User:
+    """Set the invited person's password; the link then stops working."""
+    invitation = pending_invitation(token)
+    user = invitation.user
+    problems = password_problems(password, user.email, user.name)
+    if password != confirm:
+        problems.append("The two passwords do not match.")
+    if problems:
+        raise Invalid("Choose another password.", {"password": problems})
+    _consume(invitation)
+    _audit_person("invitation.accept", user, user)
+    set_password(user, password)  # commits the consumed link, the audit row and the password
+    return user
+
+
+def _consume(invitation: Invitation) -> None:
+    """Mark the link used, or NotFound when another request already did (one wins a race).
+
+    A conditional UPDATE, not a read then a write: two simultaneous acceptances both saw the
+    link unused, and both set a password and signed in. The database serialises the UPDATEs,
+    and the later one finds ``used_at`` already set and changes nothing.
+    """
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise NotFound("This invitation link is not valid or has already been used.")
+
+
+def get_person_for(actor: User, user_id: int) -> User:
+    """Someone of the actor's clinic, or NotFound."""
+    user = db.session.scalar(users_of_clinic(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such person.")
+    return user
+
+
+def set_active(actor: User, user_id: int, active: bool) -> User:
+    """Deactivate (ending every session) or reactivate someone of the actor's clinic."""
+    user = get_person_for(actor, user_id)
+    if user.id == actor.id and not active:
+        raise Conflict("You cannot deactivate your own account.")
+    if user.active == active:
+        return user  # nothing changes, nothing to record
+    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
+    if active:
+        user.active = True
+        db.session.commit()
+    else:
+        deactivate_user(user)  # commits the audit row with the change
+    return user
+
+
+def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
+    """Make exactly these therapists of the clinic the patient's care team."""
+    patient = get_patient_for(actor, patient_id)
+    wanted = set(therapist_ids)
+    therapists = db.session.scalars(
+        select(User).where(
+            User.clinic_id == actor.clinic_id, User.role == Role.THERAPIST, User.id.in_(wanted)
+        )
+    ).all()
+    if len(therapists) != len(wanted):
+        raise Invalid("Choose therapists of this clinic.", {"therapists": ["Unknown therapist."]})
+    current = {
+        m.therapist_id: m
+        for m in db.session.scalars(
+            select(CareTeamMember).where(CareTeamMember.patient_id == patient.id)
+        )
+    }
+    removed = sorted(set(current) - wanted)
+    added = sorted(wanted - set(current))
+    for therapist_id in removed:
+        db.session.delete(current[therapist_id])
+    for therapist_id in added:
+        db.session.add(
+            CareTeamMember(
+                patient_id=patient.id, therapist_id=therapist_id, clinic_id=patient.clinic_id
+            )
+        )
+    if added or removed:
+        _audit_person(
+            "care_team.update",
+            actor,
+            patient,
+            f"added={','.join(map(str, added)) or '-'}; "
+            f"removed={','.join(map(str, removed)) or '-'}",
+        )
+    db.session.commit()
+    return list(therapists)
+
+
+def care_team_of(patient: User) -> list[User]:
+    """The patient's therapists, by name (their clinic is the patient's: not joined in)."""
+    query = _care_team(User).options(lazyload(User.clinic))
+    return list(db.session.scalars(query, {"patient_id": patient.id}))
+
+
+def care_team_names(patient: User) -> list[str]:
+    """Just their names (what "who can read it" says on every journal page)."""
+    return list(db.session.scalars(_care_team_names_statement(), {"patient_id": patient.id}))
+
+
+def _care_team(what) -> Select:
+    """``what`` (User, or a column of it) for each of a patient's therapists, by name."""
+    return (
+        select(what)
+        .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
+        .where(CareTeamMember.patient_id == bindparam("patient_id"))
+        .order_by(User.name)
+    )
+
+
+@cache
+def _care_team_names_statement() -> Select:
+    return _care_team(User.name)  # built once: asked on every journal page
+
+
+def email_in_use(email: str) -> bool:
+    """True when any account already has this email."""
+    return (
+        db.session.scalar(select(User.id).where(User.email == normalize_email(email))) is not None
+    )

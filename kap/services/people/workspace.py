@@ -1,0 +1,105 @@
+"""The therapist's dashboard: their patients, sorted by who needs attention first.
+
+Built from a fixed number of grouped queries, whatever the size of the care list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from kap.extensions import db
+from kap.models import (
+    Alert,
+    EntryRead,
+    JournalEntry,
+    MeasureResponse,
+    SessionStatus,
+    TreatmentSession,
+    User,
+)
+from kap.models.base import utcnow
+from kap.services.people.access import patients_visible_to
+
+
+@dataclass
+class PatientRow:
+    """One line of the dashboard."""
+
+    patient: User
+    next_session_at: datetime | None = None
+    open_alerts: int = 0
+    unread_entries: int = 0
+    baseline_phq9: int | None = None
+    latest_phq9: int | None = None
+
+    @property
+    def phq9_change(self) -> int | None:
+        if self.baseline_phq9 is None or self.latest_phq9 is None:
+            return None
+        return self.latest_phq9 - self.baseline_phq9
+
+    @property
+    def sort_key(self) -> tuple:
+        """Open alerts first, then unread entries, then the soonest session."""
+        soonest = self.next_session_at.timestamp() if self.next_session_at else float("inf")
+        return (-self.open_alerts, -self.unread_entries, soonest, self.patient.name.lower())
+
+
+def unread_shared_entries(therapist: User):
+    """A query of shared entries of the therapist's patients that they have not opened."""
+    cared_for = patients_visible_to(therapist).with_only_columns(User.id)
+    return (
+        select(JournalEntry.patient_id, func.count())
+        .outerjoin(
+            EntryRead,
+            and_(EntryRead.entry_id == JournalEntry.id, EntryRead.therapist_id == therapist.id),
+        )
+        .where(
+            JournalEntry.patient_id.in_(cared_for),
+            JournalEntry.shared.is_(True),
+            JournalEntry.deleted_at.is_(None),
+            EntryRead.entry_id.is_(None),
+        )
+        .group_by(JournalEntry.patient_id)
+    )
+
+
+def dashboard_rows(therapist: User, now: datetime | None = None) -> list[PatientRow]:
+    """Every patient in the therapist's care with what needs their attention."""
+    now = now or utcnow()
+    patients = db.session.scalars(patients_visible_to(therapist).order_by(User.name)).all()
+    rows = {p.id: PatientRow(p) for p in patients}
+    if not rows:
+        return []
+    ids = list(rows)
+    for patient_id, when in db.session.execute(
+        select(TreatmentSession.patient_id, func.min(TreatmentSession.scheduled_at))
+        .where(
+            TreatmentSession.patient_id.in_(ids),
+            TreatmentSession.status == SessionStatus.SCHEDULED,
+            TreatmentSession.scheduled_at >= now,
+        )
+        .group_by(TreatmentSession.patient_id)
+    ):
+        rows[patient_id].next_session_at = when
+    for patient_id, count in db.session.execute(
+        select(Alert.patient_id, func.count())
+        .where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))
+        .group_by(Alert.patient_id)
+    ):
+        rows[patient_id].open_alerts = count
+    for patient_id, count in db.session.execute(unread_shared_entries(therapist)):
+        rows[patient_id].unread_entries = count
+    for patient_id, score in db.session.execute(
+        select(MeasureResponse.patient_id, MeasureResponse.score)
+        .where(MeasureResponse.patient_id.in_(ids), MeasureResponse.instrument == "phq9")
+        .order_by(MeasureResponse.patient_id, MeasureResponse.created_at)
+    ):
+        row = rows[patient_id]
+        if row.baseline_phq9 is None:
+            row.baseline_phq9 = score
+        row.latest_phq9 = score
+    return sorted(rows.values(), key=lambda row: row.sort_key)

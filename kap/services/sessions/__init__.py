@@ -1,0 +1,1 @@
+"""Treatment sessions: booking, the start window, preparation, phases, Call staff."""
