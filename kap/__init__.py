@@ -46,8 +46,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from kap.auth import bp as auth_bp
     from kap.board import bp as board_bp
     from kap.clinic import bp as clinic_bp
-    from kap.media import bp as media_bp
-    from kap.ops import bp as ops_bp
+    from kap.main import bp as main_bp
     from kap.patient import bp as patient_bp
     from kap.pwa import bp as pwa_bp
     from kap.therapist import bp as therapist_bp
@@ -58,9 +57,8 @@ def create_app(config: Config | str | None = None) -> Flask:
         therapist_bp,
         clinic_bp,
         board_bp,
-        media_bp,
         api_bp,
-        ops_bp,
+        main_bp,
         pwa_bp,
     ):
         app.register_blueprint(blueprint)

@@ -10,7 +10,7 @@ from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
 from kap.services.sessions.data import session_detail, session_summary
-from kap.services.sessions.scheduling import get_session_for, sessions_visible_to
+from kap.services.sessions.queries import get_session_for, sessions_visible_to
 from kap.services.sessions.staff_calls import call_data, calls_for
 from kap.web.roles import api_roles
 
@@ -35,7 +35,7 @@ def list_sessions():
 
 def audio_url(audio_id: int) -> str:
     """Where a session's uploaded track is fetched from."""
-    return url_for("media.audio", audio_id=audio_id)
+    return url_for("main.audio", audio_id=audio_id)
 
 
 @bp.route("/sessions/<int:session_id>")

@@ -37,9 +37,9 @@ ENROLMENT_ENDPOINTS = SIGN_IN_ENDPOINTS | frozenset(
         "auth.sign_out",
         "api.delete_session",
         "static",
-        "favicon",
-        "ops.healthz",
-        "ops.readyz",
+        "main.favicon",
+        "main.healthz",
+        "main.readyz",
     }
 )
 

@@ -141,10 +141,6 @@ class AdministrationForm(FlaskForm):
         }
 
 
-class ButtonForm(FlaskForm):
-    """Acknowledge a call: CSRF protection and nothing else."""
-
-
 class DischargeForm(FlaskForm):
     """Discharge: the ride home, any override reason, then a confirmation step.
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from kap.board.pdf_layout import RecordPdf
 from kap.services.board.summary import NOT_RECORDED, Summary
 from kap.services.board.vitals import Reading
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 
 
 def _reading(r: Reading, unicode: bool, unit: str = "") -> str:

@@ -11,7 +11,7 @@ from kap.board import bp
 from kap.board.pdf_layout import PAPER
 from kap.board.summary_pdf import build_pdf
 from kap.services.board import summary as board_summary
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 
 
 def _filename(summary: board_summary.Summary) -> str:

@@ -15,7 +15,6 @@ from flask_login import current_user
 from kap.board import bp
 from kap.board.forms import (
     AdministrationForm,
-    ButtonForm,
     CheckForm,
     CheckInForm,
     DischargeForm,
@@ -30,7 +29,7 @@ from kap.services.board import summary as board_summary
 from kap.services.board import today as board_service
 from kap.services.board.vitals import KINDS
 from kap.services.errors import Conflict, Invalid
-from kap.web.forms import attach_errors
+from kap.web.forms import CsrfOnlyForm, attach_errors
 
 
 @dataclass
@@ -48,7 +47,7 @@ class RowForms:
 
 @dataclass
 class CallForms:
-    acknowledge: ButtonForm
+    acknowledge: CsrfOnlyForm
     resolve: ResolveCallForm
 
 
@@ -72,7 +71,7 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
         )
     calls = {
         call.alert.id: CallForms(
-            acknowledge=scoped(ButtonForm(formdata=None), f"a{call.alert.id}-ack"),
+            acknowledge=scoped(CsrfOnlyForm(formdata=None), f"a{call.alert.id}-ack"),
             resolve=scoped(ResolveCallForm(formdata=None), f"a{call.alert.id}-resolve"),
         )
         for call in board.calls

@@ -4,10 +4,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from kap.clinic import bp
-from kap.clinic.forms import CsrfOnlyForm
 from kap.services.clinic import audio as media
 from kap.services.clinic.templates import clinic_audio_files
 from kap.services.errors import DomainError
+from kap.web.forms import CsrfOnlyForm
 
 
 def _render_library(errors=None, status=200):

@@ -15,7 +15,7 @@ from sqlalchemy import Select, false
 from kap.clinic import bp
 from kap.extensions import db
 from kap.services import audit, audit_log
-from kap.services.sessions.scheduling import local_to_utc
+from kap.timezones import local_to_utc
 from kap.web.pagination import filter_text, page_of
 
 PAGE_SIZE = 50

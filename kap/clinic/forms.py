@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kap.models import PATTERN_LABELS, CoursePattern, Role
-from kap.services.sessions.scheduling import WEEKDAY_NAMES
+from kap.services.sessions.course_dates import WEEKDAY_NAMES
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -96,10 +96,6 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-
-class CsrfOnlyForm(FlaskForm):
-    """For buttons and hand-parsed forms: CSRF protection and nothing else."""
 
 
 class PersonForm(FlaskForm):

@@ -12,7 +12,6 @@ from kap.clinic.forms import (
     BoosterForm,
     CancelForm,
     CareTeamForm,
-    CsrfOnlyForm,
     PersonForm,
     RescheduleForm,
     ScheduleCourseForm,
@@ -25,12 +24,8 @@ from kap.services.errors import Conflict, Invalid
 from kap.services.people import invitations
 from kap.services.people.access import users_of_clinic
 from kap.services.people.data_rights import delete_patient_data
-from kap.services.sessions.scheduling import (
-    ON_RECORD,
-    sessions_of_patient,
-    sessions_with_day_record,
-)
-from kap.web.forms import attach_errors
+from kap.services.sessions.queries import ON_RECORD, sessions_of_patient, sessions_with_day_record
+from kap.web.forms import CsrfOnlyForm, attach_errors
 from kap.web.pagination import filter_text, page_of
 
 ROLE_FILTERS = {"patients": Role.PATIENT, "therapists": Role.THERAPIST, "admins": Role.CLINIC_ADMIN}

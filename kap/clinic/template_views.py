@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.clinic import bp
-from kap.clinic.forms import CsrfOnlyForm
+from kap.clinic.template_editor import apply_list_action
 from kap.clinic.template_form import draft_from_form
 from kap.models import ROUTE_LABELS, TrackKind
 from kap.services.clinic import audio as media
@@ -14,7 +14,6 @@ from kap.services.clinic import template_defaults as defaults
 from kap.services.clinic.templates import (
     TemplateDraft,
     TrackRow,
-    apply_list_action,
     archive_template,
     clinic_audio_files,
     create_template,
@@ -28,6 +27,7 @@ from kap.services.clinic.templates import (
 )
 from kap.services.errors import Conflict, DomainError, Invalid
 from kap.services.sessions.playlist import format_duration, parse_duration, playlist_length
+from kap.web.forms import CsrfOnlyForm
 
 
 @bp.route("/templates")

@@ -10,7 +10,8 @@ from kap.clinic import bp
 from kap.extensions import db
 from kap.models import Role, SessionStatus, TreatmentSession, User
 from kap.services.clinic.templates import templates_of_clinic
-from kap.services.sessions.scheduling import local_to_utc, sessions_visible_to, to_local
+from kap.services.sessions.queries import sessions_visible_to
+from kap.timezones import local_to_utc, to_local
 
 
 @bp.route("/")

@@ -32,7 +32,7 @@ from kap.services.clinic.templates import (
     validate_draft,
 )
 from kap.services.sessions.playlist import format_duration
-from kap.services.sessions.scheduling import local_to_utc, to_local
+from kap.timezones import local_to_utc, to_local
 
 WALKTHROUGH = "Walkthrough (3 minutes)"
 IV_TEMPLATE = "IV infusion (40 minutes of music)"

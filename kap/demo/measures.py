@@ -14,7 +14,7 @@ from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services.measures.scoring import INSTRUMENTS, score_answers
-from kap.services.sessions.scheduling import local_to_utc, to_local
+from kap.timezones import local_to_utc, to_local
 
 #: Totals per check-in, oldest first: one before each of the three past demo sessions, then
 #: the weekly one after the last (extra check-in times, if any, get no score and are skipped).

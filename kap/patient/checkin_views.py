@@ -11,13 +11,13 @@ import uuid
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kap.clinic.forms import CsrfOnlyForm
 from kap.patient import bp
 from kap.services.clinic.settings import clinic_phone_line
 from kap.services.errors import Invalid
 from kap.services.measures import checkins as measures
 from kap.services.measures.scoring import INSTRUMENTS, Instrument, severity_for
 from kap.services.people.invitations import care_team_of
+from kap.web.forms import CsrfOnlyForm
 
 
 def _chosen_answers(spec: Instrument) -> list[int | None]:

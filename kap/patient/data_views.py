@@ -7,9 +7,9 @@ import json
 from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from kap.clinic.forms import CsrfOnlyForm
 from kap.patient import bp
 from kap.services.people.data_rights import export_patient_data, request_deletion
+from kap.web.forms import CsrfOnlyForm
 
 
 @bp.route("/my-data")

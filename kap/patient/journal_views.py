@@ -7,7 +7,6 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
@@ -15,8 +14,8 @@ from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
 from kap.services.journal.page import journal_page
 from kap.services.people.invitations import care_team_names, care_team_of
-from kap.services.sessions.scheduling import sessions_visible_to
-from kap.web.forms import attach_errors
+from kap.services.sessions.queries import sessions_visible_to
+from kap.web.forms import CsrfOnlyForm, attach_errors
 
 
 def _entry_fields(form: JournalEntryForm) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kap.clinic.forms import CsrfOnlyForm
 from kap.models import SessionStatus
 from kap.models.base import utcnow
 from kap.patient import bp
@@ -18,7 +17,7 @@ from kap.services.errors import Conflict, Invalid
 from kap.services.people.invitations import care_team_of
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import start_state
-from kap.web.forms import attach_errors
+from kap.web.forms import CsrfOnlyForm, attach_errors
 
 
 def _prepare_page(session, intention_form=None, status=200):

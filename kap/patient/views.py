@@ -11,7 +11,7 @@ from kap.services.clinic.settings import clinic_phone_line
 from kap.services.journal.entries import own_entries
 from kap.services.measures.checkins import checkins_due
 from kap.services.sessions.flow import missing_required, preparation_progress
-from kap.services.sessions.scheduling import next_session, sessions_visible_to
+from kap.services.sessions.queries import next_session, sessions_visible_to
 
 
 @bp.route("/")

@@ -24,7 +24,7 @@ from kap.models import (
     User,
 )
 from kap.services.audit import KNOWN_ACTIONS, events_of_clinic
-from kap.services.sessions.course_dates import to_local
+from kap.timezones import to_local
 
 ROLE_LABELS = {"patient": "patient", "therapist": "therapist", "clinic_admin": "clinic admin"}
 #: How subjects without a name of their own read ("Journal entry #12").

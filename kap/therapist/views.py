@@ -9,7 +9,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from kap.clinic.forms import CsrfOnlyForm
 from kap.extensions import db
 from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSession
 from kap.services import audit
@@ -20,9 +19,10 @@ from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.people.access import get_patient_for
 from kap.services.people.workspace import dashboard_rows
-from kap.services.sessions.scheduling import sessions_visible_to
+from kap.services.sessions.queries import sessions_visible_to
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
+from kap.web.forms import CsrfOnlyForm
 from kap.web.pagination import page_of
 from kap.web.redirects import safe_next_path
 

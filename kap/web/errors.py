@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Flask, g, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -168,8 +168,8 @@ def init_app(app: Flask) -> None:
         """The session could not be loaded because the database is down: say so at once."""
         if isinstance(session, UnavailableSession) and request.endpoint not in (
             "static",
-            "ops.healthz",
-            "ops.readyz",
+            "main.healthz",
+            "main.readyz",
         ):
             return _unavailable()
         return None
@@ -183,7 +183,3 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         logs.log_unexpected(log, error)  # where it happened; its message may quote input
         return error_response(500)
-
-    @app.route("/favicon.ico")
-    def favicon():
-        return redirect(url_for("static", filename="icons/icon.svg"), 301)

@@ -1,4 +1,4 @@
-"""Putting a service's field errors onto a WTForms form, so the page shows them in place."""
+"""Form plumbing every blueprint shares: the CSRF-only form, and service errors shown in place."""
 
 from __future__ import annotations
 
@@ -20,3 +20,7 @@ def attach_errors(form: FlaskForm, error: DomainError) -> None:
             placed = True
     if not placed:
         form.form_errors.append(error.message)
+
+
+class CsrfOnlyForm(FlaskForm):
+    """For buttons and hand-parsed forms: CSRF protection and nothing else."""

@@ -8,7 +8,7 @@ from flask import Flask, g, url_for
 from flask_login import current_user
 
 from kap.services.sessions.playlist import format_duration
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 
 
 def _zone() -> str:

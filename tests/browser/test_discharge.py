@@ -24,7 +24,8 @@ from wsgi import app
 from kap.extensions import db
 from kap.models import SessionStatus, SessionTemplate, User
 from kap.services.board.actions import record_vitals
-from kap.services.sessions.scheduling import add_booster, to_local
+from kap.services.sessions.scheduling import add_booster
+from kap.timezones import to_local
 with app.app_context():
     admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
     patient = db.session.scalar(select(User).where(User.email == "patient2@demo.test"))

@@ -190,7 +190,7 @@ board.resolve_alert         POST   AUTH  ROLE  ROLE  302   302   302   ROLE  GON
 board.summary               GET    AUTH  ROLE  ROLE  200   200   200   ROLE  GONE  GONE
 board.summary_pdf           GET    AUTH  ROLE  ROLE  200   200   200   ROLE  GONE  GONE
 board.reopen_discharge      POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out
-media.audio                 GET    AUTH  200   200   200   200   200   GONE  GONE  GONE
+main.audio                  GET    AUTH  200   200   200   200   200   GONE  GONE  GONE
 api.create_session          POST   400   400   400   400   400   400   400   400   400  # no body
 api.delete_session          DELETE AUTH  200   200   200   200   200   200   200   200
 api.me                      GET    AUTH  200   200   200   200   200   200   200   200
@@ -219,14 +219,14 @@ api.post_discharge          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GON
 api.post_discharge_reopen   POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out
 api.list_audit_events       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
-ops.healthz                 GET    200   200   200   200   200   200   200   200   200
-ops.readyz                  GET    200   200   200   200   200   200   200   200   200
+main.healthz                GET    200   200   200   200   200   200   200   200   200
+main.readyz                 GET    200   200   200   200   200   200   200   200   200
 # The app shell: no patient data (offline pages are filled in on the phone).
 pwa.service_worker          GET    200   200   200   200   200   200   200   200   200
 pwa.manifest                GET    200   200   200   200   200   200   200   200   200
 pwa.offline                 GET    200   200   200   200   200   200   200   200   200
 pwa.shell                   GET    200   200   200   200   200   200   200   200   200
-favicon                     GET    301   301   301   301   301   301   301   301   301
+main.favicon                GET    301   301   301   301   301   301   301   301   301
 """)
 
 #: The same routes with the id of the patient's private entry: only the patient has it.

@@ -22,7 +22,8 @@ from kap.services.clinic.templates import (
 )
 from kap.services.errors import Conflict
 from kap.services.people.invitations import invite_person
-from kap.services.sessions.scheduling import add_booster, to_local
+from kap.services.sessions.scheduling import add_booster
+from kap.timezones import to_local
 from tests.conftest import Auth, csrf_from
 from tests.formscrape import form_data
 

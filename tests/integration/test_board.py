@@ -628,7 +628,7 @@ def _late_session(app, people, *, checked_in: bool = False, dosed: bool = False)
     """A Walkthrough session for Robin at 22:00 New York on 10 June 2031, checked in at 22:05
     and/or dosed by staff at 22:10, the patient never pressing Start."""
     from kap.models import MedicationAdministration, SessionTemplate
-    from kap.services.sessions.scheduling import local_to_utc
+    from kap.timezones import local_to_utc
 
     zone = "America/New_York"
     with app.app_context():
@@ -669,7 +669,7 @@ def _on_board_at(app, people, local_moment: datetime, session_id: int) -> bool:
     from freezegun import freeze_time
 
     from kap.services.board.today import board_for
-    from kap.services.sessions.scheduling import local_to_utc
+    from kap.timezones import local_to_utc
 
     moment = local_to_utc(local_moment.date(), local_moment.time(), "America/New_York")
     with app.app_context(), freeze_time(moment):

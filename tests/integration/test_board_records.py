@@ -16,7 +16,7 @@ from kap.models import (
     SessionObservation,
     TreatmentSession,
 )
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 from tests.formscrape import form_data
 from tests.integration.test_session_records import esketamine_today
 

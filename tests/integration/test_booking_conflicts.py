@@ -15,8 +15,8 @@ from kap.services.sessions.scheduling import (
     cancel_session,
     reschedule_session,
     schedule_course,
-    to_local,
 )
+from kap.timezones import to_local
 from tests.formscrape import form_data
 
 IV = "IV infusion (40 minutes of music)"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Course, SessionStatus, SessionTemplate, TreatmentSession
-from kap.services.sessions.scheduling import local_to_utc, to_local
+from kap.timezones import local_to_utc, to_local
 from tests.formscrape import form_data
 
 NEW_YORK = "America/New_York"

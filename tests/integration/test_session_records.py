@@ -484,7 +484,7 @@ def test_api_refuses_records_on_a_discharged_session(app, session_id):
 
 def _at_local(day_offset: int, hour: int, minute: int = 0) -> datetime:
     """A moment on the clinic's clock (New York), ``day_offset`` days from today there."""
-    from kap.services.sessions.scheduling import local_to_utc, to_local
+    from kap.timezones import local_to_utc, to_local
 
     today = to_local(NOW, "America/New_York").date()
     clock = datetime(2000, 1, 1, hour, minute).time()

@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from kap.extensions import db
 from kap.models import Alert, SessionStatus, TreatmentSession, User
 from kap.services.board import actions as board_actions
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 from tests.conftest import Auth, csrf_from
 
 ZONE = "America/New_York"  # the Demo Clinic's

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from kap.clinic.template_editor import apply_list_action
 from kap.extensions import db
 from kap.models import SessionTemplate, TemplateVersion, TreatmentSession, User
 from kap.services.clinic.templates import (
     CueRow,
     TrackRow,
-    apply_list_action,
     create_template,
     draft_from_version,
     new_template_draft,

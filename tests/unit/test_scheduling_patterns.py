@@ -6,12 +6,8 @@ from datetime import date, time
 import pytest
 
 from kap.services.errors import Invalid
-from kap.services.sessions.scheduling import (
-    local_to_utc,
-    parse_custom_times,
-    pattern_dates,
-    to_local,
-)
+from kap.services.sessions.course_dates import parse_custom_times, pattern_dates
+from kap.timezones import local_to_utc, to_local
 
 MONDAY = date(2026, 11, 23)
 

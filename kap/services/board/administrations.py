@@ -18,7 +18,7 @@ from kap.services import audit
 from kap.services.board.monitoring import CARRY_OVER
 from kap.services.board.scope import lock_session_for_update, records_by_session
 from kap.services.errors import Conflict, Invalid
-from kap.services.sessions.scheduling import local_to_utc, to_local
+from kap.timezones import local_to_utc, to_local
 
 #: The route vocabulary: stored value -> label in a form.
 ROUTES = {

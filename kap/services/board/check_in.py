@@ -20,7 +20,7 @@ from kap.services import audit
 from kap.services.board.observations import ensure_writable, is_dosed
 from kap.services.board.scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 
 PRE_DOSE_FIRST = "Record pre-dose vitals first."
 

@@ -29,7 +29,7 @@ from kap.models import (
     SessionObservation,
     TreatmentSession,
 )
-from kap.services.sessions.scheduling import to_local
+from kap.timezones import to_local
 
 #: A post-dose check counts from this long before its due time (any time after is late, but
 #: counts): a reading a few minutes early is the protocol's reading, not an extra one.

@@ -49,7 +49,7 @@ from kap.services.board.scope import (
     sessions_on_board,
 )
 from kap.services.board.vitals import KINDS, Reading, has_vitals, readings, vitals_limits
-from kap.services.sessions.scheduling import local_to_utc, to_local
+from kap.timezones import local_to_utc, to_local
 
 PHASE_LABELS = {
     SessionStatus.SCHEDULED: "Not started",

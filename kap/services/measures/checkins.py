@@ -31,7 +31,7 @@ from kap.services.measures.scoring import (
 )
 from kap.services.people.access import get_patient_for
 from kap.services.sessions.flow import own_session
-from kap.services.sessions.scheduling import next_session, sessions_visible_to
+from kap.services.sessions.queries import next_session, sessions_visible_to
 
 #: A pre-session check-in counts when taken at most this long before the session.
 PRE_SESSION_WINDOW = timedelta(days=3)

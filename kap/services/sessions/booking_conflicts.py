@@ -26,9 +26,10 @@ from sqlalchemy.orm import selectinload
 from kap.extensions import db
 from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.services.errors import Conflict
-from kap.services.sessions.course_dates import WEEKDAY_NAMES, to_local
+from kap.services.sessions.course_dates import WEEKDAY_NAMES
 from kap.services.sessions.playlist import playlist_length
 from kap.services.write_lock import hold_write_lock
+from kap.timezones import to_local
 
 MINIMUM_MINUTES = 60
 #: A session is taken to last at most a day: a template whose playlist runs longer is a

@@ -1,4 +1,4 @@
-"""Course dates and clinic-local time: patterns of dates, custom date lists, UTC <-> local.
+"""Course dates: patterns of dates and custom date lists, on the clinic's calendar.
 
 Times are stored in UTC and entered in the clinic's time zone. Each session's local date and
 clock time are converted on their own, so a course that crosses a daylight-saving change
@@ -8,8 +8,7 @@ keeps its 10:00 appointments at 10:00.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta
 
 from kap.models import CoursePattern
 from kap.services.errors import Invalid
@@ -45,16 +44,6 @@ def pattern_dates(pattern: str, start: date, weekdays: Sequence[int]) -> list[da
         weekly_start = induction[-1] + timedelta(days=1)
         return induction + _dates_on_weekdays(weekly_start, weekdays[:1], 4)
     raise Invalid("Choose a pattern.", {"pattern": ["Choose a course pattern."]})
-
-
-def local_to_utc(day: date, clock: time, timezone: str) -> datetime:
-    """The UTC instant of a local date and clock time in ``timezone``."""
-    return datetime.combine(day, clock, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def to_local(moment: datetime, timezone: str) -> datetime:
-    """``moment`` in ``timezone``."""
-    return moment.astimezone(ZoneInfo(timezone))
 
 
 def parse_custom_times(text: str) -> list[tuple[date, time]]:

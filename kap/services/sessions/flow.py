@@ -32,7 +32,7 @@ from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.sessions import start_window
-from kap.services.sessions.scheduling import get_session_for
+from kap.services.sessions.queries import get_session_for
 
 PHASE_ORDER = [
     SessionStatus.SCHEDULED,

@@ -20,7 +20,7 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services.errors import NotFound
 from kap.services.people.access import get_patient_for
-from kap.services.sessions.course_dates import to_local
+from kap.timezones import to_local
 
 ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
 

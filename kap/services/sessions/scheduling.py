@@ -30,13 +30,9 @@ from kap.services.sessions.booking_conflicts import (
     expected_minutes,
     room_key,
 )
-from kap.services.sessions.course_dates import (  # noqa: F401 - re-exported: many modules import them here
-    MAX_CUSTOM_SESSIONS,
-    WEEKDAY_NAMES,
-    local_to_utc,
+from kap.services.sessions.course_dates import (
     parse_custom_times,
     pattern_dates,
-    to_local,
 )
 from kap.services.sessions.queries import (  # noqa: F401 - re-exported for existing imports
     ACTIVE_STATUSES,
@@ -47,6 +43,7 @@ from kap.services.sessions.queries import (  # noqa: F401 - re-exported for exis
     sessions_visible_to,
     sessions_with_day_record,
 )
+from kap.timezones import local_text, local_to_utc
 
 
 def _schedulable_template(actor: User, template_id: int) -> SessionTemplate:
@@ -68,11 +65,6 @@ def _check_not_past(moments: list[datetime], now: datetime, field: str = "start_
             "A session would be in the past.",
             {field: ["Sessions cannot be scheduled in the past."]},
         )
-
-
-def _local_text(moment: datetime, timezone: str) -> str:
-    """'2026-12-10 10:00', the clinic's clock (for audit details)."""
-    return f"{to_local(moment, timezone):%Y-%m-%d %H:%M}"
 
 
 def _audit_booking(
@@ -175,7 +167,7 @@ def schedule_course(
             f"pattern={pattern}",
             f"template={template.id}",
             f"version={version.number}",
-            f"first={_local_text(min(moments), timezone)}",
+            f"first={local_text(min(moments), timezone)}",
         ],
         double_booked,
     )
@@ -236,7 +228,7 @@ def add_booster(
         [
             f"template={template.id}",
             f"version={version.number}",
-            f"at={_local_text(moment, timezone)}",
+            f"at={local_text(moment, timezone)}",
         ],
         double_booked,
     )
@@ -293,7 +285,7 @@ def reschedule_session(
         actor,
         ("session", session.id),
         session.patient_id,
-        [f"from={_local_text(before, timezone)}", f"to={_local_text(moment, timezone)}"],
+        [f"from={local_text(before, timezone)}", f"to={local_text(moment, timezone)}"],
         double_booked,
     )
     db.session.commit()
@@ -312,7 +304,7 @@ def cancel_session(actor: User, session: TreatmentSession, reason: str = "") -> 
         subject_type="session",
         subject_id=session.id,
         patient_id=session.patient_id,
-        detail=f"at={_local_text(session.scheduled_at, actor.clinic.timezone)}",
+        detail=f"at={local_text(session.scheduled_at, actor.clinic.timezone)}",
         commit=False,
     )
     db.session.commit()

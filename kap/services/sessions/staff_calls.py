@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Alert, AlertKind, TreatmentSession, User
-from kap.services.sessions.scheduling import get_session_for
+from kap.services.sessions.queries import get_session_for
 
 SENT, ACKNOWLEDGED, RESOLVED = "sent", "acknowledged", "resolved"
 CALL_STATUSES = (SENT, ACKNOWLEDGED, RESOLVED)

@@ -40,12 +40,12 @@ Otherwise the server's time is recorded — for a phase never before the previou
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from kap.extensions import db
 from kap.models import ChecklistItem, Clinic, TreatmentSession
 from kap.services.errors import Conflict
+from kap.timezones import local_day_of, start_of_local_day, to_local
 
 #: How far ahead of the server a device clock may run and still be believed.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -71,26 +71,12 @@ class StartWindow:
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` on the clinic's wall clock."""
-        return moment.astimezone(ZoneInfo(self.timezone))
+        return to_local(moment, self.timezone)
 
 
 def clinic_of(session: TreatmentSession) -> Clinic:
     """The session's clinic (usually already loaded: the reader's own)."""
     return db.session.get(Clinic, session.clinic_id)
-
-
-def start_of_local_day(day: date, timezone: str) -> datetime:
-    """The first instant of ``day`` in ``timezone``, in UTC.
-
-    Where a zone skips midnight (a daylight-saving change at 00:00), the day begins at the
-    change: ``fold=0`` reads the skipped 00:00 with the offset before it, which is that instant.
-    """
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def local_day_of(moment: datetime, timezone: str) -> date:
-    """The clinic's calendar day that ``moment`` falls on."""
-    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 def window_for(session: TreatmentSession, clinic: Clinic | None = None) -> StartWindow:
@@ -248,7 +234,7 @@ def too_early_message(
 ) -> str:
     """'You can tick this from Wednesday 9 December.' (``what``: "this" or "these")."""
     zone = (clinic or clinic_of(session)).timezone
-    opens = day_of_opens_at(session, clinic).astimezone(ZoneInfo(zone))
+    opens = to_local(day_of_opens_at(session, clinic), zone)
     return f"You can tick {what} from {_day_label(opens)}."
 
 
