@@ -7,7 +7,7 @@ courses) — however many rows the page has. Lookups stay inside the admin's cli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -141,50 +141,58 @@ def _people(clinic_id: int, events: Sequence[AuditEvent]) -> dict[int, Person]:
     return {row[0]: _person(*row) for row in rows}
 
 
-def _named(query: Select, ids: Iterable[int]) -> dict[int, tuple]:
-    """{id: (the other columns)} for ``ids`` (no statement when there are none)."""
-    ids = set(ids)
-    if not ids:
-        return {}
-    return {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+def _clinic_rows(model, column) -> Callable[[int, set[int]], Select]:
+    """(id, ``column``) of a clinic's ``model`` rows among some ids."""
+    return lambda clinic_id, ids: select(model.id, column).where(
+        model.clinic_id == clinic_id, model.id.in_(ids)
+    )
 
 
-def _subjects(clinic_id: int, timezone: str, events: Sequence[AuditEvent], people) -> dict:
-    """{(subject_type, id): words} for the subjects that have names."""
-    words: dict[tuple[str, int], str] = {}
-    ids = _ids(events, "session")
-    for sid, (at, name) in _named(
+def _session_rows(clinic_id: int, ids: set[int]) -> Select:
+    return (
         select(TreatmentSession.id, TreatmentSession.scheduled_at, SessionTemplate.name)
         .join(TemplateVersion, TemplateVersion.id == TreatmentSession.template_version_id)
         .join(SessionTemplate, SessionTemplate.id == TemplateVersion.template_id)
-        .where(TreatmentSession.clinic_id == clinic_id, TreatmentSession.id.in_(ids)),
-        ids,
-    ).items():
-        words[("session", sid)] = f"Session {to_local(at, timezone):%a %-d %b %Y, %H:%M} ({name})"
-    ids = _ids(events, "template")
-    for tid, (name,) in _named(
-        select(SessionTemplate.id, SessionTemplate.name).where(
-            SessionTemplate.clinic_id == clinic_id, SessionTemplate.id.in_(ids)
-        ),
-        ids,
-    ).items():
-        words[("template", tid)] = f"Template “{name}”"
-    ids = _ids(events, "audio_file")
-    for aid, (name,) in _named(
-        select(AudioFile.id, AudioFile.original_name).where(
-            AudioFile.clinic_id == clinic_id, AudioFile.id.in_(ids)
-        ),
-        ids,
-    ).items():
-        words[("audio_file", aid)] = f"Audio file “{name}”"
-    ids = _ids(events, "course")
-    for cid, (name,) in _named(
+        .where(TreatmentSession.clinic_id == clinic_id, TreatmentSession.id.in_(ids))
+    )
+
+
+def _course_rows(clinic_id: int, ids: set[int]) -> Select:
+    return (
         select(Course.id, SessionTemplate.name)
         .join(SessionTemplate, SessionTemplate.id == Course.template_id)
-        .where(Course.clinic_id == clinic_id, Course.id.in_(ids)),
-        ids,
-    ).items():
-        words[("course", cid)] = f"Course of {name}"
+        .where(Course.clinic_id == clinic_id, Course.id.in_(ids))
+    )
+
+
+#: Subjects named in words: the statement reading (id, columns…) of a clinic's subjects among
+#: some ids, and the words for one row's columns (given the clinic's time zone first).
+_SUBJECT_NAMES: dict[str, tuple[Callable[[int, set[int]], Select], Callable[..., str]]] = {
+    "session": (
+        _session_rows,
+        lambda zone, at, name: f"Session {to_local(at, zone):%a %-d %b %Y, %H:%M} ({name})",
+    ),
+    "template": (
+        _clinic_rows(SessionTemplate, SessionTemplate.name),
+        lambda zone, name: f"Template “{name}”",
+    ),
+    "audio_file": (
+        _clinic_rows(AudioFile, AudioFile.original_name),
+        lambda zone, name: f"Audio file “{name}”",
+    ),
+    "course": (_course_rows, lambda zone, name: f"Course of {name}"),
+}
+
+
+def _subjects(clinic_id: int, timezone: str, events: Sequence[AuditEvent], people) -> dict:
+    """{(subject_type, id): words} for the subjects that have names (a statement per type
+    that occurs on the page, none for the others)."""
+    words: dict[tuple[str, int], str] = {}
+    for subject_type, (statement, wording) in _SUBJECT_NAMES.items():
+        ids = _ids(events, subject_type)
+        if ids:
+            for subject_id, *columns in db.session.execute(statement(clinic_id, ids)):
+                words[(subject_type, subject_id)] = wording(timezone, *columns)
     for uid in _ids(events, "user"):
         if uid in people:
             words[("user", uid)] = people[uid].label
