@@ -1,6 +1,6 @@
 """The monitoring record as a PDF (fpdf2: pure Python, no system libraries): real text.
 
-It lays out the same read model as the printable page (``board_summary.Summary``), section
+It lays out the same read model as the printable page (``board.summary.Summary``), section
 by section, with the same words, so an auditor reads one record in either form. The page
 layout (fonts, footer, tables) is in ``pdf_layout``.
 """

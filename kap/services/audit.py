@@ -77,7 +77,7 @@ def record(
     # Row locks first, the chain's lock last, in every use case: the pending changes (e.g. a
     # session's new phase) are written before the chain is locked, never after it by the
     # autoflush of the read below; else a discharge holding the session row
-    # (board_scope.lock_session_for_update) and waiting for the chain deadlocks against a
+    # (board.scope.lock_session_for_update) and waiting for the chain deadlocks against a
     # writer holding the chain and waiting for the row (PostgreSQL).
     db.session.flush()
     _serialise_chain_appends()

@@ -2,7 +2,7 @@
 
 Discharge and its reopening are in ``kap.services.board.discharge``.
 
-Every write is for a session (or alert) of the user's own clinic (``board_scope``), is refused
+Every write is for a session (or alert) of the user's own clinic (``board.scope``), is refused
 once the session is cancelled or discharged, and is audited in the same transaction.
 """
 

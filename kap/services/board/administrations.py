@@ -2,7 +2,7 @@
 
 Records, never advice: the clinician types the dose; nothing here proposes one,
 fills one in from the template or remembers the last one. Clinicians of the session's
-clinic record it (``board_scope``); several per session (a booster dose); refused once the
+clinic record it (``board.scope``); several per session (a booster dose); refused once the
 session is cancelled or discharged; audited without the note's text.
 """
 

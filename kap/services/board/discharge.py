@@ -6,7 +6,7 @@ administrations), writes the session's state and its ``SessionDischarge`` histor
 override reason, stored and printed on the record. A discharged session may be reopened,
 with a reason, within ``REOPEN_WINDOW_MINUTES``; only final checks recorded after the latest
 reopening count again. Discharge and reopening lock the session first
-(``board_scope.lock_session_for_update``, as a dose, a reading and check-in do), so nothing
+(``board.scope.lock_session_for_update``, as a dose, a reading and check-in do), so nothing
 commits between the rules' reads and the write. The board's confirmation names what it showed
 (``Confirmed``); a confirmation of older readings discharges nothing. The app records what the
 clinician decided; it never decides for them.

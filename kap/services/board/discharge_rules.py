@@ -2,7 +2,7 @@
 
 Discharge needs all of:
 
-- the observation time over (``session_monitoring.observation_ends_at``);
+- the observation time over (``board.monitoring.observation_ends_at``);
 - a final check that counts, with blood pressure and heart rate. A final counts when it was
   recorded since the latest dose, no earlier than ``FINAL_CHECK_TOLERANCE_MINUTES`` before
   observation ends (clinically the final check is taken as observation ends: a "final" one
@@ -184,7 +184,7 @@ def readiness(
     """The discharge rule for one session (pure: reads only what it is given).
 
     Observation and the final check count from the latest dose (``administrations``, as
-    ``session_monitoring`` reads them: a booster restarts both), and the final check from
+    ``board.monitoring`` reads them: a booster restarts both), and the final check from
     ``FINAL_CHECK_TOLERANCE_MINUTES`` before observation ends and after ``reopened_at`` (the
     latest reopening of a discharge, if any).
     """

@@ -198,7 +198,7 @@ def _protocol(
     session: TreatmentSession, lines: list[CheckLine], given: list[MedicationAdministration]
 ) -> list[ProtocolTime]:
     """Blood pressure at the three times the REMS form asks for: the readings the board
-    counts (``session_monitoring.protocol_readings``), so board and record agree."""
+    counts (``board.monitoring.protocol_readings``), so board and record agree."""
     chosen = protocol_readings(session, [line.observation for line in lines], given)
     line_of = {line.observation.id: line for line in lines}
 

@@ -1,8 +1,8 @@
 """The clinic session board for today: each session's phase, timing and latest vitals.
 
-The board shows the whole clinic's sessions to its staff (``board_scope`` says why), with open
-Call staff alerts first. What staff record from it is in ``board_actions``, the printable
-record of one session in ``board_summary``, and the timing rules in ``session_monitoring``.
+The board shows the whole clinic's sessions to its staff (``board.scope`` says why), with open
+Call staff alerts first. What staff record from it is in ``board.actions``, the printable
+record of one session in ``board.summary``, and the timing rules in ``board.monitoring``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Check-ins (PHQ-9, GAD-7): recording them once, who may read them, and when the next is due.
 
-Scoring lives in ``measures_scoring``, drawing in ``kap.services.measures.chart``; this module
+Scoring lives in ``measures.scoring``, drawing in ``kap.services.measures.chart``; this module
 owns the rules that touch the database: exactly-once writes, the item-9 safety alert, scoped
 and audited reads, the chart a viewer may see and the clinic's check-in schedule.
 """
