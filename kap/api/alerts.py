@@ -5,9 +5,8 @@ from flask_login import current_user
 
 from kap.api import bp
 from kap.api.io import iso
-from kap.extensions import db
 from kap.models import Role
-from kap.services.alerts import open_alerts_visible_to
+from kap.services.alerts import open_alerts
 from kap.web.roles import api_roles
 
 
@@ -15,7 +14,6 @@ from kap.web.roles import api_roles
 @api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
 def list_alerts():
     """Open alerts of the caller's patients (an admin: the clinic's), newest first."""
-    alerts = db.session.scalars(open_alerts_visible_to(current_user)).all()
     return jsonify(
         alerts=[
             {
@@ -26,6 +24,6 @@ def list_alerts():
                 "created_at": iso(a.created_at),
                 "acknowledged_at": iso(a.acknowledged_at),
             }
-            for a in alerts
+            for a in open_alerts(current_user)
         ]
     )

@@ -7,12 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import request
-from sqlalchemy import Select
 
 from kap.models import User
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
-from kap.web.pagination import rows_and_more
+from kap.web.pagination import Fetch, Query, rows_and_more
 
 #: Lists that grow are paged: `limit` (default 100, at most 500) and `offset`.
 DEFAULT_PAGE = 100
@@ -68,12 +67,18 @@ def query_int(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def paged(query: Select) -> tuple[list[Any], int | None]:
+def paged(query: Query) -> tuple[list[Any], int | None]:
     """The rows of ``query`` (ordered by the caller) that `limit` and `offset` ask for, and
     the offset of the next page (None on the last one; one row past the page tells)."""
+    return paged_from(lambda limit, offset: rows_and_more(query, limit, offset))
+
+
+def paged_from(fetch: Fetch) -> tuple[list[Any], int | None]:
+    """As ``paged``, for a service's read that takes ``limit`` and ``offset`` and returns the
+    rows and whether more follow (an audited read returns rows, never a query)."""
     limit = query_int("limit", DEFAULT_PAGE, 1, MAX_PAGE)
     offset = query_int("offset", 0, 0, MAX_ID)
-    rows, more = rows_and_more(query, limit, offset)
+    rows, more = fetch(limit=limit, offset=offset)
     return rows, (offset + limit if more else None)
 
 

@@ -1,10 +1,12 @@
 """The journal API: a patient's own entries, exactly-once creation, sharing and comments."""
 
+from functools import partial
+
 from flask import jsonify
 from flask_login import current_user
 
 from kap.api import bp
-from kap.api.io import iso, json_body, paged
+from kap.api.io import iso, json_body, paged, paged_from
 from kap.models import JournalComment, JournalEntry, Role
 from kap.services.errors import Invalid
 from kap.services.journal import entries as journal
@@ -93,5 +95,7 @@ def create_comment(entry_id: int):
 @api_roles(Role.THERAPIST)
 def patient_journal(patient_id: int):
     """A care-team therapist reads what the patient shared — and nothing else."""
-    entries, next_offset = paged(journal.shared_entries_of(current_user, patient_id))
+    entries, next_offset = paged_from(
+        partial(journal.read_shared_entries, current_user, patient_id)
+    )
     return jsonify(entries=[entry_json(e) for e in entries], next_offset=next_offset)

@@ -2,15 +2,12 @@
 
 from flask import jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from kap.api import bp
 from kap.api.io import paged, query_int
-from kap.models import SessionStatus, TemplateVersion, TreatmentSession
 from kap.models.base import MAX_ID
-from kap.services.errors import Invalid
 from kap.services.sessions.data import session_detail, session_summary
-from kap.services.sessions.queries import get_session_for, sessions_visible_to
+from kap.services.sessions.queries import filtered_sessions, get_session_for
 from kap.services.sessions.staff_calls import call_data, calls_for
 from kap.web.roles import api_roles
 
@@ -19,17 +16,13 @@ from kap.web.roles import api_roles
 @api_roles()
 def list_sessions():
     """Sessions the caller may see, oldest first; filter by patient_id and status; paged."""
-    query = sessions_visible_to(current_user).options(
-        selectinload(TreatmentSession.template_version).selectinload(TemplateVersion.template)
-    )
+    patient_id = None
     if "patient_id" in request.args:
-        query = query.where(TreatmentSession.patient_id == query_int("patient_id", 0, 1, MAX_ID))
-    status = request.args.get("status")
-    if status is not None:
-        if status not in SessionStatus.__members__.values():
-            raise Invalid("Unknown status.", {"status": [f"One of {', '.join(SessionStatus)}."]})
-        query = query.where(TreatmentSession.status == status)
-    rows, next_offset = paged(query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id))
+        patient_id = query_int("patient_id", 0, 1, MAX_ID)
+    query = filtered_sessions(
+        current_user, patient_id=patient_id, status=request.args.get("status")
+    )
+    rows, next_offset = paged(query)
     return jsonify(sessions=[session_summary(s) for s in rows], next_offset=next_offset)
 
 

@@ -14,11 +14,12 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import login_user, logout_user
 
 from kap.crypto import DecryptionError, decrypt, encrypt
-from kap.extensions import db, login_manager
+from kap.extensions import login_manager
 from kap.models import User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.auth.signin import prune_expired_sessions
+from kap.services.people.accounts import user_by_id
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import ServerSession, token_digest
 
@@ -37,7 +38,7 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The signed-in user of this session, if still active."""
-    user = db.session.get(User, int(user_id))
+    user = user_by_id(int(user_id))
     return user if user is not None and user.active else None
 
 
@@ -110,7 +111,7 @@ def pending_sign_in() -> PendingSignIn | None:
     if utcnow().timestamp() - marker.get("at", 0) > minutes * 60:
         session.pop(PENDING_KEY, None)
         return None
-    user = db.session.get(User, marker.get("user_id"))
+    user = user_by_id(marker.get("user_id"))
     changed = user.password_changed_at if user is not None else None
     if user is None or not user.active or (changed and changed.timestamp() > marker["at"] + 1):
         session.pop(PENDING_KEY, None)  # gone, deactivated, or the password changed since

@@ -9,18 +9,16 @@ happens. ``static/js/idle.js`` warns a minute before the idle limit.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import bindparam, func, select
 
 from kap.auth.login import end_session
-from kap.extensions import db
-from kap.models import PlaylistTrack, SessionStatus, TemplateVersion, TreatmentSession, User
+from kap.models import User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.auth.second_factor import is_enabled, is_mandatory
+from kap.services.sessions.queries import session_mode_running
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import TOUCH_INTERVAL, NullSession, ServerSession
 
@@ -56,55 +54,6 @@ def idle_limit(user: User) -> timedelta:
     if user.is_patient:
         return timedelta(minutes=config.get("IDLE_MINUTES_PATIENT", 30))
     return timedelta(minutes=config.get("IDLE_MINUTES_CLINICIAN", 15))
-
-
-#: Past the template's own length, how long a running session mode still keeps a patient
-#: from idle sign-out (a slow downtime, a late tap on Finish).
-SESSION_MODE_GRACE = timedelta(minutes=30)
-
-
-def session_mode_running(user: User, now=None) -> bool:
-    """True while one of the patient's sessions is in its session or downtime phase, and no
-    longer than its template can last: the music (every track end to end), the downtime and
-    the observation, plus ``SESSION_MODE_GRACE``. A session left 'running' (a phone that
-    never sent Finish) does not keep the patient signed in for hours."""
-    if not user.is_patient:
-        return False
-    row = db.session.execute(_running_session_statement(), {"patient_id": user.id}).first()
-    if row is None or row.session_started_at is None:
-        return False
-    longest = timedelta(
-        seconds=float(row.music_seconds or 0),
-        minutes=(row.downtime_minutes or 0) + (row.observation_minutes or 0),
-    )
-    return (now or utcnow()) < row.session_started_at + longest + SESSION_MODE_GRACE
-
-
-@cache
-def _running_session_statement():
-    """Built once: asked on every patient page (for the idle warning). One statement: the
-    latest running session's start and its template's lengths."""
-    running = (SessionStatus.SESSION.value, SessionStatus.DOWNTIME.value)
-    music = (
-        select(func.coalesce(func.sum(PlaylistTrack.duration_seconds), 0))
-        .where(PlaylistTrack.version_id == TemplateVersion.id)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            TreatmentSession.session_started_at,
-            TemplateVersion.downtime_minutes,
-            TemplateVersion.observation_minutes,
-            music.label("music_seconds"),
-        )
-        .join(TemplateVersion, TemplateVersion.id == TreatmentSession.template_version_id)
-        .where(
-            TreatmentSession.patient_id == bindparam("patient_id"),
-            TreatmentSession.status.in_(running),
-        )
-        .order_by(TreatmentSession.session_started_at.desc())
-        .limit(1)
-    )
 
 
 def _timed_out(user: User) -> str | None:

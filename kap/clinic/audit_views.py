@@ -10,13 +10,11 @@ from itertools import islice
 
 from flask import Response, render_template, request
 from flask_login import current_user
-from sqlalchemy import Select, false
 
 from kap.clinic import bp
-from kap.extensions import db
 from kap.services import audit, audit_log
 from kap.timezones import local_to_utc
-from kap.web.pagination import filter_text, page_of
+from kap.web.pagination import Query, filter_text, page_of
 
 PAGE_SIZE = 50
 CSV_BATCH = 500
@@ -28,7 +26,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 class Filters:
     """The log's filters as the query string gave them (junk read as no filter)."""
 
-    query: Select
+    query: Query
     action: str
     since: str
     person: int | None
@@ -60,10 +58,8 @@ def _filters() -> Filters:
     if person not in {p.id for p in people}:
         person = None  # someone of another clinic, or junk: the filter is not applied
     query = audit_log.filtered_events(
-        clinic.id, since=since, action=action or None, person_id=person
+        clinic.id, since=since, action=action or None, person_id=person, can_match=can_match
     )
-    if not can_match:
-        query = query.where(false())
     return Filters(query, action, since_text, person, people)
 
 
@@ -111,7 +107,7 @@ def audit_csv():
             "detail",
         ]
     )
-    events = iter(db.session.scalars(filters.query))
+    events = audit_log.events_in(filters.query)
     while batch := list(islice(events, CSV_BATCH)):
         for row in audit_log.describe(clinic.id, clinic.timezone, batch):
             event = row.event

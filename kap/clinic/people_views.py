@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import false, select
 
 from kap.auth.login import seal_in_session, unseal_from_session
 from kap.clinic import bp
@@ -17,12 +16,11 @@ from kap.clinic.forms import (
     ScheduleCourseForm,
     choices,
 )
-from kap.extensions import db
 from kap.models import Role, SessionStatus, User
 from kap.services.clinic.templates import templates_of_clinic
 from kap.services.errors import Conflict, Invalid
-from kap.services.people import invitations
-from kap.services.people.access import users_of_clinic
+from kap.services.people import care_teams, invitations
+from kap.services.people.access import people_list
 from kap.services.people.data_rights import delete_patient_data
 from kap.services.sessions.queries import ON_RECORD, sessions_of_patient, sessions_with_day_record
 from kap.web.forms import CsrfOnlyForm, attach_errors
@@ -59,15 +57,7 @@ def people():
     show = request.args.get("show", "")
     role = ROLE_FILTERS.get(show)
     text, can_match = filter_text("q", 100)
-    query = users_of_clinic(current_user).order_by(User.role, User.name, User.id)
-    if role:
-        query = query.where(User.role == role)
-    if not can_match:
-        query = query.where(false())
-    elif text:
-        query = query.where(
-            User.name.icontains(text, autoescape=True) | User.email.icontains(text, autoescape=True)
-        )
+    query = people_list(current_user, role=role, text=text, can_match=can_match)
     page = page_of(query, PEOPLE_PER_PAGE)
     filters = {key: value for key, value in (("show", show if role else ""), ("q", text)) if value}
     return render_template(
@@ -119,17 +109,13 @@ def person_page(
     ``reschedule`` (session id, form) re-opens that session's move form with its messages and
     ``refused`` (session id, message) shows why a change to that session was refused."""
     team_form = CareTeamForm()
-    therapists = db.session.scalars(
-        select(User)
-        .where(User.clinic_id == current_user.clinic_id, User.role == Role.THERAPIST)
-        .order_by(User.name)
-    ).all()
+    therapists = care_teams.therapists_by_name(current_user)
     team_form.therapists.choices = choices(
         (t.id, t.name + ("" if t.active else " (deactivated)")) for t in therapists
     )
     sessions = []
     if person.is_patient:
-        team_form.therapists.data = [t.id for t in invitations.care_team_of(person)]
+        team_form.therapists.data = [t.id for t in care_teams.care_team_of(person)]
         sessions = sessions_of_patient(current_user, person.id)
     schedule_form = schedule_form or ScheduleCourseForm(formdata=None)
     booster_form = booster_form or BoosterForm(formdata=None, prefix="booster")
@@ -170,7 +156,7 @@ def set_care_team(user_id: int):
     form.therapists.choices = choices((t, "") for t in form.therapists.data or [])
     if form.validate_on_submit():
         try:
-            team = invitations.set_care_team(current_user, person.id, form.therapists.data or [])
+            team = care_teams.set_care_team(current_user, person.id, form.therapists.data or [])
         except Invalid as error:
             flash(error.message, "error")
         else:

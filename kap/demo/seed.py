@@ -10,7 +10,8 @@ from kap.demo.content import seed_demo_content
 from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
 from kap.models import Clinic, Role, User
-from kap.services.people.accounts import assign_therapist, create_user
+from kap.services.people.accounts import create_user
+from kap.services.people.care_teams import assign_therapist
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - public by design
 

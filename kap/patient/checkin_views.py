@@ -16,7 +16,7 @@ from kap.services.clinic.settings import clinic_phone_line
 from kap.services.errors import Invalid
 from kap.services.measures import checkins as measures
 from kap.services.measures.scoring import INSTRUMENTS, Instrument, severity_for
-from kap.services.people.invitations import care_team_of
+from kap.services.people.care_teams import care_team_of
 from kap.web.forms import CsrfOnlyForm
 
 

@@ -7,14 +7,13 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from kap.extensions import db
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
 from kap.services.journal.page import journal_page
-from kap.services.people.invitations import care_team_names, care_team_of
-from kap.services.sessions.queries import sessions_visible_to
+from kap.services.people.care_teams import care_team_names, care_team_of
+from kap.services.sessions.queries import visible_sessions
 from kap.web.forms import CsrfOnlyForm, attach_errors
 
 
@@ -26,10 +25,6 @@ def _entry_fields(form: JournalEntryForm) -> dict:
         "shared": bool(form.shared.data),
         "session_id": int(session_id) if session_id and session_id.isdigit() else None,
     }
-
-
-def _own_sessions():
-    return db.session.scalars(sessions_visible_to(current_user)).all()
 
 
 ENTRIES_PER_PAGE = 20
@@ -65,7 +60,7 @@ def _render_form(form, entry=None, status=200):
         form=form,
         entry=entry,
         care_team=care_team_of(current_user),
-        sessions=_own_sessions(),
+        sessions=visible_sessions(current_user),
     ), status
 
 

@@ -14,7 +14,7 @@ from kap.models.base import utcnow
 from kap.patient import bp
 from kap.patient.forms import IntentionForm, JournalEntryForm
 from kap.services.errors import Conflict, Invalid
-from kap.services.people.invitations import care_team_of
+from kap.services.people.care_teams import care_team_of
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import start_state
 from kap.web.forms import CsrfOnlyForm, attach_errors

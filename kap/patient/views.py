@@ -2,27 +2,21 @@
 
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from kap.extensions import db
-from kap.models import SessionStatus, TreatmentSession
+from kap.models import SessionStatus
 from kap.patient import bp
 from kap.services.clinic.settings import clinic_phone_line
-from kap.services.journal.entries import own_entries
+from kap.services.journal.entries import count_own_entries
 from kap.services.measures.checkins import checkins_due
 from kap.services.sessions.flow import missing_required, preparation_progress
-from kap.services.sessions.queries import next_session, sessions_visible_to
+from kap.services.sessions.queries import booked_sessions, next_session
 
 
 @bp.route("/")
 def home():
     """Next session, what is due, upcoming and past sessions."""
     upcoming_next = next_session(current_user)
-    sessions = db.session.scalars(
-        sessions_visible_to(current_user)
-        .where(TreatmentSession.status != SessionStatus.CANCELLED)
-        .order_by(TreatmentSession.scheduled_at)
-    ).all()
+    sessions = booked_sessions(current_user)
     later = [
         s
         for s in sessions
@@ -41,9 +35,7 @@ def home():
         later=later,
         past=list(reversed(past)),
         due=checkins_due(current_user),
-        entry_count=db.session.scalar(
-            select(func.count()).select_from(own_entries(current_user).subquery())
-        ),
+        entry_count=count_own_entries(current_user),
     )
 
 

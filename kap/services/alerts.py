@@ -7,35 +7,40 @@ from collections.abc import Callable
 from sqlalchemy import Select, select
 
 from kap.extensions import db
-from kap.models import Alert, CareTeamMember, User
+from kap.models import Alert, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.people.care_teams import care_list
+from kap.services.queries import one_or_not_found
 
 
 def open_alerts_visible_to(user: User) -> Select[tuple[Alert]]:
     """Unresolved alerts: a therapist's care list's, or the whole clinic's for an admin."""
     query = select(Alert).where(Alert.clinic_id == user.clinic_id, Alert.resolved_at.is_(None))
     if user.is_therapist:
-        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
-        query = query.where(Alert.patient_id.in_(cared_for))
+        query = query.where(Alert.patient_id.in_(care_list(user)))
     elif not user.is_clinic_admin:
         return query.where(False)
     return query.order_by(Alert.created_at.desc())
+
+
+def open_alerts(user: User, patient_id: int | None = None) -> list[Alert]:
+    """The open alerts ``user`` must act on (of one patient, when given), newest first."""
+    query = open_alerts_visible_to(user)
+    if patient_id is not None:
+        query = query.where(Alert.patient_id == patient_id)
+    return list(db.session.scalars(query))
 
 
 def get_alert_for(user: User, alert_id: int) -> Alert:
     """An open or closed alert ``user`` may act on, or NotFound."""
     query = select(Alert).where(Alert.id == alert_id, Alert.clinic_id == user.clinic_id)
     if user.is_therapist:
-        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
-        query = query.where(Alert.patient_id.in_(cared_for))
+        query = query.where(Alert.patient_id.in_(care_list(user)))
     elif not user.is_clinic_admin:
         raise NotFound("No such alert.")
-    alert = db.session.scalar(query)
-    if alert is None:
-        raise NotFound("No such alert.")
-    return alert
+    return one_or_not_found(query, "alert")
 
 
 def acknowledge_alert(user: User, alert_id: int) -> Alert:

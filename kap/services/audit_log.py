@@ -7,11 +7,11 @@ courses) — however many rows the page has. Lookups stay inside the admin's cli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 
 from kap.extensions import db
 from kap.models import (
@@ -109,9 +109,17 @@ def filtered_events(
     since: datetime | None = None,
     action: str | None = None,
     person_id: int | None = None,
+    can_match: bool = True,
 ) -> Select:
-    """The clinic's events, newest first, as the page's filters ask."""
-    return person_filter(events_of_clinic(clinic_id, since=since, action=action), person_id)
+    """The clinic's events, newest first, as the page's filters ask (none when the action
+    filter ``can_match`` no stored text)."""
+    query = person_filter(events_of_clinic(clinic_id, since=since, action=action), person_id)
+    return query if can_match else query.where(false())
+
+
+def events_in(query: Select[tuple[AuditEvent]]) -> Iterator[AuditEvent]:
+    """The events ``query`` finds, one by one (the CSV export reads them in batches)."""
+    return iter(db.session.scalars(query))
 
 
 def action_choices(clinic_id: int) -> list[str]:

@@ -2,70 +2,37 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from functools import partial
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from kap.extensions import db
-from kap.models import Alert, SessionObservation, TemplateVersion, TreatmentSession
-from kap.services import audit
-from kap.services.alerts import acknowledge_alert, open_alerts_visible_to, resolve_alert
+from kap.services.alerts import acknowledge_alert, open_alerts, resolve_alert
 from kap.services.board.administrations import ROUTE_WORDS, administrations_of, dose_text
+from kap.services.board.scope import observations_of
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
-from kap.services.people.access import get_patient_for
+from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
-from kap.services.sessions.queries import sessions_visible_to
+from kap.services.sessions.queries import timeline_sessions
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
 from kap.web.forms import CsrfOnlyForm
-from kap.web.pagination import page_of
+from kap.web.pagination import page_from
 from kap.web.redirects import safe_next_path
 
 
 @bp.route("/")
 def dashboard():
     """Assigned patients, open alerts first, then unread entries, then the soonest session."""
-    alerts = db.session.scalars(open_alerts_visible_to(current_user)).all()
     return render_template(
         "therapist/dashboard.html",
         rows=dashboard_rows(current_user),
-        alerts=alerts,
+        alerts=open_alerts(current_user),
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
     )
-
-
-def _timeline_sessions(patient_id: int) -> list[TreatmentSession]:
-    return list(
-        db.session.scalars(
-            sessions_visible_to(current_user)
-            .where(TreatmentSession.patient_id == patient_id)
-            .options(
-                selectinload(TreatmentSession.ticks),
-                selectinload(TreatmentSession.template_version).selectinload(
-                    TemplateVersion.checklist_items
-                ),
-            )
-            .order_by(TreatmentSession.scheduled_at)
-        )
-    )
-
-
-def _observations(session_ids: list[int]) -> dict[int, list[SessionObservation]]:
-    grouped: dict[int, list[SessionObservation]] = defaultdict(list)
-    if session_ids:
-        for observation in db.session.scalars(
-            select(SessionObservation)
-            .where(SessionObservation.session_id.in_(session_ids))
-            .order_by(SessionObservation.recorded_at)
-        ):
-            grouped[observation.session_id].append(observation)
-    return grouped
 
 
 def _measures_chart(patient_id: int):
@@ -83,28 +50,21 @@ ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
 @bp.route("/patients/<int:patient_id>")
 def patient(patient_id: int):
     """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
-    person = get_patient_for(current_user, patient_id)
-    audit.record(
-        "patient.view",
-        actor=current_user,
-        subject_type="user",
-        subject_id=person.id,
-        patient_id=person.id,
-    )
+    person = read_patient(current_user, patient_id)
     # The audited reads commit their audit rows, and a commit expires every object loaded
     # before it (each would be reloaded one by one while the page renders): read them first.
     chart = _measures_chart(person.id)
-    entries_page = page_of(journal.shared_entries_of(current_user, person.id), ENTRIES_PER_PAGE)
+    entries_page = page_from(
+        partial(journal.read_shared_entries, current_user, person.id), ENTRIES_PER_PAGE
+    )
     entries = entries_page.items
-    sessions = _timeline_sessions(person.id)
-    alerts = db.session.scalars(
-        open_alerts_visible_to(current_user).where(Alert.patient_id == person.id)
-    ).all()
+    sessions = timeline_sessions(current_user, person.id)
+    alerts = open_alerts(current_user, person.id)
     return render_template(
         "therapist/patient.html",
         patient=person,
         sessions=sessions,
-        observations=_observations([s.id for s in sessions]),
+        observations=observations_of([s.id for s in sessions]),
         administrations=administrations_of([s.id for s in sessions]),
         route_words=ROUTE_WORDS,
         dose_text=dose_text,
@@ -123,15 +83,7 @@ def patient(patient_id: int):
 @bp.route("/entries/<int:entry_id>")
 def entry(entry_id: int):
     """One shared entry with its thread; opening it marks it read and is audited."""
-    item = journal.get_entry_for(current_user, entry_id)
-    journal.mark_read(current_user, item)
-    audit.record(
-        "entry.read",
-        actor=current_user,
-        subject_type="journal_entry",
-        subject_id=item.id,
-        patient_id=item.patient_id,
-    )
+    item = journal.read_entry(current_user, entry_id)
     return render_template(
         "therapist/entry.html",
         entry=item,

@@ -4,13 +4,20 @@ page) and filter texts from the query string."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from flask import request
 from sqlalchemy import Select
 
 from kap.extensions import db
+
+#: A query a service built and scoped, handed to a view to page (views build no queries and do
+#: not import SQLAlchemy: docs/architecture.md, "Layers").
+Query: TypeAlias = Select
+#: A service's audited read of one window of rows: (limit, offset) → (rows, whether more follow).
+Fetch: TypeAlias = Callable[..., tuple[list[Any], bool]]
 
 MAX_PAGE_NUMBER = 100_000  # past any real list; keeps OFFSET far from integer overflow
 _PAGE = re.compile(r"[1-9][0-9]{0,5}")
@@ -58,6 +65,12 @@ def page_of(query: Select, per_page: int) -> Page:
     A page past the end is empty rather than an error: a link kept from when the list was
     longer still opens, and the page offers the way back.
     """
+    return page_from(lambda limit, offset: rows_and_more(query, limit, offset), per_page)
+
+
+def page_from(fetch: Fetch, per_page: int) -> Page:
+    """The requested page from ``fetch(limit=..., offset=...)``: a service's read that returns
+    rows and whether more follow (one that audits the read returns rows, never a query)."""
     number = requested_page()
-    items, more = rows_and_more(query, per_page, (number - 1) * per_page)
+    items, more = fetch(limit=per_page, offset=(number - 1) * per_page)
     return Page(items, number, more)

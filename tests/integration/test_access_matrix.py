@@ -32,7 +32,8 @@ from kap.extensions import db, limiter
 from kap.models import Alert, AudioFile, MeasureResponse, SessionTemplate, TreatmentSession, User
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
-from kap.services.people.accounts import assign_therapist, create_user
+from kap.services.people.accounts import create_user
+from kap.services.people.care_teams import assign_therapist
 from kap.services.sessions.flow import set_intention
 from tests.conftest import Auth
 

@@ -34,7 +34,7 @@ def test_dashboard_puts_open_alerts_first_then_unread(ctx, people):
     """Needs attention: a patient with an open alert sorts above one with unread entries."""
     therapist = _user("therapist@demo.test")
     newcomer = _user("patient2@demo.test")
-    from kap.services.people.accounts import assign_therapist
+    from kap.services.people.care_teams import assign_therapist
 
     assign_therapist(newcomer, therapist)
     db.session.add(
@@ -51,7 +51,8 @@ def test_dashboard_query_count_does_not_grow_with_patients(ctx, people):
     """The dashboard runs a fixed number of queries whatever the care list size."""
     from sqlalchemy import event
 
-    from kap.services.people.accounts import assign_therapist, create_user
+    from kap.services.people.accounts import create_user
+    from kap.services.people.care_teams import assign_therapist
 
     therapist = _user("therapist@demo.test")
 

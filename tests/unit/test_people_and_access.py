@@ -7,7 +7,7 @@ from kap.extensions import db
 from kap.models import CareTeamMember, User
 from kap.services.errors import Invalid, NotFound
 from kap.services.people.access import get_patient_for, patients_visible_to
-from kap.services.people.accounts import assign_therapist
+from kap.services.people.care_teams import assign_therapist
 
 
 def _user(email):

@@ -24,7 +24,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from kap.services.errors import NotFound
+from kap.services.queries import one_or_not_found
 from kap.services.write_lock import sqlite_write_lock
 
 
@@ -41,10 +41,9 @@ def sessions_on_board(user: User) -> Select[tuple[TreatmentSession]]:
 
 def get_board_session(user: User, session_id: int) -> TreatmentSession:
     """A session of the user's clinic, or NotFound."""
-    session = db.session.scalar(sessions_on_board(user).where(TreatmentSession.id == session_id))
-    if session is None:
-        raise NotFound("No such session.")
-    return session
+    return one_or_not_found(
+        sessions_on_board(user).where(TreatmentSession.id == session_id), "session"
+    )
 
 
 def lock_session_for_update(user: User, session_id: int) -> TreatmentSession:
@@ -65,10 +64,7 @@ def lock_session_for_update(user: User, session_id: int) -> TreatmentSession:
     query = sessions_on_board(user).where(TreatmentSession.id == session_id)
     if not sqlite:
         query = query.with_for_update(of=TreatmentSession)
-    session = db.session.scalar(query.execution_options(populate_existing=True))
-    if session is None:
-        raise NotFound("No such session.")
-    return session
+    return one_or_not_found(query.execution_options(populate_existing=True), "session")
 
 
 def call_staff_alerts(user: User) -> Select[tuple[Alert]]:
@@ -81,10 +77,7 @@ def call_staff_alerts(user: User) -> Select[tuple[Alert]]:
 
 def get_call_for(user: User, alert_id: int) -> Alert:
     """A Call staff alert of the user's clinic (open or closed), or NotFound."""
-    alert = db.session.scalar(call_staff_alerts(user).where(Alert.id == alert_id))
-    if alert is None:
-        raise NotFound("No such alert.")
-    return alert
+    return one_or_not_found(call_staff_alerts(user).where(Alert.id == alert_id), "alert")
 
 
 def records_by_session(model, at_column, session_ids: list[int]) -> dict[int, list]:

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import AudioFile, User
 from kap.services import audit
-from kap.services.errors import Invalid, NotFound, TooLarge
+from kap.services.errors import Invalid, TooLarge
+from kap.services.queries import one_or_not_found
 from kap.services.sessions.playlist import MAX_TRACK_SECONDS, format_duration
 
 
@@ -169,12 +170,10 @@ def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile
 
 def get_audio_for(user: User, audio_id: int) -> AudioFile:
     """An audio file of the user's clinic, or NotFound."""
-    audio = db.session.scalar(
-        select(AudioFile).where(AudioFile.id == audio_id, AudioFile.clinic_id == user.clinic_id)
+    return one_or_not_found(
+        select(AudioFile).where(AudioFile.id == audio_id, AudioFile.clinic_id == user.clinic_id),
+        "audio file",
     )
-    if audio is None:
-        raise NotFound("No such audio file.")
-    return audio
 
 
 def audio_path(audio: AudioFile) -> Path:

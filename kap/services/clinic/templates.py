@@ -29,7 +29,8 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.clinic import template_defaults as defaults
-from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.errors import Conflict, Invalid
+from kap.services.queries import one_or_not_found
 from kap.services.sessions.playlist import (
     MAX_TRACK_SECONDS,
     format_duration,
@@ -436,14 +437,12 @@ def templates_of_clinic(user: User, include_archived: bool = False):
 
 def get_template_for(user: User, template_id: int) -> SessionTemplate:
     """A template of the user's clinic, or NotFound."""
-    template = db.session.scalar(
+    return one_or_not_found(
         select(SessionTemplate).where(
             SessionTemplate.id == template_id, SessionTemplate.clinic_id == user.clinic_id
-        )
+        ),
+        "template",
     )
-    if template is None:
-        raise NotFound("No such template.")
-    return template
 
 
 def archive_template(actor: User, template: SessionTemplate) -> None:

@@ -1,7 +1,8 @@
 """The integration journal: private by default, shared per entry, exactly-once creation.
 
-What a therapist may read is decided here and nowhere else: entries the patient shared,
-of patients in the therapist's care team.
+Who may read which entry is decided here and nowhere else (``readable_entries``): a patient
+their own; a therapist the entries a patient shared, of patients in the therapist's care
+team; a clinic admin none. Every other read of entries derives from it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +20,6 @@ from kap.extensions import db
 from kap.models import (
     MAX_COMMENT_LENGTH,
     MAX_ENTRY_LENGTH,
-    CareTeamMember,
     EntryRead,
     JournalComment,
     JournalEntry,
@@ -29,7 +29,10 @@ from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.people.access import get_patient_for
+from kap.services.people.care_teams import care_list
+from kap.services.queries import one_or_not_found
 from kap.services.sessions.flow import own_session
+from kap.web.pagination import rows_and_more
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -102,43 +105,62 @@ def _check_session(patient: User, session_id: int | None) -> None:
             ) from None
 
 
+def own_entry_filter(patient_id) -> ColumnElement[bool]:
+    """What a patient may read: their own entries that are not deleted. ``patient_id`` may be
+    a bind parameter, for a statement built once (the journal page, journal/page.py)."""
+    return and_(JournalEntry.patient_id == patient_id, JournalEntry.deleted_at.is_(None))
+
+
+def readable_entries(viewer: User, patient: User | None = None) -> Select[tuple[JournalEntry]]:
+    """The entries ``viewer`` may read (of ``patient`` only, when given): the one definition.
+
+    A patient reads their own; a therapist the shared entries of patients in their care team;
+    anyone else (a clinic admin runs the clinic and does not read journals) none. Deleted
+    entries are read by nobody.
+    """
+    if viewer.is_patient:
+        condition = own_entry_filter(viewer.id)
+    elif viewer.is_therapist:
+        condition = and_(
+            JournalEntry.patient_id.in_(care_list(viewer)),
+            JournalEntry.shared.is_(True),
+            JournalEntry.deleted_at.is_(None),
+        )
+    else:
+        condition = false()
+    query = select(JournalEntry).where(condition)
+    if patient is not None:
+        query = query.where(JournalEntry.patient_id == patient.id)
+    return query
+
+
 def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
-    """The patient's own entries (not deleted), newest first, with comments and their
-    authors (the API's shape; the journal page reads kap/services/journal/page.py)."""
-    return (
-        select(JournalEntry)
-        .where(JournalEntry.patient_id == patient.id, JournalEntry.deleted_at.is_(None))
-        .options(
+    """The patient's own entries, newest first, with comments and their authors (the API's
+    shape; the journal page reads kap/services/journal/page.py)."""
+    return _newest_first(
+        readable_entries(patient).options(
             selectinload(JournalEntry.comments)
             .joinedload(JournalComment.author)
             .lazyload(User.clinic),  # a reply shows its author, not their clinic
         )
-        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     )
 
 
-def entries_visible_to(user: User) -> Select[tuple[JournalEntry]]:
-    """Entries ``user`` may read: a patient's own; a therapist's care list's shared ones.
+def _newest_first(query: Select[tuple[JournalEntry]]) -> Select[tuple[JournalEntry]]:
+    return query.order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
 
-    Clinic admins run the clinic; they do not read journals.
-    """
-    live = JournalEntry.deleted_at.is_(None)
-    if user.is_patient:
-        return select(JournalEntry).where(JournalEntry.patient_id == user.id, live)
-    if user.is_therapist:
-        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
-        return select(JournalEntry).where(
-            JournalEntry.patient_id.in_(cared_for), JournalEntry.shared.is_(True), live
-        )
-    return select(JournalEntry).where(False)
+
+def count_own_entries(patient: User) -> int:
+    """How many entries the patient has (not deleted)."""
+    count = db.session.scalar(
+        readable_entries(patient).with_only_columns(func.count(JournalEntry.id))
+    )
+    return count or 0
 
 
 def get_entry_for(user: User, entry_id: int) -> JournalEntry:
     """An entry ``user`` may read, or NotFound."""
-    entry = db.session.scalar(entries_visible_to(user).where(JournalEntry.id == entry_id))
-    if entry is None:
-        raise NotFound("No such entry.")
-    return entry
+    return one_or_not_found(readable_entries(user).where(JournalEntry.id == entry_id), "entry")
 
 
 def create_entry(patient: User, client_id: str, data: dict[str, Any]) -> tuple[JournalEntry, bool]:
@@ -291,9 +313,21 @@ def _audit_entry(action: str, actor: User, entry: JournalEntry, detail: str = ""
     )
 
 
-def shared_entries_of(viewer: User, patient_id: int) -> Select[tuple[JournalEntry]]:
-    """A care-team therapist's view of a patient's journal: shared entries only, newest
-    first (the read is audited here; the caller pages the query)."""
+def shared_entries_of(viewer: User, patient: User) -> Select[tuple[JournalEntry]]:
+    """The entries of ``patient`` that ``viewer`` may read (for a care-team therapist: the
+    shared ones), newest first, with their comments. Only a query: the audited read is
+    ``read_shared_entries``."""
+    return _newest_first(
+        readable_entries(viewer, patient).options(selectinload(JournalEntry.comments))
+    )
+
+
+def read_shared_entries(
+    viewer: User, patient_id: int, *, limit: int, offset: int
+) -> tuple[list[JournalEntry], bool]:
+    """A care-team therapist reading a patient's journal: up to ``limit`` shared entries from
+    ``offset``, newest first, and whether more follow; the read is audited (NotFound for a
+    patient the viewer may not see)."""
     patient = get_patient_for(viewer, patient_id)
     audit.record(
         "journal.read",
@@ -302,12 +336,21 @@ def shared_entries_of(viewer: User, patient_id: int) -> Select[tuple[JournalEntr
         subject_id=patient.id,
         patient_id=patient.id,
     )
-    return (
-        entries_visible_to(viewer)
-        .where(JournalEntry.patient_id == patient.id)
-        .options(selectinload(JournalEntry.comments))
-        .order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+    return rows_and_more(shared_entries_of(viewer, patient), limit, offset)
+
+
+def read_entry(therapist: User, entry_id: int) -> JournalEntry:
+    """A therapist opening one shared entry: marked read for them and audited."""
+    entry = get_entry_for(therapist, entry_id)
+    mark_read(therapist, entry)
+    audit.record(
+        "entry.read",
+        actor=therapist,
+        subject_type="journal_entry",
+        subject_id=entry.id,
+        patient_id=entry.patient_id,
     )
+    return entry
 
 
 def mark_read(therapist: User, entry: JournalEntry) -> None:

@@ -30,6 +30,7 @@ from kap.services.measures.scoring import (
     summarize,
 )
 from kap.services.people.access import get_patient_for
+from kap.services.queries import one_or_not_found
 from kap.services.sessions.flow import own_session
 from kap.services.sessions.queries import next_session, sessions_visible_to
 
@@ -176,10 +177,9 @@ def history(viewer: User, patient_id: int, instrument: str | None = None) -> lis
 
 def own_response(patient: User, response_id: int) -> MeasureResponse:
     """One of the patient's own check-ins, or NotFound."""
-    response = db.session.scalar(_responses_of(patient).where(MeasureResponse.id == response_id))
-    if response is None:
-        raise NotFound("No such check-in.")
-    return response
+    return one_or_not_found(
+        _responses_of(patient).where(MeasureResponse.id == response_id), "check-in"
+    )
 
 
 def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> dict:

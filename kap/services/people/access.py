@@ -6,11 +6,13 @@ so nobody learns that another clinic's records exist.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, func, select
 
 from kap.extensions import db
-from kap.models import CareTeamMember, Role, User
-from kap.services.errors import NotFound
+from kap.models import Role, User
+from kap.services import audit
+from kap.services.people.care_teams import care_list
+from kap.services.queries import one_or_not_found
 
 
 def patients_visible_to(user: User) -> Select[tuple[User]]:
@@ -20,16 +22,26 @@ def patients_visible_to(user: User) -> Select[tuple[User]]:
     if user.is_clinic_admin:
         return query
     if user.is_therapist:
-        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
-        return query.where(User.id.in_(cared_for))
+        return query.where(User.id.in_(care_list(user)))
     return query.where(User.id == user.id)
 
 
 def get_patient_for(user: User, patient_id: int) -> User:
     """The patient ``patient_id`` if ``user`` may see them; NotFound otherwise."""
-    patient = db.session.scalar(patients_visible_to(user).where(User.id == patient_id))
-    if patient is None:
-        raise NotFound("No such patient.")
+    return one_or_not_found(patients_visible_to(user).where(User.id == patient_id), "patient")
+
+
+def read_patient(viewer: User, patient_id: int) -> User:
+    """A clinician opening a patient's record: the patient, with the read audited
+    (docs/architecture.md, "What is audited")."""
+    patient = get_patient_for(viewer, patient_id)
+    audit.record(
+        "patient.view",
+        actor=viewer,
+        subject_type="user",
+        subject_id=patient.id,
+        patient_id=patient.id,
+    )
     return patient
 
 
@@ -38,9 +50,29 @@ def users_of_clinic(user: User) -> Select[tuple[User]]:
     return select(User).where(User.clinic_id == user.clinic_id)
 
 
-def is_in_care_team(therapist: User, patient: User) -> bool:
-    """True when ``therapist`` cares for ``patient``."""
-    return (
-        db.session.get(CareTeamMember, {"patient_id": patient.id, "therapist_id": therapist.id})
-        is not None
+def people_list(
+    admin: User, *, role: str | None = None, text: str = "", can_match: bool = True
+) -> Select[tuple[User]]:
+    """The clinic's people page: by role then name, optionally one role, optionally those
+    whose name or email contains ``text`` (nobody when the text ``can_match`` nothing)."""
+    query = users_of_clinic(admin).order_by(User.role, User.name, User.id)
+    if role:
+        query = query.where(User.role == role)
+    if not can_match:
+        return query.where(false())
+    if text:
+        query = query.where(
+            User.name.icontains(text, autoescape=True) | User.email.icontains(text, autoescape=True)
+        )
+    return query
+
+
+def active_people_by_role(admin: User) -> dict[str, int]:
+    """How many active people of ``admin``'s clinic hold each role."""
+    counts = db.session.execute(
+        users_of_clinic(admin)
+        .where(User.active)
+        .with_only_columns(User.role, func.count())
+        .group_by(User.role)
     )
+    return dict(counts.all())

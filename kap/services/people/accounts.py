@@ -1,15 +1,22 @@
-"""Creating clinics, users and care teams, with the rules that bind them."""
+"""Creating users and changing their password or status (care teams:
+kap/services/people/care_teams.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from kap.extensions import db
-from kap.models import CareTeamMember, Clinic, Role, User
+from kap.models import Clinic, Role, User
 from kap.models.base import utcnow
 from kap.services.auth.passwords import hash_password
 from kap.services.auth.signin import normalize_email, revoke_sessions
 from kap.services.errors import Invalid
+
+
+def user_by_id(user_id: int) -> User | None:
+    """The user with this id, whoever they are, or None (sign-in loads the session's user;
+    the caller checks they are still active)."""
+    return db.session.get(User, user_id)
 
 
 def create_user(
@@ -26,26 +33,6 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     return user
-
-
-def assign_therapist(patient: User, therapist: User) -> CareTeamMember:
-    """Put ``therapist`` in ``patient``'s care team. Both must be of the same clinic."""
-    if not patient.is_patient:
-        raise Invalid("Only patients have care teams.")
-    if not therapist.is_therapist:
-        raise Invalid("Only therapists join care teams.")
-    if patient.clinic_id != therapist.clinic_id:
-        raise Invalid("A care team stays within one clinic.")
-    member = db.session.get(
-        CareTeamMember, {"patient_id": patient.id, "therapist_id": therapist.id}
-    )
-    if member is None:
-        member = CareTeamMember(
-            patient_id=patient.id, therapist_id=therapist.id, clinic_id=patient.clinic_id
-        )
-        db.session.add(member)
-        db.session.flush()
-    return member
 
 
 def set_password(user: User, password: str, keep_token_digest: str | None = None) -> None:

@@ -28,6 +28,7 @@ from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.auth.signin import revoke_sessions
 from kap.services.errors import Conflict, Invalid
+from kap.services.journal.entries import readable_entries
 from kap.services.people.access import get_patient_for
 
 
@@ -42,11 +43,7 @@ def export_patient_data(patient: User) -> dict[str, Any]:
         .where(TreatmentSession.patient_id == patient.id)
         .order_by(TreatmentSession.scheduled_at)
     ).all()
-    entries = db.session.scalars(
-        select(JournalEntry)
-        .where(JournalEntry.patient_id == patient.id, JournalEntry.deleted_at.is_(None))
-        .order_by(JournalEntry.created_at)
-    ).all()
+    entries = db.session.scalars(readable_entries(patient).order_by(JournalEntry.created_at)).all()
     measures = db.session.scalars(
         select(MeasureResponse)
         .where(MeasureResponse.patient_id == patient.id)

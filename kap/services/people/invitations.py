@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.orm import lazyload
+from sqlalchemy import select, update
 
 from kap.extensions import db
-from kap.models import CareTeamMember, Invitation, Role, User
+from kap.models import Invitation, Role, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.auth.password_rules import password_problems
 from kap.services.auth.signin import normalize_email
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.mail import send_mail
-from kap.services.people.access import get_patient_for, users_of_clinic
+from kap.services.people.access import users_of_clinic
 from kap.services.people.accounts import create_user, deactivate_user, set_password
+from kap.services.queries import one_or_not_found
 
 INVITATION_DAYS = 7
 
@@ -174,10 +173,7 @@ def _consume(invitation: Invitation) -> None:
 
 def get_person_for(actor: User, user_id: int) -> User:
     """Someone of the actor's clinic, or NotFound."""
-    user = db.session.scalar(users_of_clinic(actor).where(User.id == user_id))
-    if user is None:
-        raise NotFound("No such person.")
-    return user
+    return one_or_not_found(users_of_clinic(actor).where(User.id == user_id), "person")
 
 
 def set_active(actor: User, user_id: int, active: bool) -> User:
@@ -194,71 +190,6 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     else:
         deactivate_user(user)  # commits the audit row with the change
     return user
-
-
-def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
-    """Make exactly these therapists of the clinic the patient's care team."""
-    patient = get_patient_for(actor, patient_id)
-    wanted = set(therapist_ids)
-    therapists = db.session.scalars(
-        select(User).where(
-            User.clinic_id == actor.clinic_id, User.role == Role.THERAPIST, User.id.in_(wanted)
-        )
-    ).all()
-    if len(therapists) != len(wanted):
-        raise Invalid("Choose therapists of this clinic.", {"therapists": ["Unknown therapist."]})
-    current = {
-        m.therapist_id: m
-        for m in db.session.scalars(
-            select(CareTeamMember).where(CareTeamMember.patient_id == patient.id)
-        )
-    }
-    removed = sorted(set(current) - wanted)
-    added = sorted(wanted - set(current))
-    for therapist_id in removed:
-        db.session.delete(current[therapist_id])
-    for therapist_id in added:
-        db.session.add(
-            CareTeamMember(
-                patient_id=patient.id, therapist_id=therapist_id, clinic_id=patient.clinic_id
-            )
-        )
-    if added or removed:
-        _audit_person(
-            "care_team.update",
-            actor,
-            patient,
-            f"added={','.join(map(str, added)) or '-'}; "
-            f"removed={','.join(map(str, removed)) or '-'}",
-        )
-    db.session.commit()
-    return list(therapists)
-
-
-def care_team_of(patient: User) -> list[User]:
-    """The patient's therapists, by name (their clinic is the patient's: not joined in)."""
-    query = _care_team(User).options(lazyload(User.clinic))
-    return list(db.session.scalars(query, {"patient_id": patient.id}))
-
-
-def care_team_names(patient: User) -> list[str]:
-    """Just their names (what "who can read it" says on every journal page)."""
-    return list(db.session.scalars(_care_team_names_statement(), {"patient_id": patient.id}))
-
-
-def _care_team(what) -> Select:
-    """``what`` (User, or a column of it) for each of a patient's therapists, by name."""
-    return (
-        select(what)
-        .join(CareTeamMember, CareTeamMember.therapist_id == User.id)
-        .where(CareTeamMember.patient_id == bindparam("patient_id"))
-        .order_by(User.name)
-    )
-
-
-@cache
-def _care_team_names_statement() -> Select:
-    return _care_team(User.name)  # built once: asked on every journal page
 
 
 def email_in_use(email: str) -> bool:

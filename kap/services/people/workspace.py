@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from kap.extensions import db
 from kap.models import (
@@ -21,6 +21,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.services.journal.entries import readable_entries
 from kap.services.people.access import patients_visible_to
 
 
@@ -48,21 +49,17 @@ class PatientRow:
         return (-self.open_alerts, -self.unread_entries, soonest, self.patient.name.lower())
 
 
-def unread_shared_entries(therapist: User):
-    """A query of shared entries of the therapist's patients that they have not opened."""
-    cared_for = patients_visible_to(therapist).with_only_columns(User.id)
+def unread_shared_entries(therapist: User) -> Select[tuple[int, int]]:
+    """A query of (patient id, count) of the entries the therapist may read (shared entries
+    of their patients) that they have not opened."""
     return (
-        select(JournalEntry.patient_id, func.count())
+        readable_entries(therapist)
+        .with_only_columns(JournalEntry.patient_id, func.count())
         .outerjoin(
             EntryRead,
             and_(EntryRead.entry_id == JournalEntry.id, EntryRead.therapist_id == therapist.id),
         )
-        .where(
-            JournalEntry.patient_id.in_(cared_for),
-            JournalEntry.shared.is_(True),
-            JournalEntry.deleted_at.is_(None),
-            EntryRead.entry_id.is_(None),
-        )
+        .where(EntryRead.entry_id.is_(None))
         .group_by(JournalEntry.patient_id)
     )
 

@@ -1,26 +1,32 @@
-"""Which sessions a person may see, and the one a patient should prepare for next."""
+"""Which sessions a person may see (and the lists built on that one scope), the one a patient
+should prepare for next, and whether their session mode is running."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from kap.extensions import db
 from kap.models import (
-    CareTeamMember,
     MedicationAdministration,
+    PlaylistTrack,
     SessionObservation,
     SessionStatus,
+    TemplateVersion,
     TreatmentSession,
     User,
 )
 from kap.models.base import utcnow
-from kap.services.errors import NotFound
+from kap.services.errors import Invalid
 from kap.services.people.access import get_patient_for
-from kap.timezones import to_local
+from kap.services.people.care_teams import care_list
+from kap.services.queries import one_or_not_found
+from kap.timezones import local_to_utc, to_local
 
 ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
 
@@ -32,17 +38,84 @@ def sessions_visible_to(user: User) -> Select[tuple[TreatmentSession]]:
     if user.is_patient:
         return query.where(TreatmentSession.patient_id == user.id)
     if user.is_therapist:
-        cared_for = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == user.id)
-        return query.where(TreatmentSession.patient_id.in_(cared_for))
+        return query.where(TreatmentSession.patient_id.in_(care_list(user)))
     return query
 
 
 def get_session_for(user: User, session_id: int) -> TreatmentSession:
     """A session ``user`` may see, or NotFound."""
-    session = db.session.scalar(sessions_visible_to(user).where(TreatmentSession.id == session_id))
-    if session is None:
-        raise NotFound("No such session.")
-    return session
+    return one_or_not_found(
+        sessions_visible_to(user).where(TreatmentSession.id == session_id), "session"
+    )
+
+
+def visible_sessions(user: User) -> list[TreatmentSession]:
+    """Every session ``user`` may see (a patient's: the sessions an entry may be about)."""
+    return list(db.session.scalars(sessions_visible_to(user)))
+
+
+def booked_sessions(user: User) -> list[TreatmentSession]:
+    """The sessions ``user`` may see that are not cancelled, in time order."""
+    return list(
+        db.session.scalars(
+            sessions_visible_to(user)
+            .where(TreatmentSession.status != SessionStatus.CANCELLED)
+            .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+def todays_sessions(user: User, now: datetime | None = None) -> list[TreatmentSession]:
+    """The sessions ``user`` may see booked for today in their clinic's time zone (not
+    cancelled), in time order."""
+    timezone = user.clinic.timezone
+    start = local_to_utc(to_local(now or utcnow(), timezone).date(), time(0), timezone)
+    return list(
+        db.session.scalars(
+            sessions_visible_to(user)
+            .where(
+                TreatmentSession.scheduled_at >= start,
+                TreatmentSession.scheduled_at < start + timedelta(days=1),
+                TreatmentSession.status != SessionStatus.CANCELLED,
+            )
+            .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+def timeline_sessions(viewer: User, patient_id: int) -> list[TreatmentSession]:
+    """A patient's sessions ``viewer`` may see, in time order, with their checklists loaded
+    (the therapist's timeline of that patient)."""
+    return list(
+        db.session.scalars(
+            sessions_visible_to(viewer)
+            .where(TreatmentSession.patient_id == patient_id)
+            .options(
+                selectinload(TreatmentSession.ticks),
+                selectinload(TreatmentSession.template_version).selectinload(
+                    TemplateVersion.checklist_items
+                ),
+            )
+            .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+def filtered_sessions(
+    viewer: User, *, patient_id: int | None = None, status: str | None = None
+) -> Select[tuple[TreatmentSession]]:
+    """The sessions ``viewer`` may see, oldest first, optionally of one patient or in one
+    status (Invalid for an unknown status), with their templates loaded: the API's list."""
+    query = sessions_visible_to(viewer).options(
+        selectinload(TreatmentSession.template_version).selectinload(TemplateVersion.template)
+    )
+    if patient_id is not None:
+        query = query.where(TreatmentSession.patient_id == patient_id)
+    if status is not None:
+        if status not in SessionStatus.__members__.values():
+            raise Invalid("Unknown status.", {"status": [f"One of {', '.join(SessionStatus)}."]})
+        query = query.where(TreatmentSession.status == status)
+    return query.order_by(TreatmentSession.scheduled_at, TreatmentSession.id)
 
 
 def sessions_of_patient(viewer: User, patient_id: int) -> list[TreatmentSession]:
@@ -116,3 +189,53 @@ def sessions_with_day_record(session_ids: Sequence[int]) -> set[int]:
         ),
     )
     return set(db.session.scalars(query))
+
+
+#: Past the template's own length, how long a running session mode still keeps a patient
+#: from idle sign-out (a slow downtime, a late tap on Finish).
+SESSION_MODE_GRACE = timedelta(minutes=30)
+
+
+def session_mode_running(user: User, now: datetime | None = None) -> bool:
+    """True while one of the patient's sessions is in its session or downtime phase, and no
+    longer than its template can last: the music (every track end to end), the downtime and
+    the observation, plus ``SESSION_MODE_GRACE``. A session left 'running' (a phone that
+    never sent Finish) does not keep the patient signed in for hours."""
+    if not user.is_patient:
+        return False
+    row = db.session.execute(_running_session_statement(), {"patient_id": user.id}).first()
+    if row is None or row.session_started_at is None:
+        return False
+    longest = timedelta(
+        seconds=float(row.music_seconds or 0),
+        minutes=(row.downtime_minutes or 0) + (row.observation_minutes or 0),
+    )
+    return (now or utcnow()) < row.session_started_at + longest + SESSION_MODE_GRACE
+
+
+@cache
+def _running_session_statement() -> Select:
+    """Built once: asked on every patient page (for the idle warning; docs/architecture.md,
+    "Deliberate performance exceptions"). One statement: the latest running session's start
+    and its template's lengths."""
+    running = (SessionStatus.SESSION.value, SessionStatus.DOWNTIME.value)
+    music = (
+        select(func.coalesce(func.sum(PlaylistTrack.duration_seconds), 0))
+        .where(PlaylistTrack.version_id == TemplateVersion.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            TreatmentSession.session_started_at,
+            TemplateVersion.downtime_minutes,
+            TemplateVersion.observation_minutes,
+            music.label("music_seconds"),
+        )
+        .join(TemplateVersion, TemplateVersion.id == TreatmentSession.template_version_id)
+        .where(
+            TreatmentSession.patient_id == bindparam("patient_id"),
+            TreatmentSession.status.in_(running),
+        )
+        .order_by(TreatmentSession.session_started_at.desc())
+        .limit(1)
+    )
