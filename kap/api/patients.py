@@ -6,7 +6,7 @@ from flask_login import current_user
 from kap.api import bp
 from kap.api.io import paged
 from kap.models import Role, User
-from kap.services.people.access import get_patient_for, patients_visible_to
+from kap.services.people.access import get_patient_for, patients_by_name
 from kap.web.roles import api_roles
 
 
@@ -24,7 +24,7 @@ def patient_json(patient: User) -> dict:
 @api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
 def list_patients():
     """A therapist's care list, or an admin's whole clinic, by name; paged."""
-    patients, next_offset = paged(patients_visible_to(current_user).order_by(User.name, User.id))
+    patients, next_offset = paged(patients_by_name(current_user))
     return jsonify(patients=[patient_json(p) for p in patients], next_offset=next_offset)
 
 

@@ -26,6 +26,11 @@ def patients_visible_to(user: User) -> Select[tuple[User]]:
     return query.where(User.id == user.id)
 
 
+def patients_by_name(user: User) -> Select[tuple[User]]:
+    """The patients ``user`` may see, by name (the API's paged list)."""
+    return patients_visible_to(user).order_by(User.name, User.id)
+
+
 def get_patient_for(user: User, patient_id: int) -> User:
     """The patient ``patient_id`` if ``user`` may see them; NotFound otherwise."""
     return one_or_not_found(patients_visible_to(user).where(User.id == patient_id), "patient")
