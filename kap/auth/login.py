@@ -17,8 +17,7 @@ from kap.crypto import DecryptionError, decrypt, encrypt
 from kap.extensions import db, login_manager
 from kap.models import User
 from kap.models.base import utcnow
-from kap.services import audit
-from kap.services.auth.signin import prune_expired_sessions
+from kap.services.auth.signin import record_sign_in
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import ServerSession, token_digest
 
@@ -54,8 +53,7 @@ def start_session(user: User) -> None:
     """Sign ``user`` in on a fresh session id (no session fixation); audited."""
     _fresh_session()
     login_user(user)
-    audit.record("signin.success", actor=user)
-    prune_expired_sessions()
+    record_sign_in(user)
 
 
 def end_session() -> None:

@@ -20,6 +20,7 @@ from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.people.access import get_patient_for
 from kap.services.people.workspace import dashboard_rows
 from kap.services.sessions.queries import sessions_visible_to
+from kap.services.unit_of_work import unit_of_work
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
 from kap.web.forms import CsrfOnlyForm
@@ -83,16 +84,15 @@ ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
 @bp.route("/patients/<int:patient_id>")
 def patient(patient_id: int):
     """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
-    person = get_patient_for(current_user, patient_id)
-    audit.record(
-        "patient.view",
-        actor=current_user,
-        subject_type="user",
-        subject_id=person.id,
-        patient_id=person.id,
-    )
-    # The audited reads commit their audit rows, and a commit expires every object loaded
-    # before it (each would be reloaded one by one while the page renders): read them first.
+    with unit_of_work(keep_loaded=True):  # an audited read: commits its row, expires nothing
+        person = get_patient_for(current_user, patient_id)
+        audit.record(
+            "patient.view",
+            actor=current_user,
+            subject_type="user",
+            subject_id=person.id,
+            patient_id=person.id,
+        )
     chart = _measures_chart(person.id)
     entries_page = page_of(journal.shared_entries_of(current_user, person.id), ENTRIES_PER_PAGE)
     entries = entries_page.items
@@ -124,14 +124,15 @@ def patient(patient_id: int):
 def entry(entry_id: int):
     """One shared entry with its thread; opening it marks it read and is audited."""
     item = journal.get_entry_for(current_user, entry_id)
-    journal.mark_read(current_user, item)
-    audit.record(
-        "entry.read",
-        actor=current_user,
-        subject_type="journal_entry",
-        subject_id=item.id,
-        patient_id=item.patient_id,
-    )
+    journal.mark_read(current_user, item)  # a use case of its own: it may lose a race
+    with unit_of_work(keep_loaded=True):  # an audited read: commits its row, expires nothing
+        audit.record(
+            "entry.read",
+            actor=current_user,
+            subject_type="journal_entry",
+            subject_id=item.id,
+            patient_id=item.patient_id,
+        )
     return render_template(
         "therapist/entry.html",
         entry=item,

@@ -23,6 +23,7 @@ from kap.models import AudioFile, User
 from kap.services import audit
 from kap.services.errors import Invalid, NotFound, TooLarge
 from kap.services.sessions.playlist import MAX_TRACK_SECONDS, format_duration
+from kap.services.unit_of_work import use_case
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _identify(path: Path) -> tuple[AudioFormat, float]:
     return audio_format, float(length)
 
 
+@use_case
 def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile:
     """Check and keep an uploaded audio file for the actor's clinic."""
     limit = current_app.config["MAX_UPLOAD_BYTES"]
@@ -161,9 +163,7 @@ def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile
         subject_type="audio_file",
         subject_id=audio.id,
         detail=f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
-        commit=False,
     )
-    db.session.commit()
     return audio
 
 

@@ -23,6 +23,7 @@ from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.mail import send_mail
 from kap.services.people.access import get_patient_for, users_of_clinic
 from kap.services.people.accounts import create_user, deactivate_user, set_password
+from kap.services.unit_of_work import unit_of_work, use_case
 
 INVITATION_DAYS = 7
 
@@ -48,14 +49,11 @@ def _audit_person(action: str, actor: User, user: User, detail: str = "") -> Non
         subject_id=user.id,
         patient_id=user.id if user.is_patient else None,
         detail=detail,
-        commit=False,
     )
 
 
-def _issue(
-    actor: User, user: User, link_for: Callable[[str], str], action: str
-) -> IssuedInvitation:
-    """A new invitation link (older unused ones end), audited as ``action``, then e-mailed."""
+def _new_link(actor: User, user: User, action: str) -> tuple[str, Invitation]:
+    """A new invitation link (older unused ones end), audited as ``action``: (token, row)."""
     now = utcnow()
     # Only the newest link works: older unused ones end here.
     db.session.execute(
@@ -72,7 +70,11 @@ def _issue(
     )
     db.session.add(invitation)
     _audit_person(action, actor, user, f"role={user.role}")
-    db.session.commit()
+    return token, invitation
+
+
+def _send(actor: User, user: User, token: str, expires_at: datetime, link_for) -> IssuedInvitation:
+    """E-mail a committed link (never one that could still be rolled back)."""
     emailed = send_mail(
         user.email,
         f"Your invitation to {actor.clinic.name} on KAP Companion",
@@ -80,7 +82,7 @@ def _issue(
         f"Set your password here (the link works once, for {INVITATION_DAYS} days):\n\n"
         f"{link_for(token)}\n",
     )
-    return IssuedInvitation(user, token, invitation.expires_at, emailed)
+    return IssuedInvitation(user, token, expires_at, emailed)
 
 
 def invite_person(
@@ -98,8 +100,10 @@ def invite_person(
         errors["email"] = [email_problem]
     if errors:
         raise Invalid("Some fields need attention.", errors)
-    user = create_user(actor.clinic, email=email, name=name, role=role)
-    return _issue(actor, user, link_for, "person.invite")
+    with unit_of_work(keep_loaded=True):
+        user = create_user(actor.clinic, email=email, name=name, role=role)
+        token, invitation = _new_link(actor, user, "person.invite")
+    return _send(actor, user, token, invitation.expires_at, link_for)
 
 
 def email_address_problem(email: str) -> str | None:
@@ -114,10 +118,12 @@ def email_address_problem(email: str) -> str | None:
 
 def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]):
     """A fresh link for someone of the actor's clinic who has not set a password yet."""
-    user = get_person_for(actor, user_id)
-    if user.password_hash:
-        raise Conflict("This person has already set a password.")
-    return _issue(actor, user, link_for, "invitation.reissue")
+    with unit_of_work(keep_loaded=True):
+        user = get_person_for(actor, user_id)
+        if user.password_hash:
+            raise Conflict("This person has already set a password.")
+        token, invitation = _new_link(actor, user, "invitation.reissue")
+    return _send(actor, user, token, invitation.expires_at, link_for)
 
 
 def pending_invitation(token: str) -> Invitation:
@@ -134,6 +140,7 @@ def pending_invitation(token: str) -> Invitation:
     return invitation
 
 
+@use_case
 def accept_invitation(token: str, password: str, confirm: str) -> User:
     """Set the invited person's password; the link then stops working."""
     invitation = pending_invitation(token)
@@ -144,8 +151,8 @@ def accept_invitation(token: str, password: str, confirm: str) -> User:
     if problems:
         raise Invalid("Choose another password.", {"password": problems})
     _consume(invitation)
-    _audit_person("invitation.accept", user, user)
-    set_password(user, password)  # commits the consumed link, the audit row and the password
+    set_password(user, password)
+    _audit_person("invitation.accept", user, user)  # the rows first, then the audit chain
     return user
 
 
@@ -168,7 +175,6 @@ def _consume(invitation: Invitation) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        db.session.rollback()
         raise NotFound("This invitation link is not valid or has already been used.")
 
 
@@ -180,6 +186,7 @@ def get_person_for(actor: User, user_id: int) -> User:
     return user
 
 
+@use_case
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Deactivate (ending every session) or reactivate someone of the actor's clinic."""
     user = get_person_for(actor, user_id)
@@ -187,15 +194,15 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise Conflict("You cannot deactivate your own account.")
     if user.active == active:
         return user  # nothing changes, nothing to record
-    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
     if active:
         user.active = True
-        db.session.commit()
     else:
-        deactivate_user(user)  # commits the audit row with the change
+        deactivate_user(user)
+    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
     return user
 
 
+@use_case
 def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
     """Make exactly these therapists of the clinic the patient's care team."""
     patient = get_patient_for(actor, patient_id)
@@ -231,7 +238,6 @@ def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) ->
             f"added={','.join(map(str, added)) or '-'}; "
             f"removed={','.join(map(str, removed)) or '-'}",
         )
-    db.session.commit()
     return list(therapists)
 
 
