@@ -41,8 +41,8 @@ def unit_of_work(
     ``commit_despite``: errors that still commit what was written before them, then go on —
     a refused sign-in keeps its audit row. Any other error rolls everything back.
     """
-    session = db.session()
-    depth = session.info.get(_DEPTH, 0)
+    session: Session = db.session()
+    depth = _depth(session)
     session.info[_DEPTH] = depth + 1
     try:
         yield session
@@ -61,14 +61,20 @@ def unit_of_work(
         _commit(session, keep_loaded=keep_loaded)
 
 
+def _depth(session: Session) -> int:
+    """How many units of work are open on ``session`` (0: none, 1: the outermost)."""
+    return int(session.info.get(_DEPTH, 0))
+
+
 def _commit(session: Session, *, keep_loaded: bool) -> None:
-    if not keep_loaded:
-        session.commit()
-        return
+    """Commit; a COMMIT that fails (the database went away) leaves nothing half-open."""
     expiring = session.expire_on_commit
-    session.expire_on_commit = False
+    session.expire_on_commit = expiring and not keep_loaded
     try:
         session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     finally:
         session.expire_on_commit = expiring
 
@@ -121,7 +127,7 @@ def audited_read(function: Callable[P, R]) -> Callable[P, R]:
 
 def in_unit_of_work() -> bool:
     """Whether a use case's transaction is open (helpers that must not commit can assert it)."""
-    return db.session().info.get(_DEPTH, 0) > 0
+    return _depth(db.session()) > 0
 
 
 def rollback_lost_race() -> None:
@@ -131,7 +137,7 @@ def rollback_lost_race() -> None:
     Only the outermost use case may go on after losing a race: inside another one the rollback
     would also drop the enclosing use case's work, so the IntegrityError is raised on to it.
     """
-    session = db.session()
-    if session.info.get(_DEPTH, 0) > 1:
+    session: Session = db.session()
+    if _depth(session) > 1:
         raise  # the IntegrityError being handled goes on to the enclosing use case
     session.rollback()

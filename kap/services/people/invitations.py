@@ -73,8 +73,10 @@ def _new_link(actor: User, user: User, action: str) -> tuple[str, Invitation]:
     return token, invitation
 
 
-def _send(actor: User, user: User, token: str, expires_at: datetime, link_for) -> IssuedInvitation:
-    """E-mail a committed link (never one that could still be rolled back)."""
+def _send(
+    actor: User, user: User, token: str, expires_at: datetime, link_for: Callable[[str], str]
+) -> IssuedInvitation:
+    """E-mail a link once it is committed (never one that could still be rolled back)."""
     emailed = send_mail(
         user.email,
         f"Your invitation to {actor.clinic.name} on KAP Companion",

@@ -101,7 +101,9 @@ def _tick(session: TreatmentSession, item: ChecklistItem, checked: bool) -> None
         session.ticks.remove(tick)
 
 
-def _audit_tick(patient: User, session: TreatmentSession, item: ChecklistItem, checked: bool):
+def _audit_tick(
+    patient: User, session: TreatmentSession, item: ChecklistItem, checked: bool
+) -> None:
     _audit_session("checklist.update", patient, session, f"item={item.id} checked={checked}")
 
 
