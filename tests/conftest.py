@@ -119,9 +119,10 @@ class Person:
 #: seeding takes ~70 ms), with the settings and time it was seeded with. A test may change
 #: settings or patch the demo modules first (keys: the snapshot's ciphertexts and audit chain
 #: depend on them; a patched seeder seeds less), and demo
-#: data sits relative to "now" (a Walkthrough session due now, sessions n days ago), so a
-#: snapshot serves only the same settings, while the clock - real or frozen by a test - reads
-#: within SNAPSHOT_MINUTES of that time and on the same local day in every demo clinic.
+#: data sits relative to "now" (a Walkthrough session at the start of this hour, sessions n
+#: days ago), so a snapshot serves only the same settings, while the clock - real or frozen by
+#: a test - reads within SNAPSHOT_MINUTES of that time and in the same local hour (so the same
+#: day) in every demo clinic: a fresh seed would put the Walkthrough where the snapshot has it.
 _demo_snapshot: tuple[str, datetime, sqlite3.Connection] | None = None
 SNAPSHOT_MINUTES = 2
 
@@ -142,7 +143,11 @@ def _snapshot_serves(seeded_at: datetime, now: datetime) -> bool:
     if abs(now - seeded_at) > timedelta(minutes=SNAPSHOT_MINUTES):
         return False
     zones = [ZoneInfo(zone) for _, zone in DEMO_CLINICS.values()]
-    return all(now.astimezone(z).date() == seeded_at.astimezone(z).date() for z in zones)
+    return all(_local_hour(now, zone) == _local_hour(seeded_at, zone) for zone in zones)
+
+
+def _local_hour(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(minute=0, second=0, microsecond=0, tzinfo=None)
 
 
 def _seed_demo_database() -> None:
@@ -190,18 +195,22 @@ def people(app) -> dict[str, Person]:
 def session_id(app, people) -> int:
     """The demo patient's Walkthrough session today (5 minutes of observation), not started.
 
+    Found by its template, not by a window around the clock: the seed puts it at the start
+    of the hour it ran in, which may be more than an hour ago a moment later.
     Modules with a session of their own define their own ``session_id``, which wins.
     """
-    from kap.models import SessionStatus, TreatmentSession
+    from kap.demo.content import WALKTHROUGH
+    from kap.models import SessionStatus, SessionTemplate, TemplateVersion, TreatmentSession
 
-    now = datetime.now(UTC)
     with app.app_context():
         return db.session.scalar(
-            db.select(TreatmentSession.id).where(
+            db.select(TreatmentSession.id)
+            .join(TemplateVersion, TreatmentSession.template_version_id == TemplateVersion.id)
+            .join(SessionTemplate, TemplateVersion.template_id == SessionTemplate.id)
+            .where(
                 TreatmentSession.patient_id == people["patient@demo.test"].id,
                 TreatmentSession.status == SessionStatus.SCHEDULED,
-                TreatmentSession.scheduled_at <= now + timedelta(hours=1),
-                TreatmentSession.scheduled_at >= now - timedelta(hours=1),
+                SessionTemplate.name == WALKTHROUGH,
             )
         )
 

@@ -17,8 +17,7 @@ from kap.crypto import DecryptionError, decrypt, encrypt
 from kap.extensions import login_manager
 from kap.models import User
 from kap.models.base import utcnow
-from kap.services import audit
-from kap.services.auth.signin import prune_expired_sessions
+from kap.services.auth.signin import record_sign_in
 from kap.services.people.accounts import user_by_id
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import ServerSession, token_digest
@@ -55,8 +54,7 @@ def start_session(user: User) -> None:
     """Sign ``user`` in on a fresh session id (no session fixation); audited."""
     _fresh_session()
     login_user(user)
-    audit.record("signin.success", actor=user)
-    prune_expired_sessions()
+    record_sign_in(user)
 
 
 def end_session() -> None:

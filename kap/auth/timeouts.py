@@ -16,8 +16,8 @@ from flask_login import current_user
 from kap.auth.login import end_session
 from kap.models import User
 from kap.models.base import utcnow
-from kap.services import audit
 from kap.services.auth.second_factor import is_enabled, is_mandatory
+from kap.services.auth.signin import record_timeout
 from kap.services.sessions.queries import session_mode_running
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import TOUCH_INTERVAL, NullSession, ServerSession
@@ -113,7 +113,7 @@ def _sign_out_for_timeout(user: User, reason: str):
         hours = current_app.config["SESSION_ABSOLUTE_HOURS"]
         unit = "hour" if hours == 1 else "hours"
         message = f"You were signed out: a session lasts at most {hours} {unit}."
-    audit.record("signin.timeout", actor=user, ip_address=request.remote_addr or "", detail=reason)
+    record_timeout(user, reason)
     end_session()
     if request.endpoint in SIGN_IN_ENDPOINTS:
         if not wants_json():

@@ -13,6 +13,7 @@ from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.people.care_teams import care_list
 from kap.services.queries import one_or_not_found
+from kap.services.unit_of_work import use_case
 
 
 def open_alerts_visible_to(user: User) -> Select[tuple[Alert]]:
@@ -53,16 +54,17 @@ def resolve_alert(user: User, alert_id: int, note: str) -> Alert:
     return resolve(user, note, lambda: get_alert_for(user, alert_id))
 
 
+@use_case
 def acknowledge(user: User, alert: Alert) -> Alert:
     """Acknowledge an alert the caller may act on (found by their own scoped lookup)."""
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by_id = user.id
         _audit("alert.acknowledge", user, alert)
-        db.session.commit()
     return alert
 
 
+@use_case
 def resolve(user: User, note: str, find: Callable[[], Alert]) -> Alert:
     """Check the note, find the alert with the caller's scoped lookup, and close it."""
     note = (note or "").strip()
@@ -78,7 +80,6 @@ def resolve(user: User, note: str, find: Callable[[], Alert]) -> Alert:
         alert.acknowledged_at, alert.acknowledged_by_id = now, user.id
     alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, user.id, note
     _audit("alert.resolve", user, alert)
-    db.session.commit()
     return alert
 
 
@@ -89,5 +90,4 @@ def _audit(action: str, user: User, alert: Alert) -> None:
         subject_type="alert",
         subject_id=alert.id,
         patient_id=alert.patient_id,
-        commit=False,
     )

@@ -65,12 +65,14 @@ def record(
     patient_id: int | None = None,
     ip_address: str = "",
     detail: str = "",
-    commit: bool = True,
 ) -> AuditEvent:
-    """Append one event, chained to the last one.
+    """Append one event, chained to the last one, to the caller's transaction.
 
-    The client address comes from the current request when there is one, so services
-    never handle request objects themselves.
+    It never commits: the use case that records it commits once at its end
+    (kap/services/unit_of_work.py), so the event lands with the change it describes or not at
+    all. The chain's lock is held from here to that commit, so record the event after the
+    rows the use case changes (the lock order in the comment below). The client address comes
+    from the current request when there is one, so services never handle request objects.
     """
     if not ip_address and has_request_context():
         ip_address = request.remote_addr or ""
@@ -95,8 +97,7 @@ def record(
     )
     event.mac = _mac(previous or "", event)
     db.session.add(event)
-    if commit:
-        db.session.commit()
+    db.session.flush()
     return event
 
 

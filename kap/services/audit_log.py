@@ -1,8 +1,9 @@
 """The audit log as a clinic admin reads it: filters, and names instead of ids.
 
-A read model (it never writes). Names for a page of events are looked up in a fixed number
-of statements — one per kind of thing named (people, sessions, templates, audio files,
-courses) — however many rows the page has. Lookups stay inside the admin's clinic.
+A read model: it writes nothing but the audit row of an export (``record_export``). Names
+for a page of events are looked up in a fixed number of statements — one per kind of thing
+named (people, sessions, templates, audio files, courses) — however many rows the page has.
+Lookups stay inside the admin's clinic.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from kap.models import (
     TreatmentSession,
     User,
 )
+from kap.services import audit
 from kap.services.audit import KNOWN_ACTIONS, events_of_clinic
+from kap.services.unit_of_work import audited_read
 from kap.timezones import to_local
 
 ROLE_LABELS = {"patient": "patient", "therapist": "therapist", "clinic_admin": "clinic admin"}
@@ -229,3 +232,9 @@ def describe(clinic_id: int, timezone: str, events: Sequence[AuditEvent]) -> lis
         )
         for e in events
     ]
+
+
+@audited_read
+def record_export(admin: User) -> None:
+    """Audit that ``admin`` exported their clinic's log (before the file is written)."""
+    audit.record("audit.export", actor=admin, subject_type="clinic", subject_id=admin.clinic_id)

@@ -20,6 +20,7 @@ from kap.models import (
     User,
 )
 from kap.services import audit
+from kap.services.unit_of_work import unit_of_work
 
 ENCRYPTED_MODELS = (
     JournalEntry,
@@ -43,31 +44,34 @@ class RotationReport:
 def rotate_keys(batch_size: int = 500) -> RotationReport:
     """Decrypt each value with whichever key made it and encrypt it with the newest.
 
-    Values written before encryption existed (plain text) are encrypted too. Runs in
-    batches so a large database is not held in memory.
+    Values written before encryption existed (plain text) are encrypted too. Each batch is
+    its own unit of work (the one deliberate exception to one commit per use case, see
+    docs/architecture.md "Transactions"), so a large database is neither held in memory nor
+    locked in one long transaction; the audit row comes last.
     """
     report = RotationReport()
     newest_id = crypto.keyring().newest[0]
     for model in ENCRYPTED_MODELS:
         last_id = 0
         while True:
-            rows = db.session.scalars(
-                select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
-            ).all()
-            if not rows:
-                break
-            for row in rows:
-                for field in model._encrypted_fields:
-                    stored = getattr(row, field.stored)
-                    if not stored:
-                        continue
-                    if crypto.is_encrypted(stored) and crypto.key_id_of(stored) == newest_id:
-                        report.already_current += 1
-                        continue
-                    plain = getattr(row, field.name)
-                    setattr(row, field.name, plain)
-                    report.rewritten += 1
-            last_id = rows[-1].id
-            db.session.commit()
-    audit.record("keys.rotate", detail=f"rewritten={report.rewritten}")
+            with unit_of_work():
+                rows = db.session.scalars(
+                    select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
+                ).all()
+                for row in rows:
+                    for field in model._encrypted_fields:
+                        stored = getattr(row, field.stored)
+                        if not stored:
+                            continue
+                        if crypto.is_encrypted(stored) and crypto.key_id_of(stored) == newest_id:
+                            report.already_current += 1
+                            continue
+                        plain = getattr(row, field.name)
+                        setattr(row, field.name, plain)
+                        report.rewritten += 1
+                if not rows:
+                    break
+                last_id = rows[-1].id
+    with unit_of_work():
+        audit.record("keys.rotate", detail=f"rewritten={report.rewritten}")
     return report

@@ -51,8 +51,6 @@ ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
 def patient(patient_id: int):
     """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
     person = read_patient(current_user, patient_id)
-    # The audited reads commit their audit rows, and a commit expires every object loaded
-    # before it (each would be reloaded one by one while the page renders): read them first.
     chart = _measures_chart(person.id)
     entries_page = page_from(
         partial(journal.read_shared_entries, current_user, person.id), ENTRIES_PER_PAGE

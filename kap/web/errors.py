@@ -55,12 +55,14 @@ def record_access_denied(reason: str) -> None:
     from flask_login import current_user
 
     from kap.services import audit
+    from kap.services.unit_of_work import unit_of_work
 
     if current_user and current_user.is_authenticated:
-        db.session.rollback()
-        audit.record(
-            "access.denied", actor=current_user, detail=f"{reason} {request.endpoint or ''}"
-        )
+        db.session.rollback()  # nothing of the refused request is kept, only its audit row
+        with unit_of_work():
+            audit.record(
+                "access.denied", actor=current_user, detail=f"{reason} {request.endpoint or ''}"
+            )
 
 
 def error_response(

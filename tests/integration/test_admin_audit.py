@@ -23,6 +23,7 @@ from kap.services.clinic.templates import (
 from kap.services.errors import Conflict
 from kap.services.people.invitations import invite_person
 from kap.services.sessions.scheduling import add_booster
+from kap.services.unit_of_work import unit_of_work
 from kap.timezones import to_local
 from tests.conftest import Auth, csrf_from
 from tests.formscrape import form_data
@@ -425,7 +426,8 @@ def test_action_filter_offers_every_known_and_every_logged_action(app, client, a
     """Each KNOWN_ACTIONS name, and an action only found in the log, is an option."""
     with app.app_context():
         admin = _user("admin@demo.test")
-        audit.record("legacy.action_from_an_old_release", actor=admin)
+        with unit_of_work():
+            audit.record("legacy.action_from_an_old_release", actor=admin)
     auth.login("admin@demo.test")
     page = client.get("/clinic/audit").text
     options = page.split('id="action"')[1].split("</select>")[0]
@@ -457,14 +459,15 @@ def test_names_cost_the_same_statements_for_few_rows_as_for_many(app, client, au
     with app.app_context():
         patient = _user("patient@demo.test")
         template = get_template_for(_user("admin@demo.test"), _template(IV).id)
-        for _ in range(5):
-            audit.record(
-                "template.update",
-                actor=patient,
-                subject_type="template",
-                subject_id=template.id,
-                patient_id=patient.id,
-            )
+        with unit_of_work():
+            for _ in range(5):
+                audit.record(
+                    "template.update",
+                    actor=patient,
+                    subject_type="template",
+                    subject_id=template.id,
+                    patient_id=patient.id,
+                )
     many = statements("/clinic/audit?action=session.booster")
     assert many == few
     assert statements("/clinic/audit") <= few + 4  # more kinds of subject, not more rows

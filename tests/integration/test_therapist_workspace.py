@@ -8,6 +8,7 @@ from kap.extensions import db
 from kap.models import Alert, AlertKind, AuditEvent, ClinicalNote, JournalEntry, User
 from kap.services import audit
 from kap.services.people.workspace import dashboard_rows
+from kap.services.unit_of_work import unit_of_work
 from tests.formscrape import form_data
 
 
@@ -245,12 +246,13 @@ def test_audit_chain_verifies_and_catches_a_changed_or_removed_row(app, people):
     runner = app.test_cli_runner()
     with app.app_context():
         therapist = _user("therapist@demo.test")
-        events = [
-            audit.record(
-                "patient.view", actor=therapist, subject_type="user", subject_id=n, patient_id=n
-            )
-            for n in range(1, 4)
-        ]
+        with unit_of_work():
+            events = [
+                audit.record(
+                    "patient.view", actor=therapist, subject_type="user", subject_id=n, patient_id=n
+                )
+                for n in range(1, 4)
+            ]
         ids = [e.id for e in events]
     assert runner.invoke(args=["audit-verify"]).exit_code == 0
     with app.app_context():

@@ -80,6 +80,5 @@ def accept_recovery_code(user: User, text: str) -> bool:
             .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
             .values(used_at=utcnow())
         ).rowcount
-        db.session.commit()
         return used == 1
     return False

@@ -28,6 +28,7 @@ from kap.services.auth.recovery_codes import (
 from kap.services.auth.signin import reserve_code_attempt, revoke_sessions
 from kap.services.auth.totp import matching_step
 from kap.services.errors import Conflict, DomainError
+from kap.services.unit_of_work import use_case
 
 
 class SecondFactorRequired(DomainError):
@@ -111,7 +112,6 @@ def _accept_totp(user: User, code: str) -> bool:
         )
         .values(totp_last_step=step)
     ).rowcount
-    db.session.commit()
     db.session.refresh(user)
     return claimed == 1
 
@@ -135,6 +135,7 @@ def _check(user: User, code: str | None, recovery_code: str | None, client_addre
 # --- What people do -------------------------------------------------------------------------
 
 
+@use_case(commit_despite=(InvalidSecondFactor,))
 def check_sign_in(
     user: User, *, code: str | None = None, recovery_code: str | None = None, client_address: str
 ) -> str:
@@ -165,6 +166,7 @@ def _check_current(user: User, current: str | None, client_address: str) -> None
         raise InvalidSecondFactor(error.message, field="current") from None
 
 
+@use_case(commit_despite=(InvalidSecondFactor,))
 def enable(
     user: User,
     secret: str,
@@ -193,12 +195,12 @@ def enable(
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     codes = replace_recovery_codes(user)
-    db.session.commit()
     revoke_sessions(user, keep_token_digest)
     audit.record("second_factor.enroll", actor=user, ip_address=client_address)
     return codes
 
 
+@use_case(commit_despite=(InvalidSecondFactor,))
 def new_recovery_codes(
     user: User, current: str | None, *, client_address: str, keep_token_digest: str | None
 ) -> list[str]:
@@ -207,12 +209,12 @@ def new_recovery_codes(
         raise Conflict("Set up an authenticator app first.")
     _check_current(user, current, client_address)
     codes = replace_recovery_codes(user)
-    db.session.commit()
     revoke_sessions(user, keep_token_digest)
     audit.record("second_factor.recovery_codes_replaced", actor=user, ip_address=client_address)
     return codes
 
 
+@use_case(commit_despite=(InvalidSecondFactor,))
 def disable(
     user: User, current: str | None, *, client_address: str, keep_token_digest: str | None
 ) -> None:
@@ -226,6 +228,5 @@ def disable(
     user.totp_enabled_at = None
     user.totp_last_step = None
     forget_recovery_codes(user)
-    db.session.commit()
     revoke_sessions(user, keep_token_digest)
     audit.record("second_factor.disable", actor=user, ip_address=client_address)

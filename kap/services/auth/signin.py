@@ -21,6 +21,7 @@ from kap.services.auth.attempt_limits import Counter, Reservation, reserve
 from kap.services.auth.password_rules import password_problems
 from kap.services.auth.passwords import check_password
 from kap.services.errors import Invalid, InvalidCredentials
+from kap.services.unit_of_work import use_case
 
 #: Rows removed at most per sign-in (the rest go at the next one, or with the CLI command).
 PRUNE_BATCH = 200
@@ -56,6 +57,7 @@ def reserve_code_attempt(user: User, client_address: str) -> Reservation:
     return reserve(counters, "code attempts")
 
 
+@use_case(commit_despite=(InvalidCredentials,))
 def authenticate(email: str, password: str, client_address: str) -> User:
     """The active user with this email and password.
 
@@ -81,10 +83,10 @@ def authenticate(email: str, password: str, client_address: str) -> User:
         )
         raise InvalidCredentials()
     attempt.release()
-    db.session.commit()  # keeps a transparent rehash
-    return user
+    return user  # committed with a transparent rehash of the password
 
 
+@use_case
 def change_password(
     user: User,
     current: str,
@@ -114,6 +116,20 @@ def change_password(
     audit.record("password.change", actor=user, ip_address=client_address)
 
 
+@use_case
+def record_sign_in(user: User) -> None:
+    """Audit a completed sign-in, and remove a bounded batch of expired session rows."""
+    prune_expired_sessions()
+    audit.record("signin.success", actor=user)
+
+
+@use_case
+def record_timeout(user: User, reason: str) -> None:
+    """Audit a sign-out forced by a timeout (``reason``: "idle" or "absolute")."""
+    audit.record("signin.timeout", actor=user, detail=reason)
+
+
+@use_case
 def revoke_sessions(user: User, keep_token_digest: str | None = None) -> int:
     """End every session of ``user`` (but the one named), e.g. on deactivation or new password."""
     statement = (
@@ -123,11 +139,10 @@ def revoke_sessions(user: User, keep_token_digest: str | None = None) -> int:
     )
     if keep_token_digest:
         statement = statement.where(AuthSession.id != keep_token_digest)
-    count = db.session.execute(statement).rowcount
-    db.session.commit()
-    return count
+    return db.session.execute(statement).rowcount
 
 
+@use_case
 def prune_expired_sessions(batch: int | None = PRUNE_BATCH) -> int:
     """Delete session rows that are no longer usable; returns how many.
 
@@ -143,5 +158,4 @@ def prune_expired_sessions(batch: int | None = PRUNE_BATCH) -> int:
     else:
         expired = select(AuthSession.id).where(AuthSession.expires_at < now).limit(batch)
         count = db.session.execute(delete(AuthSession).where(AuthSession.id.in_(expired))).rowcount
-    db.session.commit()
     return count

@@ -18,6 +18,7 @@ from kap.services import audit
 from kap.services.board.monitoring import CARRY_OVER
 from kap.services.board.scope import lock_session_for_update, records_by_session
 from kap.services.errors import Conflict, Invalid
+from kap.services.unit_of_work import use_case
 from kap.timezones import local_to_utc, to_local
 
 #: The route vocabulary: stored value -> label in a form.
@@ -199,6 +200,7 @@ def _choice(value: object, name: str, options) -> str:
     )
 
 
+@use_case
 def record_administration(
     user: User, session_id: int, fields: dict, now: datetime | None = None
 ) -> MedicationAdministration:
@@ -244,9 +246,7 @@ def record_administration(
             f"medication={given.medication}; dose={dose_text(given.dose)}; "
             f"unit={given.unit}; route={given.route}"
         ),
-        commit=False,
     )
-    db.session.commit()
     return given
 
 

@@ -20,6 +20,7 @@ from kap.services import audit
 from kap.services.board.observations import ensure_writable, is_dosed
 from kap.services.board.scope import lock_session_for_update
 from kap.services.errors import Conflict, Invalid
+from kap.services.unit_of_work import use_case
 from kap.timezones import to_local
 
 PRE_DOSE_FIRST = "Record pre-dose vitals first."
@@ -38,6 +39,7 @@ def has_pre_dose_vitals(session_id: int) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
+@use_case
 def check_in(
     user: User, session_id: int, *, photo_id_checked: bool, now: datetime | None = None
 ) -> TreatmentSession:
@@ -67,7 +69,5 @@ def check_in(
         subject_id=session.id,
         patient_id=session.patient_id,
         detail="photo_id_checked",
-        commit=False,
     )
-    db.session.commit()
     return session

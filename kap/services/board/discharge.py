@@ -52,6 +52,7 @@ from kap.services.board.scope import (
     reopenings_of,
 )
 from kap.services.errors import Conflict, Invalid
+from kap.services.unit_of_work import use_case
 
 
 def _clean(text: str | None, name: str, max_length: int, single_line: bool = False) -> str:
@@ -131,6 +132,7 @@ def check(
     return DischargeRequest(session, ready, driver, reason if ready.needs_override else "")
 
 
+@use_case
 def discharge(
     user: User,
     session_id: int,
@@ -160,7 +162,6 @@ def discharge(
         .values(discharged_at=now, discharged_by_id=user.id, updated_at=now)
     )
     if stamped.rowcount != 1:
-        db.session.rollback()
         raise Conflict("Someone has just discharged this patient.")
     record = SessionDischarge(
         session_id=session.id,
@@ -181,9 +182,7 @@ def discharge(
         subject_id=session.id,
         patient_id=session.patient_id,
         detail=overridden if ready.needs_override else "override=no",
-        commit=False,
     )
-    db.session.commit()
     return session, record
 
 
@@ -197,6 +196,7 @@ def discharges_of(session_id: int) -> list[SessionDischarge]:
     return list(db.session.scalars(query))
 
 
+@use_case
 def reopen(
     user: User, session_id: int, reason: str | None, now: datetime | None = None
 ) -> TreatmentSession:
@@ -232,7 +232,6 @@ def reopen(
         .values(discharged_at=None, discharged_by_id=None, updated_at=now)
     )
     if reopened.rowcount != 1:
-        db.session.rollback()
         raise Conflict("Someone has just changed this discharge; look at the board again.")
     record.reopened_at = now
     record.reopened_by_id = user.id
@@ -245,7 +244,5 @@ def reopen(
         subject_id=session.id,
         patient_id=session.patient_id,
         detail=f"minutes_after_discharge={whole_minutes(now - discharged_at)}",
-        commit=False,
     )
-    db.session.commit()
     return session

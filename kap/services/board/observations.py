@@ -29,6 +29,7 @@ from kap.services.board.vitals import (
     vitals_limits,
 )
 from kap.services.errors import Conflict, Invalid
+from kap.services.unit_of_work import use_case
 
 MAX_NOTE_LENGTH = 500
 #: How a refused after-dosing kind is named in its message.
@@ -52,6 +53,7 @@ def is_dosed(session: TreatmentSession) -> bool:
     return dosed_at(session, administrations_of([session.id])[session.id]) is not None
 
 
+@use_case
 def record_observation(
     user: User,
     session_id: int,
@@ -107,7 +109,5 @@ def record_observation(
         subject_id=observation.id,
         patient_id=session.patient_id,
         detail=detail,
-        commit=False,
     )
-    db.session.commit()
     return observation

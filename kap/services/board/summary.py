@@ -43,6 +43,7 @@ from kap.services.board.vitals import KINDS, Reading, readings, vitals_limits
 from kap.services.errors import NotFound
 from kap.services.measures import checkins as measures_service
 from kap.services.measures.scoring import INSTRUMENTS, severity_for
+from kap.services.unit_of_work import audited_read
 
 NOT_RECORDED = "Not recorded"
 #: Words for the out-of-range codes stored with an overridden discharge.
@@ -216,6 +217,7 @@ def _protocol(
     ]
 
 
+@audited_read
 def summary_for(user: User, session_id: int, action: str = "session.summary.view") -> Summary:
     """Everything a clinic files about one session (audited as a read of patient data)."""
     session = get_board_session(user, session_id)

@@ -49,6 +49,7 @@ from kap.services.board.scope import (
     sessions_on_board,
 )
 from kap.services.board.vitals import KINDS, Reading, has_vitals, readings, vitals_limits
+from kap.services.unit_of_work import use_case
 from kap.timezones import local_to_utc, to_local
 
 PHASE_LABELS = {
@@ -298,6 +299,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
     return board
 
 
+@use_case
 def record_board_view(user: User) -> None:
     """Audit that ``user`` opened the board (its automatic refreshes are not recorded)."""
     audit.record("board.view", actor=user, subject_type="board")

@@ -24,6 +24,7 @@ from kap.services import audit
 from kap.services.errors import Invalid, TooLarge
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.playlist import MAX_TRACK_SECONDS, format_duration
+from kap.services.unit_of_work import use_case
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def _identify(path: Path) -> tuple[AudioFormat, float]:
     return audio_format, float(length)
 
 
+@use_case
 def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile:
     """Check and keep an uploaded audio file for the actor's clinic."""
     limit = current_app.config["MAX_UPLOAD_BYTES"]
@@ -162,9 +164,7 @@ def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile
         subject_type="audio_file",
         subject_id=audio.id,
         detail=f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
-        commit=False,
     )
-    db.session.commit()
     return audio
 
 

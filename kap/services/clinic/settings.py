@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from zoneinfo import available_timezones
 
-from kap.extensions import db
 from kap.models import Clinic, User
 from kap.services import audit
 from kap.services.errors import Invalid
+from kap.services.unit_of_work import use_case
 
 MAX_CONTACTS = 6
 #: Session mode may open at most 12 hours before the booked time (and never before its day).
@@ -48,6 +48,7 @@ def _phone_errors(phone: str) -> list[str]:
     return []
 
 
+@use_case
 def update_settings(
     actor: User,
     *,
@@ -131,7 +132,5 @@ def update_settings(
             subject_type="clinic",
             subject_id=clinic.id,
             detail="changed=" + ",".join(changed),
-            commit=False,
         )
-    db.session.commit()
     return clinic

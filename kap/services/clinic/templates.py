@@ -37,6 +37,7 @@ from kap.services.sessions.playlist import (
     parse_duration,
     playlist_length,
 )
+from kap.services.unit_of_work import use_case
 
 LIMITS = {
     "crossfade_seconds": (0, 30),
@@ -327,6 +328,7 @@ def _name_taken(clinic_id: int, name: str, template_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
+@use_case
 def create_template(actor: User, draft: TemplateDraft) -> SessionTemplate:
     """Create a template (version 1) from a valid draft."""
     valid = validate_draft(draft, clinic_audio_files(actor.clinic_id))
@@ -338,7 +340,6 @@ def create_template(actor: User, draft: TemplateDraft) -> SessionTemplate:
     db.session.add(template)
     db.session.flush()
     _audit_template("template.create", actor, template, f"version=1; name={template.name}")
-    db.session.commit()
     return template
 
 
@@ -350,7 +351,6 @@ def _audit_template(action: str, actor: User, template: SessionTemplate, detail:
         subject_type="template",
         subject_id=template.id,
         detail=detail,
-        commit=False,
     )
 
 
@@ -371,6 +371,7 @@ def sessions_using(version: TemplateVersion) -> int:
     )
 
 
+@use_case
 def save_template(
     actor: User, template: SessionTemplate, draft: TemplateDraft, expected_revision: int
 ) -> SaveResult:
@@ -397,28 +398,23 @@ def save_template(
     template.route = draft.route
     template.updated_at = utcnow()  # bumps the revision, atomically checked on UPDATE
     try:
-        # Recording the row flushes the template's UPDATE, whose revision check may fail.
-        if in_use:
-            _audit_template(
-                "template.version",
-                actor,
-                template,
-                f"version={version.number}; sessions_kept={in_use}; name={template.name}",
-            )
-        else:
-            _audit_template(
-                "template.update",
-                actor,
-                template,
-                f"version={version.number}; name={template.name}",
-            )
-        db.session.commit()
+        db.session.flush()  # the template's UPDATE, whose revision check may fail
     except StaleDataError:
-        db.session.rollback()
         raise Conflict(
             "Someone else saved this template at the same moment. Your changes are still "
             "here but not saved: review them and save again."
         ) from None
+    if in_use:
+        _audit_template(
+            "template.version",
+            actor,
+            template,
+            f"version={version.number}; sessions_kept={in_use}; name={template.name}",
+        )
+    else:
+        _audit_template(
+            "template.update", actor, template, f"version={version.number}; name={template.name}"
+        )
     return SaveResult(version, bool(in_use), in_use)
 
 
@@ -445,17 +441,17 @@ def get_template_for(user: User, template_id: int) -> SessionTemplate:
     )
 
 
+@use_case
 def archive_template(actor: User, template: SessionTemplate) -> None:
     """Hide a template from scheduling. Templates are never deleted: sessions refer to them."""
     template.archived_at = utcnow()
     _audit_template("template.archive", actor, template, f"name={template.name}")
-    db.session.commit()
 
 
+@use_case
 def restore_template(actor: User, template: SessionTemplate) -> None:
     """Bring an archived template back."""
     if _name_taken(template.clinic_id, template.name, template.id):
         raise Conflict("Another active template has this name; rename one first.")
     template.archived_at = None
     _audit_template("template.restore", actor, template, f"name={template.name}")
-    db.session.commit()

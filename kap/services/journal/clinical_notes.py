@@ -9,6 +9,7 @@ from kap.models import ClinicalNote, User
 from kap.services import audit
 from kap.services.errors import Invalid
 from kap.services.people.access import get_patient_for
+from kap.services.unit_of_work import use_case
 
 MAX_NOTE_LENGTH = 20_000
 
@@ -27,6 +28,7 @@ def notes_about(viewer: User, patient_id: int) -> list[ClinicalNote]:
     )
 
 
+@use_case
 def add_note(
     author: User, patient_id: int, body: str, session_id: int | None = None
 ) -> ClinicalNote:
@@ -54,7 +56,5 @@ def add_note(
         subject_type="clinical_note",
         subject_id=note.id,
         patient_id=patient.id,
-        commit=False,
     )
-    db.session.commit()
     return note

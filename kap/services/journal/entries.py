@@ -32,6 +32,7 @@ from kap.services.people.access import get_patient_for
 from kap.services.people.care_teams import care_list
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.flow import own_session
+from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
 from kap.web.pagination import rows_and_more
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -163,6 +164,7 @@ def get_entry_for(user: User, entry_id: int) -> JournalEntry:
     return one_or_not_found(readable_entries(user).where(JournalEntry.id == entry_id), "entry")
 
 
+@use_case
 def create_entry(patient: User, client_id: str, data: dict[str, Any]) -> tuple[JournalEntry, bool]:
     """Create an entry once per ``client_id``. Returns (entry, created)."""
     if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
@@ -198,10 +200,9 @@ def create_entry(patient: User, client_id: str, data: dict[str, Any]) -> tuple[J
     try:
         db.session.flush()
     except IntegrityError:  # the same client_id arrived twice at once: one entry wins
-        db.session.rollback()
+        rollback_lost_race()
         return create_entry(patient, client_id, data)
     _audit_entry("journal.create", patient, entry, "shared" if entry.shared else "private")
-    db.session.commit()
     return entry, True
 
 
@@ -213,6 +214,7 @@ def conflict_copy_id(entry: JournalEntry) -> str:
     return f"conflict:{entry.id}:r{entry.revision}:{secrets.token_hex(4)}"
 
 
+@use_case
 def update_entry(
     patient: User, entry_id: int, data: dict[str, Any], base_revision: int | None = None
 ) -> JournalEntry:
@@ -249,19 +251,21 @@ def update_entry(
         entry.body = fields.body
     if fields.mood_given:
         entry.mood = fields.mood
-    if fields.shared is not None and fields.shared != entry.shared:
-        entry.shared = fields.shared
+    sharing_changed = fields.shared is not None and fields.shared != entry.shared
+    if sharing_changed:
+        entry.shared = bool(fields.shared)
         entry.shared_at = now if fields.shared else None
-        _audit_entry("journal.share" if fields.shared else "journal.unshare", patient, entry)
     if fields.session_given:
         entry.session_id = fields.session_id
     entry.revision += 1
     entry.updated_at = now
+    if sharing_changed:  # the rows first, then the audit chain (docs/architecture.md)
+        _audit_entry("journal.share" if entry.shared else "journal.unshare", patient, entry)
     _audit_entry("journal.update", patient, entry)
-    db.session.commit()
     return entry
 
 
+@use_case
 def delete_entry(patient: User, entry_id: int) -> None:
     """Delete an entry: its text and comments are gone; an empty tombstone stays."""
     entry = get_entry_for(patient, entry_id)
@@ -273,9 +277,9 @@ def delete_entry(patient: User, entry_id: int) -> None:
     entry.deleted_at = utcnow()
     entry.revision += 1
     _audit_entry("journal.delete", patient, entry)
-    db.session.commit()
 
 
+@use_case
 def add_comment(author: User, entry_id: int, body: object) -> JournalComment:
     """A comment by a care-team therapist on a shared entry, or by the patient on their own."""
     entry = get_entry_for(author, entry_id)
@@ -295,9 +299,7 @@ def add_comment(author: User, entry_id: int, body: object) -> JournalComment:
         subject_type="journal_comment",
         subject_id=comment.id,
         patient_id=entry.patient_id,
-        commit=False,
     )
-    db.session.commit()
     return comment
 
 
@@ -309,7 +311,6 @@ def _audit_entry(action: str, actor: User, entry: JournalEntry, detail: str = ""
         subject_id=entry.id,
         patient_id=entry.patient_id,
         detail=detail,
-        commit=False,
     )
 
 
@@ -322,6 +323,7 @@ def shared_entries_of(viewer: User, patient: User) -> Select[tuple[JournalEntry]
     )
 
 
+@audited_read
 def read_shared_entries(
     viewer: User, patient_id: int, *, limit: int, offset: int
 ) -> tuple[list[JournalEntry], bool]:
@@ -340,9 +342,18 @@ def read_shared_entries(
 
 
 def read_entry(therapist: User, entry_id: int) -> JournalEntry:
-    """A therapist opening one shared entry: marked read for them and audited."""
+    """A therapist opening one shared entry: marked read for them, and the read audited.
+
+    Marking it read is a use case of its own (two tabs opening the entry at once may lose a
+    race on its unique row, which it handles only as the outermost unit of work)."""
     entry = get_entry_for(therapist, entry_id)
     mark_read(therapist, entry)
+    _record_entry_read(therapist, entry)
+    return entry
+
+
+@audited_read
+def _record_entry_read(therapist: User, entry: JournalEntry) -> None:
     audit.record(
         "entry.read",
         actor=therapist,
@@ -350,17 +361,17 @@ def read_entry(therapist: User, entry_id: int) -> JournalEntry:
         subject_id=entry.id,
         patient_id=entry.patient_id,
     )
-    return entry
 
 
+@use_case
 def mark_read(therapist: User, entry: JournalEntry) -> None:
     """Remember that the therapist opened this shared entry (for unread marks)."""
     if db.session.get(EntryRead, {"entry_id": entry.id, "therapist_id": therapist.id}) is None:
         db.session.add(EntryRead(entry_id=entry.id, therapist_id=therapist.id))
         try:
-            db.session.commit()
+            db.session.flush()
         except IntegrityError:  # opened twice at once
-            db.session.rollback()
+            rollback_lost_race()
 
 
 def read_entry_ids(therapist: User, entry_ids: list[int]) -> set[int]:

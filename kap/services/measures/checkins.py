@@ -33,6 +33,7 @@ from kap.services.people.access import get_patient_for
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.flow import own_session
 from kap.services.sessions.queries import next_session, sessions_visible_to
+from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
 
 #: A pre-session check-in counts when taken at most this long before the session.
 PRE_SESSION_WINDOW = timedelta(days=3)
@@ -62,6 +63,7 @@ def _session_error(patient: User, session_id: object) -> list[str]:
     return ["Choose one of your own sessions, or leave it out."]
 
 
+@use_case
 def record_checkin(
     patient: User,
     instrument: str,
@@ -114,22 +116,20 @@ def record_checkin(
         )
     try:
         db.session.flush()
-        # Ids only: answers and scores never go into the audit log.
-        audit.record(
-            "measure.create",
-            actor=patient,
-            subject_type="measure_response",
-            subject_id=response.id,
-            patient_id=patient.id,
-            commit=False,
-        )
-        db.session.commit()
     except IntegrityError:  # the same client_id stored concurrently: that one wins
-        db.session.rollback()
+        rollback_lost_race()
         existing = _by_client_id(patient, client_id) if client_id else None
         if existing is None:
             raise
         return existing, False
+    # Ids only: answers and scores never go into the audit log.
+    audit.record(
+        "measure.create",
+        actor=patient,
+        subject_type="measure_response",
+        subject_id=response.id,
+        patient_id=patient.id,
+    )
     return response, True
 
 
@@ -162,6 +162,7 @@ def _audit_read(viewer: User, patient: User, action: str, detail: str = "") -> N
         )
 
 
+@audited_read
 def history(viewer: User, patient_id: int, instrument: str | None = None) -> list[MeasureResponse]:
     """A patient's check-ins in time order, if ``viewer`` may see the patient (else NotFound).
 
@@ -303,6 +304,7 @@ def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]
     )
 
 
+@audited_read
 def export_rows(viewer: User, patient_id: int) -> list[dict]:
     """Every check-in of a patient ``viewer`` may see, oldest first, for a file export.
 

@@ -13,6 +13,7 @@ from kap.models import Role, User
 from kap.services import audit
 from kap.services.people.care_teams import care_list
 from kap.services.queries import one_or_not_found
+from kap.services.unit_of_work import audited_read
 
 
 def patients_visible_to(user: User) -> Select[tuple[User]]:
@@ -36,6 +37,7 @@ def get_patient_for(user: User, patient_id: int) -> User:
     return one_or_not_found(patients_visible_to(user).where(User.id == patient_id), "patient")
 
 
+@audited_read
 def read_patient(viewer: User, patient_id: int) -> User:
     """A clinician opening a patient's record: the patient, with the read audited
     (docs/architecture.md, "What is audited")."""

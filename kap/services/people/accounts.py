@@ -11,6 +11,7 @@ from kap.models.base import utcnow
 from kap.services.auth.passwords import hash_password
 from kap.services.auth.signin import normalize_email, revoke_sessions
 from kap.services.errors import Invalid
+from kap.services.unit_of_work import use_case
 
 
 def user_by_id(user_id: int) -> User | None:
@@ -35,16 +36,16 @@ def create_user(
     return user
 
 
+@use_case
 def set_password(user: User, password: str, keep_token_digest: str | None = None) -> None:
     """Change ``user``'s password and end their other sessions."""
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    db.session.commit()
     revoke_sessions(user, keep_token_digest)
 
 
+@use_case
 def deactivate_user(user: User) -> None:
     """Stop ``user`` signing in and end every session they have."""
     user.active = False
-    db.session.commit()
     revoke_sessions(user)

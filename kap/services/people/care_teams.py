@@ -14,6 +14,7 @@ from kap.extensions import db
 from kap.models import CareTeamMember, Role, User
 from kap.services import audit
 from kap.services.errors import Invalid
+from kap.services.unit_of_work import use_case
 
 
 def care_list(therapist: User) -> Select[tuple[int]]:
@@ -85,6 +86,7 @@ def assign_therapist(patient: User, therapist: User) -> CareTeamMember:
     return member
 
 
+@use_case
 def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
     """Make exactly these therapists of the clinic the patient's care team."""
     # Imported here: the patient scope (people.access) is itself built on care_list above.
@@ -120,7 +122,5 @@ def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) ->
             patient_id=patient.id,
             detail=f"added={','.join(map(str, added)) or '-'}; "
             f"removed={','.join(map(str, removed)) or '-'}",
-            commit=False,
         )
-    db.session.commit()
     return list(therapists)

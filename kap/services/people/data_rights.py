@@ -30,12 +30,14 @@ from kap.services.auth.signin import revoke_sessions
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal.entries import readable_entries
 from kap.services.people.access import get_patient_for
+from kap.services.unit_of_work import audited_read, use_case
 
 
 def _iso(moment) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
+@audited_read
 def export_patient_data(patient: User) -> dict[str, Any]:
     """Everything the patient wrote and everything recorded about them that they may see."""
     sessions = db.session.scalars(
@@ -127,6 +129,7 @@ def export_patient_data(patient: User) -> dict[str, Any]:
     }
 
 
+@use_case
 def request_deletion(patient: User) -> None:
     """The patient asks for their account and data to be deleted (an admin completes it)."""
     if patient.deletion_requested_at is None:
@@ -137,9 +140,7 @@ def request_deletion(patient: User) -> None:
             subject_type="user",
             subject_id=patient.id,
             patient_id=patient.id,
-            commit=False,
         )
-        db.session.commit()
 
 
 def pending_deletions(admin: User) -> list[User]:
@@ -155,6 +156,7 @@ def pending_deletions(admin: User) -> list[User]:
     )
 
 
+@use_case
 def delete_patient_data(admin: User, patient_id: int, confirm: str) -> User:
     """Remove the patient's writing and identity; keep the clinic's clinical record."""
     patient = get_patient_for(admin, patient_id)
@@ -187,14 +189,12 @@ def delete_patient_data(admin: User, patient_id: int, confirm: str) -> User:
     patient.totp_enabled_at = None
     patient.active = False
     patient.deleted_at = utcnow()
-    audit.record(
+    revoke_sessions(patient)
+    audit.record(  # the rows first, then the audit chain (docs/architecture.md)
         "data.deletion",
         actor=admin,
         subject_type="user",
         subject_id=patient.id,
         patient_id=patient.id,
-        commit=False,
     )
-    db.session.commit()
-    revoke_sessions(patient)
     return patient

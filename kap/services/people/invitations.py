@@ -22,6 +22,7 @@ from kap.services.mail import send_mail
 from kap.services.people.access import users_of_clinic
 from kap.services.people.accounts import create_user, deactivate_user, set_password
 from kap.services.queries import one_or_not_found
+from kap.services.unit_of_work import unit_of_work, use_case
 
 INVITATION_DAYS = 7
 
@@ -47,14 +48,11 @@ def _audit_person(action: str, actor: User, user: User, detail: str = "") -> Non
         subject_id=user.id,
         patient_id=user.id if user.is_patient else None,
         detail=detail,
-        commit=False,
     )
 
 
-def _issue(
-    actor: User, user: User, link_for: Callable[[str], str], action: str
-) -> IssuedInvitation:
-    """A new invitation link (older unused ones end), audited as ``action``, then e-mailed."""
+def _new_link(actor: User, user: User, action: str) -> tuple[str, Invitation]:
+    """A new invitation link (older unused ones end), audited as ``action``: (token, row)."""
     now = utcnow()
     # Only the newest link works: older unused ones end here.
     db.session.execute(
@@ -71,7 +69,13 @@ def _issue(
     )
     db.session.add(invitation)
     _audit_person(action, actor, user, f"role={user.role}")
-    db.session.commit()
+    return token, invitation
+
+
+def _send(
+    actor: User, user: User, token: str, expires_at: datetime, link_for: Callable[[str], str]
+) -> IssuedInvitation:
+    """E-mail a link once it is committed (never one that could still be rolled back)."""
     emailed = send_mail(
         user.email,
         f"Your invitation to {actor.clinic.name} on KAP Companion",
@@ -79,7 +83,7 @@ def _issue(
         f"Set your password here (the link works once, for {INVITATION_DAYS} days):\n\n"
         f"{link_for(token)}\n",
     )
-    return IssuedInvitation(user, token, invitation.expires_at, emailed)
+    return IssuedInvitation(user, token, expires_at, emailed)
 
 
 def invite_person(
@@ -97,8 +101,10 @@ def invite_person(
         errors["email"] = [email_problem]
     if errors:
         raise Invalid("Some fields need attention.", errors)
-    user = create_user(actor.clinic, email=email, name=name, role=role)
-    return _issue(actor, user, link_for, "person.invite")
+    with unit_of_work(keep_loaded=True):
+        user = create_user(actor.clinic, email=email, name=name, role=role)
+        token, invitation = _new_link(actor, user, "person.invite")
+    return _send(actor, user, token, invitation.expires_at, link_for)
 
 
 def email_address_problem(email: str) -> str | None:
@@ -113,10 +119,12 @@ def email_address_problem(email: str) -> str | None:
 
 def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]):
     """A fresh link for someone of the actor's clinic who has not set a password yet."""
-    user = get_person_for(actor, user_id)
-    if user.password_hash:
-        raise Conflict("This person has already set a password.")
-    return _issue(actor, user, link_for, "invitation.reissue")
+    with unit_of_work(keep_loaded=True):
+        user = get_person_for(actor, user_id)
+        if user.password_hash:
+            raise Conflict("This person has already set a password.")
+        token, invitation = _new_link(actor, user, "invitation.reissue")
+    return _send(actor, user, token, invitation.expires_at, link_for)
 
 
 def pending_invitation(token: str) -> Invitation:
@@ -133,6 +141,7 @@ def pending_invitation(token: str) -> Invitation:
     return invitation
 
 
+@use_case
 def accept_invitation(token: str, password: str, confirm: str) -> User:
     """Set the invited person's password; the link then stops working."""
     invitation = pending_invitation(token)
@@ -143,8 +152,8 @@ def accept_invitation(token: str, password: str, confirm: str) -> User:
     if problems:
         raise Invalid("Choose another password.", {"password": problems})
     _consume(invitation)
-    _audit_person("invitation.accept", user, user)
-    set_password(user, password)  # commits the consumed link, the audit row and the password
+    set_password(user, password)
+    _audit_person("invitation.accept", user, user)  # the rows first, then the audit chain
     return user
 
 
@@ -167,7 +176,6 @@ def _consume(invitation: Invitation) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        db.session.rollback()
         raise NotFound("This invitation link is not valid or has already been used.")
 
 
@@ -176,6 +184,7 @@ def get_person_for(actor: User, user_id: int) -> User:
     return one_or_not_found(users_of_clinic(actor).where(User.id == user_id), "person")
 
 
+@use_case
 def set_active(actor: User, user_id: int, active: bool) -> User:
     """Deactivate (ending every session) or reactivate someone of the actor's clinic."""
     user = get_person_for(actor, user_id)
@@ -183,12 +192,11 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise Conflict("You cannot deactivate your own account.")
     if user.active == active:
         return user  # nothing changes, nothing to record
-    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
     if active:
         user.active = True
-        db.session.commit()
     else:
-        deactivate_user(user)  # commits the audit row with the change
+        deactivate_user(user)
+    _audit_person("person.reactivate" if active else "person.deactivate", actor, user)
     return user
 
 

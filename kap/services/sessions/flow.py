@@ -33,6 +33,7 @@ from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.sessions import start_window
 from kap.services.sessions.queries import get_session_for
+from kap.services.unit_of_work import rollback_lost_race, use_case
 
 PHASE_ORDER = [
     SessionStatus.SCHEDULED,
@@ -58,7 +59,6 @@ def _audit_session(action: str, patient: User, session: TreatmentSession, detail
         subject_id=session.id,
         patient_id=patient.id,
         detail=detail,
-        commit=False,
     )
 
 
@@ -92,16 +92,22 @@ def _checklist_open(session: TreatmentSession) -> None:
         raise Conflict(f"This session is {session.status}; its checklist is closed.")
 
 
-def _tick(patient: User, session: TreatmentSession, item: ChecklistItem, checked: bool) -> None:
-    """Add or remove one tick and audit it (the caller knows it is a real change)."""
+def _tick(session: TreatmentSession, item: ChecklistItem, checked: bool) -> None:
+    """Add or remove one tick (the caller knows it is a real change, and audits it)."""
     if checked:
         session.ticks.append(ChecklistTick(item_id=item.id))
     else:
         tick = next(t for t in session.ticks if t.item_id == item.id)
         session.ticks.remove(tick)
+
+
+def _audit_tick(
+    patient: User, session: TreatmentSession, item: ChecklistItem, checked: bool
+) -> None:
     _audit_session("checklist.update", patient, session, f"item={item.id} checked={checked}")
 
 
+@use_case
 def set_item_checked(
     patient: User, session_id: int, item_id: int, checked: bool, now: datetime | None = None
 ) -> bool:
@@ -120,11 +126,13 @@ def set_item_checked(
         return checked
     if checked and start_window.too_early_to_tick(item, session, now or utcnow()):
         raise Conflict(start_window.too_early_message(session), code="too_early")
-    _tick(patient, session, item, checked)
+    _tick(session, item, checked)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # a concurrent identical tick won the race: same outcome
-        db.session.rollback()
+        rollback_lost_race()
+        return checked
+    _audit_tick(patient, session, item, checked)  # the rows first, then the audit chain
     return checked
 
 
@@ -137,6 +145,7 @@ class ChecklistSaved:
     message: str
 
 
+@use_case
 def set_checklist(
     patient: User, session_id: int, checked_ids: set[int], now: datetime | None = None
 ) -> ChecklistSaved:
@@ -144,13 +153,14 @@ def set_checklist(
 
     Unknown ids are ignored. Day-of items asked for before their day stay unticked and are
     named in the answer, so the page can say which (nothing the patient did is silently
-    dropped). Only real changes are audited.
+    dropped). Each changed item gets one audit row; an unchanged item writes nothing.
     """
     session = own_session(patient, session_id)
     _checklist_open(session)
     now = now or utcnow()
     ticked = {tick.item_id for tick in session.ticks}
     not_yet = []
+    changed: list[tuple[ChecklistItem, bool]] = []
     for item in session.template_version.checklist_items:
         wanted = item.id in checked_ids
         if wanted == (item.id in ticked):
@@ -158,15 +168,17 @@ def set_checklist(
         if wanted and start_window.too_early_to_tick(item, session, now):
             not_yet.append(item)
             continue
-        _tick(patient, session, item, wanted)
+        _tick(session, item, wanted)
+        changed.append((item, wanted))
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same item ticked at once from another device
-        db.session.rollback()
         raise Conflict(
             "Your checklist changed on another device at the same moment. "
             "Please look at it and save again."
         ) from None
+    for item, wanted in changed:  # the rows first, then the audit chain
+        _audit_tick(patient, session, item, wanted)
     message = ""
     if not_yet:
         when = start_window.too_early_message(session, what="these")
@@ -174,6 +186,7 @@ def set_checklist(
     return ChecklistSaved(not_yet, message)
 
 
+@use_case
 def set_intention(patient: User, session_id: int, text: str) -> TreatmentSession:
     """Write or rewrite the intention, until the session starts."""
     if not isinstance(text, str):
@@ -189,7 +202,6 @@ def set_intention(patient: User, session_id: int, text: str) -> TreatmentSession
     session.intention = text.strip()
     session.intention_updated_at = utcnow()
     _audit_session("intention.update", patient, session)
-    db.session.commit()
     return session
 
 
@@ -215,6 +227,7 @@ def parse_device_time(value: object) -> datetime | None:
         raise Invalid("at is out of range.", {"at": ["Use a real date and time."]}) from None
 
 
+@use_case
 def advance_phase(
     patient: User,
     session_id: int,
@@ -268,10 +281,10 @@ def advance_phase(
     session.status = phase
     setattr(session, PHASE_TIMESTAMPS[SessionStatus(phase)], timed.moment)
     _audit_session("session.phase", patient, session, f"phase={phase}{timed.audit_detail}")
-    db.session.commit()
     return session, True
 
 
+@use_case
 def call_staff(
     patient: User,
     session_id: int,
@@ -302,20 +315,18 @@ def call_staff(
     db.session.add(alert)
     try:
         db.session.flush()
-        audit.record(
-            "alert.call_staff",
-            actor=patient,
-            subject_type="alert",
-            subject_id=alert.id,
-            patient_id=patient.id,
-            detail=timed.audit_detail.strip(),
-            commit=False,
-        )
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    except IntegrityError:  # the same client_id sent twice at once: that call wins
+        rollback_lost_race()
         existing = db.session.scalar(
             select(Alert).where(Alert.patient_id == patient.id, Alert.client_id == client_id)
         )
         return existing, False
+    audit.record(
+        "alert.call_staff",
+        actor=patient,
+        subject_type="alert",
+        subject_id=alert.id,
+        patient_id=patient.id,
+        detail=timed.audit_detail.strip(),
+    )
     return alert, True

@@ -43,6 +43,7 @@ from kap.services.sessions.queries import (  # noqa: F401 - re-exported for exis
     sessions_visible_to,
     sessions_with_day_record,
 )
+from kap.services.unit_of_work import use_case
 from kap.timezones import local_text, local_to_utc
 
 
@@ -86,10 +87,10 @@ def _audit_booking(
         subject_id=subject[1],
         patient_id=patient_id,
         detail="; ".join(details),
-        commit=False,
     )
 
 
+@use_case
 def schedule_course(
     actor: User,
     patient_id: int,
@@ -171,10 +172,10 @@ def schedule_course(
         ],
         double_booked,
     )
-    db.session.commit()
     return course
 
 
+@use_case
 def add_booster(
     actor: User,
     patient_id: int,
@@ -232,7 +233,6 @@ def add_booster(
         ],
         double_booked,
     )
-    db.session.commit()
     return session
 
 
@@ -243,6 +243,7 @@ def _editable(session: TreatmentSession) -> None:
         raise Conflict(ON_RECORD, code="session_on_record")
 
 
+@use_case
 def reschedule_session(
     actor: User,
     session: TreatmentSession,
@@ -288,9 +289,9 @@ def reschedule_session(
         [f"from={local_text(before, timezone)}", f"to={local_text(moment, timezone)}"],
         double_booked,
     )
-    db.session.commit()
 
 
+@use_case
 def cancel_session(actor: User, session: TreatmentSession, reason: str = "") -> None:
     """Cancel a scheduled session (kept in the record, never deleted). The reason is kept on
     the session, not in the audit log (it is free text)."""
@@ -305,6 +306,4 @@ def cancel_session(actor: User, session: TreatmentSession, reason: str = "") -> 
         subject_id=session.id,
         patient_id=session.patient_id,
         detail=f"at={local_text(session.scheduled_at, actor.clinic.timezone)}",
-        commit=False,
     )
-    db.session.commit()
