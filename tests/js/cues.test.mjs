@@ -1,7 +1,7 @@
 // CueRunner and its helpers: each cue once, in order, no replay burst after a reload; calm speech.
 import { afterEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CueRunner, STALE_CUE_SECONDS, announceCue, pickVoice, playChime, prepareChime, primeSpeech, releaseChime, speak } from '../../static/js/session/cues.js';
+import { CueRunner, STALE_CUE_SECONDS, announceCue, pickVoice, playChime, prepareChime, primeSpeech, releaseChime, speak } from '../../static/js/lib/session/cues.js';
 
 const CUES = [
   { at_seconds: 0, text: 'Welcome.' },

@@ -1,8 +1,8 @@
 // The outbox flush: in order, exactly once, never dropping a record on a 4xx (issue 6).
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../static/js/device-store.js';
-import '../../static/js/outbox-core.js';
+import '../../static/js/lib/device-store.js';
+import '../../static/js/lib/outbox-core.js';
 
 const core = { ...globalThis.KapStore, ...globalThis.KapOutbox };
 const USER = '7';

@@ -1,7 +1,7 @@
 // SessionPlayer with stand-in <audio> elements: order, seeking, cross-fades, iOS, errors, cleanup.
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SessionPlayer, silentClip, volumeIsWritable } from '../../static/js/session/player.js';
+import { SessionPlayer, silentClip, volumeIsWritable } from '../../static/js/lib/session/player.js';
 
 /** Enough of HTMLAudioElement for the player; metadata "loads" as soon as src is set. */
 class FakeAudio extends EventTarget {

@@ -20,7 +20,7 @@ import {
   rootFrequency,
   strikeEnvelope,
   strikeRepeats,
-} from '../../static/js/session/soundscape.js';
+} from '../../static/js/lib/session/soundscape.js';
 
 const close = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≈ ${b}`);
 

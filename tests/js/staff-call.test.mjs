@@ -1,7 +1,7 @@
 // Call staff's words for each state of a call: never more than the server knows (issue 12).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callStatus, clockTime, telLink } from '../../static/js/session/staff-call.js';
+import { callStatus, clockTime, telLink } from '../../static/js/lib/session/staff-call.js';
 
 const ZONE = 'America/New_York';
 const PHONE = '+1 212 555 0142';

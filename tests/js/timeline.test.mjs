@@ -10,7 +10,7 @@ import {
   playlistLength,
   positionAt,
   trackStarts,
-} from '../../static/js/session/timeline.js';
+} from '../../static/js/lib/session/timeline.js';
 
 const track = (duration_seconds) => ({ duration_seconds });
 const three = [track(60), track(100), track(40)];

@@ -1,7 +1,7 @@
 // ScreenWakeLock: held while running, re-acquired when the page is visible again, released on stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ScreenWakeLock } from '../../static/js/session/wakelock.js';
+import { ScreenWakeLock } from '../../static/js/lib/session/wakelock.js';
 
 class FakeSentinel extends EventTarget {
   released = false;

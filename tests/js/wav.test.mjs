@@ -1,7 +1,7 @@
 // WAV encoder: RIFF header fields, 16-bit sample conversion with clipping, lengths, slices.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeWav, encodeWavBytes, encodeWavInSlices, inSlices, nextTask } from '../../static/js/session/wav.js';
+import { encodeWav, encodeWavBytes, encodeWavInSlices, inSlices, nextTask } from '../../static/js/lib/session/wav.js';
 
 const text = (bytes, at, n) => String.fromCharCode(...bytes.slice(at, at + n));
 

@@ -2,12 +2,12 @@
 // session is kept on the phone for offline use, and Start session works without signal once it
 // is. The same script runs on the server's page and on the offline page (pwa/prepare.html).
 
-import { apiRequest } from './api.js';
-import { currentUser, isShell, storedSessions } from './device.js';
-import { bindDraft } from './drafts.js';
-import { readiness, showReadiness } from './offline.js';
-import * as outbox from './outbox.js';
-import { startGate } from './start-card.js';
+import { apiRequest } from '../lib/api.js';
+import { currentUser, isShell, storedSessions } from '../lib/device.js';
+import { bindDraft } from '../lib/drafts.js';
+import { readiness, showReadiness } from '../lib/offline.js';
+import * as outbox from '../lib/outbox.js';
+import { startGate } from '../lib/start-card.js';
 
 const form = document.querySelector('[data-checklist]');
 const user = currentUser();

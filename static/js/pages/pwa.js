@@ -90,10 +90,10 @@ async function registerWorker() {
 
 // ---- A patient's outbox: keep it flowing and say where things stand.
 async function startOutbox() {
-  const device = await import('./device.js');
+  const device = await import('../lib/device.js');
   if (patient) await device.adopt(patient).catch(() => {});
   if (!device.currentUser()) return null;
-  const outbox = await import('./outbox.js');
+  const outbox = await import('../lib/outbox.js');
   const update = async () => {
     const { pending, attention } = await outbox.counts().catch(() => ({ pending: 0, attention: 0 }));
     const items = (n) => `${n} item${n === 1 ? '' : 's'}`;
@@ -212,10 +212,10 @@ async function signOut(event) {
       say('signin', 'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.', null);
       return;
     }
-    const device = await import('./device.js');
+    const device = await import('../lib/device.js');
     const user = device.currentUser();
     if (user) {
-      const outbox = await import('./outbox.js');
+      const outbox = await import('../lib/outbox.js');
       say('sync', 'Sending what is saved on this phone…');
       await outbox.flushNow();
       say('sync', null);
@@ -257,7 +257,7 @@ showCarriedMessage();
 registerWorker();
 if (!patient && !shell) {
   // Nobody (or not a patient) is signed in here: what a patient kept for offline use goes.
-  import('./device.js').then((device) => device.forgetSignedOut()).catch(() => {});
+  import('../lib/device.js').then((device) => device.forgetSignedOut()).catch(() => {});
 }
 if (patient || shell) {
   startOutbox()

@@ -2,8 +2,8 @@
 // offline). Each item says where it is; one the server refused stays until the patient decides,
 // with its text shown, so nothing is ever lost without them choosing it.
 
-import { clinicZone, core, currentUser, inZone } from './device.js';
-import * as outbox from './outbox.js';
+import { clinicZone, core, currentUser, inZone } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const section = document.querySelector('[data-outbox-list]');
 const items = section?.querySelector('[data-outbox-items]');

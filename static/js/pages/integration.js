@@ -1,8 +1,8 @@
 // After the session: "Mark this session complete" goes through the outbox, so it works offline;
 // once the server has it, the phone forgets the session (SECURITY.md).
 
-import { currentUser } from './device.js';
-import * as outbox from './outbox.js';
+import { currentUser } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const form = document.querySelector('[data-complete-form]');
 const user = currentUser();

@@ -4,9 +4,9 @@
 // and the outbox record, so however often it is sent, the server keeps one entry. Once the
 // server has it, the journal opens at the entry; until then the page says where it is.
 
-import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from './device.js';
-import { bindDraft } from './drafts.js';
-import * as outbox from './outbox.js';
+import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from '../lib/device.js';
+import { bindDraft } from '../lib/drafts.js';
+import * as outbox from '../lib/outbox.js';
 
 const MAX_LENGTH = 20000;
 const form = document.querySelector('[data-journal-form]');

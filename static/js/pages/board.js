@@ -11,7 +11,7 @@
 // board") and ring: at once when a new one appears, then every RING_EVERY_MS until each is
 // acknowledged (board-sound.js; the sound needs one press of "Turn on call sound").
 
-import { callSound } from "./board-sound.js";
+import { callSound } from "../lib/board-sound.js";
 
 const TYPING_PAUSE_MS = 8000;
 const RING_EVERY_MS = 10000;

@@ -3,7 +3,7 @@
 // Where the session is comes from the session clock (the recorded start time, less pauses) on
 // every tick, never from counting ticks, so a reload, a locked screen or throttled timers resume
 // at the right place. The session's data comes from the page or, offline, from this phone's store
-// (static/js/offline.js keeps it with its audio); phase changes and Call staff go through the
+// (static/js/lib/offline.js keeps it with its audio); phase changes and Call staff go through the
 // outbox, which keeps each until the server has it (re-sending a phase is a no-op there). Call
 // staff and the real state of the call are in session/staff-call.js.
 //
@@ -13,13 +13,13 @@
 
 import {
   clinicZone, core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob,
-} from './device.js';
-import * as outbox from './outbox.js';
-import { SessionClock, quietly } from './session/clock.js';
-import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
-import { SessionPlayer, silentClip } from './session/player.js';
-import { startStaffCall } from './session/staff-call.js';
-import { downtimeRemaining, phaseAt, playlistLength, positionAt } from './session/timeline.js';
+} from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
+import { SessionClock, quietly } from '../lib/session/clock.js';
+import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from '../lib/session/cues.js';
+import { SessionPlayer, silentClip } from '../lib/session/player.js';
+import { startStaffCall } from '../lib/session/staff-call.js';
+import { downtimeRemaining, phaseAt, playlistLength, positionAt } from '../lib/session/timeline.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
 const RANK = { session: 0, downtime: 1, integration: 2 };
@@ -38,7 +38,7 @@ const ui = {
 };
 const user = currentUser();
 /** One direct try, where there is no device store for the outbox (storage blocked). */
-const postNow = (url, body) => import('./api.js').then(({ api }) => api.post(url, body));
+const postNow = (url, body) => import('../lib/api.js').then(({ api }) => api.post(url, body));
 /** After start-up, once the page is idle (Safari has no requestIdleCallback). */
 const whenIdle = (work) =>
   globalThis.requestIdleCallback ? requestIdleCallback(work, { timeout: 1000 }) : setTimeout(work, 200);
@@ -135,7 +135,7 @@ let wakeLock = null; // loaded with the music: before it plays there is no scree
 /** Keeps the screen on while the music plays (on) or lets it sleep again (off). */
 function keepAwake(on) {
   if (!on && !wakeLock) return;
-  wakeLock ??= import('./session/wakelock.js').then(({ ScreenWakeLock }) => new ScreenWakeLock());
+  wakeLock ??= import('../lib/session/wakelock.js').then(({ ScreenWakeLock }) => new ScreenWakeLock());
   wakeLock.then((lock) => (on ? lock.start() : lock.stop())).catch(() => {});
 }
 

@@ -3,8 +3,8 @@
 // are — and if question 9 of the PHQ-9 was answered above 0, crisis support comes first at once,
 // without waiting for the server.
 
-import { currentUser } from './device.js';
-import * as outbox from './outbox.js';
+import { currentUser } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const form = document.querySelector('[data-checkin-form]');
 const user = currentUser();

@@ -3,10 +3,10 @@
 
 import {
   clinicLine, clinicZone, crisisContacts, currentUser, inZone, sessionWithPending, storedSession, storedSessions,
-} from './device.js';
-import { readiness } from './offline.js';
-import * as outbox from './outbox.js';
-import { clockLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState } from './start-window.js';
+} from '../lib/device.js';
+import { readiness } from '../lib/offline.js';
+import * as outbox from '../lib/outbox.js';
+import { clockLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState } from '../lib/start-window.js';
 
 const page = document.body.dataset.shell;
 const user = currentUser();
