@@ -1,8 +1,14 @@
 // The phone's copy of the start-window rule (static/js/lib/start-window.js): states, wording, day-of.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
-  clockLabel, dayLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState,
+  clockLabel,
+  dayLabel,
+  notTodayMessage,
+  notYetTickable,
+  tooEarlyMessage,
+  windowState,
 } from '../../static/js/lib/start-window.js';
 
 const ZONE = 'America/New_York';

@@ -8,7 +8,7 @@
 // only what SECURITY.md allows on a phone: the outbox, drafts, and the next session's data and
 // audio (plus the clinic's crisis contacts, which are nobody's personal data).
 
-(function (global) {
+((global) => {
   'use strict';
 
   const DB_PREFIX = 'kap-user-';
@@ -71,7 +71,14 @@
   async function closeAll() {
     const open = [...connections.values()];
     connections.clear();
-    await Promise.all(open.map((p) => p.then((db) => db.close(), () => {})));
+    await Promise.all(
+      open.map((p) =>
+        p.then(
+          (db) => db.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 
   /**

@@ -29,7 +29,10 @@ async function save(event) {
   let record;
   try {
     record = await outbox.enqueue({
-      kind: 'measure', method: 'POST', url: '/api/v1/measures', label: 'Check-in',
+      kind: 'measure',
+      method: 'POST',
+      url: '/api/v1/measures',
+      label: 'Check-in',
       body: {
         instrument,
         answers: chosen,

@@ -19,14 +19,22 @@ if (form && user) {
     event.preventDefault();
     button.disabled = true;
     const record = await outbox.enqueue({
-      kind: 'phase', session: sessionId, method: 'POST', url: `/api/v1/sessions/${sessionId}/phase`,
-      body: { phase: 'complete', at: new Date().toISOString() }, label: 'Session complete',
+      kind: 'phase',
+      session: sessionId,
+      method: 'POST',
+      url: `/api/v1/sessions/${sessionId}/phase`,
+      body: { phase: 'complete', at: new Date().toISOString() },
+      label: 'Session complete',
     });
     const { state } = await outbox.outcome(record, 5000);
     if (state === 'synced') return done();
     button.hidden = true;
     status.textContent =
       state === 'attention' ? 'Not sent — see your journal page.' : `This session is complete. ${outbox.SAVED_LABEL}.`;
-    const stop = outbox.on('synced', ({ record: sent }) => sent.id === record.id && (stop(), done()));
+    const stop = outbox.on('synced', ({ record: sent }) => {
+      if (sent.id !== record.id) return;
+      stop();
+      done();
+    });
   });
 }

@@ -66,8 +66,13 @@ function checklist() {
     latest = mine;
     status.textContent = 'Saving…';
     const answer = await send({
-      kind: 'checklist', session: sessionId, item: itemId, method: 'PUT',
-      url: `/api/v1/sessions/${sessionId}/checklist/${itemId}`, body: { checked: box.checked }, label: 'Checklist tick',
+      kind: 'checklist',
+      session: sessionId,
+      item: itemId,
+      method: 'PUT',
+      url: `/api/v1/sessions/${sessionId}/checklist/${itemId}`,
+      body: { checked: box.checked },
+      label: 'Checklist tick',
     });
     if (latest !== mine) return; // a later tick speaks now
     if (answer.state === 'synced') status.textContent = 'Saved.';
@@ -131,8 +136,12 @@ function intention() {
     event.preventDefault();
     label('Saving…');
     const pending = send({
-      kind: 'intention', session: sessionId, method: 'PUT', url: `/api/v1/sessions/${sessionId}/intention`,
-      body: { text: field.value }, label: 'Intention',
+      kind: 'intention',
+      session: sessionId,
+      method: 'PUT',
+      url: `/api/v1/sessions/${sessionId}/intention`,
+      body: { text: field.value },
+      label: 'Intention',
     });
     await draft?.clear();
     const answer = await pending;
@@ -168,8 +177,12 @@ function startButton() {
     start.dataset.starting = 'y';
     start.disabled = true;
     const record = await outbox.enqueue({
-      kind: 'phase', session: sessionId, method: 'POST', url: `/api/v1/sessions/${sessionId}/phase`,
-      body: { phase: 'session', at: new Date().toISOString() }, label: 'Session start',
+      kind: 'phase',
+      session: sessionId,
+      method: 'POST',
+      url: `/api/v1/sessions/${sessionId}/phase`,
+      body: { phase: 'session', at: new Date().toISOString() },
+      label: 'Session start',
     });
     const { state } = await outbox.outcome(record, 4000);
     if (state === 'attention') {
@@ -231,4 +244,3 @@ if (form) {
   startButton();
   offlineReadiness();
 }
-

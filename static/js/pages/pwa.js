@@ -99,9 +99,24 @@ async function startOutbox() {
     const items = (n) => `${n} item${n === 1 ? '' : 's'}`;
     const state = outbox.lastState();
     const here = encodeURIComponent(location.pathname + location.search);
-    say('signin', pending && state === 'signed-out' ? `Your sign-in has ended. Sign in again to send ${items(pending)} saved on this phone.` : null, link('Sign in', `/signin?next=${here}`));
-    say('attention', attention ? `${items(attention)} could not be sent and need${attention === 1 ? 's' : ''} you.` : null, link('See what', '/patient/journal#on-this-phone'));
-    say('sync', pending && state !== 'signed-out' ? `${items(pending)} waiting to sync${navigator.onLine ? '' : ' — no connection'}` : null);
+    say(
+      'signin',
+      pending && state === 'signed-out'
+        ? `Your sign-in has ended. Sign in again to send ${items(pending)} saved on this phone.`
+        : null,
+      link('Sign in', `/signin?next=${here}`),
+    );
+    say(
+      'attention',
+      attention ? `${items(attention)} could not be sent and need${attention === 1 ? 's' : ''} you.` : null,
+      link('See what', '/patient/journal#on-this-phone'),
+    );
+    say(
+      'sync',
+      pending && state !== 'signed-out'
+        ? `${items(pending)} waiting to sync${navigator.onLine ? '' : ' — no connection'}`
+        : null,
+    );
   };
   outbox.on('change', update);
   outbox.on('state', update);
@@ -209,7 +224,11 @@ async function signOut(event) {
   signingOut = true;
   try {
     if (!(await reachable())) {
-      say('signin', 'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.', null);
+      say(
+        'signin',
+        'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.',
+        null,
+      );
       return;
     }
     const device = await import('../lib/device.js');
@@ -263,7 +282,9 @@ if (patient || shell) {
   startOutbox()
     .then((parts) => {
       // Signed out in another tab: this page must not keep writing to the phone.
-      parts?.device.core.subscribe((message) => message.type === 'signed-out' && !leaving && location.replace('/signin'));
+      parts?.device.core.subscribe(
+        (message) => message.type === 'signed-out' && !leaving && location.replace('/signin'),
+      );
     })
     .catch((error) => console.warn('Outbox not started:', error));
 }

@@ -12,11 +12,18 @@
 // every one of them (kap/pwa/views.py), so a session started offline finds them all.
 
 import {
-  clinicZone, core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob,
+  clinicZone,
+  core,
+  currentUser,
+  keepTrack,
+  sessionWithPending,
+  storedSession,
+  storeSessionData,
+  trackBlob,
 } from '../lib/device.js';
 import * as outbox from '../lib/outbox.js';
-import { SessionClock, quietly } from '../lib/session/clock.js';
-import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from '../lib/session/cues.js';
+import { quietly, SessionClock } from '../lib/session/clock.js';
+import { announceCue, CueRunner, prepareChime, primeSpeech, releaseChime } from '../lib/session/cues.js';
 import { SessionPlayer, silentClip } from '../lib/session/player.js';
 import { startStaffCall } from '../lib/session/staff-call.js';
 import { downtimeRemaining, phaseAt, playlistLength, positionAt } from '../lib/session/timeline.js';
@@ -31,10 +38,22 @@ const SAID = {
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  root: $('sm'), announce: $('sm-announce'), title: $('sm-track-title'), of: $('sm-track-of'),
-  progress: $('sm-progress'), begin: $('sm-begin'), prompt: $('sm-prompt'), countdown: $('sm-countdown'),
-  music: $('sm-music'), pause: $('sm-pause'), volume: $('sm-volume'),
-  call: $('sm-call'), confirm: $('sm-confirm'), yes: $('sm-call-yes'), no: $('sm-call-no'), staff: $('sm-staff-status'),
+  root: $('sm'),
+  announce: $('sm-announce'),
+  title: $('sm-track-title'),
+  of: $('sm-track-of'),
+  progress: $('sm-progress'),
+  begin: $('sm-begin'),
+  prompt: $('sm-prompt'),
+  countdown: $('sm-countdown'),
+  music: $('sm-music'),
+  pause: $('sm-pause'),
+  volume: $('sm-volume'),
+  call: $('sm-call'),
+  confirm: $('sm-confirm'),
+  yes: $('sm-call-yes'),
+  no: $('sm-call-no'),
+  staff: $('sm-staff-status'),
 };
 const user = currentUser();
 /** One direct try, where there is no device store for the outbox (storage blocked). */
@@ -111,7 +130,14 @@ function record(phase, atMs) {
   if (queued.has(phase) || RANK[phase] <= RANK[known]) return;
   queued.add(phase);
   const change = { phase, at: new Date(atMs).toISOString() };
-  const spec = { kind: 'phase', session: data.id, method: 'POST', url: data.urls.phase, body: change, label: 'Session step' };
+  const spec = {
+    kind: 'phase',
+    session: data.id,
+    method: 'POST',
+    url: data.urls.phase,
+    body: change,
+    label: 'Session step',
+  };
   // Without a device store (storage blocked), one direct try: the phase is not writing, and the
   // server's order rules still hold on the next change.
   (user ? outbox.enqueue(spec) : Promise.reject()).catch(() => postNow(data.urls.phase, change).catch(() => {}));
