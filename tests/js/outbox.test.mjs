@@ -1,4 +1,4 @@
-// The outbox flush: in order, exactly once, never dropping a record on a 4xx (issue 6).
+// The outbox flush: in order, exactly once, never dropping a record on a 4xx.
 
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';

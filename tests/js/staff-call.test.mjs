@@ -1,4 +1,4 @@
-// Call staff's words for each state of a call: never more than the server knows (issue 12).
+// Call staff's words for each state of a call: never more than the server knows.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -5,7 +5,7 @@
 // at the right place. The session's data comes from the page or, offline, from this phone's store
 // (static/js/lib/offline.js keeps it with its audio); phase changes and Call staff go through the
 // outbox, which keeps each until the server has it (re-sending a phase is a no-op there). Call
-// staff and the real state of the call are in session/staff-call.js.
+// staff and the real state of the call are in lib/session/staff-call.js.
 //
 // Start-up loads only what the first screen needs; the rest is imported when first used (the
 // soundscape renderer, the wake lock, the direct API fallback). The service worker precaches
