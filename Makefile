@@ -13,7 +13,7 @@ FLASK := $(BIN)/flask --app wsgi
 help:
 	@echo "make run   - set up and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test  - set up and run every test (lint included)"
-	@echo "make lint  - ruff format check and lint"
+	@echo "make lint  - ruff format check and lint, then Biome on the JavaScript (needs Node)"
 	@echo "make bench-data - write the benchmark data set into KAP_DATABASE_URL"
 	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*)"
 	@echo "make bench - measure every budget on a fresh PostgreSQL database (docs/benchmarks.md)"
@@ -37,13 +37,23 @@ run: $(VENV)/.runtime
 	@echo "Serving KAP Companion on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-lint: $(VENV)/.dev
+# Biome (package.json, pinned in package-lock.json) formats and lints static/js and tests/js.
+BIOME := node_modules/.bin/biome
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make lint needs Node.js and npm (apt-get install nodejs npm)." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIOME) ci --error-on-warnings .
 
-format: $(VENV)/.dev
+format: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+	$(BIOME) check --write .
 
 test: $(VENV)/.dev lint test-js test-python
 
@@ -81,4 +91,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

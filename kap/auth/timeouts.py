@@ -3,7 +3,7 @@
 A signed-in session ends after ``IDLE_MINUTES_CLINICIAN`` (15) or ``IDLE_MINUTES_PATIENT``
 (30) minutes without a request — never while the patient's session mode runs (bounded by how
 long the session's template can last) — and after ``SESSION_ABSOLUTE_HOURS`` whatever
-happens. ``static/js/idle.js`` warns a minute before the idle limit.
+happens. ``static/js/pages/idle.js`` warns a minute before the idle limit.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _sign_out_for_timeout(user: User, reason: str):
 
 
 def idle_warning() -> dict | None:
-    """What static/js/idle.js needs on this page, or None where it must not run.
+    """What static/js/pages/idle.js needs on this page, or None where it must not run.
 
     Not on session mode (nor any page while it runs), and not for anyone signed out. The
     seconds left count from the last-seen time the server will hold after this response

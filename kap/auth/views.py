@@ -95,7 +95,7 @@ CLEAR_SITE_DATA = '"cache", "storage"'
 def sign_out():
     """End the session for real (its server row is revoked) and go back to sign-in.
 
-    The browser is told to clear the site's storage too; static/js/pwa.js has already sent the
+    The browser is told to clear the site's storage too; static/js/pages/pwa.js has already sent the
     outbox (or warned about what could not be sent) and removed what it could itself.
     """
     end_session()

@@ -2,7 +2,7 @@
 
 The offline pages (the app shell) carry no user data: the service worker fetches them without
 cookies, keeps them in a versioned cache, and serves them when the network fails. Scripts then
-fill them in on the phone from the signed-in patient's own device store (static/js/device.js).
+fill them in on the phone from the signed-in patient's own device store (static/js/lib/device.js).
 """
 
 from __future__ import annotations
@@ -25,30 +25,31 @@ PRECACHED_STATIC = (
     "icons/icon-192.png",
     "icons/icon-512.png",
     "icons/icon-maskable-512.png",
-    "js/api.js",
-    "js/device-store.js",
-    "js/device.js",
-    "js/drafts.js",
-    "js/integration.js",
-    "js/journal-form.js",
-    "js/journal-list.js",
-    "js/offline-pages.js",
-    "js/offline.js",
-    "js/outbox-core.js",
-    "js/outbox.js",
-    "js/prepare.js",
-    "js/pwa.js",
-    "js/session-mode.js",
-    "js/start-card.js",
-    "js/start-window.js",
-    "js/session/clock.js",
-    "js/session/cues.js",
-    "js/session/player.js",
-    "js/session/soundscape.js",
-    "js/session/staff-call.js",
-    "js/session/timeline.js",
-    "js/session/wakelock.js",
-    "js/session/wav.js",
+    # Pages that run offline (the offline shells load the same scripts), then what they import.
+    "js/pages/integration.js",
+    "js/pages/journal-form.js",
+    "js/pages/journal-list.js",
+    "js/pages/offline-pages.js",
+    "js/pages/prepare.js",
+    "js/pages/pwa.js",
+    "js/pages/session-mode.js",
+    "js/lib/api.js",
+    "js/lib/device-store.js",
+    "js/lib/device.js",
+    "js/lib/drafts.js",
+    "js/lib/offline.js",
+    "js/lib/outbox-core.js",
+    "js/lib/outbox.js",
+    "js/lib/start-card.js",
+    "js/lib/start-window.js",
+    "js/lib/session/clock.js",
+    "js/lib/session/cues.js",
+    "js/lib/session/player.js",
+    "js/lib/session/soundscape.js",
+    "js/lib/session/staff-call.js",
+    "js/lib/session/timeline.js",
+    "js/lib/session/wakelock.js",
+    "js/lib/session/wav.js",
 )
 
 #: Offline pages by name: what the service worker shows for a patient page without a network.

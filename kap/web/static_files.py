@@ -6,8 +6,8 @@ and SVG are compressed once per file version at brotli's best level (or gzip -9)
 memory, since browsers then cache them for a year.
 
 Fingerprints: with ``STATIC_FINGERPRINT`` on (by default in production only: development and
-tests keep plain URLs), ``url_for('static', filename='js/api.js')`` gives
-``/static/v-<digest>/js/api.js``, where the digest covers every file under ``static/``. The
+tests keep plain URLs), ``url_for('static', filename='js/lib/api.js')`` gives
+``/static/v-<digest>/js/lib/api.js``, where the digest covers every file under ``static/``. The
 digest is a folder, not a query string, so an ES module's relative ``import './x.js'`` and a
 stylesheet's relative ``url()`` inherit it: the whole tree changes URL together and every
 file can be cached for a year (``Cache-Control: public, max-age=31536000, immutable``, with

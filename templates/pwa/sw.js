@@ -16,8 +16,8 @@ const SHELLS = {{ shells|tojson }};
 const NETWORK_TIMEOUT_MS = 4000;
 
 importScripts(
-  {{ url_for('static', filename='js/device-store.js')|tojson }},
-  {{ url_for('static', filename='js/outbox-core.js')|tojson }},
+  {{ url_for('static', filename='js/lib/device-store.js')|tojson }},
+  {{ url_for('static', filename='js/lib/outbox-core.js')|tojson }},
 );
 
 const PRECACHED_PATHS = new Set(PRECACHE);

@@ -76,7 +76,7 @@ def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: Bro
     controlled(page)
     stored = page.evaluate(
         """async () => {
-            const {core, currentUser} = await import('/static/js/device.js');
+            const {core, currentUser} = await import('/static/js/lib/device.js');
             const user = currentUser();
             return {tracks: (await core.store.all(user, 'tracks')).map((t) => t.blob.size),
                     sessions: (await core.store.all(user, 'sessions')).map((s) => s.id)};
@@ -188,7 +188,9 @@ def test_twenty_entries_on_and_off_line_arrive_exactly_once(page: Page, context,
     arrived = new_entry_ids(page, known)
     assert sorted(e["body"] for e in arrived) == sorted(bodies)
     assert len({e["client_id"] for e in arrived}) == 20
-    wait_until(page, "import('/static/js/outbox.js').then((m) => m.list()).then((l) => !l.length)")
+    wait_until(
+        page, "import('/static/js/lib/outbox.js').then((m) => m.list()).then((l) => !l.length)"
+    )
     page.reload()
     expect(page.locator("#on-this-phone")).to_be_hidden()  # nothing left on the phone
 
@@ -211,7 +213,7 @@ def test_offline_pages_show_times_in_the_clinics_zone(page: Page, context: Brows
         re.compile("Ready offline"), timeout=60_000
     )
     controlled(page)
-    wait_until(page, "(async () => { const d = await import('/static/js/device.js'); "
+    wait_until(page, "(async () => { const d = await import('/static/js/lib/device.js'); "
                "return d.clinicZone(d.currentUser()); })()")  # fmt: skip
     context.set_offline(True)
     page.reload()

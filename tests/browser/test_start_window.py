@@ -120,7 +120,7 @@ def test_offline_crisis_page_calls_the_clinic_first(page: Page, context: Browser
     online = page.get_by_role("link", name="Call Demo Clinic: +1 212 555 0142")
     expect(online).to_have_attribute("href", "tel:+12125550142")
     controlled(page)
-    wait_until(page, "(async () => { const d = await import('/static/js/device.js'); "
+    wait_until(page, "(async () => { const d = await import('/static/js/lib/device.js'); "
                "return (await d.clinicLine(d.currentUser()))?.phone; })()")  # fmt: skip
     context.set_offline(True)
     page.reload()

@@ -526,7 +526,7 @@ def test_board_page_works_without_javascript(client, auth, session_id):
     assert '<a class="button" href="/board/" data-board-refresh>Refresh</a>' in page
     assert 'http-equiv="refresh"' not in page
     scripts = re.findall(r"<script([^>]*)>", page)
-    assert ' type="module" src="/static/js/board.js"' in scripts
+    assert ' type="module" src="/static/js/pages/board.js"' in scripts
     assert all("src=" in attributes for attributes in scripts)  # nothing inline
     assert 'data-rows-url="/board/rows"' in page
 

@@ -98,10 +98,11 @@ def test_fingerprinted_static_file_is_cached_for_a_year(fingerprinted):
 
 
 def test_relative_module_imports_inherit_the_fingerprint(fingerprinted):
-    """An ES module imported relatively (./session/clock.js) is served under the same digest."""
+    """A module imported relatively (../lib/session/clock.js) is served under the same digest."""
     with fingerprinted.test_request_context():
-        entry = url_for("static", filename="js/session-mode.js")
-    imported = entry.rsplit("/", 1)[0] + "/session/clock.js"
+        entry = url_for("static", filename="js/pages/session-mode.js")
+    imported = urljoin(entry, "../lib/session/clock.js")
+    assert imported.endswith("/js/lib/session/clock.js") and "/v-" in imported
     response = fingerprinted.test_client().get(imported)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == perf.IMMUTABLE
@@ -110,7 +111,7 @@ def test_relative_module_imports_inherit_the_fingerprint(fingerprinted):
 def test_fingerprinted_files_carry_no_validators(fingerprinted):
     """Never revalidated, a fingerprinted file sends no ETag, Last-Modified or file name."""
     with fingerprinted.test_request_context():
-        path = url_for("static", filename="js/pwa.js")
+        path = url_for("static", filename="js/pages/pwa.js")
     headers = fingerprinted.test_client().get(path, headers={"Accept-Encoding": "br"}).headers
     assert headers["Content-Encoding"] == "br"
     for name in ("ETag", "Last-Modified", "Content-Disposition"):
@@ -166,7 +167,7 @@ def test_html_is_compressed_with_brotli(fast_app):
     assert "<form" in html and len(response.data) < len(html) / 2
 
 
-@pytest.mark.parametrize("path", ["/static/css/app.css", "/static/js/session-mode.js"])
+@pytest.mark.parametrize("path", ["/static/css/app.css", "/static/js/pages/session-mode.js"])
 def test_css_and_js_are_compressed_with_gzip(fast_app, path):
     """Stylesheets and scripts go out gzip-compressed, whole, with their length."""
     response = fast_app.test_client().get(path, headers={"Accept-Encoding": "gzip"})
@@ -177,13 +178,15 @@ def test_css_and_js_are_compressed_with_gzip(fast_app, path):
 
 def test_static_files_get_brotli_at_its_best_level(fast_app):
     """Static files are compressed once at brotli's best level: smaller first visits."""
-    data = (STATIC / "js" / "session-mode.js").read_bytes()
+    data = (STATIC / "js" / "pages" / "session-mode.js").read_bytes()
     client = fast_app.test_client()
-    response = client.get("/static/js/session-mode.js", headers={"Accept-Encoding": "gzip, br"})
+    response = client.get(
+        "/static/js/pages/session-mode.js", headers={"Accept-Encoding": "gzip, br"}
+    )
     assert response.headers["Content-Encoding"] == "br"
     assert response.data == brotli.compress(data, quality=11)
     again = client.get(
-        "/static/js/session-mode.js",
+        "/static/js/pages/session-mode.js",
         headers={"Accept-Encoding": "gzip, br", "If-None-Match": response.headers["ETag"]},
     )
     assert again.status_code == 304
@@ -237,7 +240,7 @@ def test_worker_precaches_the_digest_named_files_offline_pages_load(fingerprinte
     for page in [url for url in precache if url.startswith("/offline")]:
         html = client.get(page).text
         needed |= set(re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="(/static/[^"]+)"', html))
-    assert f"/static/v-{digest}/js/session-mode.js" in needed
+    assert f"/static/v-{digest}/js/pages/session-mode.js" in needed
     seen = set()
     while needed - seen:
         url = (needed - seen).pop()
@@ -246,4 +249,4 @@ def test_worker_precaches_the_digest_named_files_offline_pages_load(fingerprinte
         if url.endswith(".js"):
             source = (STATIC / url.split("/", 3)[3]).read_text()
             needed |= {urljoin(url, target) for target in IMPORT.findall(source)}
-    assert f"/static/v-{digest}/js/session/soundscape.js" in seen  # a lazy import was followed
+    assert f"/static/v-{digest}/js/lib/session/soundscape.js" in seen  # a lazy import was followed

@@ -121,7 +121,7 @@ def test_every_page_links_the_manifest_and_the_app_script(client, auth, people):
     """Sign-in and patient pages: the manifest, pwa.js, and the patient the device store is for."""
     signin = client.get("/signin").text
     assert 'rel="manifest" href="/manifest.webmanifest"' in signin
-    assert 'src="/static/js/pwa.js"' in signin
+    assert 'src="/static/js/pages/pwa.js"' in signin
     assert "kap-patient" not in signin
     auth.login("patient@demo.test")
     home = client.get("/patient/").text

@@ -174,7 +174,7 @@ def test_absolute_lifetime_follows_the_config(app, client, auth, patient, clock)
     assert "a session lasts at most 1 hour." in client.get(response.headers["Location"]).text
 
 
-# --- The warning a minute before (static/js/idle.js) ------------------------------------------
+# --- The warning a minute before (static/js/pages/idle.js) ------------------------------------
 
 
 def _partial(app, client, path: str) -> str:
@@ -201,7 +201,7 @@ def test_warning_carries_the_limit_for_the_script(app, client, auth, people, ema
     assert limit - 60 <= remaining <= limit
     assert 'data-ping-url="/api/v1/me"' in html
     assert ">Stay signed in</button>" in html
-    assert re.search(r'<script type="module" src="/static/js/idle\.js[^"]*"></script>', html)
+    assert re.search(r'<script type="module" src="/static/js/pages/idle\.js[^"]*"></script>', html)
     assert "<script>" not in html
 
 

@@ -1,7 +1,8 @@
 // SessionClock: elapsed time from the recorded start, pauses, and persistence across reloads.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { SessionClock } from '../../static/js/session/clock.js';
+import { test } from 'node:test';
+import { SessionClock } from '../../static/js/lib/session/clock.js';
 
 class MemoryStorage {
   constructor(entries = {}) {

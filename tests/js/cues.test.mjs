@@ -1,7 +1,18 @@
 // CueRunner and its helpers: each cue once, in order, no replay burst after a reload; calm speech.
-import { afterEach, mock, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { CueRunner, STALE_CUE_SECONDS, announceCue, pickVoice, playChime, prepareChime, primeSpeech, releaseChime, speak } from '../../static/js/session/cues.js';
+import { afterEach, mock, test } from 'node:test';
+import {
+  announceCue,
+  CueRunner,
+  pickVoice,
+  playChime,
+  prepareChime,
+  primeSpeech,
+  releaseChime,
+  STALE_CUE_SECONDS,
+  speak,
+} from '../../static/js/lib/session/cues.js';
 
 const CUES = [
   { at_seconds: 0, text: 'Welcome.' },
@@ -9,12 +20,20 @@ const CUES = [
   { at_seconds: 90, text: 'Notice your body.' },
   { at_seconds: 300, text: 'Rest.' },
 ];
-const clockAt = (t) => ({ t, elapsed() {
-  return this.t;
-} });
+const clockAt = (t) => ({
+  t,
+  elapsed() {
+    return this.t;
+  },
+});
 const memory = () => {
   const map = new Map();
-  return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => map.set(k, String(v)), removeItem: (k) => map.delete(k), map };
+  return {
+    getItem: (k) => map.get(k) ?? null,
+    setItem: (k, v) => map.set(k, String(v)),
+    removeItem: (k) => map.delete(k),
+    map,
+  };
 };
 const texts = (cues) => cues.map((c) => c.text);
 
@@ -63,11 +82,14 @@ test('corrupt or throwing storage falls back to the stale-cue window', () => {
   storage.setItem('kap:session-cues:12', 'garbage');
   const runner = new CueRunner({ cues: CUES, clock: clockAt(6), onCue: () => {}, sessionId: 12, storage });
   assert.equal(runner.tick().length, 2);
-  const angry = { getItem() {
-    throw new Error('blocked');
-  }, setItem() {
-    throw new Error('full');
-  } };
+  const angry = {
+    getItem() {
+      throw new Error('blocked');
+    },
+    setItem() {
+      throw new Error('full');
+    },
+  };
   const again = new CueRunner({ cues: CUES, clock: clockAt(6), onCue: () => {}, sessionId: 12, storage: angry });
   assert.equal(again.tick().length, 2);
 });
@@ -79,10 +101,14 @@ test('a paused clock fires nothing; a failing onCue does not stop the others', (
   try {
     const clock = clockAt(0);
     const seen = [];
-    const runner = new CueRunner({ cues: CUES, clock, onCue: (c) => {
-      seen.push(c.text);
-      if (c.at_seconds === 0) throw new Error('boom');
-    } });
+    const runner = new CueRunner({
+      cues: CUES,
+      clock,
+      onCue: (c) => {
+        seen.push(c.text);
+        if (c.at_seconds === 0) throw new Error('boom');
+      },
+    });
     clock.t = 6;
     assert.equal(runner.tick().length, 2);
     assert.deepEqual(seen, ['Welcome.', 'Settle in. Let your breath slow.']);
@@ -120,11 +146,17 @@ class FakeUtterance {
   }
 }
 const voice = (lang, extra = {}) => ({ lang, name: lang, localService: false, default: false, ...extra });
-const fakeSynth = (voices) => ({ spoken: [], cancelled: 0, getVoices: () => voices, speak(u) {
-  this.spoken.push(u);
-}, cancel() {
-  this.cancelled++;
-} });
+const fakeSynth = (voices) => ({
+  spoken: [],
+  cancelled: 0,
+  getVoices: () => voices,
+  speak(u) {
+    this.spoken.push(u);
+  },
+  cancel() {
+    this.cancelled++;
+  },
+});
 
 afterEach(() => {
   delete globalThis.SpeechSynthesisUtterance;
@@ -155,9 +187,11 @@ test('speak does nothing without a voice, support or text, and never throws', ()
   assert.equal(speak('Hello', { synth: fakeSynth([]) }), false);
   assert.equal(speak('Hello', { synth: undefined }), false);
   assert.equal(speak('', { synth: fakeSynth([voice('en')]) }), false);
-  const broken = { getVoices() {
-    throw new Error('broken');
-  } };
+  const broken = {
+    getVoices() {
+      throw new Error('broken');
+    },
+  };
   assert.equal(speak('Hello', { synth: broken }), false);
   delete globalThis.SpeechSynthesisUtterance;
   assert.equal(speak('Hello', { synth: fakeSynth([voice('en')]) }), false, 'no Utterance constructor');

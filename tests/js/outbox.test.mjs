@@ -1,8 +1,9 @@
-// The outbox flush: in order, exactly once, never dropping a record on a 4xx (issue 6).
-import { test, beforeEach } from 'node:test';
+// The outbox flush: in order, exactly once, never dropping a record on a 4xx.
+
 import assert from 'node:assert/strict';
-import '../../static/js/device-store.js';
-import '../../static/js/outbox-core.js';
+import { beforeEach, test } from 'node:test';
+import '../../static/js/lib/device-store.js';
+import '../../static/js/lib/outbox-core.js';
 
 const core = { ...globalThis.KapStore, ...globalThis.KapOutbox };
 const USER = '7';
@@ -46,7 +47,10 @@ function fakeServer(routes) {
   return { fetchImpl, calls };
 }
 
-const me = (id = USER, token = 'token-1') => () => json(200, { user: { id: Number(id) }, csrf_token: token });
+const me =
+  (id = USER, token = 'token-1') =>
+  () =>
+    json(200, { user: { id: Number(id) }, csrf_token: token });
 const created = (body) => json(201, { id: 100, client_id: body.client_id, body: body.body });
 const offline = () => {
   throw new TypeError('Failed to fetch');
@@ -54,8 +58,12 @@ const offline = () => {
 
 function entry(text, extra = {}) {
   return {
-    kind: 'journal.create', method: 'POST', url: '/api/v1/journal', label: 'Journal entry',
-    body: { client_id: `c-${text}`, body: text, mood: null, shared: false, session_id: null }, ...extra,
+    kind: 'journal.create',
+    method: 'POST',
+    url: '/api/v1/journal',
+    label: 'Journal entry',
+    body: { client_id: `c-${text}`, body: text, mood: null, shared: false, session_id: null },
+    ...extra,
   };
 }
 
@@ -67,7 +75,10 @@ test('records are sent in order and deleted only after the server confirms', asy
   const server = fakeServer({ 'GET /api/v1/me': me(), 'POST /api/v1/journal': created });
   const result = await core.flush(USER, { fetchImpl: server.fetchImpl });
   assert.deepEqual(result, { state: 'idle', sent: 2 });
-  assert.deepEqual(server.calls.filter((c) => c.method === 'POST').map((c) => c.body.body), ['one', 'two']);
+  assert.deepEqual(
+    server.calls.filter((c) => c.method === 'POST').map((c) => c.body.body),
+    ['one', 'two'],
+  );
   assert.equal(server.calls.at(-1).token, 'token-1', 'a fresh CSRF token from /me');
   assert.deepEqual(await core.records(USER), []);
 });
@@ -77,7 +88,10 @@ test('no network: everything stays, in order, for the next try', async () => {
   await core.enqueue(USER, entry('two'));
   const result = await core.flush(USER, { fetchImpl: fakeServer({ 'GET /api/v1/me': offline }).fetchImpl });
   assert.equal(result.state, 'offline');
-  assert.deepEqual((await core.records(USER)).map((r) => r.body.body), ['one', 'two']);
+  assert.deepEqual(
+    (await core.records(USER)).map((r) => r.body.body),
+    ['one', 'two'],
+  );
 });
 
 test('the network fails mid-sync: the sent one is confirmed by its client_id on the retry', async () => {
@@ -154,7 +168,8 @@ test('a 2xx that is not our API (a Wi-Fi login page) does not count as sent', as
   await core.enqueue(USER, entry('one'));
   const portal = fakeServer({
     'GET /api/v1/me': me(),
-    'POST /api/v1/journal': () => new Response('<html>Sign in to Hotel Wi-Fi</html>', { status: 200, headers: { 'Content-Type': 'text/html' } }),
+    'POST /api/v1/journal': () =>
+      new Response('<html>Sign in to Hotel Wi-Fi</html>', { status: 200, headers: { 'Content-Type': 'text/html' } }),
   });
   assert.equal((await core.flush(USER, { fetchImpl: portal.fetchImpl })).state, 'retry');
   assert.equal((await core.records(USER)).length, 1);
@@ -189,7 +204,10 @@ test('the server cannot save (503, e.g. a full disk): the record is kept, then l
   });
   assert.deepEqual(await core.flush(USER, { fetchImpl: server.fetchImpl }), { state: 'retry', sent: 0, retryAfter: 0 });
   const kept = await core.records(USER);
-  assert.deepEqual(kept.map((r) => r.body.body), ['written while the disk was full', 'written after it']);
+  assert.deepEqual(
+    kept.map((r) => r.body.body),
+    ['written while the disk was full', 'written after it'],
+  );
   assert.notEqual(kept[0].state, 'attention', 'a 503 is retried by the phone, not handed to the person');
   assert.equal(kept[0].attempts, 1);
   assert.equal(server.calls.filter((c) => c.method === 'POST').length, 1, 'the second waits behind the first');
@@ -203,17 +221,29 @@ test('the server cannot save (503, e.g. a full disk): the record is kept, then l
 test('Call staff goes first, whatever waited before it', async () => {
   await core.enqueue(USER, entry('written earlier'));
   await core.enqueue(USER, {
-    kind: 'call-staff', priority: 0, session: 3, method: 'POST', url: '/api/v1/sessions/3/call-staff',
-    body: { client_id: 'call-1' }, label: 'Call staff',
+    kind: 'call-staff',
+    priority: 0,
+    session: 3,
+    method: 'POST',
+    url: '/api/v1/sessions/3/call-staff',
+    body: { client_id: 'call-1' },
+    label: 'Call staff',
   });
   const server = fakeServer({ 'GET /api/v1/me': me(), 'POST *': (body) => json(201, { client_id: body.client_id }) });
   await core.flush(USER, { fetchImpl: server.fetchImpl });
-  assert.deepEqual(server.calls.filter((c) => c.method === 'POST').map((c) => c.url), ['/api/v1/sessions/3/call-staff', '/api/v1/journal']);
+  assert.deepEqual(
+    server.calls.filter((c) => c.method === 'POST').map((c) => c.url),
+    ['/api/v1/sessions/3/call-staff', '/api/v1/journal'],
+  );
 });
 
 test('a refused phase is done when the session is already past it, kept when it is not', async () => {
   const phase = (name) => ({
-    kind: 'phase', session: 3, method: 'POST', url: '/api/v1/sessions/3/phase', body: { phase: name, at: '2026-11-22T10:00:00Z' },
+    kind: 'phase',
+    session: 3,
+    method: 'POST',
+    url: '/api/v1/sessions/3/phase',
+    body: { phase: name, at: '2026-11-22T10:00:00Z' },
   });
   await core.enqueue(USER, phase('downtime'));
   const past = fakeServer({
@@ -226,7 +256,8 @@ test('a refused phase is done when the session is already past it, kept when it 
   await core.enqueue(USER, phase('session'));
   const refused = fakeServer({
     'GET /api/v1/me': me(),
-    'POST /api/v1/sessions/3/phase': () => json(409, { error: { code: 'conflict', message: 'Some required preparation is not ticked' } }),
+    'POST /api/v1/sessions/3/phase': () =>
+      json(409, { error: { code: 'conflict', message: 'Some required preparation is not ticked' } }),
     'GET /api/v1/sessions/3': () => json(200, { id: 3, status: 'scheduled' }),
   });
   await core.flush(USER, { fetchImpl: refused.fetchImpl });
@@ -237,20 +268,51 @@ test('a refused phase is done when the session is already past it, kept when it 
 
 test('the stored session follows what the server confirmed; complete forgets it', async () => {
   await core.store.put(USER, 'sessions', {
-    id: 3, ready: true,
-    data: { id: 3, status: 'scheduled', intention: '', checklist: [{ id: 1, checked: false }, { id: 2, checked: false }] },
+    id: 3,
+    ready: true,
+    data: {
+      id: 3,
+      status: 'scheduled',
+      intention: '',
+      checklist: [
+        { id: 1, checked: false },
+        { id: 2, checked: false },
+      ],
+    },
   });
   await core.store.put(USER, 'tracks', { key: '3:10', session: 3, blob: 'audio' });
-  await core.enqueue(USER, { kind: 'checklist', session: 3, item: 2, method: 'PUT', url: '/api/v1/sessions/3/checklist/2', body: { checked: true } });
-  await core.enqueue(USER, { kind: 'phase', session: 3, method: 'POST', url: '/api/v1/sessions/3/phase', body: { phase: 'session', at: '2026-11-22T10:00:00Z' } });
+  await core.enqueue(USER, {
+    kind: 'checklist',
+    session: 3,
+    item: 2,
+    method: 'PUT',
+    url: '/api/v1/sessions/3/checklist/2',
+    body: { checked: true },
+  });
+  await core.enqueue(USER, {
+    kind: 'phase',
+    session: 3,
+    method: 'POST',
+    url: '/api/v1/sessions/3/phase',
+    body: { phase: 'session', at: '2026-11-22T10:00:00Z' },
+  });
   const server = fakeServer({ 'GET /api/v1/me': me(), 'PUT *': () => json(200, {}), 'POST *': () => json(200, {}) });
   await core.flush(USER, { fetchImpl: server.fetchImpl });
   const { data } = await core.store.get(USER, 'sessions', 3);
-  assert.deepEqual(data.checklist.map((i) => i.checked), [false, true]);
+  assert.deepEqual(
+    data.checklist.map((i) => i.checked),
+    [false, true],
+  );
   assert.equal(data.status, 'session');
   assert.equal(data.started_at, '2026-11-22T10:00:00Z');
 
-  await core.enqueue(USER, { kind: 'phase', session: 3, method: 'POST', url: '/api/v1/sessions/3/phase', body: { phase: 'complete' } });
+  await core.enqueue(USER, {
+    kind: 'phase',
+    session: 3,
+    method: 'POST',
+    url: '/api/v1/sessions/3/phase',
+    body: { phase: 'complete' },
+  });
   await core.flush(USER, { fetchImpl: server.fetchImpl });
   assert.equal(await core.store.get(USER, 'sessions', 3), undefined);
   assert.deepEqual(await core.store.all(USER, 'tracks'), []);
@@ -265,7 +327,10 @@ test('applyToSession: pending writes shown as the server will have them', () => 
   const started = core.applyToSession(data, { kind: 'phase', session: 3, body: { phase: 'session', at: 'T' } });
   assert.equal(started.status, 'session');
   assert.equal(started.started_at, 'T');
-  const back = core.applyToSession({ ...data, status: 'downtime' }, { kind: 'phase', session: 3, body: { phase: 'session' } });
+  const back = core.applyToSession(
+    { ...data, status: 'downtime' },
+    { kind: 'phase', session: 3, body: { phase: 'session' } },
+  );
   assert.equal(back.status, 'downtime', 'phases never go backwards');
   assert.equal(core.applyToSession(data, { kind: 'checklist', session: 4, item: 1, body: { checked: true } }), data);
 });
@@ -276,5 +341,6 @@ test('classify: what each answer means', () => {
   assert.equal(core.classify(401), 'signed-out');
   assert.equal(core.classify(400, 'csrf_failed'), 'csrf');
   for (const status of [0, 408, 429, 500, 502, 503]) assert.equal(core.classify(status), 'retry', status);
-  for (const status of [400, 403, 404, 409, 413, 415, 422]) assert.equal(core.classify(status, 'x'), 'attention', status);
+  for (const status of [400, 403, 404, 409, 413, 415, 422])
+    assert.equal(core.classify(status, 'x'), 'attention', status);
 });

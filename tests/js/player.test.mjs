@@ -1,7 +1,8 @@
 // SessionPlayer with stand-in <audio> elements: order, seeking, cross-fades, iOS, errors, cleanup.
-import { afterEach, beforeEach, mock, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { SessionPlayer, silentClip, volumeIsWritable } from '../../static/js/session/player.js';
+import { afterEach, beforeEach, mock, test } from 'node:test';
+import { SessionPlayer, silentClip, volumeIsWritable } from '../../static/js/lib/session/player.js';
 
 /** Enough of HTMLAudioElement for the player; metadata "loads" as soon as src is set. */
 class FakeAudio extends EventTarget {
@@ -69,9 +70,25 @@ const fakeMediaSession = () => ({
   },
 });
 
-const soundscape = (id, duration_seconds) => ({ id, title: `Scape ${id}`, duration_seconds, kind: 'soundscape', soundscape: { key: 'D', texture: 'drone', seed: id } });
-const upload = (id, duration_seconds) => ({ id, title: `Upload ${id}`, duration_seconds, kind: 'upload', url: `/media/tracks/${id}` });
-const DATA = { template_name: 'Walkthrough (3 minutes)', crossfade_seconds: 8, playlist: [soundscape(1, 60), upload(2, 100), soundscape(3, 40)] };
+const soundscape = (id, duration_seconds) => ({
+  id,
+  title: `Scape ${id}`,
+  duration_seconds,
+  kind: 'soundscape',
+  soundscape: { key: 'D', texture: 'drone', seed: id },
+});
+const upload = (id, duration_seconds) => ({
+  id,
+  title: `Upload ${id}`,
+  duration_seconds,
+  kind: 'upload',
+  url: `/media/tracks/${id}`,
+});
+const DATA = {
+  template_name: 'Walkthrough (3 minutes)',
+  crossfade_seconds: 8,
+  playlist: [soundscape(1, 60), upload(2, 100), soundscape(3, 40)],
+};
 const flush = () => new Promise((r) => setImmediate(r));
 
 let rendered;
@@ -83,9 +100,17 @@ const fakeRender = async (params, { durationSeconds }) => {
 function setup({ data = DATA, elements = [new FakeAudio(), new FakeAudio()], ...options } = {}) {
   const clock = fakeClock();
   const media = fakeMediaSession();
-  const player = new SessionPlayer({ data, clock, audioElements: elements, renderSoundscape: fakeRender, mediaSession: media, ...options });
+  const player = new SessionPlayer({
+    data,
+    clock,
+    audioElements: elements,
+    renderSoundscape: fakeRender,
+    mediaSession: media,
+    ...options,
+  });
   const events = [];
-  for (const type of ['trackchange', 'ended', 'error', 'statechange']) player.addEventListener(type, (e) => events.push([type, e.detail]));
+  for (const type of ['trackchange', 'ended', 'error', 'statechange'])
+    player.addEventListener(type, (e) => events.push([type, e.detail]));
   return { clock, media, player, events, a: elements[0], b: elements[1] };
 }
 
@@ -112,7 +137,10 @@ test('plays the first track on the first element, looping the soundscape, with m
   assert.equal(ctx.a.loop, true);
   assert.match(ctx.a.src, /^blob:/);
   assert.deepEqual(rendered[0], [1, 60]);
-  assert.deepEqual(ctx.events.find(([t]) => t === 'trackchange'), ['trackchange', { index: 0, track: DATA.playlist[0] }]);
+  assert.deepEqual(
+    ctx.events.find(([t]) => t === 'trackchange'),
+    ['trackchange', { index: 0, track: DATA.playlist[0] }],
+  );
   assert.equal(ctx.media.playbackState, 'playing');
   assert.equal(typeof ctx.media.handlers.play, 'function');
   assert.equal(typeof ctx.media.handlers.pause, 'function');
@@ -143,11 +171,17 @@ test('cross-fades with equal power and hands over track changes', async () => {
   const power = ctx.a.volume ** 2 + ctx.b.volume ** 2;
   assert.ok(Math.abs(power - 1) < 0.02, `power ${power}`);
   assert.ok(Math.abs(ctx.a.volume - Math.SQRT1_2) < 0.02);
-  assert.deepEqual(ctx.events.filter(([t]) => t === 'trackchange').map(([, d]) => d.index), [0, 1]);
+  assert.deepEqual(
+    ctx.events.filter(([t]) => t === 'trackchange').map(([, d]) => d.index),
+    [0, 1],
+  );
   await advance(ctx, 4.5);
   assert.equal(ctx.a.paused, true, 'first element now buffers track 3, paused until its start');
   assert.match(ctx.a.src, /^blob:/);
-  assert.deepEqual(rendered.map(([seed]) => seed), [1, 3]);
+  assert.deepEqual(
+    rendered.map(([seed]) => seed),
+    [1, 3],
+  );
 });
 
 test('master volume scales every element', async () => {
@@ -188,7 +222,10 @@ test('pause and resume stop the elements and the clock together; media keys work
   assert.equal(ctx.clock.isPaused, false);
   assert.equal(ctx.a.paused, false);
   assert.ok(ctx.a.volume < 0.5, 'fades back in after a pause');
-  assert.deepEqual(ctx.events.filter(([t]) => t === 'statechange').map(([, d]) => d.paused), [false, true, false]);
+  assert.deepEqual(
+    ctx.events.filter(([t]) => t === 'statechange').map(([, d]) => d.paused),
+    [false, true, false],
+  );
 });
 
 test('emits ended once when the playlist is over, and at once when started after it', async () => {
@@ -253,18 +290,27 @@ test('a soundscape that fails to render is reported and playback continues', asy
 test('loadBlob supplies cached blobs first; store receives generated ones', async () => {
   const stored = [];
   const cached = new Map([[3, new Blob(['cached'])]]);
-  const ctx = setup({ loadBlob: async (track) => cached.get(track.id) ?? null, store: (track, blob) => stored.push([track.id, blob.size]) });
+  const ctx = setup({
+    loadBlob: async (track) => cached.get(track.id) ?? null,
+    store: (track, blob) => stored.push([track.id, blob.size]),
+  });
   ctx.player.start();
   ctx.clock.t = 150;
   await advance(ctx, 0.5);
-  assert.deepEqual(rendered.map(([seed]) => seed), [1], 'track 3 came from the cache');
+  assert.deepEqual(
+    rendered.map(([seed]) => seed),
+    [1],
+    'track 3 came from the cache',
+  );
   assert.deepEqual(stored, [[1, 4]]);
 });
 
 test('a loadBlob that throws falls back to rendering', async () => {
-  const ctx = setup({ loadBlob: () => {
-    throw new Error('IndexedDB unavailable');
-  } });
+  const ctx = setup({
+    loadBlob: () => {
+      throw new Error('IndexedDB unavailable');
+    },
+  });
   ctx.player.start();
   await advance(ctx, 0.3);
   assert.deepEqual(rendered[0], [1, 60]);

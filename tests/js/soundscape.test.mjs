@@ -1,15 +1,13 @@
 // Soundscape helpers: keys, seeded randomness, whole-cycle loops, seamless levels, and rendering.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
-  MAX_LOOP_SECONDS,
-  SOUNDSCAPE_KEYS,
-  SOUNDSCAPE_TEXTURES,
-  WARMUP_SECONDS,
   createRng,
   keyFrequencies,
   lfoValue,
   loopFrames,
+  MAX_LOOP_SECONDS,
   midiToHz,
   normalizationGain,
   planLevel,
@@ -18,9 +16,12 @@ import {
   renderChime,
   renderSoundscape,
   rootFrequency,
+  SOUNDSCAPE_KEYS,
+  SOUNDSCAPE_TEXTURES,
   strikeEnvelope,
   strikeRepeats,
-} from '../../static/js/session/soundscape.js';
+  WARMUP_SECONDS,
+} from '../../static/js/lib/session/soundscape.js';
 
 const close = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≈ ${b}`);
 
@@ -106,11 +107,16 @@ test('lfo values swing around the base and repeat each loop', () => {
   close(lfoValue(2, { cycles: 1, depth: 0.5, phase: Math.PI / 2 }, 0, 60), 3);
 });
 
-const PARAMS = SOUNDSCAPE_TEXTURES.flatMap((texture) => SOUNDSCAPE_KEYS.map((key, i) => ({ texture, key, seed: i * 31 + 7 })));
+const PARAMS = SOUNDSCAPE_TEXTURES.flatMap((texture) =>
+  SOUNDSCAPE_KEYS.map((key, i) => ({ texture, key, seed: i * 31 + 7 })),
+);
 
 test('plans are deterministic from their parameters', () => {
   for (const p of PARAMS) assert.deepEqual(planSoundscape(p, 60), planSoundscape({ ...p }, 60));
-  assert.notDeepEqual(planSoundscape({ texture: 'bells', key: 'D', seed: 1 }, 60), planSoundscape({ texture: 'bells', key: 'D', seed: 2 }, 60));
+  assert.notDeepEqual(
+    planSoundscape({ texture: 'bells', key: 'D', seed: 1 }, 60),
+    planSoundscape({ texture: 'bells', key: 'D', seed: 2 }, 60),
+  );
 });
 
 test('plans reject unknown textures and keys', () => {
@@ -217,7 +223,7 @@ class FakeOfflineAudioContext {
     Object.assign(this, { channels, length, sampleRate, nodes: [], destination: {} });
     FakeOfflineAudioContext.last = this;
   }
-  createBuffer(channels, length, sampleRate) {
+  createBuffer(_channels, length, sampleRate) {
     const data = new Float32Array(length);
     return { length, sampleRate, duration: length / sampleRate, getChannelData: () => data };
   }
@@ -237,12 +243,20 @@ for (const method of ['Oscillator', 'Gain', 'BiquadFilter', 'BufferSource', 'Con
 
 async function decode(blob) {
   const view = new DataView(await blob.arrayBuffer());
-  return { rate: view.getUint32(24, true), channels: view.getUint16(22, true), frames: view.getUint32(40, true) / 2, view };
+  return {
+    rate: view.getUint32(24, true),
+    channels: view.getUint16(22, true),
+    frames: view.getUint32(40, true) / 2,
+    view,
+  };
 }
 
 test('renderSoundscape renders warm-up plus loop and encodes only the loop, mono', async () => {
   for (const texture of SOUNDSCAPE_TEXTURES) {
-    const blob = await renderSoundscape({ texture, key: 'D', seed: 7 }, { durationSeconds: 60, OfflineAudioContextImpl: FakeOfflineAudioContext });
+    const blob = await renderSoundscape(
+      { texture, key: 'D', seed: 7 },
+      { durationSeconds: 60, OfflineAudioContextImpl: FakeOfflineAudioContext },
+    );
     const ctx = FakeOfflineAudioContext.last;
     assert.equal(ctx.channels, 1);
     assert.equal(ctx.sampleRate, 22050);
@@ -259,13 +273,19 @@ test('renderSoundscape renders warm-up plus loop and encodes only the loop, mono
 });
 
 test('renderSoundscape caps the loop at 120 s and honours the sample rate', async () => {
-  const blob = await renderSoundscape({ texture: 'pad', key: 'A', seed: 3 }, { durationSeconds: 245.3, sampleRate: 8000, OfflineAudioContextImpl: FakeOfflineAudioContext });
+  const blob = await renderSoundscape(
+    { texture: 'pad', key: 'A', seed: 3 },
+    { durationSeconds: 245.3, sampleRate: 8000, OfflineAudioContextImpl: FakeOfflineAudioContext },
+  );
   const wav = await decode(blob);
   assert.deepEqual([wav.rate, wav.frames], [8000, 120 * 8000]);
 });
 
 test('rendering without OfflineAudioContext fails clearly', async () => {
-  await assert.rejects(renderSoundscape({ texture: 'drone', key: 'C', seed: 1 }, { durationSeconds: 10, OfflineAudioContextImpl: null }), /OfflineAudioContext/);
+  await assert.rejects(
+    renderSoundscape({ texture: 'drone', key: 'C', seed: 1 }, { durationSeconds: 10, OfflineAudioContextImpl: null }),
+    /OfflineAudioContext/,
+  );
   await assert.rejects(renderChime({ OfflineAudioContextImpl: null }), /OfflineAudioContext/);
 });
 

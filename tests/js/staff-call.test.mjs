@@ -1,7 +1,8 @@
-// Call staff's words for each state of a call: never more than the server knows (issue 12).
-import { test } from 'node:test';
+// Call staff's words for each state of a call: never more than the server knows.
+
 import assert from 'node:assert/strict';
-import { callStatus, clockTime, telLink } from '../../static/js/session/staff-call.js';
+import { test } from 'node:test';
+import { callStatus, clockTime, telLink } from '../../static/js/lib/session/staff-call.js';
 
 const ZONE = 'America/New_York';
 const PHONE = '+1 212 555 0142';
@@ -36,7 +37,11 @@ test('stored but not acknowledged: sent, waiting — nobody is said to be coming
 });
 
 test('acknowledged: who and when, in the clinic zone (summer and winter time)', () => {
-  const summer = { status: 'acknowledged', acknowledged_by: 'Dr. Tess Rivera', acknowledged_at: '2026-07-01T18:32:00Z' };
+  const summer = {
+    status: 'acknowledged',
+    acknowledged_by: 'Dr. Tess Rivera',
+    acknowledged_at: '2026-07-01T18:32:00Z',
+  };
   assert.equal(callStatus(summer, options).text, 'Staff have seen your call — Dr. Tess Rivera, 14:32');
   const winter = { ...summer, acknowledged_at: '2026-12-01T19:32:00Z' };
   assert.equal(callStatus(winter, options).text, 'Staff have seen your call — Dr. Tess Rivera, 14:32');

@@ -1,9 +1,15 @@
-// The phone's copy of the start-window rule (static/js/start-window.js): states, wording, day-of.
-import { test } from 'node:test';
+// The phone's copy of the start-window rule (static/js/lib/start-window.js): states, wording, day-of.
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
-  clockLabel, dayLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState,
-} from '../../static/js/start-window.js';
+  clockLabel,
+  dayLabel,
+  notTodayMessage,
+  notYetTickable,
+  tooEarlyMessage,
+  windowState,
+} from '../../static/js/lib/start-window.js';
 
 const ZONE = 'America/New_York';
 // Thursday 10 December 2026, 10:00 EST booked, 120 minutes: open 08:00 until Friday 00:00.

@@ -1,6 +1,7 @@
 // Timeline maths: the cross-fade rule the server shares, positions, fades, phases and cues.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
   cuesBetween,
   downtimeRemaining,
@@ -10,7 +11,7 @@ import {
   playlistLength,
   positionAt,
   trackStarts,
-} from '../../static/js/session/timeline.js';
+} from '../../static/js/lib/session/timeline.js';
 
 const track = (duration_seconds) => ({ duration_seconds });
 const three = [track(60), track(100), track(40)];
@@ -95,11 +96,27 @@ test('downtime remaining counts down only during downtime', () => {
 });
 
 test('cuesBetween takes from < at <= to, sorted', () => {
-  const cues = [{ at_seconds: 30, text: 'b' }, { at_seconds: 0, text: 'a' }, { at_seconds: 30, text: 'c' }, { at_seconds: 90, text: 'd' }];
-  assert.deepEqual(cuesBetween(cues, -1, 0).map((c) => c.text), ['a'], 'first tick includes a cue at 0');
-  assert.deepEqual(cuesBetween(cues, 0, 30).map((c) => c.text), ['b', 'c'], 'equal times keep order');
+  const cues = [
+    { at_seconds: 30, text: 'b' },
+    { at_seconds: 0, text: 'a' },
+    { at_seconds: 30, text: 'c' },
+    { at_seconds: 90, text: 'd' },
+  ];
+  assert.deepEqual(
+    cuesBetween(cues, -1, 0).map((c) => c.text),
+    ['a'],
+    'first tick includes a cue at 0',
+  );
+  assert.deepEqual(
+    cuesBetween(cues, 0, 30).map((c) => c.text),
+    ['b', 'c'],
+    'equal times keep order',
+  );
   assert.deepEqual(cuesBetween(cues, 30, 89.9), []);
-  assert.deepEqual(cuesBetween(cues, -60, 1000).map((c) => c.text), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    cuesBetween(cues, -60, 1000).map((c) => c.text),
+    ['a', 'b', 'c', 'd'],
+  );
   assert.deepEqual(cuesBetween([], 0, 10), []);
   assert.deepEqual(cuesBetween(undefined, 0, 10), []);
   assert.equal(cues[0].text, 'b', 'input is not reordered');

@@ -1,7 +1,8 @@
 // ScreenWakeLock: held while running, re-acquired when the page is visible again, released on stop.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { ScreenWakeLock } from '../../static/js/session/wakelock.js';
+import { test } from 'node:test';
+import { ScreenWakeLock } from '../../static/js/lib/session/wakelock.js';
 
 class FakeSentinel extends EventTarget {
   released = false;
@@ -13,13 +14,17 @@ class FakeSentinel extends EventTarget {
 function env({ refuse = false } = {}) {
   const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
   const sentinels = [];
-  const navigator = { wakeLock: { async request(type) {
-    assert.equal(type, 'screen');
-    if (refuse) throw new Error('NotAllowedError');
-    const s = new FakeSentinel();
-    sentinels.push(s);
-    return s;
-  } } };
+  const navigator = {
+    wakeLock: {
+      async request(type) {
+        assert.equal(type, 'screen');
+        if (refuse) throw new Error('NotAllowedError');
+        const s = new FakeSentinel();
+        sentinels.push(s);
+        return s;
+      },
+    },
+  };
   return { document, navigator, sentinels };
 }
 const flush = () => new Promise((r) => setImmediate(r));

@@ -1,7 +1,8 @@
 // WAV encoder: RIFF header fields, 16-bit sample conversion with clipping, lengths, slices.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { encodeWav, encodeWavBytes, encodeWavInSlices, inSlices, nextTask } from '../../static/js/session/wav.js';
+import { test } from 'node:test';
+import { encodeWav, encodeWavBytes, encodeWavInSlices, inSlices, nextTask } from '../../static/js/lib/session/wav.js';
 
 const text = (bytes, at, n) => String.fromCharCode(...bytes.slice(at, at + n));
 
@@ -33,7 +34,10 @@ test('stereo interleaves channels and doubles rates', () => {
   assert.equal(view.getUint32(28, true), 44100 * 4);
   assert.equal(view.getUint16(32, true), 4);
   assert.equal(view.getUint32(40, true), 8);
-  assert.deepEqual([0, 1, 2, 3].map((i) => view.getInt16(44 + i * 2, true)), [32767, -32768, 0, 16384]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => view.getInt16(44 + i * 2, true)),
+    [32767, -32768, 0, 16384],
+  );
 });
 
 test('samples are clipped to the 16-bit range and NaN becomes silence', () => {
@@ -77,7 +81,11 @@ test('encodeWavInSlices writes the file encodeWav makes of the samples times the
 test('inSlices covers the range once, in order, in slices of the given size', async () => {
   const seen = [];
   await inSlices(10, (from, to) => seen.push([from, to]), { slice: 4, pause: async () => {} });
-  assert.deepEqual(seen, [[0, 4], [4, 8], [8, 10]]);
+  assert.deepEqual(seen, [
+    [0, 4],
+    [4, 8],
+    [8, 10],
+  ]);
   await inSlices(0, () => assert.fail('nothing to do'));
 });
 

@@ -1,4 +1,4 @@
-"""Playlist timing (mirrored by static/js/session/timeline.js) and duration text."""
+"""Playlist timing (mirrored by static/js/lib/session/timeline.js) and duration text."""
 
 import pytest
 

@@ -43,11 +43,19 @@ export function callStatus(call, { zone, phone = '' } = {}) {
       return { state, text: 'Sent — waiting for staff', phone: '' };
     case 'acknowledged': {
       const who = [call.acknowledged_by, clockTime(call.acknowledged_at, zone)].filter(Boolean);
-      return { state, text: ['Staff have seen your call', ...(who.length ? [who.join(', ')] : [])].join(' — '), phone: '' };
+      return {
+        state,
+        text: ['Staff have seen your call', ...(who.length ? [who.join(', ')] : [])].join(' — '),
+        phone: '',
+      };
     }
     case 'resolved': {
       const at = clockTime(call.resolved_at, zone);
-      return { state, text: at ? `Your call was closed by staff at ${at}` : 'Your call was closed by staff', phone: '' };
+      return {
+        state,
+        text: at ? `Your call was closed by staff at ${at}` : 'Your call was closed by staff',
+        phone: '',
+      };
     }
     default:
       return { state: '', text: '', phone: '' };
@@ -139,7 +147,13 @@ export function startStaffCall({ data, ui, outbox, user, zone: zoneOrPromise, di
     try {
       if (!user) throw new Error('no device store');
       record = await outbox.enqueue({
-        kind: 'call-staff', priority: 0, session: data.id, method: 'POST', url: urls.send, body, label: 'Call staff',
+        kind: 'call-staff',
+        priority: 0,
+        session: data.id,
+        method: 'POST',
+        url: urls.send,
+        body,
+        label: 'Call staff',
       });
     } catch {
       return directPost(urls.send, body).then(sent, () => show('failed')); // one direct try
@@ -174,7 +188,8 @@ export function startStaffCall({ data, ui, outbox, user, zone: zoneOrPromise, di
   ui.no.addEventListener('click', () => confirming(false));
   ui.yes.addEventListener('click', () => {
     confirming(false);
-    if (pending) render(); // one call is already on its way: say where it is
+    if (pending)
+      render(); // one call is already on its way: say where it is
     else callStaff();
   });
   document.addEventListener('visibilitychange', () => {

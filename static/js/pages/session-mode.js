@@ -3,23 +3,30 @@
 // Where the session is comes from the session clock (the recorded start time, less pauses) on
 // every tick, never from counting ticks, so a reload, a locked screen or throttled timers resume
 // at the right place. The session's data comes from the page or, offline, from this phone's store
-// (static/js/offline.js keeps it with its audio); phase changes and Call staff go through the
+// (static/js/lib/offline.js keeps it with its audio); phase changes and Call staff go through the
 // outbox, which keeps each until the server has it (re-sending a phase is a no-op there). Call
-// staff and the real state of the call are in session/staff-call.js.
+// staff and the real state of the call are in lib/session/staff-call.js.
 //
 // Start-up loads only what the first screen needs; the rest is imported when first used (the
 // soundscape renderer, the wake lock, the direct API fallback). The service worker precaches
 // every one of them (kap/pwa/views.py), so a session started offline finds them all.
 
 import {
-  clinicZone, core, currentUser, keepTrack, sessionWithPending, storeSessionData, storedSession, trackBlob,
-} from './device.js';
-import * as outbox from './outbox.js';
-import { SessionClock, quietly } from './session/clock.js';
-import { CueRunner, announceCue, prepareChime, primeSpeech, releaseChime } from './session/cues.js';
-import { SessionPlayer, silentClip } from './session/player.js';
-import { startStaffCall } from './session/staff-call.js';
-import { downtimeRemaining, phaseAt, playlistLength, positionAt } from './session/timeline.js';
+  clinicZone,
+  core,
+  currentUser,
+  keepTrack,
+  sessionWithPending,
+  storedSession,
+  storeSessionData,
+  trackBlob,
+} from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
+import { quietly, SessionClock } from '../lib/session/clock.js';
+import { announceCue, CueRunner, prepareChime, primeSpeech, releaseChime } from '../lib/session/cues.js';
+import { SessionPlayer, silentClip } from '../lib/session/player.js';
+import { startStaffCall } from '../lib/session/staff-call.js';
+import { downtimeRemaining, phaseAt, playlistLength, positionAt } from '../lib/session/timeline.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
 const RANK = { session: 0, downtime: 1, integration: 2 };
@@ -31,14 +38,26 @@ const SAID = {
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  root: $('sm'), announce: $('sm-announce'), title: $('sm-track-title'), of: $('sm-track-of'),
-  progress: $('sm-progress'), begin: $('sm-begin'), prompt: $('sm-prompt'), countdown: $('sm-countdown'),
-  music: $('sm-music'), pause: $('sm-pause'), volume: $('sm-volume'),
-  call: $('sm-call'), confirm: $('sm-confirm'), yes: $('sm-call-yes'), no: $('sm-call-no'), staff: $('sm-staff-status'),
+  root: $('sm'),
+  announce: $('sm-announce'),
+  title: $('sm-track-title'),
+  of: $('sm-track-of'),
+  progress: $('sm-progress'),
+  begin: $('sm-begin'),
+  prompt: $('sm-prompt'),
+  countdown: $('sm-countdown'),
+  music: $('sm-music'),
+  pause: $('sm-pause'),
+  volume: $('sm-volume'),
+  call: $('sm-call'),
+  confirm: $('sm-confirm'),
+  yes: $('sm-call-yes'),
+  no: $('sm-call-no'),
+  staff: $('sm-staff-status'),
 };
 const user = currentUser();
 /** One direct try, where there is no device store for the outbox (storage blocked). */
-const postNow = (url, body) => import('./api.js').then(({ api }) => api.post(url, body));
+const postNow = (url, body) => import('../lib/api.js').then(({ api }) => api.post(url, body));
 /** After start-up, once the page is idle (Safari has no requestIdleCallback). */
 const whenIdle = (work) =>
   globalThis.requestIdleCallback ? requestIdleCallback(work, { timeout: 1000 }) : setTimeout(work, 200);
@@ -111,7 +130,14 @@ function record(phase, atMs) {
   if (queued.has(phase) || RANK[phase] <= RANK[known]) return;
   queued.add(phase);
   const change = { phase, at: new Date(atMs).toISOString() };
-  const spec = { kind: 'phase', session: data.id, method: 'POST', url: data.urls.phase, body: change, label: 'Session step' };
+  const spec = {
+    kind: 'phase',
+    session: data.id,
+    method: 'POST',
+    url: data.urls.phase,
+    body: change,
+    label: 'Session step',
+  };
   // Without a device store (storage blocked), one direct try: the phase is not writing, and the
   // server's order rules still hold on the next change.
   (user ? outbox.enqueue(spec) : Promise.reject()).catch(() => postNow(data.urls.phase, change).catch(() => {}));
@@ -135,7 +161,7 @@ let wakeLock = null; // loaded with the music: before it plays there is no scree
 /** Keeps the screen on while the music plays (on) or lets it sleep again (off). */
 function keepAwake(on) {
   if (!on && !wakeLock) return;
-  wakeLock ??= import('./session/wakelock.js').then(({ ScreenWakeLock }) => new ScreenWakeLock());
+  wakeLock ??= import('../lib/session/wakelock.js').then(({ ScreenWakeLock }) => new ScreenWakeLock());
   wakeLock.then((lock) => (on ? lock.start() : lock.stop())).catch(() => {});
 }
 

@@ -171,9 +171,7 @@ export function persist() {
 }
 
 function registerBackgroundSync() {
-  navigator.serviceWorker?.ready
-    .then((registration) => registration.sync?.register('kap-outbox'))
-    .catch(() => {});
+  navigator.serviceWorker?.ready.then((registration) => registration.sync?.register('kap-outbox')).catch(() => {});
 }
 
 /** How a record reads in a list: "Journal entry", "Checklist tick" ... */

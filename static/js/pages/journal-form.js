@@ -4,9 +4,9 @@
 // and the outbox record, so however often it is sent, the server keeps one entry. Once the
 // server has it, the journal opens at the entry; until then the page says where it is.
 
-import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from './device.js';
-import { bindDraft } from './drafts.js';
-import * as outbox from './outbox.js';
+import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from '../lib/device.js';
+import { bindDraft } from '../lib/drafts.js';
+import * as outbox from '../lib/outbox.js';
 
 const MAX_LENGTH = 20000;
 const form = document.querySelector('[data-journal-form]');
@@ -51,7 +51,10 @@ function read() {
     showError('body', 'Write something before saving.');
     ok = false;
   } else if (body.length > MAX_LENGTH) {
-    showError('body', `Entries can be up to 20,000 characters; this one has ${body.length.toLocaleString('en')}. Split it into two entries.`);
+    showError(
+      'body',
+      `Entries can be up to 20,000 characters; this one has ${body.length.toLocaleString('en')}. Split it into two entries.`,
+    );
     ok = false;
   }
   if (mood && !(/^\d{1,2}$/.test(mood) && Number(mood) <= 10)) {
@@ -147,12 +150,19 @@ async function save(ready) {
   if (!values) return;
   const spec = entryId
     ? {
-        kind: 'journal.update', entry: entryId, method: 'PATCH', url: `/api/v1/journal/${entryId}`,
-        body: { ...values, base_revision: Number(f.base_revision.value) || null }, label: 'Edited journal entry',
+        kind: 'journal.update',
+        entry: entryId,
+        method: 'PATCH',
+        url: `/api/v1/journal/${entryId}`,
+        body: { ...values, base_revision: Number(f.base_revision.value) || null },
+        label: 'Edited journal entry',
       }
     : {
-        kind: 'journal.create', method: 'POST', url: '/api/v1/journal',
-        body: { client_id: f.client_id.value, ...values }, label: 'Journal entry',
+        kind: 'journal.create',
+        method: 'POST',
+        url: '/api/v1/journal',
+        body: { client_id: f.client_id.value, ...values },
+        label: 'Journal entry',
       };
   let record;
   try {
@@ -172,14 +182,18 @@ async function save(ready) {
   if (state === 'synced') {
     // Say it on the journal page, where the entry now is (the server's list).
     try {
-      sessionStorage.setItem('kap:flash', JSON.stringify({ message: savedMessage(values.shared), label: outbox.SYNCED_LABEL }));
+      sessionStorage.setItem(
+        'kap:flash',
+        JSON.stringify({ message: savedMessage(values.shared), label: outbox.SYNCED_LABEL }),
+      );
     } catch {
       /* the journal still shows the entry */
     }
     location.assign(`/patient/journal${result?.id ? `#entry-${result.id}` : ''}`);
   } else if (state === 'attention') {
     panel.show('attention', 'Not sent — kept on this phone');
-    panel.detail.textContent = 'The server refused this entry. Open your journal to see why and what you can do; your text is safe.';
+    panel.detail.textContent =
+      'The server refused this entry. Open your journal to see why and what you can do; your text is safe.';
   }
 }
 

@@ -1,8 +1,8 @@
 // Patient home: on the session day (or while a session runs) the next session is kept on the
 // phone for offline use; anything stored for another session goes (only the next one stays).
 
-import { currentUser } from './device.js';
-import { forgetOtherSessions, showReadiness } from './offline.js';
+import { currentUser } from '../lib/device.js';
+import { forgetOtherSessions, showReadiness } from '../lib/offline.js';
 
 const line = document.querySelector('[data-offline-ready]');
 const user = currentUser();

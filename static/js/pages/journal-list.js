@@ -2,8 +2,8 @@
 // offline). Each item says where it is; one the server refused stays until the patient decides,
 // with its text shown, so nothing is ever lost without them choosing it.
 
-import { clinicZone, core, currentUser, inZone } from './device.js';
-import * as outbox from './outbox.js';
+import { clinicZone, core, currentUser, inZone } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const section = document.querySelector('[data-outbox-list]');
 const items = section?.querySelector('[data-outbox-items]');
@@ -24,7 +24,10 @@ const zone = await clinicZone(user); // as the entries the server listed above s
 
 function when(iso) {
   const date = new Date(iso);
-  return date.toLocaleString(undefined, inZone({ weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }, zone));
+  return date.toLocaleString(
+    undefined,
+    inZone({ weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }, zone),
+  );
 }
 
 function action(text, onClick, extra = '') {
@@ -38,7 +41,10 @@ function action(text, onClick, extra = '') {
 async function saveAsNewEntry(record) {
   const text = record.kind === INTENTION ? `My intention: ${record.body.text}` : record.body.body;
   await outbox.enqueue({
-    kind: 'journal.create', method: 'POST', url: '/api/v1/journal', label: 'Journal entry',
+    kind: 'journal.create',
+    method: 'POST',
+    url: '/api/v1/journal',
+    label: 'Journal entry',
     body: { client_id: core.uuid(), body: text, mood: record.body.mood ?? null, shared: false, session_id: null },
   });
   await outbox.discard(record.seq);
@@ -67,7 +73,8 @@ function item(record) {
   tools.append(
     action(
       text ? 'Delete from this phone' : 'Dismiss',
-      () => confirm(`Delete ${what} from this phone for good? It never reached your clinic.`) && outbox.discard(record.seq),
+      () =>
+        confirm(`Delete ${what} from this phone for good? It never reached your clinic.`) && outbox.discard(record.seq),
       'button--danger',
     ),
   );
@@ -88,7 +95,8 @@ async function render() {
 
 if (section && user) {
   outbox.on('synced', ({ record }) => {
-    if (JOURNAL.has(record.kind) || record.kind === INTENTION) syncedHere.set(record.id, { ...record, state: 'synced' });
+    if (JOURNAL.has(record.kind) || record.kind === INTENTION)
+      syncedHere.set(record.id, { ...record, state: 'synced' });
   });
   outbox.on('change', render);
   render();

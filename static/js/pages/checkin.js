@@ -3,8 +3,8 @@
 // are — and if question 9 of the PHQ-9 was answered above 0, crisis support comes first at once,
 // without waiting for the server.
 
-import { currentUser } from './device.js';
-import * as outbox from './outbox.js';
+import { currentUser } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const form = document.querySelector('[data-checkin-form]');
 const user = currentUser();
@@ -29,7 +29,10 @@ async function save(event) {
   let record;
   try {
     record = await outbox.enqueue({
-      kind: 'measure', method: 'POST', url: '/api/v1/measures', label: 'Check-in',
+      kind: 'measure',
+      method: 'POST',
+      url: '/api/v1/measures',
+      label: 'Check-in',
       body: {
         instrument,
         answers: chosen,

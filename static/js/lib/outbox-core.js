@@ -6,7 +6,7 @@
 // sets globalThis.KapOutbox. A record leaves the outbox only after the server's 2xx; a 4xx
 // never drops one.
 
-(function (global) {
+((global) => {
   'use strict';
 
   const { forgetSession, notify, store, uuid } = global.KapStore;
@@ -172,7 +172,11 @@
   async function checkPhase(record, outcome, fetchImpl) {
     let response;
     try {
-      response = await fetchWithTimeout(`/api/v1/sessions/${record.session}`, { headers: { Accept: 'application/json' } }, fetchImpl);
+      response = await fetchWithTimeout(
+        `/api/v1/sessions/${record.session}`,
+        { headers: { Accept: 'application/json' } },
+        fetchImpl,
+      );
     } catch {
       return { kind: 'offline' };
     }
@@ -220,7 +224,8 @@
         let outcome = await send(record, me.token, fetchImpl);
         if (outcome.kind === 'csrf') {
           me = await whoIsSignedIn(fetchImpl);
-          if (me.state !== 'ok' || me.userId !== String(userId)) return { state: me.state === 'ok' ? 'other-user' : me.state, sent };
+          if (me.state !== 'ok' || me.userId !== String(userId))
+            return { state: me.state === 'ok' ? 'other-user' : me.state, sent };
           outcome = await send(record, me.token, fetchImpl);
           if (outcome.kind === 'csrf') outcome = { ...outcome, kind: 'retry' };
         }

@@ -3,7 +3,7 @@
 // way, the button is described by exactly that, and staff check-in is picked up without a
 // reload. The server checks everything again (kap/services/sessions/start_window.py).
 
-import { clinicZone, storeSessionData, storedSession } from './device.js';
+import { clinicZone, storedSession, storeSessionData } from './device.js';
 import { clockLabel, notTodayMessage, windowState } from './start-window.js';
 
 const CHECK_IN_POLL_MS = 10_000;
@@ -90,6 +90,7 @@ export function startGate({ form, sessionId, user }) {
     /** Why Start cannot be pressed now ('' when it can, apart from unticked items). */
     reason() {
       if (!notToday.hidden) return notToday.textContent;
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered line breaks become sentence breaks.
       if (parts.waiting && !parts.waiting.hidden) return parts.waiting.innerText.replace(/\s*\n\s*/g, '. ');
       return '';
     },

@@ -1,8 +1,8 @@
 // Eye-mask prompts: fires each cue once as the session clock passes it, with a chime and calm speech.
 
-import { cuesBetween } from './timeline.js';
 import { defaultStorage, quietly } from './clock.js';
 import { unlockAudio } from './player.js';
+import { cuesBetween } from './timeline.js';
 
 /** Cues older than this at start-up are skipped: a reload must not replay a burst of prompts. */
 export const STALE_CUE_SECONDS = 60;
@@ -75,9 +75,13 @@ export class CueRunner {
 
 /** Chooses a voice for `lang` ("en", "en-GB"), preferring one that works offline. */
 export function pickVoice(voices, lang) {
-  const base = String(lang || 'en').toLowerCase().split('-')[0];
+  const base = String(lang || 'en')
+    .toLowerCase()
+    .split('-')[0];
   const matching = voices.filter((v) => v.lang?.toLowerCase().replace('_', '-').split('-')[0] === base);
-  return matching.find((v) => v.localService && v.default) ?? matching.find((v) => v.localService) ?? matching[0] ?? null;
+  return (
+    matching.find((v) => v.localService && v.default) ?? matching.find((v) => v.localService) ?? matching[0] ?? null
+  );
 }
 
 /**
@@ -85,7 +89,10 @@ export function pickVoice(voices, lang) {
  * no voice for the page's language is installed.
  * @param {string} text @param {{rate?: number, lang?: string, synth?: SpeechSynthesis}} [o]
  */
-export function speak(text, { rate = 0.85, lang = globalThis.document?.documentElement.lang, synth = globalThis.speechSynthesis } = {}) {
+export function speak(
+  text,
+  { rate = 0.85, lang = globalThis.document?.documentElement.lang, synth = globalThis.speechSynthesis } = {},
+) {
   try {
     const voice = synth && text ? pickVoice(synth.getVoices(), lang) : null;
     if (!voice) return false;

@@ -2,14 +2,19 @@
 // session mode runs from start to journal with no signal. "Ready offline" is shown only when all
 // of it is stored and the service worker holds the app itself.
 
-import { core, keepTrack, storeCrisisContacts, storeSessionData, storedSession, trackBlob } from './device.js';
+import { core, keepTrack, storeCrisisContacts, storedSession, storeSessionData, trackBlob } from './device.js';
 
 export const READY_LABEL = 'Ready offline';
 const SW_WAIT_MS = 15000;
 
 async function getJson(url) {
-  const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' });
-  if (!response.ok) throw Object.assign(new Error(`The server answered ${response.status}.`), { status: response.status });
+  const response = await fetch(url, {
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json' },
+    cache: 'no-store',
+  });
+  if (!response.ok)
+    throw Object.assign(new Error(`The server answered ${response.status}.`), { status: response.status });
   return response.json();
 }
 
@@ -107,7 +112,12 @@ export function showReadiness(element, userId, sessionId) {
       set('ready', READY_LABEL);
     } catch (error) {
       const offline = !navigator.onLine || error instanceof TypeError;
-      set('failed', offline ? 'Not ready offline yet: it needs a connection to store the music.' : `Not ready offline: ${error.message}`);
+      set(
+        'failed',
+        offline
+          ? 'Not ready offline yet: it needs a connection to store the music.'
+          : `Not ready offline: ${error.message}`,
+      );
     }
   };
   again?.addEventListener('click', run);

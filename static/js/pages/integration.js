@@ -1,8 +1,8 @@
 // After the session: "Mark this session complete" goes through the outbox, so it works offline;
 // once the server has it, the phone forgets the session (SECURITY.md).
 
-import { currentUser } from './device.js';
-import * as outbox from './outbox.js';
+import { currentUser } from '../lib/device.js';
+import * as outbox from '../lib/outbox.js';
 
 const form = document.querySelector('[data-complete-form]');
 const user = currentUser();
@@ -19,14 +19,22 @@ if (form && user) {
     event.preventDefault();
     button.disabled = true;
     const record = await outbox.enqueue({
-      kind: 'phase', session: sessionId, method: 'POST', url: `/api/v1/sessions/${sessionId}/phase`,
-      body: { phase: 'complete', at: new Date().toISOString() }, label: 'Session complete',
+      kind: 'phase',
+      session: sessionId,
+      method: 'POST',
+      url: `/api/v1/sessions/${sessionId}/phase`,
+      body: { phase: 'complete', at: new Date().toISOString() },
+      label: 'Session complete',
     });
     const { state } = await outbox.outcome(record, 5000);
     if (state === 'synced') return done();
     button.hidden = true;
     status.textContent =
       state === 'attention' ? 'Not sent — see your journal page.' : `This session is complete. ${outbox.SAVED_LABEL}.`;
-    const stop = outbox.on('synced', ({ record: sent }) => sent.id === record.id && (stop(), done()));
+    const stop = outbox.on('synced', ({ record: sent }) => {
+      if (sent.id !== record.id) return;
+      stop();
+      done();
+    });
   });
 }

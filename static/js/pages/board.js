@@ -11,27 +11,27 @@
 // board") and ring: at once when a new one appears, then every RING_EVERY_MS until each is
 // acknowledged (board-sound.js; the sound needs one press of "Turn on call sound").
 
-import { callSound } from "./board-sound.js";
+import { callSound } from '../lib/board-sound.js';
 
 const TYPING_PAUSE_MS = 8000;
 const RING_EVERY_MS = 10000;
-const FIELDS = "input, textarea, select";
-const UNACKNOWLEDGED = ".call:not(.call--acknowledged)";
+const FIELDS = 'input, textarea, select';
+const UNACKNOWLEDGED = '.call:not(.call--acknowledged)';
 
 function startRefreshing(root) {
   const url = root.dataset.rowsUrl;
   const interval = Number(root.dataset.intervalMs) || 5000;
-  const status = document.querySelector("[data-board-status]");
+  const status = document.querySelector('[data-board-status]');
   const clock = timeFormat(root.dataset.timezone);
   const baseTitle = document.title;
-  const sound = callSound(document.querySelector("[data-call-sound]"));
+  const sound = callSound(document.querySelector('[data-call-sound]'));
   const heard = new Set(); // unacknowledged calls this page has already rung for
   let lastRing = 0;
   let lastHtml = null;
   let lastTyped = 0;
   let timer = null;
 
-  root.addEventListener("input", () => {
+  root.addEventListener('input', () => {
     lastTyped = Date.now();
   });
 
@@ -55,7 +55,7 @@ function startRefreshing(root) {
     document.title = waiting.length ? `(${waiting.length}) Call staff · ${baseTitle}` : baseTitle;
     const fresh = waiting.filter((id) => !heard.has(id));
     heard.clear();
-    waiting.forEach((id) => heard.add(id));
+    for (const id of waiting) heard.add(id);
     if (fresh.length) ring();
   };
 
@@ -71,24 +71,24 @@ function startRefreshing(root) {
     }
     try {
       const response = await fetch(url, {
-        credentials: "same-origin",
+        credentials: 'same-origin',
         // Passive: a board left on the wall is not someone at work, so idle sign-out still
         // applies (kap/auth/sessions.py PASSIVE_HEADER).
-        headers: { Accept: "text/html", "X-KAP-Passive": "1" },
+        headers: { Accept: 'text/html', 'X-KAP-Passive': '1' },
       });
       if (response.redirected || response.status === 401) {
-        say("Signed out. Reload the page to sign in again.");
+        say('Signed out. Reload the page to sign in again.');
         return; // stop: the board must not pretend to be live
       }
       if (!response.ok) throw new Error(String(response.status));
-      const fresh = document.createElement("template");
+      const fresh = document.createElement('template');
       fresh.innerHTML = await response.text();
       // Each answer carries a freshly signed CSRF token; the page's own is as good, and
       // using it keeps unchanged forms identical, so they are left alone.
       const token = document.querySelector('meta[name="csrf-token"]')?.content;
       if (token) {
         for (const input of fresh.content.querySelectorAll('input[name="csrf_token"]')) {
-          input.setAttribute("value", token);
+          input.setAttribute('value', token);
         }
       }
       const html = fresh.innerHTML;
@@ -111,7 +111,7 @@ function startRefreshing(root) {
     if (timer === null) timer = setTimeout(tick, interval);
   }
 
-  document.addEventListener("visibilitychange", () => {
+  document.addEventListener('visibilitychange', () => {
     if (!document.hidden && timer !== null) {
       clearTimeout(timer);
       timer = null;
@@ -125,12 +125,12 @@ function startRefreshing(root) {
 
 /** Times as the rest of the board shows them: 24-hour, in the clinic's time zone. */
 function timeFormat(timeZone) {
-  const options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+  const options = { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
   let format;
   try {
-    format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone });
+    format = new Intl.DateTimeFormat('en-GB', { ...options, timeZone });
   } catch {
-    format = new Intl.DateTimeFormat("en-GB", options); // unknown zone: the device's own
+    format = new Intl.DateTimeFormat('en-GB', options); // unknown zone: the device's own
   }
   return () => format.format(new Date());
 }
@@ -143,9 +143,9 @@ const keyOf = (element, index) => element.dataset.key ?? `${element.tagName}#${i
 function busy(element) {
   const active = document.activeElement;
   if (active && active !== document.body && element.contains(active)) return true;
-  if (element.querySelector(".field--invalid, .form-errors")) return true;
+  if (element.querySelector('.field--invalid, .form-errors')) return true;
   return [...element.querySelectorAll(FIELDS)].some((field) =>
-    field.type === "checkbox" || field.type === "radio"
+    field.type === 'checkbox' || field.type === 'radio'
       ? field.checked !== field.defaultChecked
       : field.value !== field.defaultValue,
   );
@@ -153,9 +153,9 @@ function busy(element) {
 
 /** Keep <details> the person opened or closed as they left them. */
 function keepOpenState(current, fresh) {
-  const all = (element) => [element, ...element.querySelectorAll("details[id]")];
+  const all = (element) => [element, ...element.querySelectorAll('details[id]')];
   for (const details of all(current)) {
-    if (details.tagName !== "DETAILS" || !details.id) continue;
+    if (details.tagName !== 'DETAILS' || !details.id) continue;
     const twin = all(fresh).find((candidate) => candidate.id === details.id);
     if (twin) twin.open = details.open;
   }
@@ -195,11 +195,11 @@ function patch(current, fresh) {
   return current;
 }
 
-const printButton = document.querySelector("[data-print]");
+const printButton = document.querySelector('[data-print]');
 if (printButton) {
   printButton.hidden = false;
-  printButton.addEventListener("click", () => window.print());
+  printButton.addEventListener('click', () => window.print());
 }
 
-const board = document.querySelector("[data-board]");
+const board = document.querySelector('[data-board]');
 if (board) startRefreshing(board);

@@ -7,7 +7,7 @@
 import './device-store.js';
 import './outbox-core.js';
 
-/** The device store and the outbox (static/js/device-store.js, static/js/outbox-core.js). */
+/** The device store and the outbox (static/js/lib/device-store.js, static/js/lib/outbox-core.js). */
 export const core = Object.freeze({ ...globalThis.KapStore, ...globalThis.KapOutbox });
 const POINTER = 'kap:device-user';
 let stopped = false; // set while signing out: nothing may write again on this page

@@ -7,13 +7,13 @@
 // Never loaded in session mode (see templates/_partials/idle_warning.html).
 
 const WARN_MS = 60_000;
-const dialog = document.getElementById("idle-warning");
-if (dialog && typeof dialog.showModal === "function") watch(dialog);
+const dialog = document.getElementById('idle-warning');
+if (dialog && typeof dialog.showModal === 'function') watch(dialog);
 
 function watch(dialog) {
   const limitMs = Number(dialog.dataset.idleLimit) * 1000;
   const key = `kap-idle-deadline:${dialog.dataset.scope}`;
-  const countdown = dialog.querySelector("[data-idle-countdown]");
+  const countdown = dialog.querySelector('[data-idle-countdown]');
   let deadline = Date.now() + Number(dialog.dataset.idleRemaining) * 1000;
   let interacted = false;
   let pinging = false;
@@ -47,9 +47,9 @@ function watch(dialog) {
     pinging = true;
     try {
       const response = await fetch(dialog.dataset.pingUrl, {
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { Accept: "application/json" },
+        credentials: 'same-origin',
+        cache: 'no-store',
+        headers: { Accept: 'application/json' },
       });
       if (response.status === 401) {
         leave();
@@ -91,14 +91,20 @@ function watch(dialog) {
     // storage blocked
   }
   share();
-  window.addEventListener("storage", (event) => {
+  window.addEventListener('storage', (event) => {
     if (event.key === key && event.newValue) adopt(event.newValue);
   });
-  for (const type of ["keydown", "pointerdown", "input"]) {
-    document.addEventListener(type, () => { interacted = true; }, { capture: true, passive: true });
+  for (const type of ['keydown', 'pointerdown', 'input']) {
+    document.addEventListener(
+      type,
+      () => {
+        interacted = true;
+      },
+      { capture: true, passive: true },
+    );
   }
-  dialog.querySelector("[data-idle-stay]").addEventListener("click", stay);
-  dialog.addEventListener("cancel", (event) => {
+  dialog.querySelector('[data-idle-stay]').addEventListener('click', stay);
+  dialog.addEventListener('cancel', (event) => {
     event.preventDefault(); // Escape means "I am here", not "sign me out"
     stay();
   });

@@ -64,8 +64,7 @@ export function fadeGain(index, offset, playlist, crossfade) {
   const d = duration(track);
   const edge = Math.max(0, Math.min(Number(crossfade) || 0, d / 2));
   const fadeIn = index > 0 ? effectiveCrossfade(playlist[index - 1], track, crossfade) : edge;
-  const fadeOut =
-    index < playlist.length - 1 ? effectiveCrossfade(track, playlist[index + 1], crossfade) : edge;
+  const fadeOut = index < playlist.length - 1 ? effectiveCrossfade(track, playlist[index + 1], crossfade) : edge;
   return shape(offset, fadeIn) * shape(d - offset, fadeOut);
 }
 

@@ -2,12 +2,12 @@
 // session is kept on the phone for offline use, and Start session works without signal once it
 // is. The same script runs on the server's page and on the offline page (pwa/prepare.html).
 
-import { apiRequest } from './api.js';
-import { currentUser, isShell, storedSessions } from './device.js';
-import { bindDraft } from './drafts.js';
-import { readiness, showReadiness } from './offline.js';
-import * as outbox from './outbox.js';
-import { startGate } from './start-card.js';
+import { apiRequest } from '../lib/api.js';
+import { currentUser, isShell, storedSessions } from '../lib/device.js';
+import { bindDraft } from '../lib/drafts.js';
+import { readiness, showReadiness } from '../lib/offline.js';
+import * as outbox from '../lib/outbox.js';
+import { startGate } from '../lib/start-card.js';
 
 const form = document.querySelector('[data-checklist]');
 const user = currentUser();
@@ -66,8 +66,13 @@ function checklist() {
     latest = mine;
     status.textContent = 'Saving…';
     const answer = await send({
-      kind: 'checklist', session: sessionId, item: itemId, method: 'PUT',
-      url: `/api/v1/sessions/${sessionId}/checklist/${itemId}`, body: { checked: box.checked }, label: 'Checklist tick',
+      kind: 'checklist',
+      session: sessionId,
+      item: itemId,
+      method: 'PUT',
+      url: `/api/v1/sessions/${sessionId}/checklist/${itemId}`,
+      body: { checked: box.checked },
+      label: 'Checklist tick',
     });
     if (latest !== mine) return; // a later tick speaks now
     if (answer.state === 'synced') status.textContent = 'Saved.';
@@ -131,8 +136,12 @@ function intention() {
     event.preventDefault();
     label('Saving…');
     const pending = send({
-      kind: 'intention', session: sessionId, method: 'PUT', url: `/api/v1/sessions/${sessionId}/intention`,
-      body: { text: field.value }, label: 'Intention',
+      kind: 'intention',
+      session: sessionId,
+      method: 'PUT',
+      url: `/api/v1/sessions/${sessionId}/intention`,
+      body: { text: field.value },
+      label: 'Intention',
     });
     await draft?.clear();
     const answer = await pending;
@@ -168,8 +177,12 @@ function startButton() {
     start.dataset.starting = 'y';
     start.disabled = true;
     const record = await outbox.enqueue({
-      kind: 'phase', session: sessionId, method: 'POST', url: `/api/v1/sessions/${sessionId}/phase`,
-      body: { phase: 'session', at: new Date().toISOString() }, label: 'Session start',
+      kind: 'phase',
+      session: sessionId,
+      method: 'POST',
+      url: `/api/v1/sessions/${sessionId}/phase`,
+      body: { phase: 'session', at: new Date().toISOString() },
+      label: 'Session start',
     });
     const { state } = await outbox.outcome(record, 4000);
     if (state === 'attention') {
@@ -231,4 +244,3 @@ if (form) {
   startButton();
   offlineReadiness();
 }
-

@@ -149,7 +149,10 @@ export class SessionPlayer extends EventTarget {
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#sync(), TICK_MS);
       globalThis.document?.addEventListener('visibilitychange', this.#onVisible);
-      this.#actions(() => this.start(), () => this.pause());
+      this.#actions(
+        () => this.start(),
+        () => this.pause(),
+      );
     }
     this.#state();
     this.#sync();
@@ -192,7 +195,10 @@ export class SessionPlayer extends EventTarget {
   }
 
   #actions(play, pause) {
-    for (const [action, handler] of [['play', play], ['pause', pause]]) {
+    for (const [action, handler] of [
+      ['play', play],
+      ['pause', pause],
+    ]) {
       try {
         this.#opts.mediaSession?.setActionHandler(action, handler);
       } catch {
@@ -230,20 +236,30 @@ export class SessionPlayer extends EventTarget {
       this.#urls.set(index, url);
       this.#sync();
     };
-    this.#pending.set(index, this.#load(track).then(done, (error) => done(null, error)));
+    this.#pending.set(
+      index,
+      this.#load(track).then(done, (error) => done(null, error)),
+    );
   }
 
   async #load(track) {
     const { loadBlob, store } = this.#opts;
     // A cache miss or a failing cache is not an error: fall back to the network or to rendering.
-    let blob = await Promise.resolve(track).then((t) => loadBlob?.(t)).catch(() => null);
+    let blob = await Promise.resolve(track)
+      .then((t) => loadBlob?.(t))
+      .catch(() => null);
     if (!blob) {
       if (track.kind !== 'soundscape') return track.url;
       const render = () =>
-        this.#destroyed ? null : this.#opts.renderSoundscape(track.soundscape, { durationSeconds: track.duration_seconds });
-      blob = await (this.#queue = this.#queue.then(render, render));
+        this.#destroyed
+          ? null
+          : this.#opts.renderSoundscape(track.soundscape, { durationSeconds: track.duration_seconds });
+      this.#queue = this.#queue.then(render, render);
+      blob = await this.#queue;
       if (!blob) throw new Error('destroyed');
-      Promise.resolve(blob).then((b) => store?.(track, b)).catch(() => {}); // caching is best effort
+      Promise.resolve(blob)
+        .then((b) => store?.(track, b))
+        .catch(() => {}); // caching is best effort
     }
     const url = URL.createObjectURL(blob);
     this.#ownUrls.add(url);
@@ -275,7 +291,10 @@ export class SessionPlayer extends EventTarget {
         slot.el.loop = this.#playlist[index].kind === 'soundscape'; // the loop fills the duration
         slot.el.src = slot.url;
       }
-      if (!sounding.has(index)) return pauseIfPlaying(slot.el);
+      if (!sounding.has(index)) {
+        pauseIfPlaying(slot.el);
+        return;
+      }
       const offset = sounding.get(index);
       this.#drive(slot, offset, this.#volume * resumeFade * fadeGain(index, offset, this.#playlist, crossfade));
     });
@@ -339,7 +358,7 @@ export class SessionPlayer extends EventTarget {
   }
 
   #finish() {
-    this.#slots.forEach((s) => pauseIfPlaying(s.el));
+    for (const s of this.#slots) pauseIfPlaying(s.el);
     this.#stopTimer();
     this.#state('none');
     if (!this.#ended) this.#emit('ended');

@@ -90,18 +90,33 @@ async function registerWorker() {
 
 // ---- A patient's outbox: keep it flowing and say where things stand.
 async function startOutbox() {
-  const device = await import('./device.js');
+  const device = await import('../lib/device.js');
   if (patient) await device.adopt(patient).catch(() => {});
   if (!device.currentUser()) return null;
-  const outbox = await import('./outbox.js');
+  const outbox = await import('../lib/outbox.js');
   const update = async () => {
     const { pending, attention } = await outbox.counts().catch(() => ({ pending: 0, attention: 0 }));
     const items = (n) => `${n} item${n === 1 ? '' : 's'}`;
     const state = outbox.lastState();
     const here = encodeURIComponent(location.pathname + location.search);
-    say('signin', pending && state === 'signed-out' ? `Your sign-in has ended. Sign in again to send ${items(pending)} saved on this phone.` : null, link('Sign in', `/signin?next=${here}`));
-    say('attention', attention ? `${items(attention)} could not be sent and need${attention === 1 ? 's' : ''} you.` : null, link('See what', '/patient/journal#on-this-phone'));
-    say('sync', pending && state !== 'signed-out' ? `${items(pending)} waiting to sync${navigator.onLine ? '' : ' — no connection'}` : null);
+    say(
+      'signin',
+      pending && state === 'signed-out'
+        ? `Your sign-in has ended. Sign in again to send ${items(pending)} saved on this phone.`
+        : null,
+      link('Sign in', `/signin?next=${here}`),
+    );
+    say(
+      'attention',
+      attention ? `${items(attention)} could not be sent and need${attention === 1 ? 's' : ''} you.` : null,
+      link('See what', '/patient/journal#on-this-phone'),
+    );
+    say(
+      'sync',
+      pending && state !== 'signed-out'
+        ? `${items(pending)} waiting to sync${navigator.onLine ? '' : ' — no connection'}`
+        : null,
+    );
   };
   outbox.on('change', update);
   outbox.on('state', update);
@@ -209,13 +224,17 @@ async function signOut(event) {
   signingOut = true;
   try {
     if (!(await reachable())) {
-      say('signin', 'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.', null);
+      say(
+        'signin',
+        'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.',
+        null,
+      );
       return;
     }
-    const device = await import('./device.js');
+    const device = await import('../lib/device.js');
     const user = device.currentUser();
     if (user) {
-      const outbox = await import('./outbox.js');
+      const outbox = await import('../lib/outbox.js');
       say('sync', 'Sending what is saved on this phone…');
       await outbox.flushNow();
       say('sync', null);
@@ -257,13 +276,15 @@ showCarriedMessage();
 registerWorker();
 if (!patient && !shell) {
   // Nobody (or not a patient) is signed in here: what a patient kept for offline use goes.
-  import('./device.js').then((device) => device.forgetSignedOut()).catch(() => {});
+  import('../lib/device.js').then((device) => device.forgetSignedOut()).catch(() => {});
 }
 if (patient || shell) {
   startOutbox()
     .then((parts) => {
       // Signed out in another tab: this page must not keep writing to the phone.
-      parts?.device.core.subscribe((message) => message.type === 'signed-out' && !leaving && location.replace('/signin'));
+      parts?.device.core.subscribe(
+        (message) => message.type === 'signed-out' && !leaving && location.replace('/signin'),
+      );
     })
     .catch((error) => console.warn('Outbox not started:', error));
 }

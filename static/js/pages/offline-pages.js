@@ -2,11 +2,18 @@
 // the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
 
 import {
-  clinicLine, clinicZone, crisisContacts, currentUser, inZone, sessionWithPending, storedSession, storedSessions,
-} from './device.js';
-import { readiness } from './offline.js';
-import * as outbox from './outbox.js';
-import { clockLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState } from './start-window.js';
+  clinicLine,
+  clinicZone,
+  crisisContacts,
+  currentUser,
+  inZone,
+  sessionWithPending,
+  storedSession,
+  storedSessions,
+} from '../lib/device.js';
+import { readiness } from '../lib/offline.js';
+import * as outbox from '../lib/outbox.js';
+import { clockLabel, notTodayMessage, notYetTickable, tooEarlyMessage, windowState } from '../lib/start-window.js';
 
 const page = document.body.dataset.shell;
 const user = currentUser();
@@ -15,9 +22,20 @@ const sessionId = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]) || n
 
 const zone = await clinicZone(user); // times as the clinic's pages show them, wherever the phone is
 const longDate = (iso) =>
-  new Date(iso).toLocaleString(undefined, inZone({
-    weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
-  }, zone));
+  new Date(iso).toLocaleString(
+    undefined,
+    inZone(
+      {
+        weekday: 'short',
+        day: 'numeric',
+        month: 'short',
+        year: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+      },
+      zone,
+    ),
+  );
 
 function setTime(node, iso) {
   if (!node || !iso) return;
@@ -71,7 +89,7 @@ async function prepare() {
   const data = await session(sessionId);
   if (!data) {
     $('[data-not-stored]').hidden = false;
-    document.querySelectorAll('[data-session-part]').forEach((part) => (part.hidden = true));
+    for (const part of document.querySelectorAll('[data-session-part]')) part.hidden = true;
     return;
   }
   if (data.status !== 'scheduled') return location.replace(sessionUrl(data));
@@ -97,7 +115,8 @@ async function prepare() {
         help.hidden = false;
         described.push(help.id);
       }
-      if (notYetTickable(item)) { // a day-of item before the day before the session
+      if (notYetTickable(item)) {
+        // a day-of item before the day before the session
         const when = $('[data-when]', row);
         when.id = `when-${item.id}`;
         when.textContent = tooEarlyMessage(item.tickable_from, zone);
@@ -157,7 +176,8 @@ async function integration() {
 async function crisis() {
   const clinic = user ? await clinicLine(user) : null;
   const clinicCards = [];
-  if (clinic?.phone) { // the clinic's own line first, above the national lines
+  if (clinic?.phone) {
+    // the clinic's own line first, above the national lines
     const card = $('[data-clinic-template]').content.firstElementChild.cloneNode(true);
     $('[data-name]', card).textContent = clinic.name;
     Object.assign($('[data-phone]', card), { href: clinic.tel, textContent: `Call ${clinic.name}: ${clinic.phone}` });
@@ -170,15 +190,28 @@ async function crisis() {
     ...contacts.map((contact) => {
       const card = template.content.firstElementChild.cloneNode(true);
       $('[data-name]', card).textContent = contact.name;
-      if (contact.description) Object.assign($('[data-description]', card), { textContent: contact.description, hidden: false });
-      if (contact.phone) Object.assign($('[data-phone]', card), { href: `tel:${contact.phone}`, textContent: `Call ${contact.phone}`, hidden: false });
-      if (contact.sms) Object.assign($('[data-sms]', card), { href: `sms:${contact.sms}`, textContent: `Text ${contact.sms}`, hidden: false });
+      if (contact.description)
+        Object.assign($('[data-description]', card), { textContent: contact.description, hidden: false });
+      if (contact.phone)
+        Object.assign($('[data-phone]', card), {
+          href: `tel:${contact.phone}`,
+          textContent: `Call ${contact.phone}`,
+          hidden: false,
+        });
+      if (contact.sms)
+        Object.assign($('[data-sms]', card), {
+          href: `sms:${contact.sms}`,
+          textContent: `Text ${contact.sms}`,
+          hidden: false,
+        });
       return card;
     }),
   );
 }
 
-document.querySelectorAll('[data-offline-reload]').forEach((button) => button.addEventListener('click', () => location.reload()));
+for (const button of document.querySelectorAll('[data-offline-reload]')) {
+  button.addEventListener('click', () => location.reload());
+}
 
 const pages = { home, prepare, integration, crisis };
 if (page === 'crisis') {

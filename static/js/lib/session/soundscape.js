@@ -19,9 +19,20 @@ export const WARMUP_SECONDS = 10;
 // Roots sit in the warm G2–F3 range (98–175 Hz): low enough to soothe, high enough for earbuds.
 const ROOT_MIDI = { C: 48, D: 50, E: 52, F: 53, G: 43, A: 45, Bb: 46 };
 const PENTATONIC = [0, 2, 4, 7, 9]; // no semitones, so no note ever clashes with another
-const CHORDS = [[0, 4, 7, 12], [0, 7, 12, 16], [0, 2, 7, 12], [0, 5, 7, 12], [0, 7, 9, 16]];
+const CHORDS = [
+  [0, 4, 7, 12],
+  [0, 7, 12, 16],
+  [0, 2, 7, 12],
+  [0, 5, 7, 12],
+  [0, 7, 9, 16],
+];
 // Bell partials: [frequency ratio, relative gain, relative decay]; upper partials fade first.
-const PARTIALS = [[1, 1, 1], [2, 0.3, 0.55], [3, 0.12, 0.35], [4.16, 0.05, 0.2]];
+const PARTIALS = [
+  [1, 1, 1],
+  [2, 0.3, 0.55],
+  [3, 0.12, 0.35],
+  [4.16, 0.05, 0.2],
+];
 const TAU = 2 * Math.PI;
 
 /** Frequency in Hz of a MIDI note number (A4 = 69 = 440 Hz). @param {number} midi */
@@ -121,7 +132,10 @@ export function planSoundscape({ key, texture, seed }, loopSeconds) {
     plan.reverb = { seconds: 3, wet: 0.35 };
   } else if (texture === 'waves') {
     // Each layer is a wash of filtered noise; the filter opens as the swell rises, like surf.
-    for (const [gain, freq, min, max] of [[1.2, 500, 7, 12], [0.7, 900, 11, 17]]) {
+    for (const [gain, freq, min, max] of [
+      [1.2, 500, 7, 12],
+      [0.7, 900, 11, 17],
+    ]) {
       const swell = lfo(min, max, 0.85);
       plan.noise.push({ gain, start: rng(), lfo: swell, filter: { freq, q: 0.3, lfo: { ...swell, depth: 0.6 } } });
     }
@@ -138,12 +152,14 @@ export function planSoundscape({ key, texture, seed }, loopSeconds) {
     let last = -1;
     for (let t = rng() * 3; t < L; t += 4 + rng() * 6) {
       let n;
-      do n = Math.floor(rng() * notes.length); while (n === last);
+      do n = Math.floor(rng() * notes.length);
+      while (n === last);
       last = n;
       plan.events.push({ time: t, freq: notes[n], gain: 0.16 + rng() * 0.08, attack: 0.03, decay: 4 + rng() * 3 });
     }
     // Keep the gap across the loop seam as unhurried as the others.
-    while (plan.events.length > 1 && L - plan.events[plan.events.length - 1].time + plan.events[0].time < 4) plan.events.pop();
+    while (plan.events.length > 1 && L - plan.events[plan.events.length - 1].time + plan.events[0].time < 4)
+      plan.events.pop();
     plan.filter = { freq: 3000, q: 0.5 };
     plan.reverb = { seconds: 3, wet: 0.4 };
   }
@@ -284,7 +300,10 @@ export async function renderSoundscape(
   mix.connect(ctx.destination);
   const wet = ctx.createGain();
   wet.gain.value = plan.reverb.wet;
-  mix.connect(await reverb(ctx, plan.reverb.seconds, rng)).connect(wet).connect(ctx.destination);
+  mix
+    .connect(await reverb(ctx, plan.reverb.seconds, rng))
+    .connect(wet)
+    .connect(ctx.destination);
   await nextTask(); // the rest of the graph in a task after the convolver's
 
   for (const v of plan.voices) {

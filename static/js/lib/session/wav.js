@@ -42,7 +42,9 @@ function startFile(channels, sampleRate) {
   const dataBytes = frames * count * 2;
   const bytes = new Uint8Array(44 + dataBytes);
   const view = new DataView(bytes.buffer);
-  const ascii = (at, text) => [...text].forEach((ch, i) => view.setUint8(at + i, ch.charCodeAt(0)));
+  const ascii = (at, text) => {
+    for (const [i, ch] of [...text].entries()) view.setUint8(at + i, ch.charCodeAt(0));
+  };
 
   ascii(0, 'RIFF');
   view.setUint32(4, 36 + dataBytes, true);

@@ -2,13 +2,13 @@
 //
 // A plain script with no import or export, so the same file loads as an ES module in pages
 // (`import './device-store.js'`) and through importScripts() in the service worker. It sets
-// globalThis.KapStore; static/js/outbox-core.js builds the outbox on it.
+// globalThis.KapStore; static/js/lib/outbox-core.js builds the outbox on it.
 //
 // Each signed-in patient has an IndexedDB database of their own, `kap-user-<id>`, holding
 // only what SECURITY.md allows on a phone: the outbox, drafts, and the next session's data and
 // audio (plus the clinic's crisis contacts, which are nobody's personal data).
 
-(function (global) {
+((global) => {
   'use strict';
 
   const DB_PREFIX = 'kap-user-';
@@ -71,7 +71,14 @@
   async function closeAll() {
     const open = [...connections.values()];
     connections.clear();
-    await Promise.all(open.map((p) => p.then((db) => db.close(), () => {})));
+    await Promise.all(
+      open.map((p) =>
+        p.then(
+          (db) => db.close(),
+          () => {},
+        ),
+      ),
+    );
   }
 
   /**

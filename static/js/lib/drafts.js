@@ -17,7 +17,11 @@ export const DRAFT_LABEL = 'Draft saved on this phone';
  * @param {(draft) => void} [o.onRestore]  called after a draft has been put back
  * @param {(text: string) => void} [o.onStatus]  "Draft saved on this phone", or a problem
  */
-export function bindDraft(form, key, { fields, extra = () => ({}), accept = () => true, onRestore, onStatus = () => {} }) {
+export function bindDraft(
+  form,
+  key,
+  { fields, extra = () => ({}), accept = () => true, onRestore, onStatus = () => {} },
+) {
   const user = currentUser();
   let timer = null;
   let dirty = false;

@@ -2,7 +2,7 @@
 
 /** The CSRF token the server put in <meta name="csrf-token">. */
 export function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  return document.querySelector('meta[name="csrf-token"]')?.content ?? '';
 }
 
 /**
@@ -12,11 +12,11 @@ export function csrfToken() {
 export async function apiRequest(method, path, body) {
   const response = await fetch(path, {
     method,
-    credentials: "same-origin",
+    credentials: 'same-origin',
     headers: {
-      Accept: "application/json",
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      ...(method === "GET" ? {} : { "X-CSRFToken": csrfToken() }),
+      Accept: 'application/json',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(method === 'GET' ? {} : { 'X-CSRFToken': csrfToken() }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -31,9 +31,9 @@ export async function apiRequest(method, path, body) {
 }
 
 export const api = {
-  get: (path) => apiRequest("GET", path),
-  post: (path, body = {}) => apiRequest("POST", path, body),
-  put: (path, body = {}) => apiRequest("PUT", path, body),
-  patch: (path, body = {}) => apiRequest("PATCH", path, body),
-  delete: (path) => apiRequest("DELETE", path),
+  get: (path) => apiRequest('GET', path),
+  post: (path, body = {}) => apiRequest('POST', path, body),
+  put: (path, body = {}) => apiRequest('PUT', path, body),
+  patch: (path, body = {}) => apiRequest('PATCH', path, body),
+  delete: (path) => apiRequest('DELETE', path),
 };
