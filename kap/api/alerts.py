@@ -3,27 +3,21 @@
 from flask import jsonify
 from flask_login import current_user
 
-from kap.api import bp
-from kap.api.io import iso
+from kap.api.operations import operation
+from kap.api.schemas.clinical import Alert, Alerts
 from kap.models import Role
 from kap.services.alerts import open_alerts
-from kap.web.roles import api_roles
 
 
-@bp.route("/alerts")
-@api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
+@operation(
+    "/alerts",
+    summary="Open safety alerts of the caller's patients",
+    tag="Alerts",
+    roles=(Role.THERAPIST, Role.CLINIC_ADMIN),
+    description="Newest first; PHQ-9 item 9 above 0 raises kind phq9_item9.",
+    responses={200: ("The open alerts.", Alerts)},
+)
 def list_alerts():
     """Open alerts of the caller's patients (an admin: the clinic's), newest first."""
-    return jsonify(
-        alerts=[
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "patient_id": a.patient_id,
-                "session_id": a.session_id,
-                "created_at": iso(a.created_at),
-                "acknowledged_at": iso(a.acknowledged_at),
-            }
-            for a in open_alerts(current_user)
-        ]
-    )
+    alerts = open_alerts(current_user)
+    return jsonify(alerts=[Alert.model_validate(a).model_dump(mode="json") for a in alerts])

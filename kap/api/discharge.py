@@ -13,26 +13,17 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
-from kap.api import bp
-from kap.api.io import iso, json_body
+from kap.api.io import read_body
+from kap.api.operations import operation
+from kap.api.schemas.common import iso
+from kap.api.schemas.discharge import Discharge, DischargeAnswer, Reopen
 from kap.models import Role, SessionDischarge, TreatmentSession
 from kap.services.board import discharge as discharge_service
+from kap.services.board.discharge import MIN_OVERRIDE_LENGTH, REOPEN_WINDOW_MINUTES
 from kap.services.board.scope import names_of
-from kap.services.errors import Invalid
 from kap.services.sessions.data import session_summary
-from kap.web.roles import api_roles
 
 CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
-
-
-def _optional_text(body: dict[str, Any], name: str) -> str:
-    """``body[name]`` as text ('' when absent or null), or Invalid naming the field."""
-    value = body.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise Invalid(f"{name} must be text.", {name: ["Send text (a JSON string)."]})
-    return value
 
 
 def discharge_json(session: TreatmentSession, record: SessionDischarge | None) -> dict[str, Any]:
@@ -50,24 +41,53 @@ def discharge_json(session: TreatmentSession, record: SessionDischarge | None) -
     }
 
 
-@bp.route("/sessions/<int:session_id>/discharge", methods=["POST"])
-@api_roles(*CLINICIANS)
+@operation(
+    "/sessions/<int:session_id>/discharge",
+    "POST",
+    summary="Discharge the patient",
+    tag="Sessions",
+    roles=CLINICIANS,
+    body=Discharge,
+    description=(
+        "Needs all of: the observation time over; a final check since the latest dose (the "
+        "latest counts) inside the clinic's limits, with no respiratory concern, sedation "
+        "back to MOAA/S 5 and dissociation none or mild — or an override_reason of at least "
+        f"{MIN_OVERRIDE_LENGTH} characters; and the driver. Otherwise 409 with code "
+        "discharge_blocked and error.fields naming every blocker: observation, "
+        "final_vitals, override_reason, driver. A cancelled or already discharged session "
+        "is a plain 409."
+    ),
+    responses={200: ("Discharged.", DischargeAnswer)},
+    errors=(404, 409),
+)
 def post_discharge(session_id: int):
     """Discharge: {"driver", "override_reason"?}; 409 naming every blocker."""
-    body = json_body()
+    body = read_body(Discharge)
     session, record = discharge_service.discharge(
         current_user,
         session_id,
-        driver=_optional_text(body, "driver"),
-        override_reason=_optional_text(body, "override_reason"),
+        driver=body.driver or "",
+        override_reason=body.override_reason or "",
     )
     return jsonify(session=discharge_json(session, record))
 
 
-@bp.route("/sessions/<int:session_id>/discharge/reopen", methods=["POST"])
-@api_roles(*CLINICIANS)
+@operation(
+    "/sessions/<int:session_id>/discharge/reopen",
+    "POST",
+    summary="Reopen a discharge",
+    tag="Sessions",
+    roles=CLINICIANS,
+    body=Reopen,
+    description=(
+        f"Within {REOPEN_WINDOW_MINUTES} minutes of the discharge, with a reason; 409 after "
+        "that, or when the session is not discharged."
+    ),
+    responses={200: ("Reopened: the session is no longer discharged.", DischargeAnswer)},
+    errors=(404, 409),
+)
 def post_discharge_reopen(session_id: int):
     """Reopen a discharge within the window: {"reason"}; 409 after it."""
-    reason = _optional_text(json_body(), "reason")
+    reason = read_body(Reopen).reason or ""
     session = discharge_service.reopen(current_user, session_id, reason)
     return jsonify(session=discharge_json(session, None))

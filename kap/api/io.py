@@ -1,14 +1,14 @@
-"""Reading JSON bodies and writing common shapes for the API."""
+"""Reading JSON bodies into request models, and query parameters, for the API."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
+from pydantic import BaseModel, ValidationError
 
-from kap.models import User
+from kap.api.schemas.common import Says
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
 from kap.web.pagination import Fetch, Query, rows_and_more
@@ -18,7 +18,46 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 500
 
 
-def json_body() -> dict[str, Any]:
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def read_body(model: type[Body]) -> Body:
+    """The request's JSON object as ``model``, or Invalid in the API's error format.
+
+    The first field that fails (in the model's order) gives the message; every failing
+    field with that same message is listed in ``fields``, each with its hint (``Says``).
+    """
+    try:
+        return model.model_validate(_json_object())
+    except ValidationError as error:
+        raise invalid_from(model, error) from None
+
+
+def invalid_from(model: type[BaseModel], error: ValidationError) -> Invalid:
+    """The API's Invalid for ``model``'s validation ``error`` (messages from ``Says``)."""
+    message = None
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        says = _says(model, name)
+        field_message, hint = says.for_error(problem["type"])
+        if message is None:
+            message = field_message
+        if field_message == message and name not in fields:
+            fields[name] = [hint]
+    return Invalid(message or "The body is not valid.", fields)
+
+
+def _says(model: type[BaseModel], name: str) -> Says:
+    """What ``model`` answers when its field ``name`` is not valid."""
+    info = model.model_fields.get(name)
+    for item in info.metadata if info else ():
+        if isinstance(item, Says):
+            return item
+    return Says(f"{name} is not valid.", "Not valid.")
+
+
+def _json_object() -> dict[str, Any]:
     """The request's JSON object, or Invalid with a clear message."""
     if not request.is_json:
         raise Invalid("Send a JSON object with Content-Type: application/json.")
@@ -90,31 +129,3 @@ def query_text(name: str, max_length: int = 100) -> str | None:
     if len(raw) > max_length or "\x00" in raw:
         raise Invalid(f"{name} is not valid.", {name: [f"Up to {max_length} characters."]})
     return raw
-
-
-def require_string(body: dict[str, Any], name: str, max_length: int = 10_000) -> str:
-    """``body[name]`` as a non-empty string, or Invalid naming the field."""
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"{name} is required.", {name: ["This field is required."]})
-    if len(value) > max_length:
-        raise Invalid(f"{name} is too long.", {name: [f"At most {max_length} characters."]})
-    return value
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a Z, or None."""
-    if moment is None:
-        return None
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def user_json(user: User) -> dict[str, Any]:
-    """The user shape of the published API."""
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "clinic": {"id": user.clinic.id, "name": user.clinic.name},
-    }

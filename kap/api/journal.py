@@ -5,97 +5,147 @@ from functools import partial
 from flask import jsonify
 from flask_login import current_user
 
-from kap.api import bp
-from kap.api.io import iso, json_body, paged, paged_from
-from kap.models import JournalComment, JournalEntry, Role
-from kap.services.errors import Invalid
+from kap.api.io import paged, paged_from, read_body
+from kap.api.operations import operation, paging
+from kap.api.schemas.journal import (
+    Comment,
+    CommentAnswer,
+    Deleted,
+    EntryEdit,
+    JournalEntries,
+    JournalEntry,
+    JournalEntryAnswer,
+    NewComment,
+    NewEntry,
+)
+from kap.models import Role
 from kap.services.journal import entries as journal
-from kap.web.roles import api_roles
+
+PATIENT_ONLY = (Role.PATIENT,)
+ENVELOPE = "The entry's fields at the top level and, identically, under entry."
+EDITABLE = ("body", "mood", "shared", "session_id")
 
 
-def comment_json(comment: JournalComment) -> dict:
-    author = comment.author
-    return {
-        "id": comment.id,
-        "body": comment.body,
-        "created_at": iso(comment.created_at),
-        "author": {"id": author.id, "name": author.name, "role": author.role} if author else None,
-    }
+def _entries(entries) -> list[dict]:
+    return [JournalEntry.model_validate(entry).model_dump(mode="json") for entry in entries]
 
 
-def entry_json(entry: JournalEntry) -> dict:
-    """An entry as the API lists it, plus its revision and edit time."""
-    return {
-        "id": entry.id,
-        "client_id": entry.client_id,
-        "body": entry.body,
-        "mood": entry.mood,
-        "shared": entry.shared,
-        "session_id": entry.session_id,
-        "created_at": iso(entry.created_at),
-        "updated_at": iso(entry.updated_at),
-        "revision": entry.revision,
-        "comments": [comment_json(c) for c in entry.comments],
-    }
-
-
-def _entry_response(entry: JournalEntry, status: int = 200):
-    data = entry_json(entry)
+def _entry_response(entry, status: int = 200):
+    data = JournalEntry.model_validate(entry).model_dump(mode="json")
     # The entry's fields at the top level and, identically, under "entry" (see sessions).
     return jsonify(entry=data, **data), status
 
 
-@bp.route("/journal")
-@api_roles(Role.PATIENT)
+@operation(
+    "/journal",
+    summary="The patient's own entries, newest first, with comments",
+    tag="Journal",
+    roles=PATIENT_ONLY,
+    parameters=paging("entries"),
+    responses={200: ("The entries.", JournalEntries)},
+    errors=(400,),
+)
 def list_journal():
     """The patient's own entries, newest first, with comments; paged."""
     entries, next_offset = paged(journal.own_entries(current_user))
-    return jsonify(entries=[entry_json(e) for e in entries], next_offset=next_offset)
+    return jsonify(entries=_entries(entries), next_offset=next_offset)
 
 
-@bp.route("/journal", methods=["POST"])
-@api_roles(Role.PATIENT)
+@operation(
+    "/journal",
+    "POST",
+    summary="Write an entry (exactly once per client_id)",
+    tag="Journal",
+    roles=PATIENT_ONLY,
+    body=NewEntry,
+    description=(
+        f"{ENVELOPE} The same client_id again answers 200 with the stored entry "
+        "(exactly-once sync); 409 if that entry was deleted since."
+    ),
+    responses={
+        201: ("Created.", JournalEntryAnswer),
+        200: ("Already stored under this client_id.", JournalEntryAnswer),
+    },
+    errors=(409,),
+)
 def create_journal_entry():
     """Create an entry; the same client_id again answers 200 with the same entry."""
-    body = json_body()
-    entry, created = journal.create_entry(current_user, body.get("client_id"), body)
+    body = read_body(NewEntry)
+    fields = body.values(sent_only=True)
+    entry, created = journal.create_entry(current_user, body.client_id, fields)
     return _entry_response(entry, 201 if created else 200)
 
 
-@bp.route("/journal/<int:entry_id>", methods=["PATCH"])
-@api_roles(Role.PATIENT)
+@operation(
+    "/journal/<int:entry_id>",
+    "PATCH",
+    summary="Edit an entry: body, mood, sharing or session",
+    tag="Journal",
+    roles=PATIENT_ONLY,
+    body=EntryEdit,
+    description=(
+        f"{ENVELOPE} With a base_revision older than the stored one, this edit still wins "
+        "and the replaced text is kept as a private copy."
+    ),
+    responses={200: ("The entry as stored.", JournalEntryAnswer)},
+    errors=(404,),
+)
 def update_journal_entry(entry_id: int):
     """Edit body, mood, shared or session_id; base_revision detects edits from elsewhere."""
-    body = json_body()
-    base = body.get("base_revision")
-    if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
-        raise Invalid("base_revision is a number.", {"base_revision": ["A whole number."]})
-    fields = {k: v for k, v in body.items() if k in ("body", "mood", "shared", "session_id")}
-    return _entry_response(journal.update_entry(current_user, entry_id, fields, base))
+    body = read_body(EntryEdit)
+    fields = body.values(EDITABLE, sent_only=True)
+    return _entry_response(journal.update_entry(current_user, entry_id, fields, body.base_revision))
 
 
-@bp.route("/journal/<int:entry_id>", methods=["DELETE"])
-@api_roles(Role.PATIENT)
+@operation(
+    "/journal/<int:entry_id>",
+    "DELETE",
+    summary="Delete an entry and its comments",
+    tag="Journal",
+    roles=PATIENT_ONLY,
+    responses={200: ("Deleted.", Deleted)},
+    errors=(404,),
+)
 def delete_journal_entry(entry_id: int):
     """Delete an entry and its comments."""
     journal.delete_entry(current_user, entry_id)
     return jsonify(status="deleted")
 
 
-@bp.route("/journal/<int:entry_id>/comments", methods=["POST"])
-@api_roles(Role.PATIENT, Role.THERAPIST)
+@operation(
+    "/journal/<int:entry_id>/comments",
+    "POST",
+    summary="Comment on an entry",
+    tag="Journal",
+    roles=(Role.PATIENT, Role.THERAPIST),
+    body=NewComment,
+    description=(
+        "A care-team therapist on a shared entry; the patient on their own. The comment's "
+        "fields at the top level and, identically, under comment."
+    ),
+    responses={201: ("The comment (trimmed).", CommentAnswer)},
+    errors=(404,),
+)
 def create_comment(entry_id: int):
     """A care-team therapist comments on a shared entry; the patient replies on their own."""
-    comment = journal.add_comment(current_user, entry_id, json_body().get("body"))
-    data = comment_json(comment)
+    comment = journal.add_comment(current_user, entry_id, read_body(NewComment).body)
+    data = Comment.model_validate(comment).model_dump(mode="json")
     return jsonify(comment=data, **data), 201
 
 
-@bp.route("/patients/<int:patient_id>/journal")
-@api_roles(Role.THERAPIST)
+@operation(
+    "/patients/<int:patient_id>/journal",
+    summary="A patient's shared entries, for their care-team therapist",
+    tag="Journal",
+    roles=(Role.THERAPIST,),
+    parameters=paging("entries"),
+    description="Shared entries only, newest first; private ones are never listed.",
+    responses={200: ("The shared entries.", JournalEntries)},
+    errors=(400, 404),
+)
 def patient_journal(patient_id: int):
     """A care-team therapist reads what the patient shared — and nothing else."""
     entries, next_offset = paged_from(
         partial(journal.read_shared_entries, current_user, patient_id)
     )
-    return jsonify(entries=[entry_json(e) for e in entries], next_offset=next_offset)
+    return jsonify(entries=_entries(entries), next_offset=next_offset)

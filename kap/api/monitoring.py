@@ -12,34 +12,28 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
-from kap.api import bp
-from kap.api.io import iso, json_body
-from kap.models import MedicationAdministration, Role, SessionObservation, User
+from kap.api.io import read_body
+from kap.api.operations import operation
+from kap.api.schemas.common import iso
+from kap.api.schemas.monitoring import (
+    Administration,
+    AdministrationAnswer,
+    CheckAnswer,
+    NewAdministration,
+    NewCheck,
+)
+from kap.models import Role, SessionObservation, User
 from kap.services.board import administrations, observations
 from kap.services.board.vitals import STATE_FIELDS, VITALS, observation_flags, vitals_limits
-from kap.services.errors import Invalid
 from kap.services.sessions.flow import parse_device_time
-from kap.web.roles import api_roles
 
 CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
+#: What a reading records besides its kind and note.
+VALUES = (*VITALS, *STATE_FIELDS)
 
 
 def _person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name} if user is not None else None
-
-
-def administration_json(given: MedicationAdministration) -> dict[str, Any]:
-    """The administration shape of the API (the note is not echoed)."""
-    return {
-        "id": given.id,
-        "medication": given.medication,
-        "route": given.route,
-        "dose": administrations.dose_number(given.dose),
-        "unit": given.unit,
-        "lot": given.lot,
-        "at": iso(given.given_at),
-        "given_by": _person(given.given_by),
-    }
 
 
 def check_json(observation: SessionObservation, clinic) -> dict[str, Any]:
@@ -50,69 +44,63 @@ def check_json(observation: SessionObservation, clinic) -> dict[str, Any]:
         "kind": observation.kind,
         "recorded_at": iso(observation.recorded_at),
         "recorded_by": _person(observation.recorded_by),
-        **{name: getattr(observation, name) for name in (*VITALS, *STATE_FIELDS)},
+        **{name: getattr(observation, name) for name in VALUES},
         "note": observation.note or "",
         "flags": observation_flags(observation, vitals_limits(clinic)),
     }
 
 
-def _whole_number(body: dict, name: str, problems: dict) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems[name] = ["A whole number."]
-        return None
-    return value
-
-
-def _check_values(body: dict) -> tuple[dict, str]:
-    """The reading's values and note from a JSON body, or Invalid naming the fields."""
-    problems: dict[str, list[str]] = {}
-    values: dict[str, Any] = {
-        name: _whole_number(body, name, problems) for name in (*VITALS, "sedation")
-    }
-    dissociation = body.get("dissociation")
-    if dissociation is not None and not isinstance(dissociation, str):
-        problems["dissociation"] = ["One of none, mild, moderate, severe."]
-        dissociation = None
-    values["dissociation"] = dissociation
-    concern = body.get("respiratory_concern")
-    if concern is not None and not isinstance(concern, bool):
-        problems["respiratory_concern"] = ["true or false."]
-        concern = None
-    values["respiratory_concern"] = concern
-    note = body.get("note")
-    if note is not None and not isinstance(note, str):
-        problems["note"] = ["Text, please."]
-    if problems:
-        raise Invalid("Some values need another look.", problems)
-    return values, note or ""
-
-
-@bp.route("/sessions/<int:session_id>/administrations", methods=["POST"])
-@api_roles(*CLINICIANS)
+@operation(
+    "/sessions/<int:session_id>/administrations",
+    "POST",
+    summary="Record a medication given at the session",
+    tag="Sessions",
+    roles=CLINICIANS,
+    body=NewAdministration,
+    description=(
+        "Therapists and admins of the session's clinic (another clinic: 404). Several per "
+        "session (a booster dose). The time given (at, ISO 8601 with a zone; default now) "
+        "may be at most 5 minutes ahead and not before the session's local day. 409 once "
+        "the session is cancelled or discharged. The note is kept encrypted and not echoed."
+    ),
+    responses={201: ("Recorded.", AdministrationAnswer)},
+    errors=(404, 409),
+)
 def post_administration(session_id: int):
     """Record what was given: {medication, route, dose, unit, lot?, at?, note?} → 201."""
-    body = json_body()
-    fields = {name: body.get(name) for name in ("medication", "route", "dose", "unit", "lot")}
-    fields["note"] = body.get("note")
-    fields["at"] = parse_device_time(body.get("at"))
+    fields = read_body(NewAdministration).values()
+    fields["at"] = parse_device_time(fields["at"])
     given = administrations.record_administration(current_user, session_id, fields)
-    return jsonify(administration=administration_json(given)), 201
+    data = Administration.model_validate(given).model_dump(mode="json")
+    return jsonify(administration=data), 201
 
 
-@bp.route("/sessions/<int:session_id>/checks", methods=["POST"])
-@api_roles(*CLINICIANS)
+@operation(
+    "/sessions/<int:session_id>/checks",
+    "POST",
+    summary="Record a monitoring reading (vitals, sedation, dissociation, breathing)",
+    tag="Sessions",
+    roles=CLINICIANS,
+    body=NewCheck,
+    description=(
+        "pre_dose: systolic, diastolic and heart_rate (spo2 optional). post_dose and final: "
+        "those, plus sedation, dissociation and respiratory_concern. check: at least one of "
+        "the vitals (blood pressure as a pair), sedation, dissociation, respiratory_concern "
+        "or note. post_dose, check and final are refused (400 on kind) before dosing. 409 "
+        "once the session is cancelled or discharged."
+    ),
+    responses={201: ("Recorded.", CheckAnswer)},
+    errors=(404, 409),
+)
 def post_check(session_id: int):
     """Record a monitoring reading: {kind, vitals?, sedation?, dissociation?,
     respiratory_concern?, note?} → 201 with its flags."""
-    body = json_body()
-    kind = body.get("kind")
-    if not isinstance(kind, str):
-        raise Invalid("kind is required.", {"kind": ["pre_dose, post_dose, check or final."]})
-    values, note = _check_values(body)
+    body = read_body(NewCheck)
     observation = observations.record_observation(
-        current_user, session_id, kind=kind, values=values, note=note
+        current_user,
+        session_id,
+        kind=body.kind,
+        values=body.values(VALUES),
+        note=body.note or "",
     )
     return jsonify(check=check_json(observation, current_user.clinic)), 201

@@ -3,33 +3,42 @@
 from flask import jsonify
 from flask_login import current_user
 
-from kap.api import bp
 from kap.api.io import paged
-from kap.models import Role, User
+from kap.api.operations import operation, paging
+from kap.api.schemas.clinical import Patient, PatientAnswer, Patients
+from kap.models import Role
 from kap.services.people.access import get_patient_for, patients_by_name
-from kap.web.roles import api_roles
+
+CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
 
 
-def patient_json(patient: User) -> dict:
-    """A patient as clinicians see them in lists."""
-    return {
-        "id": patient.id,
-        "name": patient.name,
-        "email": patient.email,
-        "active": patient.active,
-    }
-
-
-@bp.route("/patients")
-@api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
+@operation(
+    "/patients",
+    summary="Patients in the caller's care (an admin: the clinic's)",
+    tag="Patients",
+    roles=CLINICIANS,
+    parameters=paging("patients"),
+    responses={200: ("The patients, by name.", Patients)},
+    errors=(400,),
+)
 def list_patients():
     """A therapist's care list, or an admin's whole clinic, by name; paged."""
     patients, next_offset = paged(patients_by_name(current_user))
-    return jsonify(patients=[patient_json(p) for p in patients], next_offset=next_offset)
+    return jsonify(
+        patients=[Patient.model_validate(p).model_dump(mode="json") for p in patients],
+        next_offset=next_offset,
+    )
 
 
-@bp.route("/patients/<int:patient_id>")
-@api_roles(Role.THERAPIST, Role.CLINIC_ADMIN)
+@operation(
+    "/patients/<int:patient_id>",
+    summary="One patient in the caller's care",
+    tag="Patients",
+    roles=CLINICIANS,
+    responses={200: ("The patient.", PatientAnswer)},
+    errors=(404,),
+)
 def get_patient(patient_id: int):
     """One patient, if in the caller's care (404 otherwise, even if the id exists elsewhere)."""
-    return jsonify(patient=patient_json(get_patient_for(current_user, patient_id)))
+    patient = get_patient_for(current_user, patient_id)
+    return jsonify(patient=Patient.model_validate(patient).model_dump(mode="json"))

@@ -4,31 +4,46 @@ from flask import jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from kap.api import bp
-from kap.api.io import json_body, require_string, user_json
+from kap.api.io import read_body
+from kap.api.operations import operation
+from kap.api.schemas.common import User
+from kap.api.schemas.signin import SignedIn, SignedOut, SignIn
 from kap.auth.login import end_session, start_session
 from kap.auth.views import CLEAR_SITE_DATA
 from kap.extensions import csrf
 from kap.services.auth import second_factor
 from kap.services.auth.second_factor import EnrollmentRequired, Requirement
 from kap.services.auth.signin import authenticate
-from kap.services.errors import Invalid
-from kap.web.roles import api_roles
 
 
-def _optional_string(body: dict, name: str, max_length: int) -> str | None:
-    """``body[name]`` when given: a string of at most ``max_length`` characters."""
-    value = body.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > max_length:
-        raise Invalid(f"{name} is not valid.", {name: [f"A string of at most {max_length}."]})
-    return value
+def _signed_in(user) -> dict:
+    """The user and a fresh CSRF token."""
+    return {
+        "user": User.model_validate(user).model_dump(mode="json"),
+        "csrf_token": generate_csrf(),
+    }
 
 
 # Exempt from CSRF because there is no session yet; requiring a JSON body keeps cross-site
 # forms out (they cannot send application/json without a CORS preflight, which we never allow).
-@bp.route("/session", methods=["POST"])
+@operation(
+    "/session",
+    "POST",
+    summary="Sign in",
+    tag="Sign-in",
+    roles=None,
+    body=SignIn,
+    description=(
+        "Starts a server-side session (the kap_session cookie) and answers the user and the "
+        "CSRF token to send with later writes. Needs no CSRF token: there is no session yet, "
+        "and only a JSON body is accepted. 401 codes: invalid_credentials, "
+        "second_factor_required (send otp or recovery_code), invalid_second_factor, "
+        "second_factor_enrollment_required. Failed passwords and codes are limited per "
+        "account and per address (429 with Retry-After)."
+    ),
+    responses={200: ("Signed in.", SignedIn)},
+    errors=(401, 429),
+)
 @csrf.exempt
 def create_session():
     """Sign in with ``email`` and ``password``, plus ``otp`` or ``recovery_code`` when needed.
@@ -43,25 +58,35 @@ def create_session():
     set up: sign in on the web once); 429 ``rate_limited`` with Retry-After after too many
     failed passwords or codes.
     """
-    body = json_body()
-    email = require_string(body, "email", 254)
-    password = require_string(body, "password", 1024)
-    otp = _optional_string(body, "otp", 32)
-    recovery_code = _optional_string(body, "recovery_code", 64)
-    user = authenticate(email, password, request.remote_addr or "")
+    body = read_body(SignIn)
+    user = authenticate(body.email, body.password, request.remote_addr or "")
     need = second_factor.requirement(user)
     if need is Requirement.ENROL:
         raise EnrollmentRequired()
     if need is Requirement.CODE:
         second_factor.check_sign_in(
-            user, code=otp, recovery_code=recovery_code, client_address=request.remote_addr or ""
+            user,
+            code=body.otp,
+            recovery_code=body.recovery_code,
+            client_address=request.remote_addr or "",
         )
     start_session(user)
-    return jsonify(user=user_json(user), csrf_token=generate_csrf())
+    return jsonify(_signed_in(user))
 
 
-@bp.route("/session", methods=["DELETE"])
-@api_roles()
+@operation(
+    "/session",
+    "DELETE",
+    summary="Sign out",
+    tag="Sign-in",
+    roles=(),
+    description=(
+        "Revokes the server-side session: the cookie is useless afterwards. Like the sign-out "
+        'page, answers Clear-Site-Data: "cache", "storage", so the browser drops what the '
+        "app kept."
+    ),
+    responses={200: ("Signed out.", SignedOut)},
+)
 def delete_session():
     """Sign out: the server-side session is revoked, and the browser clears what the site kept
     (the same Clear-Site-Data as the sign-out page)."""
@@ -69,8 +94,14 @@ def delete_session():
     return jsonify(status="signed_out"), 200, {"Clear-Site-Data": CLEAR_SITE_DATA}
 
 
-@bp.route("/me")
-@api_roles()
+@operation(
+    "/me",
+    summary="The signed-in user",
+    tag="Sign-in",
+    roles=(),
+    description="Also answers a fresh CSRF token, for clients whose token went stale.",
+    responses={200: ("The user.", SignedIn)},
+)
 def me():
     """The signed-in user, and a fresh CSRF token (for clients whose token went stale)."""
-    return jsonify(user=user_json(current_user), csrf_token=generate_csrf())
+    return jsonify(_signed_in(current_user))

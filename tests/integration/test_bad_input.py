@@ -8,7 +8,7 @@ import re
 import pytest
 
 from kap.api import MAX_JSON_BYTES
-from kap.api.openapi_spec import build_spec
+from kap.api.openapi import build_spec
 from kap.extensions import db
 from kap.models import ChecklistItem, Clinic, JournalEntry, SessionTemplate, TreatmentSession, User
 from kap.services.journal.clinical_notes import add_note

@@ -1,6 +1,6 @@
 """Schemathesis fuzzes every described operation in-process: no 5xx, answers as described.
 
-The description is kap.api.openapi_spec.build_spec(), which is exactly what
+The description is kap.api.openapi.build_spec(), which is exactly what
 /api/v1/openapi.json serves (test_openapi checks that). Each operation gets a bounded,
 derandomized set of schema-valid and schema-invalid requests — signed out, as the demo
 patient and as their therapist — against one seeded app per module. Select with ``-m fuzz``.
@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from kap import create_app
-from kap.api.openapi_spec import build_spec
+from kap.api.openapi import build_spec
 from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter

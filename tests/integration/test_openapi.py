@@ -11,7 +11,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kap.api.openapi_spec import build_spec
+from kap.api.openapi import build_spec
 from tests.conftest import Auth
 
 METHODS = {"get", "put", "post", "patch", "delete"}
@@ -67,7 +67,7 @@ def test_every_api_route_is_described_and_nothing_else(app, spec):
     described = set(described_operations(spec))
     missing = sorted(in_app - described)
     stale = sorted(described - in_app)
-    assert not missing, f"routes missing from kap/api/openapi_spec: {missing}"
+    assert not missing, f"routes missing from kap/api (operation): {missing}"
     assert not stale, f"described but not in the app: {stale}"
 
 
