@@ -3,16 +3,16 @@ models reads what the app holds and writes the published JSON shape."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from kap.api.io import invalid_from
 from kap.api.schemas.clinical import Alert, Measure, NewCheckin
-from kap.api.schemas.common import Error, User
+from kap.api.schemas.common import Error, Timestamp, User, iso
 from kap.api.schemas.discharge import Discharge, Reopen
 from kap.api.schemas.journal import EntryEdit, JournalEntry, NewEntry
 from kap.api.schemas.monitoring import Administration, NewAdministration, NewCheck
@@ -115,6 +115,21 @@ def test_service_checked_fields_reach_the_service_as_sent():
     assert PhaseChange.model_validate({"phase": 4}).phase == 4
     checkin = NewCheckin.model_validate({"instrument": "x", "answers": "?"})
     assert checkin.root == {"instrument": "x", "answers": "?"}
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        MOMENT,
+        datetime(2026, 3, 1, 9, 30, 0, 123, tzinfo=UTC),
+        datetime(2026, 3, 1, 9, 30, 1, 500000),
+        datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_timestamps_are_answered_as_iso_with_a_z(moment):
+    """Pydantic's JSON form of a datetime is exactly ``iso`` (ISO 8601, UTC as Z)."""
+    answered = TypeAdapter(Timestamp).dump_python(moment, mode="json")
+    assert answered == iso(moment)
 
 
 # --- round trips: what the app holds -> the published shape ------------------------------
