@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from flask import jsonify
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from kap.api.operations import ERROR_MEANINGS, OPERATIONS, PATH_IDS, Operation, operation
@@ -57,8 +57,7 @@ class _KapJsonSchema(GenerateJsonSchema):
 
 @cache
 def _id_schema() -> Schema:
-    from pydantic import TypeAdapter
-
+    """A path id's schema (32-bit, from 1)."""
     return TypeAdapter(Id).json_schema()
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, create_model
 from pydantic.json_schema import WithJsonSchema
 
 from kap.models import Role, SessionStatus
@@ -154,6 +154,4 @@ class Error(ResponseModel):
 
 def status_model(name: str, value: str) -> type[ResponseModel]:
     """A {"status": value} answer model called ``name``."""
-    from pydantic import create_model
-
     return create_model(name, __base__=ResponseModel, status=(Literal[value], ...))  # type: ignore[valid-type]

@@ -41,6 +41,8 @@ SEDATION_DESCRIPTION = (
 DOSE_LIMITS = {"gt": 0, "lt": 100000}
 DOSE_DESCRIPTION = "As the clinician typed it (at most 3 decimals); never proposed by the app."
 PERSON_DESCRIPTION = "Who did it, as {id, name}; null once that account is gone."
+#: A reading's values are checked together: every wrong one is named under this message.
+VALUES_MESSAGE = "Some values need another look."
 
 
 class Administration(ResponseModel):
@@ -103,9 +105,6 @@ def _vital(name: str) -> object:
         WithJsonSchema({"type": "integer", "minimum": low, "maximum": high}),
         Says(VALUES_MESSAGE, "A whole number."),
     ]
-
-
-VALUES_MESSAGE = "Some values need another look."
 
 
 class NewCheck(RequestModel):
