@@ -8,30 +8,15 @@ KAP_REQUIRE_BROWSER=1, when they fail.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("KAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.servers import Server, free_port, server_env, start_gunicorn, stop, wait_for
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,44 +59,12 @@ def browser_context_args(playwright, base_url):
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
-class LiveServer:
+class LiveServer(Server):
     """A running gunicorn serving the app on a throwaway database."""
 
-    url: str
-    env: dict[str, str]
-    process: subprocess.Popen
-    port: int
-
-    def flask(self, *args: str) -> subprocess.CompletedProcess:
-        """Run a `flask --app wsgi` command against this server's database."""
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-
-    def python(self, script: str, *args: str) -> str:
-        """Run ``script`` (``from wsgi import app`` gives the app) against this server's
-        database with ``args`` in sys.argv; its output. Fails the test if the script fails."""
-        result = subprocess.run(
-            [sys.executable, "-c", script, *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, f"script failed:\n{result.stderr}"
-        return result.stdout
+    process: subprocess.Popen | None = None
+    port: int = 0
 
     def book_session_now(self, email: str, template: str, room: str) -> int:
         """A session of ``template`` for ``email``, booked through the service layer and then
@@ -125,36 +78,12 @@ class LiveServer:
 
     def start(self) -> None:
         """Serve on this server's port and database, and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=self.env,
-        )
-        _wait_for(f"{self.url}/healthz", self.process)
+        self.process = start_gunicorn(self.env, self.port, "--workers", "1", "--threads", "4")
+        wait_for(f"{self.url}/healthz", seconds=20, process=self.process)
 
     def stop(self) -> None:
         """Stop serving (the database stays): the network "goes away" mid-request."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
     def restart(self) -> None:
         """Stop, then serve again on the same port and database."""
@@ -195,20 +124,6 @@ def tablet(browser, playwright, base_url):
     context.close()
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not answer {url} within {seconds}s")
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """gunicorn on a free port of 127.0.0.1 with fresh demo data, stopped by its PID.
@@ -217,36 +132,17 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     changes what another module sees.
     """
     instance = tmp_path_factory.mktemp("instance")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KAP_ENV": "development",
-        "KAP_INSTANCE_PATH": str(instance),
-        "KAP_DATABASE_URL": f"sqlite:///{instance / 'kap.db'}",
-        "KAP_SECRET_KEY": "browser-tests-secret-key-0123456789abcdef",
-    }
-    env.pop("KAP_TEST_DATABASE_URL", None)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, None, port)  # type: ignore[arg-type]
-    server.flask("db", "upgrade")
-    server.flask("seed-demo")
+    port = free_port()
+    env = server_env(
+        instance,
+        f"sqlite:///{instance / 'kap.db'}",
+        KAP_SECRET_KEY="browser-tests-secret-key-0123456789abcdef",
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
+    server.flask("db", "upgrade", check=True)
+    server.flask("seed-demo", check=True)
     try:
         server.start()
         yield server
     finally:
         server.stop()
-
-
-def screenshot(page, name: str, full_page: bool = True) -> Path:
-    """Save a screenshot to docs/screenshots/ (kept for the README)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
-
-
-def sign_in(page, email: str, password: str = "demo-password") -> None:
-    """Sign in through the real form, as a person would."""
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from kap.demo.content import ESKETAMINE_TEMPLATE
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"
 PATIENT_NAME = "Robin Lee"

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from kap.demo.content import WALKTHROUGH
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 PATIENT = "patient2@demo.test"
 PATIENT_NAME = "Robin Lee"

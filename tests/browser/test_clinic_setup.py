@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "tone.mp3"
 

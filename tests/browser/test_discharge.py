@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 PATIENT_NAME = "Robin Lee"
 DRIVER = "Jamie Lee (sister)"
@@ -57,15 +54,7 @@ with app.app_context():
 
 
 def _run(live_server, script: str) -> int:
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.strip().splitlines()[-1])
+    return int(live_server.python(script).strip().splitlines()[-1])
 
 
 @pytest.fixture

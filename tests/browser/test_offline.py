@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
 
 PATIENT = "patient@demo.test"
 PATIENT2 = "patient2@demo.test"

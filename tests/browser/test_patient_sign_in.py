@@ -2,7 +2,7 @@
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 
 def test_patient_signs_in_on_a_phone_and_sees_crisis_support(page: Page):

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from kap.demo.content import WALKTHROUGH
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 
 PATIENT = "patient@demo.test"
 FIRST_PROMPT = "Put on your eye mask and let your breath slow."

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import ROOT, screenshot, sign_in
+from tests.browser.helpers import screenshot, sign_in
 from tests.browser.test_offline import controlled, wait_until
 
 OPENS = re.compile(r"^This session can start from 08:00 on [A-Z][a-z]+day \d{1,2} [A-Z][a-z]+\.$")
@@ -79,15 +77,7 @@ with app.app_context():
 
 
 def _run(live_server, step: str) -> int:
-    result = subprocess.run(
-        [sys.executable, "-c", _SESSION_TODAY, step],
-        cwd=ROOT,
-        env=live_server.env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout.strip().splitlines()[-1])
+    return int(live_server.python(_SESSION_TODAY, step).strip().splitlines()[-1])
 
 
 def test_start_unlocks_when_staff_check_the_patient_in_without_a_reload(page: Page, live_server):

@@ -35,7 +35,7 @@ from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
 from kap.services.sessions.flow import set_intention
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 
 class NoCsrf(TestConfig):

@@ -25,8 +25,8 @@ from kap.services.people.invitations import invite_person
 from kap.services.sessions.scheduling import add_booster
 from kap.services.unit_of_work import unit_of_work
 from kap.timezones import to_local
-from tests.conftest import Auth, csrf_from
 from tests.formscrape import form_data
+from tests.helpers import Auth, csrf_from
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "tone.wav"
 IV = "IV infusion (40 minutes of music)"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import AuditEvent, SessionDischarge, SessionObservation, SessionStatus
 from kap.models import TreatmentSession as Session
-from tests.conftest import Auth
+from tests.helpers import Auth
 from tests.integration.test_openapi import Contract
 
 DISCHARGE = "/api/v1/sessions/{session_id}/discharge"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import TreatmentSession
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 
 def _session_ids(app, patient_email, people):

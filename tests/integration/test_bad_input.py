@@ -12,8 +12,8 @@ from kap.api.openapi import build_spec
 from kap.extensions import db
 from kap.models import ChecklistItem, Clinic, JournalEntry, SessionTemplate, TreatmentSession, User
 from kap.services.journal.clinical_notes import add_note
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 #: Every API operation that reads a JSON body, from the description (new ones join in).
 BODY_OPERATIONS = sorted(

@@ -19,8 +19,8 @@ from kap.models import (
     User,
 )
 from kap.services.board import discharge_rules, vitals
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 PATIENT_NAME = "Pat Jordan"  # patient@demo.test, cared for by therapist@demo.test only
 

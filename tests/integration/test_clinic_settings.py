@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import DEFAULT_CRISIS_CONTACTS, Clinic
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 #: The settings form as the demo clinic's page first shows it (contact rows 0 and 1 filled).
 DEMO_SETTINGS = {

@@ -15,8 +15,8 @@ from kap.models import (
     TreatmentSession,
     User,
 )
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 
 def _count(model, *where):

@@ -14,7 +14,7 @@ from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db
 from kap.models import JournalComment, JournalEntry, TreatmentSession, User
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 MARKER = "zebra-lantern-4417"
 

@@ -23,7 +23,8 @@ from kap.api.openapi import build_spec
 from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter
-from tests.conftest import Auth, _reset_database
+from tests.database import reset_database
+from tests.helpers import Auth
 
 pytestmark = pytest.mark.fuzz
 
@@ -87,7 +88,7 @@ def fuzz_app(tmp_path_factory):
     app = create_app(TestConfig())
     app.config["MEDIA_DIR"] = str(tmp_path_factory.mktemp("media"))
     with app.app_context():
-        _reset_database(app)
+        reset_database(app)
         seed_demo()
     yield app
     with app.app_context():

@@ -68,7 +68,7 @@ def test_seed_demo_if_empty_leaves_existing_data_alone(app, people):
 
 def test_every_demo_account_signs_in(app, people):
     """Each demo account of DESIGN §4 signs in with demo-password."""
-    from tests.conftest import Auth
+    from tests.helpers import Auth
 
     for account in DEMO_ACCOUNTS:
         client = app.test_client()

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from kap.extensions import db
 from kap.models import JournalEntry
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 
 def _api(app, email="patient@demo.test"):

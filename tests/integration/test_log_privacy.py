@@ -26,7 +26,7 @@ from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuditEvent, User
 from kap.services.people.invitations import invite_person
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 LOUD_LOGGERS = ("kap", "werkzeug", "flask", "flask_wtf", "flask_login", "flask_limiter")
 

@@ -15,8 +15,8 @@ from kap.extensions import db
 from kap.models import Alert, AuditEvent, MeasureResponse, TreatmentSession, User
 from kap.services.measures.checkins import chart_for
 from kap.therapist.measures_views import csv_safe
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 PHQ9_CALM = [1, 1, 1, 1, 0, 0, 0, 0, 0]
 PHQ9_ITEM9 = [2, 2, 1, 1, 1, 1, 0, 0, 1]

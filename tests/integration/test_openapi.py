@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from kap.api.openapi import build_spec
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 SPEC_URI = "urn:kap:openapi"

@@ -18,7 +18,7 @@ from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuthSession, CareTeamMember, Invitation, User
 from kap.models.base import utcnow
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 NEW_PASSWORD = "violet kettle harbour lamp"
 INVITE_LINK = re.compile(r"http://localhost/invite/([A-Za-z0-9_-]+)")

@@ -16,7 +16,7 @@ from kap.models.base import utcnow
 from kap.services.auth import recovery_codes
 from kap.services.people.accounts import create_user
 from kap.services.people.invitations import invite_person
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 STAFF_PASSWORD = "quiet lantern harbour seventeen"

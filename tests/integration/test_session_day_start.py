@@ -20,8 +20,8 @@ from kap.models.base import utcnow
 from kap.services.errors import Conflict
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import day_of_opens_at, window_for
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 
 def _user(email: str) -> User:

@@ -13,8 +13,8 @@ from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions import staff_calls
 from kap.services.sessions.start_window import window_for
-from tests.conftest import Auth
 from tests.formscrape import form_data
+from tests.helpers import Auth
 
 
 def _patient(email="patient@demo.test"):

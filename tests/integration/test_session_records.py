@@ -21,7 +21,7 @@ from kap.models import (
 )
 from kap.services.board import administrations, check_in, observations
 from kap.services.errors import Conflict, Invalid, NotFound
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 NOW = datetime.now(UTC)
 DOSE = {"medication": "Esketamine (Spravato)", "route": "intranasal", "dose": "56", "unit": "mg"}

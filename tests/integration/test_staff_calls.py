@@ -13,7 +13,7 @@ from kap.extensions import db
 from kap.models import Alert, SessionStatus, TreatmentSession, User
 from kap.services.board import actions as board_actions
 from kap.timezones import to_local
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 ZONE = "America/New_York"  # the Demo Clinic's
 

@@ -280,7 +280,7 @@ def test_editing_a_template_in_use_says_a_new_version_was_made(client, auth, peo
 
 def test_second_admin_saving_the_same_template_is_refused(client, auth, people, app):
     """Two editors open the template; the second save answers 409 and keeps their text."""
-    from tests.conftest import Auth
+    from tests.helpers import Auth
 
     template_id = _template_id(app, "IV infusion (40 minutes of music)")
     url = f"/clinic/templates/{template_id}"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 
 def _ids(response):

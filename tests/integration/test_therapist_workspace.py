@@ -95,7 +95,7 @@ def test_timeline_shows_sessions_entries_and_is_audited(app, client, auth, peopl
 
 def test_timeline_pages_shared_entries_newest_first(app, client, auth, people):
     """A long-shared journal: the timeline shows 20 shared entries a page, newest first."""
-    from tests.conftest import Auth
+    from tests.helpers import Auth
 
     writer = Auth(app.test_client())
     writer.api_login("patient@demo.test")

@@ -19,7 +19,7 @@ from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
 from kap.services.clinic.audio import megabytes
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 AUDIO = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
 NOT_AUDIO_MESSAGE = "Upload MP3, OGG/Opus, M4A/AAC or WAV audio."

@@ -13,7 +13,6 @@ import http.cookiejar
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "demo-password"  # the public demo password (DESIGN §4)
@@ -59,12 +60,6 @@ def requirements_met():
         if os.environ.get("KAP_REQUIRE_RESILIENCE") == "1":
             pytest.fail(f"resilience test required but cannot run: {reason}")
         pytest.skip(f"resilience test skipped: {reason}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_postgres(*command: str) -> None:
@@ -103,7 +98,7 @@ def postgres(requirements_met):
     """A private PostgreSQL on a free port, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="kap-resilience-"))
     shutil.chown(folder, "postgres", "postgres")
-    server = PrivatePostgres(folder, _free_port())
+    server = PrivatePostgres(folder, free_port())
     _as_postgres(
         _postgres_bin("initdb"), "-D", server.data, "-U", "postgres", "-A", "trust", "--no-sync"
     )
@@ -172,7 +167,7 @@ def app_server(postgres, tmp_path_factory):
             check=True,
             capture_output=True,
         )
-    port = _free_port()
+    port = free_port()
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",

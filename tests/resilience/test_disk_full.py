@@ -23,7 +23,7 @@ from kap import create_app
 from kap.config import TestConfig
 from kap.extensions import db, limiter
 from kap.models import AuditEvent, JournalEntry
-from tests.conftest import Auth, csrf_from
+from tests.helpers import Auth, csrf_from
 
 #: Long enough to need pages of its own (SQLite keeps at most ~4 KB of a row on its page).
 ENTRY = "I felt the room open up and the music carried me somewhere quiet. " * 150

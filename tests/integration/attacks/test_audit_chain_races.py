@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kap.extensions import db
 from kap.services import audit
-from tests.integration.attacks.conftest import race
+from tests.integration.attacks.helpers import race
 
 WRITERS = 20
 ACCOUNTS = ["patient@demo.test", "patient2@demo.test", "therapist@demo.test", "admin@demo.test"]

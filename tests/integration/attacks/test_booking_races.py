@@ -10,7 +10,7 @@ from kap.extensions import db
 from kap.models import SessionTemplate, TreatmentSession, User
 from kap.services.sessions.booking_conflicts import BookingClash
 from kap.services.sessions.scheduling import add_booster
-from tests.integration.attacks.conftest import race
+from tests.integration.attacks.helpers import race
 
 FAR_DAY = date(2032, 5, 11)  # far from the demo's sessions
 

@@ -27,7 +27,8 @@ from kap.models import (
 )
 from kap.services.board import administrations, discharge, observations
 from kap.services.errors import Conflict
-from tests.integration.attacks.conftest import _own_postgres_database, race
+from tests.database import own_postgres_database
+from tests.integration.attacks.helpers import race
 
 DRIVER = "Alex Jordan (partner)"
 IN_RANGE = dict(systolic=124, diastolic=78, heart_rate=72, spo2=98)
@@ -42,7 +43,7 @@ def race_app(tmp_path_factory) -> Iterator:
     from kap.config import Config
     from kap.demo.seed import seed_demo
 
-    postgres = _own_postgres_database()
+    postgres = own_postgres_database()
     instance = tmp_path_factory.mktemp("discharge-races")
     database_url = postgres[0] if postgres else f"sqlite:///{instance / 'kap.db'}"
 

@@ -22,7 +22,7 @@ def test_host_prefixed_cookies_meet_the_prefix_rules(monkeypatch, people):
     """Signed in over HTTPS with the production cookie settings, both cookies are Secure,
     Path=/ and carry no Domain (else browsers drop a __Host- cookie)."""
     from kap import create_app
-    from tests.conftest import _seed_demo_database
+    from tests.database import seed_demo_database
 
     monkeypatch.setattr(TestConfig, "SESSION_COOKIE_NAME", "__Host-kap_session")
     monkeypatch.setattr(TestConfig, "SESSION_COOKIE_SECURE", True)
@@ -31,7 +31,7 @@ def test_host_prefixed_cookies_meet_the_prefix_rules(monkeypatch, people):
         from kap.extensions import db
 
         db.create_all()
-        _seed_demo_database()
+        seed_demo_database()
     client = app.test_client()
     page = client.get("/signin", base_url="https://localhost")
     anonymous = page.headers["Set-Cookie"]

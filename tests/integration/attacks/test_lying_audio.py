@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
-from tests.conftest import csrf_from
+from tests.helpers import csrf_from
 
 
 @pytest.fixture(autouse=True)

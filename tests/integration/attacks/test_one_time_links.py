@@ -8,7 +8,7 @@ import re
 
 import requests
 
-from tests.integration.attacks.conftest import race
+from tests.integration.attacks.helpers import race
 
 ATTEMPTS = 12
 NEW_PASSWORD = "a-long-new-password-for-the-race"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyotp
 
-from tests.integration.attacks.conftest import PASSWORD, race
+from tests.integration.attacks.helpers import PASSWORD, race
 
 ATTACKERS = 30
 ACCOUNT_LIMIT = 5  # SIGNIN_ACCOUNT_FAILURE_LIMIT / SECOND_FACTOR_FAILURE_LIMIT

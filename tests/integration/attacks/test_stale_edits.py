@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Auth
+from tests.helpers import Auth
 
 
 def _patient_api(app):

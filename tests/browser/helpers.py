@@ -1,0 +1,36 @@
+"""What the browser tests share: Chromium's settings, signing in, README screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.servers import ROOT
+
+CHROMIUM = os.environ.get("KAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot to docs/screenshots/ (kept for the README)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def sign_in(page, email: str, password: str = "demo-password") -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
