@@ -10,18 +10,10 @@ from sqlalchemy import func, select
 from kap.extensions import db
 from kap.models import JournalEntry
 from tests.formscrape import form_data
-from tests.helpers import Auth
 
 
-def _api(app, email="patient@demo.test"):
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login(email).status_code == 200
-    return client, auth
-
-
-def _post(client, auth, **body):
-    return client.post("/api/v1/journal", json=body, headers=auth.headers)
+def _post(api, **body):
+    return api.post("/api/v1/journal", json=body)
 
 
 def _entry_count(app, **where):
@@ -32,24 +24,24 @@ def _entry_count(app, **where):
         return db.session.scalar(query)
 
 
-def test_same_client_id_twice_gives_one_entry(app, people):
+def test_same_client_id_twice_gives_one_entry(api_as, app, people):
     """A client_id creates once (201); the same id again answers 200 with the same entry."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     before = _entry_count(app)
-    first = _post(client, auth, client_id="device-1-entry-1", body="First words", shared=False)
-    second = _post(client, auth, client_id="device-1-entry-1", body="First words", shared=False)
+    first = _post(api, client_id="device-1-entry-1", body="First words", shared=False)
+    second = _post(api, client_id="device-1-entry-1", body="First words", shared=False)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json["id"] == second.json["id"]
     assert first.json["entry"] == {k: v for k, v in first.json.items() if k != "entry"}
     assert _entry_count(app) == before + 1
 
 
-def test_new_entries_are_private_by_default(app, people):
+def test_new_entries_are_private_by_default(api_as, people):
     """Without `shared`, the entry is private and the therapist does not see it."""
-    client, auth = _api(app)
-    created = _post(client, auth, client_id="p-1", body="Only for me")
+    api = api_as("patient@demo.test")
+    created = _post(api, client_id="p-1", body="Only for me")
     assert created.json["shared"] is False
-    therapist, _ = _api(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     patient_id = people["patient@demo.test"].id
     bodies = [
         e["body"] for e in therapist.get(f"/api/v1/patients/{patient_id}/journal").json["entries"]
@@ -57,67 +49,57 @@ def test_new_entries_are_private_by_default(app, people):
     assert "Only for me" not in bodies
 
 
-def test_therapist_reads_shared_entries_only_and_unsharing_hides_again(app, people):
+def test_therapist_reads_shared_entries_only_and_unsharing_hides_again(api_as, people):
     """The care-team therapist sees exactly the shared entries; unsharing takes one away."""
-    client, auth = _api(app)
-    entry = _post(client, auth, client_id="s-1", body="Please read", shared=True).json
-    therapist, _ = _api(app, "therapist@demo.test")
+    api = api_as("patient@demo.test")
+    entry = _post(api, client_id="s-1", body="Please read", shared=True).json
+    therapist = api_as("therapist@demo.test")
     url = f"/api/v1/patients/{people['patient@demo.test'].id}/journal"
     shared = therapist.get(url).json["entries"]
     assert "Please read" in [e["body"] for e in shared]
     assert all(e["shared"] for e in shared)
-    assert (
-        client.patch(
-            f"/api/v1/journal/{entry['id']}", json={"shared": False}, headers=auth.headers
-        ).status_code
-        == 200
-    )
+    assert api.patch(f"/api/v1/journal/{entry['id']}", json={"shared": False}).status_code == 200
     assert "Please read" not in [e["body"] for e in therapist.get(url).json["entries"]]
 
 
 @pytest.mark.parametrize("email", ["therapist2@demo.test", "therapist@other.test"])
-def test_therapist_outside_the_care_team_sees_nothing(app, people, email):
+def test_therapist_outside_the_care_team_sees_nothing(api_as, people, email):
     """A colleague or another clinic's therapist gets 404 for the patient's journal."""
-    outsider, _ = _api(app, email)
+    outsider = api_as(email)
     response = outsider.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
     assert response.status_code == 404
 
 
-def test_clinic_admin_cannot_read_journals(app, people):
+def test_clinic_admin_cannot_read_journals(api_as, people):
     """Running the clinic does not include reading journals: 403 for admins."""
-    admin, _ = _api(app, "admin@demo.test")
+    admin = api_as("admin@demo.test")
     response = admin.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
     assert response.status_code == 403
 
 
-def test_therapist_cannot_open_a_private_entry_by_id(app, people):
+def test_therapist_cannot_open_a_private_entry_by_id(api_as, people):
     """Commenting on (or otherwise touching) a private entry answers 404 for the therapist."""
-    client, auth = _api(app)
-    private = _post(client, auth, client_id="priv-1", body="Mine alone").json
-    therapist, tauth = _api(app, "therapist@demo.test")
-    response = therapist.post(
-        f"/api/v1/journal/{private['id']}/comments", json={"body": "Hi"}, headers=tauth.headers
-    )
+    api = api_as("patient@demo.test")
+    private = _post(api, client_id="priv-1", body="Mine alone").json
+    therapist = api_as("therapist@demo.test")
+    response = therapist.post(f"/api/v1/journal/{private['id']}/comments", json={"body": "Hi"})
     assert response.status_code == 404
 
 
-def test_comments_and_replies_appear_under_the_entry(app, people):
+def test_comments_and_replies_appear_under_the_entry(api_as, people):
     """The therapist comments on a shared entry; the patient replies; both show in order."""
-    client, auth = _api(app)
-    entry = _post(client, auth, client_id="c-1", body="Shared thought", shared=True).json
-    therapist, tauth = _api(app, "therapist@demo.test")
+    api = api_as("patient@demo.test")
+    entry = _post(api, client_id="c-1", body="Shared thought", shared=True).json
+    therapist = api_as("therapist@demo.test")
     comment = therapist.post(
         f"/api/v1/journal/{entry['id']}/comments",
         json={"body": "Thank you — let's talk Thursday."},
-        headers=tauth.headers,
     )
     assert comment.status_code == 201
     assert comment.json["author"]["role"] == "therapist"
-    reply = client.post(
-        f"/api/v1/journal/{entry['id']}/comments", json={"body": "OK"}, headers=auth.headers
-    )
+    reply = api.post(f"/api/v1/journal/{entry['id']}/comments", json={"body": "OK"})
     assert reply.status_code == 201
-    mine = next(e for e in client.get("/api/v1/journal").json["entries"] if e["id"] == entry["id"])
+    mine = next(e for e in api.get("/api/v1/journal").json["entries"] if e["id"] == entry["id"])
     assert [c["body"] for c in mine["comments"]] == ["Thank you — let's talk Thursday.", "OK"]
 
 
@@ -136,86 +118,76 @@ def test_comments_and_replies_appear_under_the_entry(app, people):
         ({"client_id": "has spaces", "body": "ok"}, "client_id"),
     ],
 )
-def test_bad_entries_are_400_with_the_field_named(app, people, body, field):
+def test_bad_entries_are_400_with_the_field_named(api_as, app, people, body, field):
     """Each invalid field answers 400 naming it, and nothing is stored."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     before = _entry_count(app)
-    response = _post(client, auth, **body)
+    response = _post(api, **body)
     assert response.status_code == 400
     assert field in response.json["error"]["fields"]
     assert _entry_count(app) == before
 
 
-def test_exactly_twenty_thousand_characters_fit(app, people):
+def test_exactly_twenty_thousand_characters_fit(api_as, people):
     """The limit is inclusive: 20,000 characters are accepted, line breaks kept."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     body = ("line\n" * 4000)[:20_000]
-    response = _post(client, auth, client_id="long-1", body=body)
+    response = _post(api, client_id="long-1", body=body)
     assert response.status_code == 201
     assert response.json["body"] == body
 
 
-def test_unicode_and_emoji_survive(app, people):
+def test_unicode_and_emoji_survive(api_as, people):
     """Accents, scripts and emoji round-trip unchanged."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     text = "Übung macht den Meister — 静かな水 — 🌊🕯️ — שָׁלוֹם"
-    created = _post(client, auth, client_id="uni-1", body=text).json
+    created = _post(api, client_id="uni-1", body=text).json
     fetched = next(
-        e for e in client.get("/api/v1/journal").json["entries"] if e["id"] == created["id"]
+        e for e in api.get("/api/v1/journal").json["entries"] if e["id"] == created["id"]
     )
     assert fetched["body"] == text
 
 
-def test_deleted_entry_is_gone_and_its_replay_is_refused(app, people):
+def test_deleted_entry_is_gone_and_its_replay_is_refused(api_as, app, people):
     """Deleting wipes the text; a late replay of its creation does not bring it back (409)."""
-    client, auth = _api(app)
-    entry = _post(client, auth, client_id="del-1", body="Regret this", shared=True).json
-    assert client.delete(f"/api/v1/journal/{entry['id']}", headers=auth.headers).status_code == 200
-    assert entry["id"] not in [e["id"] for e in client.get("/api/v1/journal").json["entries"]]
-    replay = _post(client, auth, client_id="del-1", body="Regret this", shared=True)
+    api = api_as("patient@demo.test")
+    entry = _post(api, client_id="del-1", body="Regret this", shared=True).json
+    assert api.delete(f"/api/v1/journal/{entry['id']}").status_code == 200
+    assert entry["id"] not in [e["id"] for e in api.get("/api/v1/journal").json["entries"]]
+    replay = _post(api, client_id="del-1", body="Regret this", shared=True)
     assert replay.status_code == 409
     with app.app_context():
         row = db.session.get(JournalEntry, entry["id"])
         assert row.body == "" and row.deleted_at is not None and not row.shared
 
 
-def test_edit_from_a_stale_device_keeps_both_texts(app, people):
+def test_edit_from_a_stale_device_keeps_both_texts(api_as, people):
     """Two devices edit the same entry: the later edit wins, the other text stays as a copy."""
-    client, auth = _api(app)
-    entry = _post(client, auth, client_id="two-dev", body="Original").json
-    phone = client.patch(
+    api = api_as("patient@demo.test")
+    entry = _post(api, client_id="two-dev", body="Original").json
+    phone = api.patch(
         f"/api/v1/journal/{entry['id']}",
         json={"body": "Edited on the phone", "base_revision": 1},
-        headers=auth.headers,
     )
     assert phone.json["revision"] == 2
-    laptop = client.patch(
+    laptop = api.patch(
         f"/api/v1/journal/{entry['id']}",
         json={"body": "Edited on the laptop", "base_revision": 1},
-        headers=auth.headers,
     )
     assert laptop.json["body"] == "Edited on the laptop"
-    bodies = [e["body"] for e in client.get("/api/v1/journal").json["entries"]]
+    bodies = [e["body"] for e in api.get("/api/v1/journal").json["entries"]]
     assert "Edited on the phone" in bodies and "Edited on the laptop" in bodies
 
 
-def test_other_patients_entries_are_not_found(app, people):
+def test_other_patients_entries_are_not_found(api_as, people):
     """Editing, deleting or replying to another patient's entry answers 404."""
-    client, auth = _api(app)
-    entry = _post(client, auth, client_id="own-1", body="Mine", shared=True).json
-    other, oauth = _api(app, "patient2@demo.test")
+    api = api_as("patient@demo.test")
+    entry = _post(api, client_id="own-1", body="Mine", shared=True).json
+    other = api_as("patient2@demo.test")
+    assert other.patch(f"/api/v1/journal/{entry['id']}", json={"body": "x"}).status_code == 404
+    assert other.delete(f"/api/v1/journal/{entry['id']}").status_code == 404
     assert (
-        other.patch(
-            f"/api/v1/journal/{entry['id']}", json={"body": "x"}, headers=oauth.headers
-        ).status_code
-        == 404
-    )
-    assert other.delete(f"/api/v1/journal/{entry['id']}", headers=oauth.headers).status_code == 404
-    assert (
-        other.post(
-            f"/api/v1/journal/{entry['id']}/comments", json={"body": "x"}, headers=oauth.headers
-        ).status_code
-        == 404
+        other.post(f"/api/v1/journal/{entry['id']}/comments", json={"body": "x"}).status_code == 404
     )
 
 
@@ -244,15 +216,13 @@ def _session_ids(app, email="patient@demo.test"):
         ).all()
 
 
-def test_each_session_is_one_group_even_when_entries_interleave(app, client, auth, people):
+def test_each_session_is_one_group_even_when_entries_interleave(api_as, app, client, auth, people):
     """Notes about two sessions written in turn: one group (one landmark label) per session."""
     first, second = _session_ids(app)[:2]
-    api, api_auth = _api(app)
+    api = api_as("patient@demo.test")
     for number in range(4):  # first, second, first, second: interleaved in time
         about = first if number % 2 == 0 else second
-        _post(
-            api, api_auth, client_id=f"interleave-{number}", body=f"note {number}", session_id=about
-        )
+        _post(api, client_id=f"interleave-{number}", body=f"note {number}", session_id=about)
     auth.login("patient@demo.test")
     page = client.get("/patient/journal").text
     labels = re.findall(r'<section class="journal-group" aria-label="([^"]+)"', page)
@@ -261,14 +231,12 @@ def test_each_session_is_one_group_even_when_entries_interleave(app, client, aut
     assert page.index("note 1") > newest and page.index("note 1") < page.index("note 2")
 
 
-def test_journal_pages_hold_twenty_entries_newest_first(app, client, auth, people):
+def test_journal_pages_hold_twenty_entries_newest_first(api_as, client, auth, people):
     """A long journal is paged: 20 entries a page, Older/Newer links, junk reads as page 1."""
-    api, api_auth = _api(app)
+    api = api_as("patient@demo.test")
     for number in range(45):
         assert (
-            _post(
-                api, api_auth, client_id=f"paged-{number}", body=f"entry no. {number:02d}"
-            ).status_code
+            _post(api, client_id=f"paged-{number}", body=f"entry no. {number:02d}").status_code
             == 201
         )
     auth.login("patient@demo.test")
@@ -285,21 +253,21 @@ def test_journal_pages_hold_twenty_entries_newest_first(app, client, auth, peopl
     assert beyond.status_code == 200 and "Go to the newest entries" in beyond.text
 
 
-def test_api_journal_is_paged_with_limit_and_offset(app, people):
+def test_api_journal_is_paged_with_limit_and_offset(api_as, people):
     """GET /api/v1/journal: limit/offset, next_offset null on the last page, bad values 400."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     for number in range(5):
-        _post(client, auth, client_id=f"api-paged-{number}", body=f"api entry {number}")
-    total = len(client.get("/api/v1/journal").json["entries"])
+        _post(api, client_id=f"api-paged-{number}", body=f"api entry {number}")
+    total = len(api.get("/api/v1/journal").json["entries"])
     seen, offset = [], 0
     while offset is not None:
-        body = client.get(f"/api/v1/journal?limit=2&offset={offset}").json
+        body = api.get(f"/api/v1/journal?limit=2&offset={offset}").json
         assert len(body["entries"]) <= 2
         seen += [e["id"] for e in body["entries"]]
         offset = body["next_offset"]
     assert len(seen) == len(set(seen)) == total
     for bad in ("limit=0", "limit=501", "offset=-1", "limit=x"):
-        response = client.get(f"/api/v1/journal?{bad}")
+        response = api.get(f"/api/v1/journal?{bad}")
         assert response.status_code == 400 and response.json["error"]["code"]
 
 
@@ -341,15 +309,15 @@ def test_delete_asks_first_then_removes(client, auth, people, app):
         assert db.session.get(JournalEntry, entry_id).deleted_at is not None
 
 
-def test_journal_page_rows_match_the_models(app, people):
+def test_journal_page_rows_match_the_models(api_as, app, people):
     """The page's plain-row read (kap/services/journal/page.py) gives what the models give:
     the same entries in order, decrypted texts, sessions, replies and their authors."""
     from kap.models import User
     from kap.services.journal.entries import own_entries
     from kap.services.journal.page import journal_page
 
-    client, auth = _api(app)
-    _post(client, auth, client_id="rows-1", body="Plain rows, same words 🌱", shared=True)
+    api = api_as("patient@demo.test")
+    _post(api, client_id="rows-1", body="Plain rows, same words 🌱", shared=True)
     with app.test_request_context("/patient/journal"):
         patient = db.session.get(User, people["patient@demo.test"].id)
         lines = journal_page(patient, 50).items

@@ -16,21 +16,13 @@ from kap.models import Alert, AuditEvent, MeasureResponse, TreatmentSession, Use
 from kap.services.measures.checkins import chart_for
 from kap.therapist.measures_views import csv_safe
 from tests.formscrape import form_data
-from tests.helpers import Auth
 
 PHQ9_CALM = [1, 1, 1, 1, 0, 0, 0, 0, 0]
 PHQ9_ITEM9 = [2, 2, 1, 1, 1, 1, 0, 0, 1]
 
 
-def _api(app, email="patient@demo.test"):
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login(email).status_code == 200
-    return client, auth
-
-
-def _post(client, auth, **body):
-    return client.post("/api/v1/measures", json=body, headers=auth.headers)
+def _post(api, **body):
+    return api.post("/api/v1/measures", json=body)
 
 
 def _count(app, model, **where):
@@ -55,11 +47,11 @@ def _seed_demo_history(app):
 # --- API: recording ---------------------------------------------------------------------
 
 
-def test_same_client_id_twice_records_once(app, people):
+def test_same_client_id_twice_records_once(api_as, app, people):
     """First POST answers 201, the retry 200 with the same check-in; one row is stored."""
-    client, auth = _api(app)
-    first = _post(client, auth, instrument="phq9", answers=PHQ9_CALM, client_id="dev-1-m1")
-    again = _post(client, auth, instrument="phq9", answers=PHQ9_CALM, client_id="dev-1-m1")
+    api = api_as("patient@demo.test")
+    first = _post(api, instrument="phq9", answers=PHQ9_CALM, client_id="dev-1-m1")
+    again = _post(api, instrument="phq9", answers=PHQ9_CALM, client_id="dev-1-m1")
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json == again.json
     assert {k: first.json[k] for k in ("instrument", "score", "severity")} == {
@@ -71,16 +63,16 @@ def test_same_client_id_twice_records_once(app, people):
     assert _count(app, MeasureResponse, client_id="dev-1-m1") == 1
 
 
-def test_check_in_linked_to_own_session(app, people):
+def test_check_in_linked_to_own_session(api_as, app, people):
     """A check-in may name one of the patient's own sessions."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     with app.app_context():
         session_id = db.session.scalar(
             select(TreatmentSession.id).where(
                 TreatmentSession.patient_id == people["patient@demo.test"].id
             )
         )
-    created = _post(client, auth, instrument="gad7", answers=[0] * 7, session_id=session_id)
+    created = _post(api, instrument="gad7", answers=[0] * 7, session_id=session_id)
     assert created.status_code == 201 and created.json["session_id"] == session_id
 
 
@@ -107,85 +99,85 @@ def _other_patients_session(app, people):
         ({"instrument": "gad7", "answers": [0] * 7, "session_id": "OTHER"}, "session_id"),
     ],
 )
-def test_invalid_check_ins_answer_400_with_field_errors(app, people, body, field):
+def test_invalid_check_ins_answer_400_with_field_errors(api_as, app, people, body, field):
     """Bad instrument, answers, client_id or session_id: 400 naming the field; nothing stored."""
     if body.get("session_id") == "OTHER":
         body = body | {"session_id": _other_patients_session(app, people)}
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     before = _count(app, MeasureResponse)
-    response = _post(client, auth, **body)
+    response = _post(api, **body)
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid"
     assert field in response.json["error"]["fields"]
     assert _count(app, MeasureResponse) == before
 
 
-def test_every_bad_answer_is_reported(app, people):
+def test_every_bad_answer_is_reported(api_as, people):
     """Four bad answers give four messages, numbered as a person counts questions."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     bad = [0, 1, 4, -1, "2", True, 1]
-    messages = _post(client, auth, instrument="gad7", answers=bad).json["error"]["fields"]
+    messages = _post(api, instrument="gad7", answers=bad).json["error"]["fields"]
     assert [m.split()[1] for m in messages["answers"]] == ["3", "4", "5", "6"]
 
 
-def test_a_body_that_is_not_json_is_refused(app, people):
+def test_a_body_that_is_not_json_is_refused(api_as, people):
     """Form-encoded bodies get 400 in the API error format."""
-    client, auth = _api(app)
-    response = client.post("/api/v1/measures", data={"instrument": "phq9"}, headers=auth.headers)
+    api = api_as("patient@demo.test")
+    response = api.post("/api/v1/measures", data={"instrument": "phq9"})
     assert response.status_code == 400 and "error" in response.json
 
 
 # --- Safety: item 9 -----------------------------------------------------------------------
 
 
-def _alert_patients(app, email):
-    client, _ = _api(app, email)
-    response = client.get("/api/v1/alerts")
+def _alert_patients(api_as, email):
+    api = api_as(email)
+    response = api.get("/api/v1/alerts")
     assert response.status_code == 200
     return [(a["kind"], a["patient_id"]) for a in response.json["alerts"]]
 
 
-def test_item9_opens_one_alert_for_the_care_team_and_admin_only(app, people):
+def test_item9_opens_one_alert_for_the_care_team_and_admin_only(api_as, app, people):
     """Item 9 > 0: the answer points to crisis support; one phq9_item9 alert reaches the care
     team and the clinic admin, not a colleague outside the team nor another clinic."""
-    client, auth = _api(app)
-    created = _post(client, auth, instrument="phq9", answers=PHQ9_ITEM9, client_id="i9-1")
+    api = api_as("patient@demo.test")
+    created = _post(api, instrument="phq9", answers=PHQ9_ITEM9, client_id="i9-1")
     assert created.status_code == 201
     assert created.json["item9_positive"] is True
     assert created.json["crisis_support_url"] == "/patient/crisis-support"
     assert created.json["crisis_contacts"][0]["phone"]
-    _post(client, auth, instrument="phq9", answers=PHQ9_ITEM9, client_id="i9-1")  # a retry
+    _post(api, instrument="phq9", answers=PHQ9_ITEM9, client_id="i9-1")  # a retry
     patient_id = people["patient@demo.test"].id
     assert _count(app, Alert, kind="phq9_item9", patient_id=patient_id) == 1
     alert = ("phq9_item9", patient_id)
-    assert alert in _alert_patients(app, "therapist@demo.test")
-    assert alert in _alert_patients(app, "admin@demo.test")
+    assert alert in _alert_patients(api_as, "therapist@demo.test")
+    assert alert in _alert_patients(api_as, "admin@demo.test")
     for outsider in ("therapist2@demo.test", "therapist@other.test", "admin@other.test"):
-        assert alert not in _alert_patients(app, outsider)
+        assert alert not in _alert_patients(api_as, outsider)
 
 
-def test_item9_zero_opens_no_alert(app, people):
+def test_item9_zero_opens_no_alert(api_as, app, people):
     """A PHQ-9 with item 9 at 0, even a severe one, opens no safety alert."""
-    client, auth = _api(app)
-    assert _post(client, auth, instrument="phq9", answers=[3] * 8 + [0]).status_code == 201
+    api = api_as("patient@demo.test")
+    assert _post(api, instrument="phq9", answers=[3] * 8 + [0]).status_code == 201
     assert _count(app, Alert, kind="phq9_item9") == 0
 
 
 # --- API: reading -------------------------------------------------------------------------
 
 
-def test_patient_reads_only_their_own_history(app, people):
+def test_patient_reads_only_their_own_history(api_as, people):
     """GET /measures lists the caller's check-ins, oldest first, and no one else's."""
-    other, other_auth = _api(app)
-    _post(other, other_auth, instrument="gad7", answers=[3] * 7)
-    client, auth = _api(app, "patient2@demo.test")
-    _post(client, auth, instrument="phq9", answers=PHQ9_CALM)
-    _post(client, auth, instrument="gad7", answers=[1] * 7)
-    listed = client.get("/api/v1/measures").json["measures"]
+    other = api_as("patient@demo.test")
+    _post(other, instrument="gad7", answers=[3] * 7)
+    api = api_as("patient2@demo.test")
+    _post(api, instrument="phq9", answers=PHQ9_CALM)
+    _post(api, instrument="gad7", answers=[1] * 7)
+    listed = api.get("/api/v1/measures").json["measures"]
     assert [(m["instrument"], m["score"]) for m in listed] == [("phq9", 4), ("gad7", 7)]
-    only_gad7 = client.get("/api/v1/measures?instrument=gad7").json["measures"]
+    only_gad7 = api.get("/api/v1/measures?instrument=gad7").json["measures"]
     assert [(m["instrument"], m["score"]) for m in only_gad7] == [("gad7", 7)]
-    assert client.get("/api/v1/measures?instrument=bdi").status_code == 400
+    assert api.get("/api/v1/measures?instrument=bdi").status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -200,27 +192,27 @@ def test_patient_reads_only_their_own_history(app, people):
         ("patient2@demo.test", 403),
     ],
 )
-def test_patient_measures_reach_only_the_care_team_and_clinic(app, people, email, status):
+def test_patient_measures_reach_only_the_care_team_and_clinic(api_as, people, email, status):
     """GET /patients/<id>/measures: care team and admin read; others 404; patients 403."""
-    client, auth = _api(app)
-    created = _post(client, auth, instrument="phq9", answers=PHQ9_CALM).json["id"]
-    reader, _ = _api(app, email)
+    api = api_as("patient@demo.test")
+    created = _post(api, instrument="phq9", answers=PHQ9_CALM).json["id"]
+    reader = api_as(email)
     response = reader.get(f"/api/v1/patients/{people['patient@demo.test'].id}/measures")
     assert response.status_code == status
     if status == 200:
         assert created in [m["id"] for m in response.json["measures"]]
 
 
-def test_clinician_reads_are_audited_without_scores(app, people):
+def test_clinician_reads_are_audited_without_scores(api_as, app, people):
     """A therapist's read leaves measures.read; the write leaves measure.create; no scores."""
-    client, auth = _api(app)
-    _post(client, auth, instrument="phq9", answers=PHQ9_CALM)
-    client.get("/api/v1/measures")
+    api = api_as("patient@demo.test")
+    _post(api, instrument="phq9", answers=PHQ9_CALM)
+    api.get("/api/v1/measures")
     patient_id = people["patient@demo.test"].id
     patient_actions = _audit_actions(app, patient_id)
     assert ("measure.create", patient_id, "") in patient_actions
     assert "measures.read" not in [action for action, _, _ in patient_actions]
-    therapist, _ = _api(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     therapist.get(f"/api/v1/patients/{patient_id}/measures")
     assert ("measures.read", patient_id, "") in _audit_actions(
         app, people["therapist@demo.test"].id
@@ -332,39 +324,39 @@ def test_item9_answer_shows_crisis_contacts_before_the_score(app, client, auth, 
     assert _count(app, Alert, kind="phq9_item9") == 1
 
 
-def test_another_patients_result_is_not_found(app, people):
+def test_another_patients_result_is_not_found(api_as, people):
     """A check-in result is only its own patient's to open."""
-    client, auth = _api(app)
-    measure_id = _post(client, auth, instrument="phq9", answers=PHQ9_CALM).json["id"]
-    other, _ = _api(app, "patient2@demo.test")
+    api = api_as("patient@demo.test")
+    measure_id = _post(api, instrument="phq9", answers=PHQ9_CALM).json["id"]
+    other = api_as("patient2@demo.test")
     assert other.get(f"/patient/check-ins/result?id={measure_id}").status_code == 404
-    assert client.get(f"/patient/check-ins/result?id={measure_id}").status_code == 200
+    assert api.get(f"/patient/check-ins/result?id={measure_id}").status_code == 200
 
 
-def test_check_ins_page_shows_what_is_due_and_history(app, people):
+def test_check_ins_page_shows_what_is_due_and_history(api_as, app, people):
     """patient2 (first session tomorrow) is asked for both; the demo patient sees a history."""
-    other, _ = _api(app, "patient2@demo.test")
+    other = api_as("patient2@demo.test")
     page = other.get("/patient/check-ins").text
     assert "Answer the PHQ-9" in page and "Answer the GAD-7" in page
     _seed_demo_history(app)
-    client, _ = _api(app)
-    page = client.get("/patient/check-ins").text
+    api = api_as("patient@demo.test")
+    page = api.get("/patient/check-ins").text
     assert "<svg" in page and "19 of 27" in page and "Moderately severe" in page
 
 
 # --- CSV export ---------------------------------------------------------------------------
 
 
-def _csv(app, email, patient_id):
-    client, _ = _api(app, email)
-    return client.get(f"/therapist/patients/{patient_id}/measures.csv")
+def _csv(api_as, email, patient_id):
+    api = api_as(email)
+    return api.get(f"/therapist/patients/{patient_id}/measures.csv")
 
 
-def test_csv_export_lists_measures_with_change_from_baseline(app, people):
+def test_csv_export_lists_measures_with_change_from_baseline(api_as, app, people):
     """The care team downloads dates, instruments, scores, severity and change, audited."""
     _seed_demo_history(app)
     patient_id = people["patient@demo.test"].id
-    response = _csv(app, "therapist@demo.test", patient_id)
+    response = _csv(api_as, "therapist@demo.test", patient_id)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
@@ -383,12 +375,12 @@ def test_csv_export_lists_measures_with_change_from_baseline(app, people):
     assert ("measures.export", patient_id, "") in events
 
 
-def test_csv_cells_never_start_a_formula(app, people):
+def test_csv_cells_never_start_a_formula(api_as, app, people):
     """No exported cell starts with = + - @, rises and falls included; the guard defuses any."""
-    client, auth = _api(app, "patient2@demo.test")
+    api = api_as("patient2@demo.test")
     for values in ([0] * 7, [3] * 7, [1] * 7):
-        _post(client, auth, instrument="gad7", answers=values)
-    response = _csv(app, "therapist2@demo.test", people["patient2@demo.test"].id)
+        _post(api, instrument="gad7", answers=values)
+    response = _csv(api_as, "therapist2@demo.test", people["patient2@demo.test"].id)
     cells = [cell for row in csv.reader(io.StringIO(response.text)) for cell in row]
     assert "up 21" in cells and "up 7" in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
@@ -403,8 +395,8 @@ def test_csv_cells_never_start_a_formula(app, people):
 
 
 @pytest.mark.parametrize("email", ["therapist2@demo.test", "therapist@other.test"])
-def test_csv_export_outside_the_care_team_is_not_found(app, people, email):
+def test_csv_export_outside_the_care_team_is_not_found(api_as, app, people, email):
     """A therapist outside the care team, or of another clinic, gets 404 and no audit row."""
-    response = _csv(app, email, people["patient@demo.test"].id)
+    response = _csv(api_as, email, people["patient@demo.test"].id)
     assert response.status_code == 404
     assert not [a for a in _audit_actions(app, people[email].id) if a[0] == "measures.export"]

@@ -21,7 +21,6 @@ from kap.services.errors import Conflict
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import day_of_opens_at, window_for
 from tests.formscrape import form_data
-from tests.helpers import Auth
 
 
 def _user(email: str) -> User:
@@ -317,13 +316,6 @@ def test_whole_checklist_save_audits_only_real_changes(ctx, people):
 # --- API -----------------------------------------------------------------------------------
 
 
-def _api(app, email="patient@demo.test"):
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login(email).status_code == 200
-    return client, auth
-
-
 def _ids(app) -> dict[str, int]:
     with app.app_context():
         walkthrough, soon, next_week = _scheduled(_user("patient@demo.test"))
@@ -335,35 +327,32 @@ def _ids(app) -> dict[str, int]:
         }
 
 
-def test_api_start_outside_the_window_is_409_not_today(app, people):
+def test_api_start_outside_the_window_is_409_not_today(api_as, app, people):
     """POST phase for next week's session: 409 in the error format, code not_today."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id = _ids(app)["next_week"]
-    answer = client.post(
-        f"/api/v1/sessions/{session_id}/phase", json={"phase": "session"}, headers=auth.headers
-    )
+    answer = api.post(f"/api/v1/sessions/{session_id}/phase", json={"phase": "session"})
     assert answer.status_code == 409
     error = answer.json["error"]
     assert set(error) == {"code", "message"}
     assert error["code"] == "not_today"
     assert error["message"].startswith("This session can start from 08:00 on ")
-    assert client.get(f"/api/v1/sessions/{session_id}").json["status"] == "scheduled"
+    assert api.get(f"/api/v1/sessions/{session_id}").json["status"] == "scheduled"
 
 
-def test_api_start_with_a_device_time_from_next_week_is_409_not_today(app, people):
+def test_api_start_with_a_device_time_from_next_week_is_409_not_today(api_as, app, people):
     """The phone's clock cannot open next week's session today."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id = _ids(app)["next_week"]
-    booked = client.get(f"/api/v1/sessions/{session_id}").json["scheduled_at"]
-    answer = client.post(
+    booked = api.get(f"/api/v1/sessions/{session_id}").json["scheduled_at"]
+    answer = api.post(
         f"/api/v1/sessions/{session_id}/phase",
         json={"phase": "session", "at": booked},
-        headers=auth.headers,
     )
     assert (answer.status_code, answer.json["error"]["code"]) == (409, "not_today")
 
 
-def test_api_start_before_check_in_is_409_check_in_required(app, people):
+def test_api_start_before_check_in_is_409_check_in_required(api_as, app, people):
     """A session booked this hour whose template asks for check-in: 409 check_in_required."""
     ids = _ids(app)
     with app.app_context():
@@ -371,33 +360,31 @@ def test_api_start_before_check_in_is_409_check_in_required(app, people):
         soon = db.session.get(TreatmentSession, ids["soon"])
         soon.scheduled_at = walkthrough.scheduled_at  # moved to today, inside its window
         db.session.commit()
-    client, auth = _api(app)
-    answer = client.post(
-        f"/api/v1/sessions/{ids['soon']}/phase", json={"phase": "session"}, headers=auth.headers
-    )
+    api = api_as("patient@demo.test")
+    answer = api.post(f"/api/v1/sessions/{ids['soon']}/phase", json={"phase": "session"})
     assert answer.status_code == 409
     assert answer.json["error"]["code"] == "check_in_required"
     assert "front desk" in answer.json["error"]["message"]
 
 
-def test_api_ticking_a_day_of_item_too_early_is_409_too_early(app, people):
+def test_api_ticking_a_day_of_item_too_early_is_409_too_early(api_as, app, people):
     """PUT checked true a week ahead: 409 too_early naming the day; unticking answers 200."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     ids = _ids(app)
     url = f"/api/v1/sessions/{ids['next_week']}/checklist/{ids['day_of_item']}"
-    refused = client.put(url, json={"checked": True}, headers=auth.headers)
+    refused = api.put(url, json={"checked": True})
     assert refused.status_code == 409
     assert refused.json["error"]["code"] == "too_early"
     assert refused.json["error"]["message"].startswith("You can tick this from ")
-    unticked = client.put(url, json={"checked": False}, headers=auth.headers)
+    unticked = api.put(url, json={"checked": False})
     assert unticked.status_code == 200 and unticked.json["item"]["checked"] is False
 
 
-def test_api_detail_carries_the_start_window_check_in_and_day_of_items(app, people):
+def test_api_detail_carries_the_start_window_check_in_and_day_of_items(api_as, app, people):
     """GET a session: start_window (UTC), requires_check_in, checked_in_at, tickable_from."""
-    client, _ = _api(app)
+    api = api_as("patient@demo.test")
     ids = _ids(app)
-    detail = client.get(f"/api/v1/sessions/{ids['next_week']}").json
+    detail = api.get(f"/api/v1/sessions/{ids['next_week']}").json
     with app.app_context():
         session = db.session.get(TreatmentSession, ids["next_week"])
         window = window_for(session)

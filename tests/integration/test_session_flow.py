@@ -14,7 +14,6 @@ from kap.services.sessions import flow as session_flow
 from kap.services.sessions import staff_calls
 from kap.services.sessions.start_window import window_for
 from tests.formscrape import form_data
-from tests.helpers import Auth
 
 
 def _patient(email="patient@demo.test"):
@@ -285,13 +284,6 @@ def test_call_staff_synced_late_within_the_grace_keeps_the_device_time(ctx, peop
 # --- API ----------------------------------------------------------------------------------
 
 
-def _api(app, email="patient@demo.test"):
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login(email).status_code == 200
-    return client, auth
-
-
 def _session_payload(app, people):
     with app.app_context():
         session = _walkthrough(_patient())
@@ -305,35 +297,30 @@ def _walkthrough_booked_at(app) -> str:
         return _walkthrough(_patient()).scheduled_at.isoformat().replace("+00:00", "Z")
 
 
-def test_api_walks_a_session_through_every_phase(app, people):
+def test_api_walks_a_session_through_every_phase(api_as, app, people):
     """Tick via PUT, start, downtime, integration, complete; 409s for the wrong order."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id, items = _session_payload(app, people)
     url = f"/api/v1/sessions/{session_id}"
-    response = client.post(f"{url}/phase", json={"phase": "session"}, headers=auth.headers)
+    response = api.post(f"{url}/phase", json={"phase": "session"})
     assert response.status_code == 409
     assert response.json["error"]["code"] == "conflict"
     for item_id, required in items:
         if required:
-            tick = client.put(
-                f"{url}/checklist/{item_id}", json={"checked": True}, headers=auth.headers
-            )
+            tick = api.put(f"{url}/checklist/{item_id}", json={"checked": True})
             assert tick.status_code == 200
     assert tick.json["missing_required"] == []
-    detail = client.get(url).json
+    detail = api.get(url).json
     assert [c["checked"] for c in detail["checklist"]] == [r for _, r in items]
     at = _walkthrough_booked_at(app)
-    started = client.post(f"{url}/phase", json={"phase": "session", "at": at}, headers=auth.headers)
+    started = api.post(f"{url}/phase", json={"phase": "session", "at": at})
     assert started.status_code == 200
     assert started.json["session"]["started_at"] == at
-    skip = client.post(f"{url}/phase", json={"phase": "complete"}, headers=auth.headers)
+    skip = api.post(f"{url}/phase", json={"phase": "complete"})
     assert skip.status_code == 409
     for phase in ("downtime", "integration", "complete"):
-        assert (
-            client.post(f"{url}/phase", json={"phase": phase}, headers=auth.headers).status_code
-            == 200
-        )
-    assert client.get(url).json["status"] == "complete"
+        assert api.post(f"{url}/phase", json={"phase": phase}).status_code == 200
+    assert api.get(url).json["status"] == "complete"
 
 
 @pytest.mark.parametrize(
@@ -348,49 +335,42 @@ def test_api_walks_a_session_through_every_phase(app, people):
         ("phase", {}),
     ],
 )
-def test_api_bad_bodies_are_400_with_fields(app, people, path, body):
+def test_api_bad_bodies_are_400_with_fields(api_as, app, people, path, body):
     """Wrong types, too-long text, unzoned or unreadable times answer 400 naming the field."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id, items = _session_payload(app, people)
-    response = client.put if not path.startswith("phase") else client.post
+    response = api.put if not path.startswith("phase") else api.post
     url = f"/api/v1/sessions/{session_id}/{path.format(item=items[0][0])}"
-    answer = response(url, json=body, headers=auth.headers)
+    answer = response(url, json=body)
     assert answer.status_code == 400
     assert answer.json["error"]["fields"]
 
 
-def test_api_item_of_another_template_is_404(app, people):
+def test_api_item_of_another_template_is_404(api_as, app, people):
     """A checklist item id from another template answers 404."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id, _ = _session_payload(app, people)
-    response = client.put(
-        f"/api/v1/sessions/{session_id}/checklist/1", json={"checked": True}, headers=auth.headers
-    )
+    response = api.put(f"/api/v1/sessions/{session_id}/checklist/1", json={"checked": True})
     assert response.status_code == 404
 
 
-def test_therapist_cannot_act_on_a_patients_session(app, people):
+def test_therapist_cannot_act_on_a_patients_session(api_as, app, people):
     """Session writes are the patient's: a therapist gets 403."""
-    client, auth = _api(app, "therapist@demo.test")
+    api = api_as("therapist@demo.test")
     session_id, items = _session_payload(app, people)
-    response = client.put(
+    response = api.put(
         f"/api/v1/sessions/{session_id}/checklist/{items[0][0]}",
         json={"checked": True},
-        headers=auth.headers,
     )
     assert response.status_code == 403
 
 
-def test_call_staff_reaches_the_care_team_and_the_admin_only(app, people):
+def test_call_staff_reaches_the_care_team_and_the_admin_only(api_as, app, people):
     """A Call staff alert shows for the patient's therapist and clinic admin, not a colleague."""
-    client, auth = _api(app)
+    api = api_as("patient@demo.test")
     session_id, _ = _session_payload(app, people)
-    first = client.post(
-        f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"}, headers=auth.headers
-    )
-    again = client.post(
-        f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"}, headers=auth.headers
-    )
+    first = api.post(f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"})
+    again = api.post(f"/api/v1/sessions/{session_id}/call-staff", json={"client_id": "c1"})
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json["alert"]["id"] == again.json["alert"]["id"]
     seen = {}
@@ -400,7 +380,7 @@ def test_call_staff_reaches_the_care_team_and_the_admin_only(app, people):
         "admin@demo.test",
         "admin@other.test",
     ):
-        viewer, _ = _api(app, email)
+        viewer = api_as(email)
         seen[email] = [a["kind"] for a in viewer.get("/api/v1/alerts").json["alerts"]]
     assert seen == {
         "therapist@demo.test": ["call_staff"],

@@ -13,7 +13,7 @@ from kap.extensions import db
 from kap.models import Alert, SessionStatus, TreatmentSession, User
 from kap.services.board import actions as board_actions
 from kap.timezones import to_local
-from tests.helpers import Auth, csrf_from
+from tests.helpers import csrf_from
 
 ZONE = "America/New_York"  # the Demo Clinic's
 
@@ -40,20 +40,12 @@ def session_id(app, people) -> int:
         return session.id
 
 
-def _api(app, email: str) -> tuple:
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login(email).status_code == 200
-    return client, auth
-
-
-def _call(app, session_id: int, client_id: str = "phone-1") -> int:
+def _call(api_as, session_id: int, client_id: str = "phone-1") -> int:
     """The patient presses Call staff in session mode."""
-    client, auth = _api(app, "patient@demo.test")
-    response = client.post(
+    api = api_as("patient@demo.test")
+    response = api.post(
         f"/api/v1/sessions/{session_id}/call-staff",
         json={"client_id": client_id},
-        headers=auth.headers,
     )
     assert response.status_code == 201
     return response.json["alert"]["id"]
@@ -84,11 +76,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _calls_both_ways(app, session_id: int, email: str = "patient@demo.test") -> list[dict]:
+def _calls_both_ways(api_as, session_id: int, email: str = "patient@demo.test") -> list[dict]:
     """The calls from the session's detail, checked equal to the light calls endpoint."""
-    client, _ = _api(app, email)
-    detail = client.get(f"/api/v1/sessions/{session_id}")
-    light = client.get(f"/api/v1/sessions/{session_id}/calls")
+    api = api_as(email)
+    detail = api.get(f"/api/v1/sessions/{session_id}")
+    light = api.get(f"/api/v1/sessions/{session_id}/calls")
     assert detail.status_code == light.status_code == 200
     assert detail.json["calls"] == detail.json["session"]["calls"] == light.json["calls"]
     assert set(light.json) == {"calls"}
@@ -98,12 +90,12 @@ def _calls_both_ways(app, session_id: int, email: str = "patient@demo.test") -> 
 # --- The API ---------------------------------------------------------------------------------
 
 
-def test_patient_reads_a_new_call_as_sent(app, people, session_id):
+def test_patient_reads_a_new_call_as_sent(api_as, app, people, session_id):
     """Stored but not acknowledged: status sent, nobody named, in the detail and the poll."""
-    assert _calls_both_ways(app, session_id) == []
-    alert_id = _call(app, session_id)
+    assert _calls_both_ways(api_as, session_id) == []
+    alert_id = _call(api_as, session_id)
     alert = _alert(app, alert_id)
-    assert _calls_both_ways(app, session_id) == [
+    assert _calls_both_ways(api_as, session_id) == [
         {
             "id": alert_id,
             "status": "sent",
@@ -115,46 +107,46 @@ def test_patient_reads_a_new_call_as_sent(app, people, session_id):
     ]
 
 
-def test_patient_reads_who_acknowledged_the_call_and_when(app, people, session_id):
+def test_patient_reads_who_acknowledged_the_call_and_when(api_as, app, people, session_id):
     """After the board's acknowledgement: status acknowledged, the staff member's name, the time."""
-    alert_id = _call(app, session_id)
+    alert_id = _call(api_as, session_id)
     _acknowledge(app, alert_id, "therapist2@demo.test")  # outside Pat's care team: the board
     alert = _alert(app, alert_id)
-    (call,) = _calls_both_ways(app, session_id)
+    (call,) = _calls_both_ways(api_as, session_id)
     assert call["status"] == "acknowledged"
     assert call["acknowledged_by"] == "Dr. Sam Okafor"
     assert call["acknowledged_at"] == _iso(alert.acknowledged_at)
     assert call["resolved_at"] is None
 
 
-def test_patient_reads_a_resolved_call_without_the_staff_note(app, people, session_id):
+def test_patient_reads_a_resolved_call_without_the_staff_note(api_as, app, people, session_id):
     """Resolved: status resolved with its time; staff's note on what was done stays with staff."""
-    alert_id = _call(app, session_id)
+    alert_id = _call(api_as, session_id)
     _acknowledge(app, alert_id, "therapist@demo.test")
     _resolve(app, alert_id, "admin@demo.test")
     alert = _alert(app, alert_id)
-    client, _ = _api(app, "patient@demo.test")
-    body = client.get(f"/api/v1/sessions/{session_id}").text
+    api = api_as("patient@demo.test")
+    body = api.get(f"/api/v1/sessions/{session_id}").text
     assert "water given" not in body
-    (call,) = _calls_both_ways(app, session_id)
+    (call,) = _calls_both_ways(api_as, session_id)
     assert call["status"] == "resolved"
     assert call["resolved_at"] == _iso(alert.resolved_at)
     assert call["acknowledged_by"] == "Dr. Tess Rivera"  # the first to say they were on it
 
 
-def test_resolving_an_unacknowledged_call_names_who_resolved_it(app, people, session_id):
+def test_resolving_an_unacknowledged_call_names_who_resolved_it(api_as, app, people, session_id):
     """Resolved straight from the board: the resolver counts as having acknowledged it."""
-    alert_id = _call(app, session_id)
+    alert_id = _call(api_as, session_id)
     _resolve(app, alert_id, "admin@demo.test")
-    (call,) = _calls_both_ways(app, session_id)
+    (call,) = _calls_both_ways(api_as, session_id)
     assert call["status"] == "resolved"
     assert call["acknowledged_by"] == "Avery Admin"
 
 
-def test_calls_are_this_sessions_only_and_oldest_first(app, people, session_id):
+def test_calls_are_this_sessions_only_and_oldest_first(api_as, app, people, session_id):
     """Two calls in order; a call from another session of the same patient is not listed."""
-    first = _call(app, session_id, "phone-1")
-    second = _call(app, session_id, "phone-2")
+    first = _call(api_as, session_id, "phone-1")
+    second = _call(api_as, session_id, "phone-2")
     with app.app_context():
         other_session = db.session.scalar(
             select(TreatmentSession.id).where(
@@ -162,50 +154,48 @@ def test_calls_are_this_sessions_only_and_oldest_first(app, people, session_id):
                 TreatmentSession.id != session_id,
             )
         )
-    _call(app, other_session, "phone-3")
+    _call(api_as, other_session, "phone-3")
     _acknowledge(app, first)
-    calls = _calls_both_ways(app, session_id)
+    calls = _calls_both_ways(api_as, session_id)
     assert [(c["id"], c["status"]) for c in calls] == [(first, "acknowledged"), (second, "sent")]
 
 
-def test_call_staff_answer_carries_the_calls_state(app, people, session_id):
+def test_call_staff_answer_carries_the_calls_state(api_as, app, people, session_id):
     """POST call-staff answers the new call as sent; a retry after acknowledgement says so."""
-    client, auth = _api(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
     url = f"/api/v1/sessions/{session_id}/call-staff"
-    created = client.post(url, json={"client_id": "retry-1"}, headers=auth.headers)
+    created = api.post(url, json={"client_id": "retry-1"})
     assert created.status_code == 201
     assert created.json["call"]["status"] == "sent"
     assert created.json["call"]["id"] == created.json["alert"]["id"]
     _acknowledge(app, created.json["alert"]["id"], "therapist@demo.test")
-    again = client.post(url, json={"client_id": "retry-1"}, headers=auth.headers)
+    again = api.post(url, json={"client_id": "retry-1"})
     assert again.status_code == 200
     assert again.json["call"]["status"] == "acknowledged"
     assert again.json["call"]["acknowledged_by"] == "Dr. Tess Rivera"
 
 
 def test_a_call_from_a_phone_set_to_2030_is_stamped_now_and_a_later_call_is_latest(
-    app, people, session_id
+    api_as, app, people, session_id
 ):
     """POST call-staff with at in 2030: created_at is the server's time, so the next call is
     the newest one the phone shows, not the 2030 one forever."""
-    client, auth = _api(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
     url = f"/api/v1/sessions/{session_id}/call-staff"
     before = _now().replace(microsecond=0)
-    future = client.post(
-        url, json={"client_id": "fast-clock", "at": "2030-01-01T12:00:00Z"}, headers=auth.headers
-    )
+    future = api.post(url, json={"client_id": "fast-clock", "at": "2030-01-01T12:00:00Z"})
     assert future.status_code == 201
     stamped = datetime.fromisoformat(future.json["call"]["created_at"].replace("Z", "+00:00"))
     assert before <= stamped <= _now()
-    later = _call(app, session_id, "next-call")
-    assert [c["id"] for c in _calls_both_ways(app, session_id)][-1] == later
+    later = _call(api_as, session_id, "next-call")
+    assert [c["id"] for c in _calls_both_ways(api_as, session_id)][-1] == later
 
 
 @pytest.mark.parametrize("email", ["therapist@demo.test", "admin@demo.test"])
-def test_care_team_and_admin_read_the_calls(app, people, session_id, email):
+def test_care_team_and_admin_read_the_calls(api_as, people, session_id, email):
     """Whoever may read the session reads its calls."""
-    alert_id = _call(app, session_id)
-    assert [c["id"] for c in _calls_both_ways(app, session_id, email)] == [alert_id]
+    alert_id = _call(api_as, session_id)
+    assert [c["id"] for c in _calls_both_ways(api_as, session_id, email)] == [alert_id]
 
 
 @pytest.mark.parametrize(
@@ -218,12 +208,12 @@ def test_care_team_and_admin_read_the_calls(app, people, session_id, email):
         "admin@other.test",
     ],
 )
-def test_others_cannot_read_the_calls(app, people, session_id, email):
+def test_others_cannot_read_the_calls(api_as, app, people, session_id, email):
     """Another patient, a therapist outside the team and another clinic: 404 like a missing id."""
-    _call(app, session_id)
-    client, _ = _api(app, email)
-    hidden = client.get(f"/api/v1/sessions/{session_id}/calls")
-    missing = client.get("/api/v1/sessions/987654/calls")
+    _call(api_as, session_id)
+    api = api_as(email)
+    hidden = api.get(f"/api/v1/sessions/{session_id}/calls")
+    missing = api.get("/api/v1/sessions/987654/calls")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json == missing.json
 
@@ -235,9 +225,9 @@ def test_signed_out_polling_is_401(client, session_id):
     assert response.json["error"]["code"]
 
 
-def test_session_detail_statements_do_not_grow_with_calls(app, people, session_id):
+def test_session_detail_statements_do_not_grow_with_calls(api_as, app, people, session_id):
     """GET /sessions/{id} runs as many SQL statements with three calls as with none."""
-    client, _ = _api(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
 
     def statements() -> int:
         seen = []
@@ -245,7 +235,7 @@ def test_session_detail_statements_do_not_grow_with_calls(app, people, session_i
         with app.app_context():
             event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            assert client.get(f"/api/v1/sessions/{session_id}").status_code == 200
+            assert api.get(f"/api/v1/sessions/{session_id}").status_code == 200
         finally:
             with app.app_context():
                 event.remove(db.engine, "before_cursor_execute", listener)
@@ -253,9 +243,9 @@ def test_session_detail_statements_do_not_grow_with_calls(app, people, session_i
 
     statements()  # warm: the first request of a sign-in may touch more
     before = statements()
-    first = _call(app, session_id, "phone-1")
-    second = _call(app, session_id, "phone-2")
-    _call(app, session_id, "phone-3")
+    first = _call(api_as, session_id, "phone-1")
+    second = _call(api_as, session_id, "phone-2")
+    _call(api_as, session_id, "phone-3")
     _acknowledge(app, first, "therapist@demo.test")
     _acknowledge(app, second, "therapist2@demo.test")
     assert statements() == before
@@ -291,9 +281,9 @@ def _status(page: str) -> str:
     return match.group(1)
 
 
-def test_data_block_carries_the_clinic_phone_and_the_calls(app, client, auth, session_id):
+def test_data_block_carries_the_clinic_phone_and_the_calls(api_as, client, auth, session_id):
     """Session mode's data (and the API's copy the phone stores) has the clinic's phone."""
-    api, _ = _api(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
     assert api.get(f"/api/v1/sessions/{session_id}").json["clinic_phone"] == "+1 212 555 0142"
     auth.login("patient@demo.test")
     page = _session_mode(client, session_id)
@@ -362,13 +352,13 @@ def test_without_javascript_an_expired_form_does_not_pretend(app, client, auth, 
 # --- The board -------------------------------------------------------------------------------
 
 
-def test_board_lists_unacknowledged_calls_above_acknowledged_ones(app, people, session_id):
+def test_board_lists_unacknowledged_calls_above_acknowledged_ones(api_as, app, people, session_id):
     """A new call goes on top of one already acknowledged; both stay until resolved."""
     from kap.services.board.today import board_for
 
-    first = _call(app, session_id, "phone-1")
+    first = _call(api_as, session_id, "phone-1")
     _acknowledge(app, first)
-    second = _call(app, session_id, "phone-2")
+    second = _call(api_as, session_id, "phone-2")
     with app.app_context():
         board = board_for(_staff("therapist@demo.test"))
         assert [(c.alert.id, c.acknowledged_by) for c in board.calls] == [
