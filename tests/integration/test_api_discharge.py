@@ -10,7 +10,6 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import AuditEvent, SessionDischarge, SessionObservation, SessionStatus
 from kap.models import TreatmentSession as Session
-from tests.helpers import Auth
 from tests.integration.test_openapi import Contract
 
 DISCHARGE = "/api/v1/sessions/{session_id}/discharge"
@@ -46,20 +45,14 @@ def _dosed_with_final(app, session_id: int, **vitals) -> None:
         db.session.commit()
 
 
-def _signed_in(app, email: str) -> Auth:
-    auth = Auth(app.test_client())
-    assert auth.api_login(email).status_code == 200
-    return auth
-
-
 def _discharged_at(app, session_id: int):
     with app.app_context():
         return db.session.get(Session, session_id).discharged_at
 
 
-def test_clinician_gets_409_naming_every_blocker(app, people, session_id, contract):
+def test_clinician_gets_409_naming_every_blocker(api_as, app, people, session_id, contract):
     """Not started, no driver: observation, final_vitals and driver in error.fields."""
-    therapist = _signed_in(app, "therapist2@demo.test")
+    therapist = api_as("therapist2@demo.test")
     response = contract.call(therapist, "POST", DISCHARGE, json={}, session_id=session_id)
     assert response.status_code == 409
     error = response.json["error"]
@@ -69,10 +62,12 @@ def test_clinician_gets_409_naming_every_blocker(app, people, session_id, contra
     assert _discharged_at(app, session_id) is None
 
 
-def test_out_of_range_final_vitals_need_an_override_reason(app, people, session_id, contract):
+def test_out_of_range_final_vitals_need_an_override_reason(
+    api_as, app, people, session_id, contract
+):
     """182/108, HR 125, SpO2 90 with a driver: 409 on override_reason, listing the values."""
     _dosed_with_final(app, session_id, systolic=182, diastolic=108, heart_rate=125, spo2=90)
-    admin = _signed_in(app, "admin@demo.test")
+    admin = api_as("admin@demo.test")
     response = contract.call(
         admin, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
     )
@@ -85,10 +80,10 @@ def test_out_of_range_final_vitals_need_an_override_reason(app, people, session_
     }
 
 
-def test_clinician_discharges_with_an_override(app, people, session_id, contract):
+def test_clinician_discharges_with_an_override(api_as, app, people, session_id, contract):
     """200 with the session summary plus discharged_at/by, driver and override_reason."""
     _dosed_with_final(app, session_id, systolic=182, diastolic=108, heart_rate=125, spo2=90)
-    therapist = _signed_in(app, "therapist2@demo.test")
+    therapist = api_as("therapist2@demo.test")
     body = {"driver": DRIVER, "override_reason": REASON}
     response = contract.call(therapist, "POST", DISCHARGE, json=body, session_id=session_id)
     assert response.status_code == 200
@@ -109,10 +104,10 @@ def test_clinician_discharges_with_an_override(app, people, session_id, contract
     assert _discharged_at(app, session_id) is not None
 
 
-def test_a_clear_discharge_has_a_null_override(app, people, session_id, contract):
+def test_a_clear_discharge_has_a_null_override(api_as, app, people, session_id, contract):
     """Within limits: override_reason is null, out_of_range empty."""
     _dosed_with_final(app, session_id, systolic=120, diastolic=80, heart_rate=70)
-    admin = _signed_in(app, "admin@demo.test")
+    admin = api_as("admin@demo.test")
     response = contract.call(
         admin, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
     )
@@ -121,10 +116,10 @@ def test_a_clear_discharge_has_a_null_override(app, people, session_id, contract
     assert (session["override_reason"], session["out_of_range"]) == (None, [])
 
 
-def test_patient_gets_403(app, people, session_id, contract):
+def test_patient_gets_403(api_as, app, people, session_id, contract):
     """The patient cannot discharge themselves, even with everything in place."""
     _dosed_with_final(app, session_id, systolic=120, diastolic=80, heart_rate=70)
-    patient = _signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     response = contract.call(
         patient, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
     )
@@ -133,10 +128,10 @@ def test_patient_gets_403(app, people, session_id, contract):
 
 
 @pytest.mark.parametrize("path", [DISCHARGE, REOPEN])
-def test_another_clinic_gets_404(app, people, session_id, contract, path):
+def test_another_clinic_gets_404(api_as, app, people, session_id, contract, path):
     """Another clinic's clinicians: 404, as for a session that does not exist."""
     _dosed_with_final(app, session_id, systolic=120, diastolic=80, heart_rate=70)
-    other = _signed_in(app, "therapist@other.test")
+    other = api_as("therapist@other.test")
     body = {"driver": DRIVER, "reason": "Reopen it."}
     response = contract.call(other, "POST", path, json=body, session_id=session_id)
     assert response.status_code == 404
@@ -144,20 +139,20 @@ def test_another_clinic_gets_404(app, people, session_id, contract, path):
 
 
 @pytest.mark.parametrize("body", [{"driver": 7}, {"driver": DRIVER, "override_reason": ["x"]}])
-def test_fields_that_are_not_text_are_400(app, people, session_id, contract, body):
+def test_fields_that_are_not_text_are_400(api_as, people, session_id, contract, body):
     """A number or a list where text belongs: 400 naming the field."""
-    therapist = _signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     response = contract.call(therapist, "POST", DISCHARGE, json=body, session_id=session_id)
     assert response.status_code == 400
     assert response.json["error"]["fields"]
 
 
-def test_a_cancelled_session_is_a_plain_409(app, people, session_id, contract):
+def test_a_cancelled_session_is_a_plain_409(api_as, app, people, session_id, contract):
     """Cancelled: code conflict with a message, no blocker fields."""
     with app.app_context():
         db.session.get(Session, session_id).status = SessionStatus.CANCELLED
         db.session.commit()
-    therapist = _signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     response = contract.call(
         therapist, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id
     )
@@ -165,10 +160,10 @@ def test_a_cancelled_session_is_a_plain_409(app, people, session_id, contract):
     assert response.json["error"] == {"code": "conflict", "message": "This session was cancelled."}
 
 
-def test_reopen_within_the_window_then_not_after(app, people, session_id, contract):
+def test_reopen_within_the_window_then_not_after(api_as, app, people, session_id, contract):
     """Reopen answers 200 with discharged_at null; once past 60 minutes, 409 saying why."""
     _dosed_with_final(app, session_id, systolic=120, diastolic=80, heart_rate=70)
-    therapist = _signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     contract.call(therapist, "POST", DISCHARGE, json={"driver": DRIVER}, session_id=session_id)
     missing = contract.call(therapist, "POST", REOPEN, json={}, session_id=session_id)
     assert missing.status_code == 400 and list(missing.json["error"]["fields"]) == ["reason"]

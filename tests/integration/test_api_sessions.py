@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import TreatmentSession
-from tests.helpers import Auth
 
 
 def _session_ids(app, patient_email, people):
@@ -17,12 +16,6 @@ def _session_ids(app, patient_email, people):
                 TreatmentSession.patient_id == people[patient_email].id
             )
         ).all()
-
-
-def _client_for(app, email):
-    client = app.test_client()
-    assert Auth(client).api_login(email).status_code == 200
-    return client
 
 
 @pytest.mark.parametrize(
@@ -35,16 +28,16 @@ def _client_for(app, email):
         ("admin@other.test", {"patient@other.test"}),
     ],
 )
-def test_sessions_list_is_scoped_to_the_caller(app, people, caller, visible):
+def test_sessions_list_is_scoped_to_the_caller(api_as, people, caller, visible):
     """Each role sees exactly the sessions of the patients in its reach."""
-    body = _client_for(app, caller).get("/api/v1/sessions").json
+    body = api_as(caller).get("/api/v1/sessions").json
     patient_ids = {s["patient_id"] for s in body["sessions"]}
     assert patient_ids == {people[email].id for email in visible}
 
 
-def test_session_list_items_have_the_documented_fields(app, people):
+def test_session_list_items_have_the_documented_fields(api_as, people):
     """Each item has id, patient_id, scheduled_at (ISO 8601 UTC), status and template_name."""
-    sessions = _client_for(app, "patient@demo.test").get("/api/v1/sessions").json["sessions"]
+    sessions = api_as("patient@demo.test").get("/api/v1/sessions").json["sessions"]
     assert sessions
     for item in sessions:
         assert {"id", "patient_id", "scheduled_at", "status", "template_name"} <= item.keys()
@@ -52,15 +45,15 @@ def test_session_list_items_have_the_documented_fields(app, people):
     assert "Walkthrough (3 minutes)" in {s["template_name"] for s in sessions}
 
 
-def test_session_detail_has_everything_session_mode_needs(app, people):
+def test_session_detail_has_everything_session_mode_needs(api_as, people):
     """Detail adds checklist, intention, playlist, cues, downtime and integration prompts."""
-    client = _client_for(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
     walkthrough = next(
         s
-        for s in client.get("/api/v1/sessions").json["sessions"]
+        for s in api.get("/api/v1/sessions").json["sessions"]
         if s["template_name"] == "Walkthrough (3 minutes)"
     )
-    body = client.get(f"/api/v1/sessions/{walkthrough['id']}").json
+    body = api.get(f"/api/v1/sessions/{walkthrough['id']}").json
     assert body["session"] == {k: v for k, v in body.items() if k != "session"}
     assert body["status"] == "scheduled"
     assert body["downtime_minutes"] == 1
@@ -88,34 +81,34 @@ def test_session_detail_has_everything_session_mode_needs(app, people):
         ("patient@demo.test", "patient@other.test"),
     ],
 )
-def test_session_out_of_reach_is_404_like_a_missing_one(app, people, caller, owner):
+def test_session_out_of_reach_is_404_like_a_missing_one(api_as, app, people, caller, owner):
     """Another patient's or another clinic's session answers exactly as a missing id."""
-    client = _client_for(app, caller)
+    api = api_as(caller)
     session_id = _session_ids(app, owner, people)[0]
-    hidden = client.get(f"/api/v1/sessions/{session_id}")
-    missing = client.get("/api/v1/sessions/987654")
+    hidden = api.get(f"/api/v1/sessions/{session_id}")
+    missing = api.get("/api/v1/sessions/987654")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json == missing.json
 
 
-def test_sessions_can_be_filtered_and_paged(app, people):
+def test_sessions_can_be_filtered_and_paged(api_as, people):
     """patient_id, status, limit and offset narrow the list; next_offset says if more exist."""
-    client = _client_for(app, "admin@demo.test")
+    api = api_as("admin@demo.test")
     patient_id = people["patient@demo.test"].id
-    everything = client.get(f"/api/v1/sessions?patient_id={patient_id}").json["sessions"]
-    first = client.get(f"/api/v1/sessions?patient_id={patient_id}&limit=2").json
+    everything = api.get(f"/api/v1/sessions?patient_id={patient_id}").json["sessions"]
+    first = api.get(f"/api/v1/sessions?patient_id={patient_id}&limit=2").json
     assert [s["id"] for s in first["sessions"]] == [s["id"] for s in everything[:2]]
     assert first["next_offset"] == 2
-    complete = client.get("/api/v1/sessions?status=complete").json["sessions"]
+    complete = api.get("/api/v1/sessions?status=complete").json["sessions"]
     assert complete and {s["status"] for s in complete} == {"complete"}
 
 
 @pytest.mark.parametrize(
     "query", ["limit=0", "limit=abc", "offset=-1", "status=lost", "patient_id=x"]
 )
-def test_bad_filters_are_400_in_the_error_format(app, people, query):
+def test_bad_filters_are_400_in_the_error_format(api_as, people, query):
     """Bad query values answer 400 with the field named."""
-    response = _client_for(app, "admin@demo.test").get(f"/api/v1/sessions?{query}")
+    response = api_as("admin@demo.test").get(f"/api/v1/sessions?{query}")
     assert response.status_code == 400
     assert response.json["error"]["fields"]
 
@@ -126,7 +119,7 @@ def test_sessions_require_sign_in(client):
     assert client.get("/api/v1/sessions/1").status_code == 401
 
 
-def test_intention_is_for_the_care_team_not_the_clinic_admin(app, people):
+def test_intention_is_for_the_care_team_not_the_clinic_admin(api_as, app, people):
     """The patient and the care team read the intention; the clinic admin gets it empty."""
     with app.app_context():
         sessions = db.session.scalars(
@@ -141,5 +134,5 @@ def test_intention_is_for_the_care_team_not_the_clinic_admin(app, people):
         ("therapist@demo.test", intention),
         ("admin@demo.test", ""),
     ]:
-        body = _client_for(app, email).get(f"/api/v1/sessions/{session_id}").json
+        body = api_as(email).get(f"/api/v1/sessions/{session_id}").json
         assert (body["intention"], body["session"]["intention"]) == (shown, shown), email

@@ -13,7 +13,7 @@ from kap.extensions import db
 from kap.models import ChecklistItem, Clinic, JournalEntry, SessionTemplate, TreatmentSession, User
 from kap.services.journal.clinical_notes import add_note
 from tests.formscrape import form_data
-from tests.helpers import Auth
+from tests.helpers import ApiClient
 
 #: Every API operation that reads a JSON body, from the description (new ones join in).
 BODY_OPERATIONS = sorted(
@@ -31,29 +31,15 @@ ROLES = {
 }
 
 
-def api_as(app, email: str) -> Auth:
-    """A client of its own, signed in through the API."""
-    auth = Auth(app.test_client())
-    assert auth.api_login(email).status_code == 200
-    return auth
-
-
-def page_as(app, email: str):
-    """A client of its own, signed in through the sign-in page."""
-    client = app.test_client()
-    assert Auth(client).login(email).status_code == 302
-    return client
+@pytest.fixture
+def patient_api(api_as, people) -> ApiClient:
+    return api_as("patient@demo.test")
 
 
 @pytest.fixture
-def patient_api(app, people) -> Auth:
-    return api_as(app, "patient@demo.test")
-
-
-@pytest.fixture
-def therapist_api(app, people) -> Auth:
+def therapist_api(api_as, people) -> ApiClient:
     """The demo patient's therapist, for the operations only clinicians may use."""
-    return api_as(app, "therapist@demo.test")
+    return api_as("therapist@demo.test")
 
 
 @pytest.fixture
@@ -67,10 +53,10 @@ def ids(patient_api):
     return {"session_id": session_id, "item_id": item_id, "entry_id": entry_id}
 
 
-def send(auth: Auth, method: str, path: str, data: bytes, content_type="application/json"):
+def send(api: ApiClient, method: str, path: str, data: bytes, content_type="application/json"):
     """A raw body, as a client that builds its own requests would send it."""
-    return auth.client.open(
-        path, method=method, data=data, content_type=content_type, headers=auth.headers
+    return api.client.open(
+        path, method=method, data=data, content_type=content_type, headers=api.headers
     )
 
 
@@ -113,9 +99,9 @@ def test_api_reads_a_body_of_exactly_256_kb(patient_api):
     assert "body" in response.json["error"]["fields"]
 
 
-def test_page_form_over_the_content_limit_answers_413_page(app, people):
+def test_page_form_over_the_content_limit_answers_413_page(page_as, app, people):
     """A journal form larger than MAX_CONTENT_LENGTH is refused unread, with a page."""
-    client = page_as(app, "patient@demo.test")
+    client = page_as("patient@demo.test")
     data = form_data(client.get("/patient/journal/new").text, "/journal/new")
     prefix = f"csrf_token={data['csrf_token']}&client_id=big-page&body=".encode()
     body = prefix + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1 - len(prefix))
@@ -129,9 +115,9 @@ def test_page_form_over_the_content_limit_answers_413_page(app, people):
     assert entry_count(app) == before
 
 
-def test_multipart_form_field_over_500_kb_answers_413(app, people):
+def test_multipart_form_field_over_500_kb_answers_413(page_as, app, people):
     """In a multipart form, one text field over Flask's 500 KB form-memory limit: 413."""
-    client = page_as(app, "patient@demo.test")
+    client = page_as("patient@demo.test")
     data = form_data(client.get("/patient/journal/new").text, "/journal/new")
     data["body"] = "x" * 600_000
     before = entry_count(app)
@@ -211,7 +197,7 @@ UNICODE = "\n".join(
 NAME = "Zoë Ωmega 🌱 שרה Nguyễn e\u0301"
 
 
-def test_unicode_survives_journal_comment_and_intention_round_trips(app, patient_api, ids):
+def test_unicode_survives_journal_comment_and_intention_round_trips(api_as, patient_api, ids):
     """Emoji, RTL, combining marks and zero-width characters come back byte for byte."""
     client, headers = patient_api.client, patient_api.headers
     entry = {"client_id": "uni-1", "body": UNICODE, "shared": True}
@@ -221,7 +207,7 @@ def test_unicode_survives_journal_comment_and_intention_round_trips(app, patient
         f"/api/v1/journal/{created.json['id']}", json={"body": UNICODE + "!"}, headers=headers
     )
     assert edited.json["body"] == UNICODE + "!"
-    therapist = api_as(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     comment = therapist.client.post(
         f"/api/v1/journal/{created.json['id']}/comments",
         json={"body": UNICODE},
@@ -238,29 +224,29 @@ def test_unicode_survives_journal_comment_and_intention_round_trips(app, patient
     assert client.get(session_path).json["intention"] == UNICODE
 
 
-def test_unicode_survives_the_journal_page_and_json_escapes(app, people):
+def test_unicode_survives_the_journal_page_and_json_escapes(api_as, page_as, people):
     """Written in the page form, read back through the API; \\u escapes decode the same."""
-    client = page_as(app, "patient@demo.test")
+    client = page_as("patient@demo.test")
     data = form_data(client.get("/patient/journal/new").text, "/journal/new")
     data["body"] = UNICODE
     assert client.post("/patient/journal/new", data=data).status_code == 302
     page = client.get("/patient/journal").text
     assert UNICODE.split("\n")[0] in page
-    api = api_as(app, "patient@demo.test")
+    api = api_as("patient@demo.test")
     assert api.client.get("/api/v1/journal").json["entries"][0]["body"] == UNICODE
     escaped = json.dumps({"client_id": "esc-1", "body": UNICODE}, ensure_ascii=True)
     assert send(api, "POST", "/api/v1/journal", escaped.encode()).json["body"] == UNICODE
 
 
-def test_unicode_person_name_survives_the_clinic_form_and_the_api(app, people):
+def test_unicode_person_name_survives_the_clinic_form_and_the_api(api_as, page_as, people):
     """An admin adds a patient with such a name; the API and the pages show it unchanged."""
-    admin = page_as(app, "admin@demo.test")
+    admin = page_as("admin@demo.test")
     data = form_data(admin.get("/clinic/people/new").text, "/people/new")
     data.update({"name": NAME, "email": "zoe@demo.test", "role": "patient"})
     added = admin.post("/clinic/people/new", data=data)
     assert added.status_code == 302
     assert NAME in admin.get(added.headers["Location"]).text
-    api = api_as(app, "admin@demo.test")
+    api = api_as("admin@demo.test")
     names = [p["name"] for p in api.client.get("/api/v1/patients").json["patients"]]
     assert NAME in names
 
@@ -325,10 +311,10 @@ EMAILS = {
 
 
 @pytest.fixture
-def hostile_data(app, people, ids) -> dict[str, int]:
+def hostile_data(api_as, app, people, ids) -> dict[str, int]:
     """Every text field holds markup: written through the API where there is one."""
-    patient = api_as(app, "patient@demo.test")
-    therapist = api_as(app, "therapist@demo.test")
+    patient = api_as("patient@demo.test")
+    therapist = api_as("therapist@demo.test")
     entry = {"client_id": "xss-1", "body": hostile("journal_body"), "shared": True}
     entry_id = patient.client.post("/api/v1/journal", json=entry, headers=patient.headers).json[
         "id"
@@ -374,9 +360,9 @@ def hostile_data(app, people, ids) -> dict[str, int]:
     return {"entry_id": entry_id, "session_id": session_id, "patient_id": patient_id}
 
 
-def test_markup_in_every_text_field_is_shown_as_text(app, hostile_data):
+def test_markup_in_every_text_field_is_shown_as_text(page_as, hostile_data):
     """Each field appears escaped where it is shown, and no page carries it as live markup."""
-    clients = {role: page_as(app, email) for role, email in EMAILS.items()}
+    clients = {role: page_as(email) for role, email in EMAILS.items()}
     pages: dict[tuple[str, str], str] = {}
     for field, places in SHOWN_ON.items():
         for role, path in places:

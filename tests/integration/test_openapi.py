@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from kap.api.openapi import build_spec
-from tests.helpers import Auth
+from tests.helpers import ApiClient, Auth
 
 METHODS = {"get", "put", "post", "patch", "delete"}
 SPEC_URI = "urn:kap:openapi"
@@ -146,7 +146,9 @@ class Contract:
         assert not errors, f"{method} {path} {status} does not match: {errors[:5]}"
         return response.json
 
-    def call(self, auth: Auth, method: str, path: str, *, json=None, query="", **params):
+    def call(
+        self, auth: ApiClient | Auth, method: str, path: str, *, json=None, query="", **params
+    ):
         """Send ``method path`` (ids from ``params``) as ``auth``, check and return the answer."""
         response = auth.client.open(
             path.format(**params) + query, method=method, json=json, headers=auth.headers
@@ -160,17 +162,9 @@ def contract(spec):
     return Contract(spec)
 
 
-def signed_in(app, email: str | None) -> Auth:
-    """A client of its own, signed in through the API (or not, for None)."""
-    auth = Auth(app.test_client())
-    if email:
-        assert auth.api_login(email).status_code == 200
-    return auth
-
-
 def test_sign_in_me_and_sign_out_match_the_description(app, people, contract):
     """POST/DELETE /session and GET /me, with their error answers."""
-    auth = signed_in(app, None)
+    auth = Auth(app.test_client())
     contract.call(auth, "POST", "/api/v1/session", json={})
     wrong = {"email": "patient@demo.test", "password": "x"}
     assert contract.call(auth, "POST", "/api/v1/session", json=wrong).status_code == 401
@@ -182,9 +176,9 @@ def test_sign_in_me_and_sign_out_match_the_description(app, people, contract):
     assert contract.call(auth, "DELETE", "/api/v1/session").status_code == 200
 
 
-def test_sessions_list_and_detail_match_the_description(app, people, contract):
+def test_sessions_list_and_detail_match_the_description(api_as, people, contract):
     """Sessions as a patient and a therapist, plus the patient's actions on one."""
-    patient = signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     listed = contract.call(patient, "GET", "/api/v1/sessions").json["sessions"]
     detail = "/api/v1/sessions/{session_id}"
     for summary in listed:
@@ -203,7 +197,7 @@ def test_sessions_list_and_detail_match_the_description(app, people, contract):
     assert contract.call(patient, "GET", detail, **ids).json["calls"]
     missing = contract.call(patient, "GET", f"{detail}/calls", session_id=999999)
     assert missing.status_code == 404
-    therapist = signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     for query in ("?limit=1", "?limit=0", "?status=complete"):
         contract.call(therapist, "GET", "/api/v1/sessions", query=query)
     contract.call(therapist, "GET", detail, session_id=upcoming)
@@ -211,9 +205,9 @@ def test_sessions_list_and_detail_match_the_description(app, people, contract):
     assert contract.call(therapist, "PUT", f"{detail}/intention", **ids).status_code == 403
 
 
-def test_journal_routes_match_the_description(app, people, contract):
+def test_journal_routes_match_the_description(api_as, people, contract):
     """List, create (201, then 200 for the same client_id), edit, comment, share, delete."""
-    patient = signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     contract.call(patient, "GET", "/api/v1/journal")
     entry = {"client_id": str(uuid.uuid4()), "body": "Calm today 🌊", "mood": 7, "shared": True}
     created = contract.call(patient, "POST", "/api/v1/journal", json=entry)
@@ -222,7 +216,7 @@ def test_journal_routes_match_the_description(app, people, contract):
     contract.call(patient, "POST", "/api/v1/journal", json={})
     one = {"entry_id": created.json["id"]}
     contract.call(patient, "PATCH", "/api/v1/journal/{entry_id}", json={"mood": None}, **one)
-    therapist = signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     comments = "/api/v1/journal/{entry_id}/comments"
     assert (
         contract.call(therapist, "POST", comments, json={"body": "Thanks"}, **one).status_code
@@ -238,9 +232,9 @@ def test_journal_routes_match_the_description(app, people, contract):
     assert contract.call(patient, "POST", "/api/v1/journal", json=entry).status_code == 409
 
 
-def test_patients_alerts_and_measures_match_the_description(app, people, contract):
+def test_patients_alerts_and_measures_match_the_description(api_as, people, contract):
     """Check-ins (with a PHQ-9 item-9 alert), patients and alerts for the care team."""
-    patient = signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     phq9 = {"instrument": "phq9", "answers": [1, 0, 2, 1, 0, 0, 1, 0, 1], "client_id": "m-1"}
     recorded = contract.call(patient, "POST", "/api/v1/measures", json=phq9)
     assert recorded.status_code == 201
@@ -254,7 +248,7 @@ def test_patients_alerts_and_measures_match_the_description(app, people, contrac
     assert contract.call(patient, "GET", "/api/v1/patients").status_code == 403
     mine, other = people["patient@demo.test"].id, people["patient@other.test"].id
     for email in ("therapist@demo.test", "admin@demo.test"):
-        clinician = signed_in(app, email)
+        clinician = api_as(email)
         assert contract.call(clinician, "GET", "/api/v1/patients").json["patients"]
         contract.call(clinician, "GET", "/api/v1/patients/{patient_id}", patient_id=mine)
         response = contract.call(
@@ -267,20 +261,20 @@ def test_patients_alerts_and_measures_match_the_description(app, people, contrac
         assert contract.call(clinician, "GET", history, patient_id=mine).json["measures"]
 
 
-def test_audit_matches_the_description(app, people, contract):
+def test_audit_matches_the_description(api_as, people, contract):
     """The clinic admin's audit events, and a therapist's 403."""
-    admin = signed_in(app, "admin@demo.test")
+    admin = api_as("admin@demo.test")
     patient_id = people["patient@demo.test"].id
     admin.client.get(f"/api/v1/patients/{patient_id}/measures")  # an audited read
     assert contract.call(admin, "GET", "/api/v1/audit", query="?limit=2").json["events"]
     assert contract.call(admin, "GET", "/api/v1/audit", query="?limit=0").status_code == 400
-    therapist = signed_in(app, "therapist@demo.test")
+    therapist = api_as("therapist@demo.test")
     assert contract.call(therapist, "GET", "/api/v1/audit").status_code == 403
 
 
-def test_oversized_body_answer_matches_the_description(app, people, contract):
+def test_oversized_body_answer_matches_the_description(api_as, people, contract):
     """413 is in the error format the description gives."""
-    patient = signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     big = patient.client.post(
         "/api/v1/journal",
         data=b"{" + b" " * (300 * 1024) + b"}",
@@ -291,7 +285,7 @@ def test_oversized_body_answer_matches_the_description(app, people, contract):
     contract.check("POST", "/api/v1/journal", big)
 
 
-def test_session_day_conflicts_and_start_window_are_described(spec, app, people, contract):
+def test_session_day_conflicts_and_start_window_are_described(spec, api_as, people, contract):
     """The phase and checklist 409s name not_today, check_in_required and too_early, and a
     real not_today / too_early answer matches them; the detail describes start_window."""
     phase = spec["paths"]["/api/v1/sessions/{session_id}/phase"]["post"]["responses"]["409"]
@@ -305,7 +299,7 @@ def test_session_day_conflicts_and_start_window_are_described(spec, app, people,
     assert set(detail["start_window"]["required"]) == {"opens_at", "closes_at"}
     assert {"requires_check_in", "checked_in_at"} <= set(detail)
 
-    patient = signed_in(app, "patient@demo.test")
+    patient = api_as("patient@demo.test")
     listed = contract.call(patient, "GET", "/api/v1/sessions").json["sessions"]
     path = "/api/v1/sessions/{session_id}"
     body = contract.call(patient, "GET", path, session_id=listed[-1]["id"]).json

@@ -21,7 +21,7 @@ from kap.models import (
 )
 from kap.services.board import administrations, check_in, observations
 from kap.services.errors import Conflict, Invalid, NotFound
-from tests.helpers import Auth
+from tests.helpers import ApiClient
 
 NOW = datetime.now(UTC)
 DOSE = {"medication": "Esketamine (Spravato)", "route": "intranasal", "dose": "56", "unit": "mg"}
@@ -308,23 +308,16 @@ def test_an_administration_counts_as_dosing_before_the_patient_presses_start(che
 # --- The API ----------------------------------------------------------------------------------
 
 
-def _api(app, email: str | None) -> Auth:
-    auth = Auth(app.test_client())
-    if email:
-        assert auth.api_login(email).status_code == 200
-    return auth
+def _post(api: ApiClient, path: str, body: dict):
+    return api.post(path, json=body)
 
 
-def _post(auth: Auth, path: str, body: dict):
-    return auth.client.post(path, json=body, headers=auth.headers)
-
-
-def test_api_records_an_administration(app, checked_in_id, people):
+def test_api_records_an_administration(api_as, app, checked_in_id, people):
     """201 with the DESIGN §4 shape; the dose a JSON number; audited with the actor, no note."""
-    auth = _api(app, "therapist2@demo.test")
+    api = api_as("therapist2@demo.test")
     at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     body = {**DOSE, "dose": 56, "lot": "DEMO-1", "at": at, "note": "Two devices."}
-    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", body)
+    response = _post(api, f"/api/v1/sessions/{checked_in_id}/administrations", body)
     assert response.status_code == 201, response.json
     given = response.json["administration"]
     colleague = people["therapist2@demo.test"]
@@ -347,27 +340,27 @@ def test_api_records_an_administration(app, checked_in_id, people):
         assert db.session.get(MedicationAdministration, given["id"]).note == "Two devices."
 
 
-def test_api_keeps_a_fractional_dose_a_number(app, checked_in_id):
+def test_api_keeps_a_fractional_dose_a_number(api_as, checked_in_id):
     """0.5 mg/kg comes back as 0.5."""
     body = {**DOSE, "route": "im", "dose": 0.5, "unit": "mg/kg"}
     response = _post(
-        _api(app, "admin@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
+        api_as("admin@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert response.status_code == 201 and response.json["administration"]["dose"] == 0.5
 
 
-def test_api_refuses_an_invalid_administration_with_fields(app, checked_in_id):
+def test_api_refuses_an_invalid_administration_with_fields(api_as, checked_in_id):
     """400 in the error format, naming every field at fault."""
     body = {"medication": "", "route": "nose", "dose": -1, "unit": "g", "at": "yesterday"}
     response = _post(
-        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
+        api_as("therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert response.status_code == 400
     assert response.json["error"]["code"] == "invalid"
     assert set(response.json["error"]["fields"]) == {"at"}  # the time is read first
     body["at"] = None
     response = _post(
-        _api(app, "therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
+        api_as("therapist@demo.test"), f"/api/v1/sessions/{checked_in_id}/administrations", body
     )
     assert set(response.json["error"]["fields"]) == {"medication", "route", "dose", "unit"}
 
@@ -382,19 +375,19 @@ def test_api_refuses_an_invalid_administration_with_fields(app, checked_in_id):
     ],
 )
 @pytest.mark.parametrize("path", ["administrations", "checks"])
-def test_api_records_are_for_the_clinics_clinicians(app, session_id, email, status, path):
+def test_api_records_are_for_the_clinics_clinicians(api_as, app, session_id, email, status, path):
     """A patient gets 403 (even the session's own), another clinic 404; nothing recorded."""
     body = {**DOSE, "kind": "pre_dose", **PRE_DOSE}
-    response = _post(_api(app, email), f"/api/v1/sessions/{session_id}/{path}", body)
+    response = _post(api_as(email), f"/api/v1/sessions/{session_id}/{path}", body)
     assert response.status_code == status
     with app.app_context():
         assert _given(session_id) == [] and _readings(session_id) == []
 
 
-def test_api_records_a_check_with_its_flags(app, checked_in_id, people):
+def test_api_records_a_check_with_its_flags(api_as, app, checked_in_id, people):
     """201 with every field; out-of-range vitals and what needs attention are flagged."""
-    auth = _api(app, "therapist@demo.test")
-    _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
+    api = api_as("therapist@demo.test")
+    _post(api, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
     body = {
         "kind": "post_dose",
         "systolic": 172,
@@ -406,7 +399,7 @@ def test_api_records_a_check_with_its_flags(app, checked_in_id, people):
         "respiratory_concern": True,
         "note": "Shallow breathing; sat up.",
     }
-    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/checks", body)
+    response = _post(api, f"/api/v1/sessions/{checked_in_id}/checks", body)
     assert response.status_code == 201, response.json
     check = response.json["check"]
     assert check["recorded_at"].endswith("Z")
@@ -430,12 +423,12 @@ def test_api_records_a_check_with_its_flags(app, checked_in_id, people):
         assert "Shallow" not in event.detail
 
 
-def test_api_check_without_vitals_is_audited_as_a_check(app, checked_in_id):
+def test_api_check_without_vitals_is_audited_as_a_check(api_as, app, checked_in_id):
     """A check of sedation and a note alone: session.check, flags empty."""
-    auth = _api(app, "admin@demo.test")
-    _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
+    api = api_as("admin@demo.test")
+    _post(api, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
     response = _post(
-        auth,
+        api,
         f"/api/v1/sessions/{checked_in_id}/checks",
         {"kind": "check", "sedation": 5, "note": "Resting"},
     )
@@ -456,27 +449,27 @@ def test_api_check_without_vitals_is_audited_as_a_check(app, checked_in_id):
         ({"kind": "pre_dose", **PRE_DOSE, "systolic": 400}, {"systolic"}),
     ],
 )
-def test_api_refuses_an_invalid_check_with_fields(app, checked_in_id, body, fields):
+def test_api_refuses_an_invalid_check_with_fields(api_as, app, checked_in_id, body, fields):
     """400 naming the fields; nothing recorded."""
-    auth = _api(app, "therapist@demo.test")
+    api = api_as("therapist@demo.test")
     if body.get("kind") != "pre_dose":  # pre-dose readings come before dosing
-        _post(auth, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
-    response = _post(auth, f"/api/v1/sessions/{checked_in_id}/checks", body)
+        _post(api, f"/api/v1/sessions/{checked_in_id}/administrations", DOSE)
+    response = _post(api, f"/api/v1/sessions/{checked_in_id}/checks", body)
     assert response.status_code == 400
     assert set(response.json["error"]["fields"]) == fields
     with app.app_context():
         assert _readings(checked_in_id) == []
 
 
-def test_api_refuses_records_on_a_discharged_session(app, session_id):
+def test_api_refuses_records_on_a_discharged_session(api_as, app, session_id):
     """409 once the patient is discharged."""
     with app.app_context():
         db.session.get(TreatmentSession, session_id).discharged_at = NOW
         db.session.commit()
-    auth = _api(app, "therapist@demo.test")
-    assert _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE).status_code == 409
+    api = api_as("therapist@demo.test")
+    assert _post(api, f"/api/v1/sessions/{session_id}/administrations", DOSE).status_code == 409
     body = {"kind": "pre_dose", **PRE_DOSE}
-    assert _post(auth, f"/api/v1/sessions/{session_id}/checks", body).status_code == 409
+    assert _post(api, f"/api/v1/sessions/{session_id}/checks", body).status_code == 409
 
 
 # --- A dose belongs to its session's day and follows check-in -------------------------------
@@ -626,10 +619,10 @@ def test_board_and_printed_record_word_each_sedation_score_alike(score):
     assert board_text == f"Sedation {score} ({printed})"
 
 
-def test_api_refuses_a_dose_before_check_in_with_409(app, session_id):
+def test_api_refuses_a_dose_before_check_in_with_409(api_as, app, session_id):
     """The API says why in the error format: 409 check_in_required; nothing recorded."""
-    auth = _api(app, "therapist@demo.test")
-    response = _post(auth, f"/api/v1/sessions/{session_id}/administrations", DOSE)
+    api = api_as("therapist@demo.test")
+    response = _post(api, f"/api/v1/sessions/{session_id}/administrations", DOSE)
     assert response.status_code == 409
     assert response.json["error"]["code"] == "check_in_required"
     assert response.json["error"]["message"] == "Check the patient in first (ID, pre-dose vitals)."
