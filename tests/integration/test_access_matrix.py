@@ -35,7 +35,7 @@ from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
 from kap.services.sessions.flow import set_intention
-from tests.helpers import Auth
+from tests.helpers import ApiClient
 
 
 class NoCsrf(TestConfig):
@@ -525,10 +525,8 @@ def world_of(tmp_path_factory):
 
 def _send(world: World, caller: str, endpoint: str, method: str, table: str):
     """The request, as ``caller`` in a client of its own; returns the URL and the response."""
-    client = world.app.test_client()
     email = CALLERS[caller][0]
-    if email:
-        assert Auth(client).api_login(email).status_code == 200
+    client = ApiClient.signed_in(world.app, email).client if email else world.app.test_client()
     url = world.url(endpoint, method, table)
     payload = PAYLOADS.get((endpoint, method))
     if callable(payload):

@@ -26,7 +26,7 @@ from kap.services.sessions.scheduling import add_booster
 from kap.services.unit_of_work import unit_of_work
 from kap.timezones import to_local
 from tests.formscrape import form_data
-from tests.helpers import Auth, csrf_from
+from tests.helpers import csrf_from
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "tone.wav"
 IV = "IV infusion (40 minutes of music)"
@@ -393,11 +393,12 @@ def test_a_deleted_patient_shows_as_their_pseudonym(app, client, auth, people):
     assert old_name not in page
 
 
-def test_person_filter_shows_what_they_did_and_what_was_about_them(app, client, auth, people):
+def test_person_filter_shows_what_they_did_and_what_was_about_them(
+    page_as, app, client, auth, people
+):
     """Filtering by a patient lists events they did and events about them, nobody else's."""
-    therapist = Auth(app.test_client())
-    therapist.login("therapist@demo.test")
-    therapist.client.get(f"/therapist/patients/{people['patient@demo.test'].id}")
+    therapist = page_as("therapist@demo.test")
+    therapist.get(f"/therapist/patients/{people['patient@demo.test'].id}")
     _booster_for_patient2(app)
     auth.login("admin@demo.test")
     patient2 = people["patient2@demo.test"]

@@ -20,7 +20,6 @@ from kap.models import (
 )
 from kap.services.board import discharge_rules, vitals
 from tests.formscrape import form_data
-from tests.helpers import Auth
 
 PATIENT_NAME = "Pat Jordan"  # patient@demo.test, cared for by therapist@demo.test only
 
@@ -423,23 +422,20 @@ def test_discharge_rule_in_the_service(app, people, session_id):
 # --- Call staff -----------------------------------------------------------------------------
 
 
-def _call_staff(app, session_id: int) -> int:
+def _call_staff(api_as, session_id: int) -> int:
     """The patient presses Call staff in session mode (through the API)."""
-    client = app.test_client()
-    auth = Auth(client)
-    assert auth.api_login("patient@demo.test").status_code == 200
-    response = client.post(
-        f"/api/v1/sessions/{session_id}/call-staff", json={}, headers=auth.headers
+    response = api_as("patient@demo.test").post(
+        f"/api/v1/sessions/{session_id}/call-staff", json={}
     )
     assert response.status_code == 201
     return response.json["alert"]["id"]
 
 
 def test_call_staff_is_acknowledged_then_resolved_from_the_board(
-    app, client, auth, people, session_id
+    api_as, app, client, auth, people, session_id
 ):
     """Any clinic staff member acknowledges; it stays, acknowledged, until resolved with a note."""
-    alert_id = _call_staff(app, session_id)
+    alert_id = _call_staff(api_as, session_id)
     auth.login("therapist2@demo.test")  # not in Pat's care team: the board still reaches them
     page = client.get("/board/").text
     call = page.split(f'id="call-{alert_id}"', 1)[1].split("</article>", 1)[0]
@@ -473,9 +469,9 @@ def test_call_staff_is_acknowledged_then_resolved_from_the_board(
     assert "water" not in resolved.detail
 
 
-def test_acknowledging_twice_keeps_the_first(app, client, auth, people, session_id):
+def test_acknowledging_twice_keeps_the_first(api_as, app, client, auth, people, session_id):
     """A second acknowledgement changes nothing (two staff pressing at once)."""
-    alert_id = _call_staff(app, session_id)
+    alert_id = _call_staff(api_as, session_id)
     auth.login("admin@demo.test")
     assert _post_form(client, f"/board/alerts/{alert_id}/acknowledge").status_code == 302
     token = form_data(client.get("/board/").text, "/resolve")["csrf_token"]
@@ -484,9 +480,9 @@ def test_acknowledging_twice_keeps_the_first(app, client, auth, people, session_
     assert len(_audit(app, "alert.acknowledge")) == 1
 
 
-def test_other_clinic_cannot_touch_the_call(app, client, auth, session_id):
+def test_other_clinic_cannot_touch_the_call(api_as, app, client, auth, session_id):
     """Another clinic's staff neither see nor acknowledge the call: 404."""
-    alert_id = _call_staff(app, session_id)
+    alert_id = _call_staff(api_as, session_id)
     auth.login("therapist@other.test")
     page = client.get("/board/")
     assert f'id="call-{alert_id}"' not in page.text
@@ -503,9 +499,9 @@ def test_other_clinic_cannot_touch_the_call(app, client, auth, session_id):
 # --- The live partial -----------------------------------------------------------------------
 
 
-def test_rows_partial_is_the_live_part_alone(app, client, auth, session_id):
+def test_rows_partial_is_the_live_part_alone(api_as, app, client, auth, session_id):
     """/board/rows is a fragment (no page chrome) with the calls and rows, and is not audited."""
-    alert_id = _call_staff(app, session_id)
+    alert_id = _call_staff(api_as, session_id)
     auth.login("therapist@demo.test")
     client.get("/board/")
     response = client.get("/board/rows")
@@ -534,13 +530,13 @@ def test_board_page_works_without_javascript(client, auth, session_id):
 # --- The printable summary ------------------------------------------------------------------
 
 
-def test_summary_has_phases_vitals_checks_and_calls(app, client, auth, session_id):
+def test_summary_has_phases_vitals_checks_and_calls(api_as, app, client, auth, session_id):
     """The summary shows phase times, every reading (flagged), checks and calls; it is audited."""
     _start(app, session_id, minutes_ago=30)
     _observe(app, session_id, "pre_dose", 31, systolic=118, diastolic=76, heart_rate=64, spo2=99)
     _observe(app, session_id, "check", 15)
     _observe(app, session_id, "final", 1, systolic=165, diastolic=90, heart_rate=80)
-    _call_staff(app, session_id)
+    _call_staff(api_as, session_id)
     auth.login("admin@demo.test")
     response = client.get(f"/board/sessions/{session_id}/summary")
     assert response.status_code == 200
@@ -573,17 +569,13 @@ def test_summary_of_another_clinics_session_is_404(client, auth, session_id):
     assert client.get("/board/sessions/999999/summary").status_code == 404
 
 
-def test_summary_lists_check_ins_for_the_care_team_and_admins(app, client, auth, session_id):
+def test_summary_lists_check_ins_for_the_care_team_and_admins(
+    api_as, app, client, auth, session_id
+):
     """Measures follow the care scope: the admin sees Pat's PHQ-9 history (an audited read)."""
-    patient = app.test_client()
-    patient_auth = Auth(patient)
-    patient_auth.api_login("patient@demo.test")
+    patient = api_as("patient@demo.test")
     answers = [1, 1, 1, 1, 1, 1, 1, 1, 0]
-    created = patient.post(
-        "/api/v1/measures",
-        json={"instrument": "phq9", "answers": answers},
-        headers=patient_auth.headers,
-    )
+    created = patient.post("/api/v1/measures", json={"instrument": "phq9", "answers": answers})
     assert created.status_code == 201
     auth.login("admin@demo.test")
     page = client.get(f"/board/sessions/{session_id}/summary").text

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import DEFAULT_CRISIS_CONTACTS, Clinic
-from tests.helpers import Auth, csrf_from
+from tests.helpers import csrf_from
 
 #: The settings form as the demo clinic's page first shows it (contact rows 0 and 1 filled).
 DEMO_SETTINGS = {
@@ -66,13 +66,6 @@ def clinic_named(app, slug: str) -> Clinic:
         return db.session.scalar(select(Clinic).where(Clinic.slug == slug))
 
 
-def signed_in(app, email: str):
-    """A separate browser signed in as ``email``."""
-    browser = app.test_client()
-    assert Auth(browser).login(email).status_code == 302
-    return browser
-
-
 def test_settings_page_shows_the_clinics_current_values(client, auth, people):
     """The form opens filled with the clinic's name, zone, hours and crisis contacts."""
     auth.login("admin@demo.test")
@@ -86,7 +79,7 @@ def test_settings_page_shows_the_clinics_current_values(client, auth, people):
     assert 'name="contacts-5-name" value=""' in page.text  # room for up to six contacts
 
 
-def test_saved_settings_are_stored_and_shown_to_patients(app, client, auth, people):
+def test_saved_settings_are_stored_and_shown_to_patients(page_as, app, client, auth, people):
     """A valid form is stored (empty rows dropped, spaces trimmed) and reaches Crisis support."""
     auth.login("admin@demo.test")
 
@@ -137,7 +130,7 @@ def test_saved_settings_are_stored_and_shown_to_patients(app, client, auth, peop
         },
     ]
 
-    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    crisis = page_as("patient@demo.test").get("/patient/crisis-support").text
     assert "<h2>Samaritans</h2>" in crisis
     assert 'href="tel:116123"' in crisis
     assert 'href="sms:85258"' in crisis
@@ -145,7 +138,7 @@ def test_saved_settings_are_stored_and_shown_to_patients(app, client, auth, peop
     assert "988" not in crisis
 
 
-def test_one_clinics_settings_do_not_touch_another(app, client, auth, people):
+def test_one_clinics_settings_do_not_touch_another(page_as, app, client, auth, people):
     """admin@other.test saving settings changes Other Clinic only."""
     auth.login("admin@other.test")
 
@@ -165,7 +158,7 @@ def test_one_clinics_settings_do_not_touch_another(app, client, auth, people):
     demo = clinic_named(app, "demo")
     assert (demo.name, demo.timezone) == ("Demo Clinic", "America/New_York")
     assert demo.crisis_contacts == DEFAULT_CRISIS_CONTACTS
-    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    crisis = page_as("patient@demo.test").get("/patient/crisis-support").text
     assert "West Coast Line" not in crisis
     assert 'href="tel:988"' in crisis
 
@@ -266,9 +259,9 @@ def as_shown_in(zone: str, moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%a %-d %b %Y, %H:%M")
 
 
-def test_times_are_shown_in_the_clinics_time_zone(app, client, auth, people):
+def test_times_are_shown_in_the_clinics_time_zone(page_as, client, auth, people):
     """Changing the clinic's zone changes how the same session time reads for the patient."""
-    patient = signed_in(app, "patient@demo.test")
+    patient = page_as("patient@demo.test")
     moment, before = next_session_shown(patient.get("/patient/").text)
     assert before == as_shown_in("America/New_York", moment)
 
@@ -316,7 +309,9 @@ def settings_audit_rows(app) -> list[tuple[int | None, int | None, str, str]]:
         return [(r.actor_id, r.subject_id, r.subject_type, r.detail) for r in rows]
 
 
-def test_start_window_and_phone_are_saved_and_audited_with_the_actor(app, client, auth, people):
+def test_start_window_and_phone_are_saved_and_audited_with_the_actor(
+    page_as, app, client, auth, people
+):
     """One audit row names the admin and the changed fields, never the number typed."""
     auth.login("admin@demo.test")
     response = save_settings(client, {"start_window_minutes": "45", "phone": "(212) 555-0199"})
@@ -333,7 +328,7 @@ def test_start_window_and_phone_are_saved_and_audited_with_the_actor(app, client
         )
     ]
     assert "555" not in rows[0][3]
-    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    crisis = page_as("patient@demo.test").get("/patient/crisis-support").text
     assert 'href="tel:2125550199">Call Demo Clinic: (212) 555-0199</a>' in crisis
 
 
@@ -344,13 +339,13 @@ def test_saving_unchanged_settings_writes_no_audit_row(app, client, auth, people
     assert settings_audit_rows(app) == []
 
 
-def test_the_clinic_phone_is_optional(app, client, auth, people):
+def test_the_clinic_phone_is_optional(page_as, app, client, auth, people):
     """An empty phone is stored empty and the Crisis support page shows no clinic line."""
     auth.login("admin@demo.test")
     assert save_settings(client, {"phone": ""}).status_code == 302
     assert clinic_named(app, "demo").phone == ""
     assert settings_audit_rows(app)[0][3] == "changed=phone"
-    crisis = signed_in(app, "patient@demo.test").get("/patient/crisis-support").text
+    crisis = page_as("patient@demo.test").get("/patient/crisis-support").text
     assert "Call Demo Clinic" not in crisis and 'href="tel:988"' in crisis
 
 

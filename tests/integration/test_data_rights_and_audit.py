@@ -88,52 +88,39 @@ def test_deletion_request_then_admin_completes_it(app, client, auth, people):
     assert Auth(app.test_client()).login("patient@demo.test").status_code == 401
 
 
-def test_admin_sees_and_filters_the_clinics_audit_log(app, client, auth, people):
+def test_admin_sees_and_filters_the_clinics_audit_log(api_as, page_as, client, auth, people):
     """Admins see their clinic's events (not another clinic's) and can export them."""
-    therapist = Auth(app.test_client())
-    therapist.login("therapist@demo.test")
-    therapist.client.get(f"/therapist/patients/{people['patient@demo.test'].id}")
+    therapist = page_as("therapist@demo.test")
+    therapist.get(f"/therapist/patients/{people['patient@demo.test'].id}")
     auth.login("admin@demo.test")
     page = client.get("/clinic/audit?action=patient.view").text
     assert "patient.view" in page and "Dr. Tess Rivera" in page
     csv = client.get("/clinic/audit.csv")
     assert csv.headers["Content-Type"].startswith("text/csv")
     assert "patient.view" in csv.text
-    other = Auth(app.test_client())
-    other.api_login("admin@other.test")
-    events = other.client.get("/api/v1/audit").json["events"]
+    events = api_as("admin@other.test").get("/api/v1/audit").json["events"]
     assert "patient.view" not in [e["action"] for e in events]
 
 
-def test_audit_api_has_the_documented_fields(app, people):
+def test_audit_api_has_the_documented_fields(api_as, people):
     """GET /api/v1/audit answers {events: [{actor_id, action, subject_type, subject_id, at}]}."""
-    admin = Auth(app.test_client())
-    admin.api_login("admin@demo.test")
-    patient = Auth(app.test_client())
-    patient.api_login("patient@demo.test")
-    patient.client.post(
-        "/api/v1/journal", json={"client_id": "a1", "body": "x"}, headers=patient.headers
-    )
-    events = admin.client.get("/api/v1/audit").json["events"]
+    admin = api_as("admin@demo.test")
+    patient = api_as("patient@demo.test")
+    patient.post("/api/v1/journal", json={"client_id": "a1", "body": "x"})
+    events = admin.get("/api/v1/audit").json["events"]
     assert events and {"actor_id", "action", "subject_type", "subject_id", "at"} <= events[0].keys()
     assert "journal.create" in [e["action"] for e in events]
-    assert admin.client.get("/api/v1/audit?limit=0").status_code == 400
-    assert patient.client.get("/api/v1/audit").status_code == 403
+    assert admin.get("/api/v1/audit?limit=0").status_code == 400
+    assert patient.get("/api/v1/audit").status_code == 403
 
 
-def test_writes_and_denied_reads_are_audited(app, people):
+def test_writes_and_denied_reads_are_audited(api_as, app, people):
     """A journal write, a share, and a colleague's denied read each leave an event."""
-    patient = Auth(app.test_client())
-    patient.api_login("patient@demo.test")
-    entry = patient.client.post(
-        "/api/v1/journal", json={"client_id": "w1", "body": "x"}, headers=patient.headers
-    ).json
-    patient.client.patch(
-        f"/api/v1/journal/{entry['id']}", json={"shared": True}, headers=patient.headers
-    )
-    colleague = Auth(app.test_client())
-    colleague.api_login("therapist2@demo.test")
-    colleague.client.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
+    patient = api_as("patient@demo.test")
+    entry = patient.post("/api/v1/journal", json={"client_id": "w1", "body": "x"}).json
+    patient.patch(f"/api/v1/journal/{entry['id']}", json={"shared": True})
+    colleague = api_as("therapist2@demo.test")
+    colleague.get(f"/api/v1/patients/{people['patient@demo.test'].id}/journal")
     with app.app_context():
         actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"journal.create", "journal.share", "access.denied"} <= actions

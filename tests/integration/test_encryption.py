@@ -14,7 +14,7 @@ from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db
 from kap.models import JournalComment, JournalEntry, TreatmentSession, User
-from tests.helpers import Auth
+from tests.helpers import ApiClient
 
 MARKER = "zebra-lantern-4417"
 
@@ -40,25 +40,15 @@ def test_database_file_never_holds_the_plaintext(tmp_path):
     with app.app_context():
         db.create_all()
         seed_demo()
-    patient, therapist = app.test_client(), app.test_client()
-    p, t = Auth(patient), Auth(therapist)
-    p.api_login("patient@demo.test")
-    t.api_login("therapist@demo.test")
+    patient = ApiClient.signed_in(app, "patient@demo.test")
+    therapist = ApiClient.signed_in(app, "therapist@demo.test")
     entry = patient.post(
-        "/api/v1/journal",
-        json={"client_id": "m1", "body": f"A {MARKER} dream", "shared": True},
-        headers=p.headers,
+        "/api/v1/journal", json={"client_id": "m1", "body": f"A {MARKER} dream", "shared": True}
     ).json
-    patient.patch(
-        f"/api/v1/journal/{entry['id']}", json={"body": f"Edited {MARKER}"}, headers=p.headers
-    )
-    therapist.post(
-        f"/api/v1/journal/{entry['id']}/comments", json={"body": f"Re {MARKER}"}, headers=t.headers
-    )
+    patient.patch(f"/api/v1/journal/{entry['id']}", json={"body": f"Edited {MARKER}"})
+    therapist.post(f"/api/v1/journal/{entry['id']}/comments", json={"body": f"Re {MARKER}"})
     sessions = patient.get("/api/v1/sessions?status=scheduled").json["sessions"]
-    patient.put(
-        f"/api/v1/sessions/{sessions[0]['id']}/intention", json={"text": MARKER}, headers=p.headers
-    )
+    patient.put(f"/api/v1/sessions/{sessions[0]['id']}/intention", json={"text": MARKER})
     with app.app_context():
         from kap.services.journal.clinical_notes import add_note
 

@@ -24,7 +24,7 @@ from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter
 from tests.database import reset_database
-from tests.helpers import Auth
+from tests.helpers import ApiClient
 
 pytestmark = pytest.mark.fuzz
 
@@ -100,10 +100,8 @@ def api_session(app, email: str) -> tuple[dict[str, str], dict[str, str]]:
     """The (cookies, headers) of a fresh API sign-in as ``email``."""
     with app.app_context():
         limiter.reset()  # fuzzing POST /session runs into the sign-in limits on purpose
-    auth = Auth(app.test_client())
-    response = auth.api_login(email)
-    assert response.status_code == 200, response.json
-    return {"kap_session": auth.client.get_cookie("kap_session").value}, auth.headers
+    api = ApiClient.signed_in(app, email)
+    return {"kap_session": api.client.get_cookie("kap_session").value}, api.headers
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from kap.demo.seed import DEMO_ACCOUNTS
 from kap.extensions import db
 from kap.models import CareTeamMember, Clinic, User
+from tests.helpers import Auth
 
 
 def test_healthz_ok_when_database_answers(client):
@@ -68,8 +69,6 @@ def test_seed_demo_if_empty_leaves_existing_data_alone(app, people):
 
 def test_every_demo_account_signs_in(app, people):
     """Each demo account of DESIGN §4 signs in with demo-password."""
-    from tests.helpers import Auth
-
     for account in DEMO_ACCOUNTS:
         client = app.test_client()
         assert Auth(client).api_login(account.email).status_code == 200, account.email

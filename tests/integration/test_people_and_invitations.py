@@ -115,13 +115,6 @@ def care_team(app, patient_id: int) -> set[int]:
         return set(db.session.scalars(query))
 
 
-def signed_in_client(app, email: str):
-    """A second browser, signed in as ``email``."""
-    other = app.test_client()
-    assert Auth(other).login(email).status_code == 302
-    return other
-
-
 # --- adding a person and the invitation flow -----------------------------------------------
 
 
@@ -600,10 +593,10 @@ def test_person_page_is_not_kept_in_the_browser_cache(client, auth, patient):
 # --- deactivation --------------------------------------------------------------------------
 
 
-def test_deactivation_ends_sessions_and_stops_sign_in(app, client, auth, patient):
+def test_deactivation_ends_sessions_and_stops_sign_in(page_as, app, client, auth, patient):
     """A deactivated person is signed out everywhere at once and cannot sign in again."""
     person, home = patient, "/patient/"
-    their_browser = signed_in_client(app, patient.email)
+    their_browser = page_as(patient.email)
     assert their_browser.get(home).status_code == 200
     auth.login("admin@demo.test")
 
@@ -723,10 +716,10 @@ def test_only_patients_have_care_teams(client, auth, therapist, therapist2):
     assert response.status_code == 404
 
 
-def test_therapist_sees_exactly_their_care_team_patients(app, people):
+def test_therapist_sees_exactly_their_care_team_patients(page_as, people):
     """The dashboard lists the therapist's patients; anyone else's page answers 404."""
     in_care = "patient@demo.test"
-    browser = signed_in_client(app, "therapist@demo.test")
+    browser = page_as("therapist@demo.test")
 
     dashboard = browser.get("/therapist/").text
 
@@ -737,7 +730,7 @@ def test_therapist_sees_exactly_their_care_team_patients(app, people):
         assert browser.get(f"/therapist/patients/{people[other].id}").status_code == 404, other
 
 
-def test_care_team_change_reaches_the_therapists_views(app, client, auth, people, patient):
+def test_care_team_change_reaches_the_therapists_views(page_as, app, client, auth, people, patient):
     """Moving a patient to another therapist moves them between the two dashboards."""
     auth.login("admin@demo.test")
     response = post_care_team(client, patient.id, [people["therapist2@demo.test"].id])
@@ -746,8 +739,8 @@ def test_care_team_change_reaches_the_therapists_views(app, client, auth, people
     ]
     assert care_team(app, patient.id) == {people["therapist2@demo.test"].id}
 
-    before = signed_in_client(app, "therapist@demo.test")
-    after = signed_in_client(app, "therapist2@demo.test")
+    before = page_as("therapist@demo.test")
+    after = page_as("therapist2@demo.test")
 
     assert "Pat Jordan" not in before.get("/therapist/").text
     assert before.get(f"/therapist/patients/{patient.id}").status_code == 404

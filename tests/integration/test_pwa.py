@@ -159,9 +159,9 @@ def test_patient_pages_carry_what_the_offline_scripts_read(client, auth, people,
         assert contacts and json.loads(contacts.group(1))
 
 
-def test_the_outbox_can_always_get_a_fresh_csrf_token(client, auth, people):
+def test_the_outbox_can_always_get_a_fresh_csrf_token(api_as, people):
     """A replay hours later meets an expired token: csrf_failed, and /me hands out a new one."""
-    auth.api_login("patient@demo.test")
+    client = api_as("patient@demo.test").client
     stale = client.post(
         "/api/v1/journal",
         json={"client_id": "late-1", "body": "Written last night"},

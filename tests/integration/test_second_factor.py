@@ -147,20 +147,18 @@ def test_wrong_first_code_leaves_the_factor_off(app, client, auth, patient):
         assert db.session.get(User, patient.id).totp_enabled_at is None
 
 
-def test_enrolment_ends_the_other_sessions(app, client, auth, patient):
+def test_enrolment_ends_the_other_sessions(page_as, client, auth, patient):
     """Turning the factor on signs out every other session of that person, not this one."""
-    other = app.test_client()
-    Auth(other).login(patient.email)
+    other = page_as(patient.email)
     auth.login(patient.email)
     enrol_through_forms(client)
     assert other.get("/patient/").status_code == 302
     assert client.get("/patient/").status_code == 200
 
 
-def test_password_change_ends_the_other_sessions(app, client, auth, patient):
+def test_password_change_ends_the_other_sessions(page_as, app, client, auth, patient):
     """Changing the password through the form keeps this session and ends the others."""
-    other = app.test_client()
-    Auth(other).login(patient.email)
+    other = page_as(patient.email)
     auth.login(patient.email)
     new = "a brand new passphrase here"
     response = submit(
@@ -334,11 +332,10 @@ def test_no_code_or_secret_reaches_the_audit_log(app, client, auth, patient):
 # --- Changing and turning off ------------------------------------------------------------------
 
 
-def test_patient_turns_the_factor_off_with_a_code(app, client, auth, patient):
+def test_patient_turns_the_factor_off_with_a_code(page_as, app, client, auth, patient):
     """Turning it off needs a current code and ends the other sessions."""
     turn_on(app, patient.id)
-    other = app.test_client()
-    Auth(other).login(patient.email)
+    other = page_as(patient.email)
     submit(other, "/signin/code", {"code": now_code()})
     auth.login(patient.email)
     submit(client, "/signin/code", {"code": now_code(steps=1)})

@@ -7,7 +7,7 @@ import pytest
 from kap.extensions import db
 from kap.models import AuthSession, User
 from kap.services.people.accounts import deactivate_user, set_password
-from tests.helpers import csrf_from
+from tests.helpers import Auth, csrf_from
 
 
 @pytest.mark.parametrize(
@@ -179,8 +179,6 @@ def test_client_address_is_limited_after_fifty_failures(app, auth, people):
 
 def test_successful_sign_ins_do_not_count_against_the_address(app, people):
     """A clinic's staff share one address: many good sign-ins never trip the limit."""
-    from tests.helpers import Auth
-
     for _ in range(60):
         client = app.test_client()
         assert Auth(client).login("therapist@demo.test").status_code == 302

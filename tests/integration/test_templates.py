@@ -278,15 +278,12 @@ def test_editing_a_template_in_use_says_a_new_version_was_made(client, auth, peo
     assert "keep the previous version" in response.text
 
 
-def test_second_admin_saving_the_same_template_is_refused(client, auth, people, app):
+def test_second_admin_saving_the_same_template_is_refused(client, auth, page_as, people, app):
     """Two editors open the template; the second save answers 409 and keeps their text."""
-    from tests.helpers import Auth
-
     template_id = _template_id(app, "IV infusion (40 minutes of music)")
     url = f"/clinic/templates/{template_id}"
     auth.login("admin@demo.test")
-    other_client = app.test_client()
-    Auth(other_client).login("admin@demo.test")
+    other_client = page_as("admin@demo.test")
     _, first = _editor(client, url)
     _, second = _editor(other_client, url)
     first["description"] = "Mine"

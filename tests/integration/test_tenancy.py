@@ -2,26 +2,23 @@
 
 import pytest
 
-from tests.helpers import Auth
-
 
 def _ids(response):
     return {p["id"] for p in response.json["patients"]}
 
 
-def test_admin_lists_only_their_clinics_patients(client, auth, people):
+def test_admin_lists_only_their_clinics_patients(api_as, people):
     """A clinic admin's patient list holds their clinic's patients and nobody else."""
-    auth.api_login("admin@demo.test")
-    assert _ids(client.get("/api/v1/patients")) == {
+    assert _ids(api_as("admin@demo.test").get("/api/v1/patients")) == {
         people["patient@demo.test"].id,
         people["patient2@demo.test"].id,
     }
 
 
-def test_therapist_lists_only_their_care_list(client, auth, people):
+def test_therapist_lists_only_their_care_list(api_as, people):
     """A therapist's list holds only the patients in their care."""
-    auth.api_login("therapist@demo.test")
-    assert _ids(client.get("/api/v1/patients")) == {people["patient@demo.test"].id}
+    therapist = api_as("therapist@demo.test")
+    assert _ids(therapist.get("/api/v1/patients")) == {people["patient@demo.test"].id}
 
 
 @pytest.mark.parametrize(
@@ -33,20 +30,18 @@ def test_therapist_lists_only_their_care_list(client, auth, people):
         ("therapist@demo.test", "patient2@demo.test"),
     ],
 )
-def test_patient_outside_reach_reads_as_absent(app, people, caller, patient_email):
+def test_patient_outside_reach_reads_as_absent(api_as, people, caller, patient_email):
     """Another clinic's patient (or a colleague's) answers 404, exactly like a missing id."""
-    client = app.test_client()
-    Auth(client).api_login(caller)
-    hidden = client.get(f"/api/v1/patients/{people[patient_email].id}")
-    missing = client.get("/api/v1/patients/999999")
+    api = api_as(caller)
+    hidden = api.get(f"/api/v1/patients/{people[patient_email].id}")
+    missing = api.get("/api/v1/patients/999999")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json == missing.json
 
 
-def test_patient_role_cannot_list_patients(client, auth, people):
+def test_patient_role_cannot_list_patients(api_as, people):
     """A patient asking for the patient list is told their role cannot (403)."""
-    auth.api_login("patient@demo.test")
-    response = client.get("/api/v1/patients")
+    response = api_as("patient@demo.test").get("/api/v1/patients")
     assert response.status_code == 403
     assert response.json["error"]["code"] == "forbidden"
 

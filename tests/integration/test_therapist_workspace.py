@@ -93,15 +93,12 @@ def test_timeline_shows_sessions_entries_and_is_audited(app, client, auth, peopl
         assert event.actor_id == people["therapist@demo.test"].id
 
 
-def test_timeline_pages_shared_entries_newest_first(app, client, auth, people):
+def test_timeline_pages_shared_entries_newest_first(api_as, client, auth, people):
     """A long-shared journal: the timeline shows 20 shared entries a page, newest first."""
-    from tests.helpers import Auth
-
-    writer = Auth(app.test_client())
-    writer.api_login("patient@demo.test")
+    writer = api_as("patient@demo.test")
     for number in range(30):
         body = {"client_id": f"shared-{number}", "body": f"shared no. {number:02d}", "shared": True}
-        response = writer.client.post("/api/v1/journal", json=body, headers=writer.headers)
+        response = writer.post("/api/v1/journal", json=body)
         assert response.status_code == 201
     auth.login("therapist@demo.test")
     url = f"/therapist/patients/{people['patient@demo.test'].id}"

@@ -19,7 +19,7 @@ from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
 from kap.services.clinic.audio import megabytes
-from tests.helpers import Auth, csrf_from
+from tests.helpers import csrf_from
 
 AUDIO = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
 NOT_AUDIO_MESSAGE = "Upload MP3, OGG/Opus, M4A/AAC or WAV audio."
@@ -64,13 +64,6 @@ def page_errors(page_html: str) -> list[str]:
     """The messages in the page's error box."""
     box = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', page_html, re.S)
     return [html.unescape(m) for m in re.findall(r"<p>(.*?)</p>", box.group(1))] if box else []
-
-
-def signed_in(app, email: str):
-    """A separate browser signed in as ``email``."""
-    browser = app.test_client()
-    assert Auth(browser).login(email).status_code == 302
-    return browser
 
 
 @pytest.fixture
@@ -266,11 +259,11 @@ def test_template_editor_upload_button_adds_a_track(app, client, auth, people):
 # --- serving -------------------------------------------------------------------------------
 
 
-def test_everyone_signed_in_at_the_clinic_can_play_a_track(app, uploaded):
+def test_everyone_signed_in_at_the_clinic_can_play_a_track(page_as, uploaded):
     """Admin, therapist and patient of the clinic all get the whole file, seekable."""
     content = fixture_bytes("tone.wav")
     for email in ("admin@demo.test", "therapist@demo.test", "patient@demo.test"):
-        response = signed_in(app, email).get(f"/media/audio/{uploaded.id}")
+        response = page_as(email).get(f"/media/audio/{uploaded.id}")
         assert response.status_code == 200, email
         assert response.headers["Content-Type"] == "audio/wav"
         assert response.headers["Accept-Ranges"] == "bytes"
@@ -294,16 +287,16 @@ def _without_countdown(body: bytes) -> bytes:
     return re.sub(varying, b"", body)
 
 
-def test_another_clinic_cannot_see_or_play_a_track(app, uploaded):
+def test_another_clinic_cannot_see_or_play_a_track(page_as, uploaded):
     """Other Clinic's people get 404, exactly as for a track that does not exist."""
     for email in ("admin@other.test", "therapist@other.test", "patient@other.test"):
-        browser = signed_in(app, email)
+        browser = page_as(email)
         hidden = browser.get(f"/media/audio/{uploaded.id}")
         missing = browser.get("/media/audio/999999")
         assert hidden.status_code == missing.status_code == 404, email
         # Identical but for the idle dialog's countdown, which moves between requests.
         assert _without_countdown(hidden.data) == _without_countdown(missing.data)
-    other_library = signed_in(app, "admin@other.test").get("/clinic/audio").text
+    other_library = page_as("admin@other.test").get("/clinic/audio").text
     assert "tone.wav" not in other_library
     assert f"/media/audio/{uploaded.id}" not in other_library
 

@@ -23,7 +23,7 @@ from kap import create_app
 from kap.config import TestConfig
 from kap.extensions import db, limiter
 from kap.models import AuditEvent, JournalEntry
-from tests.helpers import Auth, csrf_from
+from tests.helpers import csrf_from
 
 #: Long enough to need pages of its own (SQLite keeps at most ~4 KB of a row on its page).
 ENTRY = "I felt the room open up and the music carried me somewhere quiet. " * 150
@@ -114,15 +114,12 @@ def entries_with(app, client_id: str) -> int:
 
 
 def test_full_disk_answers_503_saves_nothing_and_the_replay_lands_once(
-    app, people, patient, disk, caplog
+    app, api_as, page_as, people, patient, disk, caplog
 ):
     """Form and API writes on a full disk: 503 with a plain message, no row written, still
     signed in, the operator told in the log; with room again, the same client_id lands once
     (form and API alike)."""
-    browser, phone = app.test_client(), app.test_client()
-    assert Auth(browser).login(patient.email).status_code == 302
-    phone_auth = Auth(phone)
-    assert phone_auth.api_login(patient.email).status_code == 200
+    browser, phone = page_as(patient.email), api_as(patient.email)
     page = browser.get("/patient/journal/new")
     form_client_id = re.search(r'name="client_id" type="hidden" value="([^"]+)"', page.text)
     form_client_id = form_client_id.group(1) if form_client_id else str(uuid.uuid4())
@@ -142,7 +139,7 @@ def test_full_disk_answers_503_saves_nothing_and_the_replay_lands_once(
 
     # The API, as the outbox retries: the error format of DESIGN §4, every time.
     for _ in range(3):
-        response = phone.post("/api/v1/journal", json=outbox_record, headers=phone_auth.headers)
+        response = phone.post("/api/v1/journal", json=outbox_record)
         assert response.status_code == 503
         assert response.mimetype == "application/json"
         assert set(response.json) == {"error"}
@@ -160,10 +157,10 @@ def test_full_disk_answers_503_saves_nothing_and_the_replay_lands_once(
 
     disk.set(None)  # room again
 
-    response = phone.post("/api/v1/journal", json=outbox_record, headers=phone_auth.headers)
+    response = phone.post("/api/v1/journal", json=outbox_record)
     assert response.status_code == 201, response.text
     entry_id = response.json["id"]
-    replay = phone.post("/api/v1/journal", json=outbox_record, headers=phone_auth.headers)
+    replay = phone.post("/api/v1/journal", json=outbox_record)
     assert replay.status_code == 200 and replay.json["id"] == entry_id
     assert replay.json["body"] == ENTRY
     response = browser.post("/patient/journal/new", data=form)  # the person sends it again
