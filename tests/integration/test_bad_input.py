@@ -45,11 +45,10 @@ def therapist_api(api_as, people) -> ApiClient:
 @pytest.fixture
 def ids(patient_api):
     """Real ids for path parameters: the patient's next session, its first item, an entry."""
-    client, headers = patient_api.client, patient_api.headers
-    session_id = client.get("/api/v1/sessions").json["sessions"][-1]["id"]
-    item_id = client.get(f"/api/v1/sessions/{session_id}").json["checklist"][0]["id"]
+    session_id = patient_api.get("/api/v1/sessions").json["sessions"][-1]["id"]
+    item_id = patient_api.get(f"/api/v1/sessions/{session_id}").json["checklist"][0]["id"]
     entry = {"client_id": "ids-1", "body": "Mine", "shared": True}
-    entry_id = client.post("/api/v1/journal", json=entry, headers=headers).json["id"]
+    entry_id = patient_api.post("/api/v1/journal", json=entry).json["id"]
     return {"session_id": session_id, "item_id": item_id, "entry_id": entry_id}
 
 
@@ -199,29 +198,25 @@ NAME = "Zoë Ωmega 🌱 שרה Nguyễn e\u0301"
 
 def test_unicode_survives_journal_comment_and_intention_round_trips(api_as, patient_api, ids):
     """Emoji, RTL, combining marks and zero-width characters come back byte for byte."""
-    client, headers = patient_api.client, patient_api.headers
+    patient = patient_api
     entry = {"client_id": "uni-1", "body": UNICODE, "shared": True}
-    created = client.post("/api/v1/journal", json=entry, headers=headers)
+    created = patient.post("/api/v1/journal", json=entry)
     assert created.json["body"] == UNICODE
-    edited = client.patch(
-        f"/api/v1/journal/{created.json['id']}", json={"body": UNICODE + "!"}, headers=headers
-    )
+    edited = patient.patch(f"/api/v1/journal/{created.json['id']}", json={"body": UNICODE + "!"})
     assert edited.json["body"] == UNICODE + "!"
     therapist = api_as("therapist@demo.test")
-    comment = therapist.client.post(
-        f"/api/v1/journal/{created.json['id']}/comments",
-        json={"body": UNICODE},
-        headers=therapist.headers,
+    comment = therapist.post(
+        f"/api/v1/journal/{created.json['id']}/comments", json={"body": UNICODE}
     )
     assert comment.json["body"] == UNICODE
-    listed = client.get("/api/v1/journal").json["entries"]
+    listed = patient.get("/api/v1/journal").json["entries"]
     mine = next(e for e in listed if e["client_id"] == "uni-1")
     assert mine["body"] == UNICODE + "!"
     assert mine["comments"][0]["body"] == UNICODE
     session_path = f"/api/v1/sessions/{ids['session_id']}"
-    put = client.put(f"{session_path}/intention", json={"text": UNICODE}, headers=headers)
+    put = patient.put(f"{session_path}/intention", json={"text": UNICODE})
     assert put.json["intention"] == UNICODE
-    assert client.get(session_path).json["intention"] == UNICODE
+    assert patient.get(session_path).json["intention"] == UNICODE
 
 
 def test_unicode_survives_the_journal_page_and_json_escapes(api_as, page_as, people):
@@ -233,7 +228,7 @@ def test_unicode_survives_the_journal_page_and_json_escapes(api_as, page_as, peo
     page = client.get("/patient/journal").text
     assert UNICODE.split("\n")[0] in page
     api = api_as("patient@demo.test")
-    assert api.client.get("/api/v1/journal").json["entries"][0]["body"] == UNICODE
+    assert api.get("/api/v1/journal").json["entries"][0]["body"] == UNICODE
     escaped = json.dumps({"client_id": "esc-1", "body": UNICODE}, ensure_ascii=True)
     assert send(api, "POST", "/api/v1/journal", escaped.encode()).json["body"] == UNICODE
 
@@ -247,7 +242,7 @@ def test_unicode_person_name_survives_the_clinic_form_and_the_api(api_as, page_a
     assert added.status_code == 302
     assert NAME in admin.get(added.headers["Location"]).text
     api = api_as("admin@demo.test")
-    names = [p["name"] for p in api.client.get("/api/v1/patients").json["patients"]]
+    names = [p["name"] for p in api.get("/api/v1/patients").json["patients"]]
     assert NAME in names
 
 
@@ -316,21 +311,15 @@ def hostile_data(api_as, app, people, ids) -> dict[str, int]:
     patient = api_as("patient@demo.test")
     therapist = api_as("therapist@demo.test")
     entry = {"client_id": "xss-1", "body": hostile("journal_body"), "shared": True}
-    entry_id = patient.client.post("/api/v1/journal", json=entry, headers=patient.headers).json[
-        "id"
-    ]
-    for auth, field in ((therapist, "comment"), (patient, "reply")):
-        response = auth.client.post(
-            f"/api/v1/journal/{entry_id}/comments",
-            json={"body": hostile(field)},
-            headers=auth.headers,
+    entry_id = patient.post("/api/v1/journal", json=entry).json["id"]
+    for writer, field in ((therapist, "comment"), (patient, "reply")):
+        response = writer.post(
+            f"/api/v1/journal/{entry_id}/comments", json={"body": hostile(field)}
         )
         assert response.status_code == 201
     session_id = ids["session_id"]
-    response = patient.client.put(
-        f"/api/v1/sessions/{session_id}/intention",
-        json={"text": hostile("intention")},
-        headers=patient.headers,
+    response = patient.put(
+        f"/api/v1/sessions/{session_id}/intention", json={"text": hostile("intention")}
     )
     assert response.status_code == 200
     patient_id = people["patient@demo.test"].id

@@ -265,7 +265,7 @@ def test_audit_matches_the_description(api_as, people, contract):
     """The clinic admin's audit events, and a therapist's 403."""
     admin = api_as("admin@demo.test")
     patient_id = people["patient@demo.test"].id
-    admin.client.get(f"/api/v1/patients/{patient_id}/measures")  # an audited read
+    admin.get(f"/api/v1/patients/{patient_id}/measures")  # an audited read
     assert contract.call(admin, "GET", "/api/v1/audit", query="?limit=2").json["events"]
     assert contract.call(admin, "GET", "/api/v1/audit", query="?limit=0").status_code == 400
     therapist = api_as("therapist@demo.test")
@@ -275,11 +275,8 @@ def test_audit_matches_the_description(api_as, people, contract):
 def test_oversized_body_answer_matches_the_description(api_as, people, contract):
     """413 is in the error format the description gives."""
     patient = api_as("patient@demo.test")
-    big = patient.client.post(
-        "/api/v1/journal",
-        data=b"{" + b" " * (300 * 1024) + b"}",
-        content_type="application/json",
-        headers=patient.headers,
+    big = patient.post(
+        "/api/v1/journal", data=b"{" + b" " * (300 * 1024) + b"}", content_type="application/json"
     )
     assert big.status_code == 413
     contract.check("POST", "/api/v1/journal", big)
