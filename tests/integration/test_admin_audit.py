@@ -26,14 +26,10 @@ from kap.services.sessions.scheduling import add_booster
 from kap.services.unit_of_work import unit_of_work
 from kap.timezones import to_local
 from tests.formscrape import form_data
-from tests.helpers import csrf_from
+from tests.helpers import csrf_from, user_by_email
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "tone.wav"
 IV = "IV infusion (40 minutes of music)"
-
-
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
 
 
 def _template(name: str) -> SessionTemplate:
@@ -100,7 +96,7 @@ def _template_archive(client, people):
 
 
 def _template_restore(client, people):
-    admin = _user("admin@demo.test")
+    admin = user_by_email("admin@demo.test")
     template = _template(IV)
     template_id = template.id
     archive_template(admin, template)
@@ -157,7 +153,7 @@ def _session_booster(client, people):
 
 
 def _patient2_first_session() -> TreatmentSession:
-    patient = _user("patient2@demo.test")
+    patient = user_by_email("patient2@demo.test")
     return db.session.scalar(
         select(TreatmentSession)
         .where(TreatmentSession.patient_id == patient.id)
@@ -206,13 +202,13 @@ def _person_invite(client, people):
         data,
         "person.invite",
         "user",
-        lambda: _user("jo.newcomer@demo.test").id,
+        lambda: user_by_email("jo.newcomer@demo.test").id,
         detail="role=therapist",
     )
 
 
 def _invitation_reissue(client, people):
-    admin = _user("admin@demo.test")
+    admin = user_by_email("admin@demo.test")
     issued = invite_person(
         admin, name="Lee Later", email="lee.later@demo.test", role="patient", link_for=str
     )
@@ -256,7 +252,7 @@ def _person_deactivate(client, people):
 
 def _person_reactivate(client, people):
     patient = people["patient2@demo.test"]
-    _user("patient2@demo.test").active = False
+    user_by_email("patient2@demo.test").active = False
     db.session.commit()
     return Change(
         f"/clinic/people/{patient.id}/reactivate",
@@ -316,7 +312,7 @@ def test_accepting_an_invitation_is_audited_as_the_person(app, client, people):
     """The invited person setting their password leaves one row with them as the actor."""
     with app.app_context():
         issued = invite_person(
-            _user("admin@demo.test"),
+            user_by_email("admin@demo.test"),
             name="Ari Invited",
             email="ari@demo.test",
             role="patient",
@@ -355,8 +351,8 @@ def test_saving_a_care_team_unchanged_records_nothing(app, client, auth, people)
 def _booster_for_patient2(app, days: int = 60) -> int:
     with app.app_context():
         session = add_booster(
-            _user("admin@demo.test"),
-            _user("patient2@demo.test").id,
+            user_by_email("admin@demo.test"),
+            user_by_email("patient2@demo.test").id,
             _template(IV).id,
             datetime.now(UTC).date() + timedelta(days=days),
             time(15, 0),
@@ -371,8 +367,8 @@ def test_audit_page_names_the_actor_the_patient_and_the_subject(app, client, aut
     page = client.get("/clinic/audit?action=session.booster").text
     row = page.split("<tbody>")[1].split("</tr>")[0]
     with app.app_context():
-        admin = _user("admin@demo.test")
-        patient2 = _user("patient2@demo.test")
+        admin = user_by_email("admin@demo.test")
+        patient2 = user_by_email("patient2@demo.test")
         names = (admin.name, patient2.name)
     assert names[0] in row and "clinic admin" in row
     assert names[1] in row  # the patient column
@@ -426,7 +422,7 @@ def test_person_filter_ignores_someone_of_another_clinic(app, client, auth, peop
 def test_action_filter_offers_every_known_and_every_logged_action(app, client, auth, people):
     """Each KNOWN_ACTIONS name, and an action only found in the log, is an option."""
     with app.app_context():
-        admin = _user("admin@demo.test")
+        admin = user_by_email("admin@demo.test")
         with unit_of_work():
             audit.record("legacy.action_from_an_old_release", actor=admin)
     auth.login("admin@demo.test")
@@ -458,8 +454,8 @@ def test_names_cost_the_same_statements_for_few_rows_as_for_many(app, client, au
     for days in range(61, 66):
         _booster_for_patient2(app, days)
     with app.app_context():
-        patient = _user("patient@demo.test")
-        template = get_template_for(_user("admin@demo.test"), _template(IV).id)
+        patient = user_by_email("patient@demo.test")
+        template = get_template_for(user_by_email("admin@demo.test"), _template(IV).id)
         with unit_of_work():
             for _ in range(5):
                 audit.record(
@@ -485,7 +481,7 @@ def test_a_template_save_racing_another_is_a_conflict_with_no_audit_row(app, peo
             {"id": template.id},
         )
         with pytest.raises(Conflict):
-            save_template(_user("admin@demo.test"), template, draft, template.revision)
+            save_template(user_by_email("admin@demo.test"), template, draft, template.revision)
         assert db.session.scalar(select(func.max(AuditEvent.id))) == before
 
 

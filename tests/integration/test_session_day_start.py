@@ -21,10 +21,7 @@ from kap.services.errors import Conflict
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import day_of_opens_at, window_for
 from tests.formscrape import form_data
-
-
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
+from tests.helpers import user_by_email
 
 
 def _scheduled(patient: User) -> list[TreatmentSession]:
@@ -50,7 +47,7 @@ def _tick_required(patient: User, session: TreatmentSession, now) -> None:
 def _check_in(session: TreatmentSession, at) -> None:
     """What the board's check-in action records (built elsewhere; this file only reads it)."""
     session.checked_in_at = at
-    session.checked_in_by_id = _user("therapist@demo.test").id
+    session.checked_in_by_id = user_by_email("therapist@demo.test").id
     db.session.commit()
 
 
@@ -73,7 +70,7 @@ def _day(moment) -> str:
 
 def test_patient_cannot_start_next_weeks_session_whatever_else_is_missing(ctx, people):
     """Next week, unticked and not checked in: the answer is not_today, saying when it opens."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     next_week = _scheduled(patient)[2]
     before = _audit_count("session.phase")
     with pytest.raises(Conflict) as refused:
@@ -89,7 +86,7 @@ def test_patient_cannot_start_next_weeks_session_whatever_else_is_missing(ctx, p
 
 def test_session_cannot_start_after_its_day(ctx, people):
     """The day after, the session cannot start any more, and the patient is told whom to ask."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     _check_in(session, session.scheduled_at)
     _tick_required(patient, session, session.scheduled_at)
@@ -103,7 +100,7 @@ def test_session_cannot_start_after_its_day(ctx, people):
 
 def test_check_in_comes_before_unticked_items_and_then_unlocks_the_start(ctx, people):
     """On the day: check_in_required first; once staff check in, the items; then it starts."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     assert session.template_version.requires_check_in
     on_the_day = session.scheduled_at - timedelta(minutes=30)
@@ -124,7 +121,7 @@ def test_check_in_comes_before_unticked_items_and_then_unlocks_the_start(ctx, pe
 
 def test_device_time_inside_the_window_cannot_start_a_session_days_later(ctx, people):
     """An outbox replayed three days late, claiming the session's day, is refused."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     _check_in(session, session.scheduled_at)
     _tick_required(patient, session, session.scheduled_at)
@@ -142,7 +139,7 @@ def test_device_time_inside_the_window_cannot_start_a_session_days_later(ctx, pe
 
 def test_device_clock_set_to_next_week_cannot_start_next_weeks_session(ctx, people):
     """Today, a phone claiming it is next week's booked time starts nothing."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[2]
     with pytest.raises(Conflict) as refused:
         session_flow.advance_phase(patient, session.id, "session", at=session.scheduled_at)
@@ -151,7 +148,7 @@ def test_device_clock_set_to_next_week_cannot_start_next_weeks_session(ctx, peop
 
 def test_start_made_offline_before_midnight_and_synced_after_counts(ctx, people):
     """Started at 23:55 with no signal, synced at 00:05: started, at the device's time."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     _check_in(session, session.scheduled_at)
     _tick_required(patient, session, session.scheduled_at)
@@ -175,7 +172,7 @@ def _last_phase_detail() -> str:
 def test_start_from_a_phone_behind_the_check_in_is_not_recorded_before_it(ctx, people):
     """A late offline Start claiming 20 minutes before the check-in: the server's time counts,
     never a start before the check-in, and the audit row says the device time was ignored."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     checked_in = session.scheduled_at - timedelta(minutes=30)
     _check_in(session, checked_in)
@@ -193,7 +190,7 @@ def test_start_from_a_phone_behind_the_check_in_is_not_recorded_before_it(ctx, p
 def test_start_behind_the_check_in_synced_after_midnight_is_the_check_in_time(ctx, people):
     """Synced after the window closed (within the grace), the start is not refused: it is
     recorded at the check-in, the earliest it can have been."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     closes = window_for(session).closes_at
     checked_in = closes - timedelta(minutes=10)
@@ -212,7 +209,7 @@ def test_start_behind_the_check_in_synced_after_midnight_is_the_check_in_time(ct
 
 def test_start_after_the_check_in_keeps_the_device_time(ctx, people):
     """A Start made offline after the check-in and synced later keeps the phone's time."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[1]
     checked_in = session.scheduled_at - timedelta(minutes=30)
     _check_in(session, checked_in)
@@ -227,7 +224,7 @@ def test_start_after_the_check_in_keeps_the_device_time(ctx, people):
 
 def test_a_retried_start_after_the_window_changes_nothing(ctx, people):
     """Re-sending 'session' once started is harmless, even after the day is over."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     walkthrough = _scheduled(patient)[0]
     _tick_required(patient, walkthrough, None)
     session_flow.advance_phase(patient, walkthrough.id, "session")
@@ -250,7 +247,7 @@ def _other_item(session):
 
 def test_day_of_item_cannot_be_ticked_before_the_day_before(ctx, people):
     """A week ahead, fasting cannot be ticked: too_early, naming the day it opens."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[2]
     item = _day_of_item(session)
     opens = day_of_opens_at(session)
@@ -265,7 +262,7 @@ def test_day_of_item_cannot_be_ticked_before_the_day_before(ctx, people):
 
 def test_day_of_item_can_be_ticked_from_midnight_the_day_before_and_always_unticked(ctx, people):
     """From 00:00 the day before it ticks; unticking is allowed whenever."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[2]
     item = _day_of_item(session)
     opens = day_of_opens_at(session)
@@ -278,7 +275,7 @@ def test_day_of_item_can_be_ticked_from_midnight_the_day_before_and_always_untic
 
 def test_other_items_can_be_ticked_any_time(ctx, people):
     """Eye mask and headphones are not about the day: tickable a week ahead."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[2]
     item = _other_item(session)
     assert session_flow.set_item_checked(patient, session.id, item.id, True)
@@ -286,7 +283,7 @@ def test_other_items_can_be_ticked_any_time(ctx, people):
 
 def test_whole_checklist_save_keeps_the_rest_and_names_what_waits(ctx, people):
     """One save a week ahead: other items saved, day-of items named and left unticked."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _scheduled(patient)[2]
     items = session.template_version.checklist_items
     saved = session_flow.set_checklist(patient, session.id, {item.id for item in items})
@@ -300,7 +297,7 @@ def test_whole_checklist_save_keeps_the_rest_and_names_what_waits(ctx, people):
 
 def test_whole_checklist_save_audits_only_real_changes(ctx, people):
     """Saving the same ticks again writes no audit row; one change writes one."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     walkthrough = _scheduled(patient)[0]
     items = walkthrough.template_version.checklist_items
     before = _audit_count("checklist.update")
@@ -318,7 +315,7 @@ def test_whole_checklist_save_audits_only_real_changes(ctx, people):
 
 def _ids(app) -> dict[str, int]:
     with app.app_context():
-        walkthrough, soon, next_week = _scheduled(_user("patient@demo.test"))
+        walkthrough, soon, next_week = _scheduled(user_by_email("patient@demo.test"))
         return {
             "walkthrough": walkthrough.id,
             "soon": soon.id,
@@ -464,7 +461,7 @@ def test_prepare_page_waits_for_check_in_then_shows_the_time(client, auth, app, 
         walkthrough = db.session.get(TreatmentSession, ids["walkthrough"])
         soon = db.session.get(TreatmentSession, ids["soon"])
         soon.scheduled_at = walkthrough.scheduled_at
-        patient = _user("patient@demo.test")
+        patient = user_by_email("patient@demo.test")
         _tick_required(patient, soon, None)
     auth.login("patient@demo.test")
     url = f"/patient/sessions/{ids['soon']}"

@@ -17,11 +17,10 @@ from kap.models import (
     SessionStatus,
     SessionTemplate,
     TreatmentSession,
-    User,
 )
 from kap.services.board import administrations, check_in, observations
 from kap.services.errors import Conflict, Invalid, NotFound
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, user_by_email
 
 NOW = datetime.now(UTC)
 DOSE = {"medication": "Esketamine (Spravato)", "route": "intranasal", "dose": "56", "unit": "mg"}
@@ -29,13 +28,9 @@ PRE_DOSE = {"systolic": 128, "diastolic": 82, "heart_rate": 74, "spo2": 98}
 STATE = {"sedation": 5, "dissociation": "none", "respiratory_concern": False}
 
 
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
 def esketamine_today(patient_email: str = "patient2@demo.test", **changes) -> TreatmentSession:
     """An esketamine session (check-in required, post-dose check at 40) booked for now."""
-    patient = _user(patient_email)
+    patient = user_by_email(patient_email)
     template = db.session.scalar(
         select(SessionTemplate).where(
             SessionTemplate.clinic_id == patient.clinic_id,
@@ -63,7 +58,7 @@ def session_id(ctx, people) -> int:
 @pytest.fixture
 def checked_in_id(ctx, people) -> int:
     """Today's esketamine session, the patient checked in (doses may be recorded)."""
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     return esketamine_today(checked_in_at=NOW, checked_in_by_id=therapist.id).id
 
 
@@ -85,7 +80,7 @@ def _readings(session_id: int) -> list[SessionObservation]:
 
 def _pre_dose(session_id: int, email: str = "therapist@demo.test") -> SessionObservation:
     return observations.record_observation(
-        _user(email), session_id, kind="pre_dose", values=PRE_DOSE
+        user_by_email(email), session_id, kind="pre_dose", values=PRE_DOSE
     )
 
 
@@ -95,7 +90,7 @@ def _pre_dose(session_id: int, email: str = "therapist@demo.test") -> SessionObs
 def test_check_in_needs_pre_dose_vitals_first(session_id):
     """Without a pre-dose reading: refused with 'Record pre-dose vitals first', nothing set."""
     with pytest.raises(Conflict, match="Record pre-dose vitals first"):
-        check_in.check_in(_user("therapist@demo.test"), session_id, photo_id_checked=True)
+        check_in.check_in(user_by_email("therapist@demo.test"), session_id, photo_id_checked=True)
     assert db.session.get(TreatmentSession, session_id).checked_in_at is None
 
 
@@ -103,7 +98,7 @@ def test_check_in_needs_the_photo_id_ticked(session_id):
     """The ID tick is required: a field message, nothing set."""
     _pre_dose(session_id)
     with pytest.raises(Invalid) as refused:
-        check_in.check_in(_user("therapist@demo.test"), session_id, photo_id_checked=False)
+        check_in.check_in(user_by_email("therapist@demo.test"), session_id, photo_id_checked=False)
     assert "photo_id_checked" in refused.value.fields
     assert db.session.get(TreatmentSession, session_id).checked_in_at is None
 
@@ -111,11 +106,11 @@ def test_check_in_needs_the_photo_id_ticked(session_id):
 def test_staff_check_in_is_recorded_once_and_audited(session_id, people):
     """therapist2 (outside the care team) checks in; a second check-in keeps the first."""
     _pre_dose(session_id)
-    colleague = _user("therapist2@demo.test")
+    colleague = user_by_email("therapist2@demo.test")
     session = check_in.check_in(colleague, session_id, photo_id_checked=True, now=NOW)
     assert session.checked_in_at == NOW
     assert session.checked_in_by_id == colleague.id
-    check_in.check_in(_user("admin@demo.test"), session_id, photo_id_checked=True)
+    check_in.check_in(user_by_email("admin@demo.test"), session_id, photo_id_checked=True)
     session = db.session.get(TreatmentSession, session_id)
     assert session.checked_in_by_id == colleague.id
     (event,) = _audit("session.check_in")
@@ -132,7 +127,7 @@ def test_check_in_only_on_the_session_day(session_id):
     tomorrow = NOW + timedelta(days=1)
     with pytest.raises(Conflict) as refused:
         check_in.check_in(
-            _user("therapist@demo.test"), session_id, photo_id_checked=True, now=tomorrow
+            user_by_email("therapist@demo.test"), session_id, photo_id_checked=True, now=tomorrow
         )
     assert refused.value.code == "not_today"
 
@@ -150,7 +145,7 @@ def test_check_in_is_refused_once_cancelled_discharged_or_dosed(session_id, stat
         session.session_started_at = NOW
     db.session.commit()
     with pytest.raises(Conflict):
-        check_in.check_in(_user("therapist@demo.test"), session_id, photo_id_checked=True)
+        check_in.check_in(user_by_email("therapist@demo.test"), session_id, photo_id_checked=True)
     assert db.session.get(TreatmentSession, session_id).checked_in_at is None
 
 
@@ -159,7 +154,7 @@ def test_only_the_clinics_staff_can_check_in(session_id, email):
     """The patient and another clinic's staff find no such session."""
     _pre_dose(session_id)
     with pytest.raises(NotFound):
-        check_in.check_in(_user(email), session_id, photo_id_checked=True)
+        check_in.check_in(user_by_email(email), session_id, photo_id_checked=True)
 
 
 # --- Administrations ----------------------------------------------------------------------------
@@ -168,7 +163,7 @@ def test_only_the_clinics_staff_can_check_in(session_id, email):
 def test_a_dose_is_stored_as_the_exact_decimal_typed(checked_in_id):
     """0.125 mg/kg is kept as Decimal('0.125'), never as a float."""
     given = administrations.record_administration(
-        _user("therapist@demo.test"),
+        user_by_email("therapist@demo.test"),
         checked_in_id,
         {**DOSE, "medication": "Ketamine", "route": "iv", "dose": "0.125", "unit": "mg/kg"},
     )
@@ -208,7 +203,7 @@ def test_an_administration_with_a_bad_value_is_refused_by_field(checked_in_id, c
     """Each rule names its field; nothing is recorded."""
     with pytest.raises(Invalid) as refused:
         administrations.record_administration(
-            _user("therapist@demo.test"), checked_in_id, {**DOSE, **changes}, now=NOW
+            user_by_email("therapist@demo.test"), checked_in_id, {**DOSE, **changes}, now=NOW
         )
     assert field in refused.value.fields
     assert _given(checked_in_id) == []
@@ -218,7 +213,7 @@ def test_a_time_given_a_few_minutes_ahead_is_accepted(checked_in_id):
     """Clocks drift: up to 5 minutes ahead of the server is fine."""
     at = NOW + timedelta(minutes=4)
     given = administrations.record_administration(
-        _user("therapist@demo.test"), checked_in_id, {**DOSE, "at": at}, now=NOW
+        user_by_email("therapist@demo.test"), checked_in_id, {**DOSE, "at": at}, now=NOW
     )
     assert given.given_at == at
 
@@ -233,19 +228,19 @@ def test_no_administration_once_cancelled_or_discharged(session_id, state):
         session.discharged_at = NOW
     db.session.commit()
     with pytest.raises(Conflict):
-        administrations.record_administration(_user("admin@demo.test"), session_id, DOSE)
+        administrations.record_administration(user_by_email("admin@demo.test"), session_id, DOSE)
 
 
 @pytest.mark.parametrize("email", ["patient2@demo.test", "admin@other.test"])
 def test_only_the_clinics_clinicians_record_administrations(session_id, email):
     """A patient (even the session's own) and another clinic find no such session."""
     with pytest.raises(NotFound):
-        administrations.record_administration(_user(email), session_id, DOSE)
+        administrations.record_administration(user_by_email(email), session_id, DOSE)
 
 
 def test_a_booster_dose_is_a_second_record(checked_in_id):
     """Several per session, in the order given."""
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     administrations.record_administration(
         therapist, checked_in_id, {**DOSE, "at": NOW - timedelta(minutes=30)}
     )
@@ -275,10 +270,12 @@ def test_a_booster_dose_is_a_second_record(checked_in_id):
 def test_each_kind_needs_its_fields(checked_in_id, kind, values, note, fields):
     """pre-dose/post-dose/final need vitals; post-dose/final the state; a check anything."""
     if kind != "pre_dose":  # pre-dose readings come before dosing
-        administrations.record_administration(_user("therapist@demo.test"), checked_in_id, DOSE)
+        administrations.record_administration(
+            user_by_email("therapist@demo.test"), checked_in_id, DOSE
+        )
     with pytest.raises(Invalid) as refused:
         observations.record_observation(
-            _user("therapist@demo.test"), checked_in_id, kind=kind, values=values, note=note
+            user_by_email("therapist@demo.test"), checked_in_id, kind=kind, values=values, note=note
         )
     assert set(refused.value.fields) == fields
 
@@ -288,14 +285,17 @@ def test_after_dosing_kinds_wait_for_dosing(session_id, kind):
     """Before any administration or start, only pre-dose readings are taken."""
     with pytest.raises(Invalid) as refused:
         observations.record_observation(
-            _user("therapist@demo.test"), session_id, kind=kind, values={**PRE_DOSE, **STATE}
+            user_by_email("therapist@demo.test"),
+            session_id,
+            kind=kind,
+            values={**PRE_DOSE, **STATE},
         )
     assert "taken after dosing" in refused.value.fields["kind"][0]
 
 
 def test_an_administration_counts_as_dosing_before_the_patient_presses_start(checked_in_id):
     """Staff recorded the dose: a post-dose check is accepted though the phone never started."""
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     administrations.record_administration(therapist, checked_in_id, DOSE)
     reading = observations.record_observation(
         therapist, checked_in_id, kind="post_dose", values={**PRE_DOSE, **STATE, "sedation": 4}
@@ -489,7 +489,7 @@ def _booked(at: datetime, *, checked_in: bool) -> int:
     session.scheduled_at = at
     if checked_in:
         session.checked_in_at = at + timedelta(minutes=10)
-        session.checked_in_by_id = _user("therapist@demo.test").id
+        session.checked_in_by_id = user_by_email("therapist@demo.test").id
     db.session.commit()
     return session.id
 
@@ -500,7 +500,9 @@ def test_staff_cannot_record_a_dose_on_a_session_six_days_ago(ctx, people):
     session_id = _booked(booked, checked_in=True)
     with pytest.raises(Conflict) as refused:
         administrations.record_administration(
-            _user("therapist@demo.test"), session_id, {**DOSE, "at": booked + timedelta(hours=1)}
+            user_by_email("therapist@demo.test"),
+            session_id,
+            {**DOSE, "at": booked + timedelta(hours=1)},
         )
     assert refused.value.code == "not_today"
     assert _given(session_id) == []
@@ -512,7 +514,9 @@ def test_staff_cannot_record_a_dose_on_a_session_booked_for_tomorrow(ctx, people
     db.session.get(TreatmentSession, session_id).checked_in_at = NOW
     db.session.commit()
     with pytest.raises(Conflict) as refused:
-        administrations.record_administration(_user("therapist@demo.test"), session_id, DOSE)
+        administrations.record_administration(
+            user_by_email("therapist@demo.test"), session_id, DOSE
+        )
     assert refused.value.code == "not_today"
 
 
@@ -522,13 +526,15 @@ def test_a_session_under_way_at_midnight_takes_its_dose_after_midnight(ctx, peop
     now = _at_local(0, 0, 20)
     under_way = _booked(_at_local(-1, 23, 30), checked_in=True)
     given = administrations.record_administration(
-        _user("therapist@demo.test"), under_way, DOSE, now=now
+        user_by_email("therapist@demo.test"), under_way, DOSE, now=now
     )
     assert given.given_at == now
     idle = _booked(_at_local(-1, 23, 30), checked_in=False)
     db.session.get(TreatmentSession, idle).template_version.requires_check_in = False
     with pytest.raises(Conflict) as refused:
-        administrations.record_administration(_user("therapist@demo.test"), idle, DOSE, now=now)
+        administrations.record_administration(
+            user_by_email("therapist@demo.test"), idle, DOSE, now=now
+        )
     assert refused.value.code == "not_today"
 
 
@@ -538,7 +544,7 @@ def test_a_dose_time_outside_the_sessions_day_and_the_night_after_is_refused_by_
     clock drift) is refused beside 'at'; 23:57 tonight is recorded."""
     session_id = _booked(_at_local(-1, 23, 30), checked_in=True)
     now = _at_local(0, 23, 58)
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     for at in (_at_local(-2, 23, 59), _at_local(1, 0, 2)):
         with pytest.raises(Invalid) as refused:
             administrations.record_administration(
@@ -558,7 +564,7 @@ def test_a_dose_time_outside_the_sessions_day_and_the_night_after_is_refused_by_
 def test_staff_cannot_dose_before_check_in_when_the_template_requires_it(session_id):
     """Esketamine requires check-in: a dose before it is refused (409), so check-in and the
     patient's Start are never locked out by an early dose; after check-in it is recorded."""
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     with pytest.raises(Conflict) as refused:
         administrations.record_administration(therapist, session_id, DOSE)
     assert refused.value.code == "check_in_required"
@@ -571,7 +577,7 @@ def test_staff_cannot_dose_before_check_in_when_the_template_requires_it(session
 
 def test_staff_cannot_record_a_pre_dose_reading_after_dosing(checked_in_id):
     """Once dosed, a 'pre-dose' reading would pass a post-dose BP off as before dosing."""
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     administrations.record_administration(therapist, checked_in_id, DOSE)
     with pytest.raises(Invalid) as refused:
         observations.record_observation(therapist, checked_in_id, kind="pre_dose", values=PRE_DOSE)
@@ -590,7 +596,10 @@ def test_an_invalid_reading_on_a_closed_session_gets_409(session_id, state):
     db.session.commit()
     with pytest.raises(Conflict):
         observations.record_observation(
-            _user("therapist@demo.test"), session_id, kind="pre_dose", values={"systolic": 400}
+            user_by_email("therapist@demo.test"),
+            session_id,
+            kind="pre_dose",
+            values={"systolic": 400},
         )
 
 
@@ -599,7 +608,7 @@ def test_moderate_or_severe_dissociation_is_flagged_for_attention(checked_in_id,
     """As discharge treats it: moderate/severe dissociation is 'attention', mild is not."""
     from kap.services.board.vitals import observation_flags, vitals_limits
 
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
     administrations.record_administration(therapist, checked_in_id, DOSE)
     reading = observations.record_observation(
         therapist, checked_in_id, kind="check", values={"dissociation": level}

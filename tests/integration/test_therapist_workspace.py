@@ -5,15 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select, text, update
 
 from kap.extensions import db
-from kap.models import Alert, AlertKind, AuditEvent, ClinicalNote, JournalEntry, User
+from kap.models import Alert, AlertKind, AuditEvent, ClinicalNote, JournalEntry
 from kap.services import audit
 from kap.services.people.workspace import dashboard_rows
 from kap.services.unit_of_work import unit_of_work
 from tests.formscrape import form_data
-
-
-def _user(email):
-    return db.session.scalar(select(User).where(User.email == email))
+from tests.helpers import user_by_email
 
 
 def _alert(app, patient_id, clinic_id, kind=AlertKind.CALL_STAFF):
@@ -33,8 +30,8 @@ def test_dashboard_lists_only_the_care_list(client, auth, people):
 
 def test_dashboard_puts_open_alerts_first_then_unread(ctx, people):
     """Needs attention: a patient with an open alert sorts above one with unread entries."""
-    therapist = _user("therapist@demo.test")
-    newcomer = _user("patient2@demo.test")
+    therapist = user_by_email("therapist@demo.test")
+    newcomer = user_by_email("patient2@demo.test")
     from kap.services.people.care_teams import assign_therapist
 
     assign_therapist(newcomer, therapist)
@@ -55,7 +52,7 @@ def test_dashboard_query_count_does_not_grow_with_patients(ctx, people):
     from kap.services.people.accounts import create_user
     from kap.services.people.care_teams import assign_therapist
 
-    therapist = _user("therapist@demo.test")
+    therapist = user_by_email("therapist@demo.test")
 
     def count_queries():
         statements = []
@@ -63,7 +60,7 @@ def test_dashboard_query_count_does_not_grow_with_patients(ctx, people):
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             db.session.expire_all()
-            dashboard_rows(_user("therapist@demo.test"))
+            dashboard_rows(user_by_email("therapist@demo.test"))
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
@@ -242,7 +239,7 @@ def test_audit_chain_verifies_and_catches_a_changed_or_removed_row(app, people):
     """audit-verify passes on an honest log and fails when a row is edited or deleted."""
     runner = app.test_cli_runner()
     with app.app_context():
-        therapist = _user("therapist@demo.test")
+        therapist = user_by_email("therapist@demo.test")
         with unit_of_work():
             events = [
                 audit.record(

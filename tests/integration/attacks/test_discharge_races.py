@@ -23,11 +23,11 @@ from kap.models import (
     SessionObservation,
     SessionStatus,
     TreatmentSession,
-    User,
 )
 from kap.services.board import administrations, discharge, observations
 from kap.services.errors import Conflict
 from tests.database import own_postgres_database
+from tests.helpers import user_by_email
 from tests.integration.attacks.helpers import race
 
 DRIVER = "Alex Jordan (partner)"
@@ -70,15 +70,11 @@ def race_app(tmp_path_factory) -> Iterator:
             postgres[1]()
 
 
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
-
-
 def _ready_session(app) -> int:
     """The demo patient's Walkthrough today: dosed 10 minutes ago, a clear final, nothing else."""
     now = datetime.now(UTC)
     with app.app_context():
-        patient = _user("patient@demo.test")
+        patient = user_by_email("patient@demo.test")
         session = db.session.scalar(
             select(TreatmentSession).where(
                 TreatmentSession.patient_id == patient.id,
@@ -121,7 +117,9 @@ def _in_app(app, work):
 def _discharge(app, session_id: int):
     return _in_app(
         app,
-        lambda: discharge.discharge(_user("therapist@demo.test"), session_id, driver=DRIVER),
+        lambda: discharge.discharge(
+            user_by_email("therapist@demo.test"), session_id, driver=DRIVER
+        ),
     )
 
 
@@ -164,7 +162,9 @@ def test_a_discharge_racing_a_booster_dose_never_both_succeed(race_app):
     the dose (observation restarts) and is refused; never a dose on a discharged session."""
 
     def dose(session_id: int):
-        return administrations.record_administration(_user("admin@demo.test"), session_id, DOSE)
+        return administrations.record_administration(
+            user_by_email("admin@demo.test"), session_id, DOSE
+        )
 
     for _ in range(ROUNDS):
         discharged, dosed = _against_discharge(race_app, dose)
@@ -182,7 +182,7 @@ def test_a_discharge_racing_a_bad_final_never_skips_it(race_app):
     bad.update(dissociation="none", respiratory_concern=False)
 
     def final(session_id: int):
-        user = _user("admin@demo.test")
+        user = user_by_email("admin@demo.test")
         return observations.record_observation(user, session_id, kind="final", values=bad)
 
     for _ in range(ROUNDS):
@@ -199,7 +199,7 @@ def test_a_discharge_racing_the_patients_phase_change_never_deadlocks(race_app):
     from kap.services.sessions import flow as session_flow
 
     def integrate(session_id: int):
-        patient = _user("patient@demo.test")
+        patient = user_by_email("patient@demo.test")
         return session_flow.advance_phase(patient, session_id, "integration")
 
     for _ in range(ROUNDS):
