@@ -73,6 +73,15 @@ def people(app) -> dict[str, Person]:
 
 
 @pytest.fixture
+def demo_people_only(monkeypatch) -> None:
+    """Seed the demo clinics and people without their sample templates, sessions and journals
+    (for modules that read none of those: each test is markedly faster)."""
+    from kap.demo import seed as demo
+
+    monkeypatch.setattr(demo, "seed_demo_content", lambda users: None)
+
+
+@pytest.fixture
 def session_id(app, people) -> int:
     """The demo patient's Walkthrough session today (5 minutes of observation), not started.
 

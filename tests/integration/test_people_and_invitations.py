@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from kap.demo import seed as demo
 from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
 from kap.models import AuthSession, CareTeamMember, Invitation, User
@@ -33,13 +32,8 @@ OTHER_CLINIC_EMAILS = {"admin@other.test", "therapist@other.test", "patient@othe
 EMAIL_MESSAGE = "Enter an email address, such as name@example.org."
 
 
-@pytest.fixture(autouse=True)
-def demo_people_only(monkeypatch):
-    """Seed the demo clinics and people without their sample templates, sessions and journals.
-
-    Nothing here reads those, and leaving them out makes each test markedly faster.
-    """
-    monkeypatch.setattr(demo, "seed_demo_content", lambda users: None)
+#: The demo clinics and people only: nothing here reads their sessions or journals.
+pytestmark = pytest.mark.usefixtures("demo_people_only")
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
 from kap.services.clinic.audio import megabytes
@@ -25,13 +24,8 @@ AUDIO = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
 NOT_AUDIO_MESSAGE = "Upload MP3, OGG/Opus, M4A/AAC or WAV audio."
 
 
-@pytest.fixture(autouse=True)
-def demo_people_only(monkeypatch):
-    """Seed the demo clinics and people without their sample templates, sessions and journals.
-
-    Nothing here reads those, and leaving them out makes each test markedly faster.
-    """
-    monkeypatch.setattr(demo, "seed_demo_content", lambda users: None)
+#: The demo clinics and people only: nothing here reads their sessions or journals.
+pytestmark = pytest.mark.usefixtures("demo_people_only")
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -10,16 +10,12 @@ import struct
 import pytest
 from sqlalchemy import func, select
 
-from kap.demo import seed as demo
 from kap.extensions import db
 from kap.models import AudioFile
 from tests.helpers import csrf_from
 
-
-@pytest.fixture(autouse=True)
-def demo_people_only(monkeypatch):
-    """The demo clinics and people without their templates and sessions (not needed here)."""
-    monkeypatch.setattr(demo, "seed_demo_content", lambda users: None)
+#: The demo clinics and people only: nothing here reads their sessions or journals.
+pytestmark = pytest.mark.usefixtures("demo_people_only")
 
 
 def wav(*, sample_rate: int, data_bytes: int, claimed_data_bytes: int | None = None) -> bytes:
