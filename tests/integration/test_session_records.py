@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from kap.demo.content import ESKETAMINE_TEMPLATE
+from kap.demo.seed import DEMO_CLINICS
 from kap.extensions import db
 from kap.models import (
     AuditEvent,
@@ -20,6 +21,7 @@ from kap.models import (
 )
 from kap.services.board import administrations, check_in, observations
 from kap.services.errors import Conflict, Invalid, NotFound
+from kap.timezones import local_day_of, start_of_local_day
 from tests.helpers import ApiClient, user_by_email
 
 NOW = datetime.now(UTC)
@@ -60,6 +62,14 @@ def checked_in_id(ctx, people) -> int:
     """Today's esketamine session, the patient checked in (doses may be recorded)."""
     therapist = user_by_email("therapist@demo.test")
     return esketamine_today(checked_in_at=NOW, checked_in_by_id=therapist.id).id
+
+
+def _earlier_today(by: timedelta) -> datetime:
+    """``by`` before NOW, but never before the clinic's local midnight: a dose is refused off
+    the session's day, and NOW may be minutes after midnight in New York."""
+    zone = DEMO_CLINICS["demo"][1]
+    midnight = start_of_local_day(local_day_of(NOW, zone), zone)
+    return NOW - min(by, (NOW - midnight) / 2)
 
 
 def _audit(action: str) -> list[AuditEvent]:
@@ -242,7 +252,7 @@ def test_a_booster_dose_is_a_second_record(checked_in_id):
     """Several per session, in the order given."""
     therapist = user_by_email("therapist@demo.test")
     administrations.record_administration(
-        therapist, checked_in_id, {**DOSE, "at": NOW - timedelta(minutes=30)}
+        therapist, checked_in_id, {**DOSE, "at": _earlier_today(timedelta(minutes=30))}
     )
     administrations.record_administration(
         therapist, checked_in_id, {**DOSE, "dose": "28", "at": NOW}
