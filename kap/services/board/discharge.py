@@ -84,7 +84,7 @@ class Confirmed:
     @classmethod
     def parse(cls, final_id: str | None, concerns: str | None) -> Confirmed:
         """From the confirmation form's hidden fields (anything unreadable matches nothing)."""
-        number = int(final_id) if (final_id or "").isdigit() else None
+        number = int(final_id) if final_id and final_id.isdigit() else None
         return cls(number, tuple(code for code in (concerns or "").split(",") if code))
 
     @property
