@@ -31,7 +31,7 @@ from kap.timezones import local_to_utc, to_local
 ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
 
 
-def sessions_visible_to(user: User) -> Select[tuple[TreatmentSession]]:
+def sessions_visible_to(user: User) -> Select[TreatmentSession]:
     """Sessions ``user`` may see: their own (patient), their care list's (therapist) or their
     clinic's (clinic admin)."""
     query = select(TreatmentSession).where(TreatmentSession.clinic_id == user.clinic_id)
