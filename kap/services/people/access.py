@@ -16,7 +16,7 @@ from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import audited_read
 
 
-def patients_visible_to(user: User) -> Select[tuple[User]]:
+def patients_visible_to(user: User) -> Select[User]:
     """The patients ``user`` may see: a therapist's care list, a clinic admin's whole clinic,
     a patient only themself."""
     query = select(User).where(User.role == Role.PATIENT, User.clinic_id == user.clinic_id)
@@ -52,7 +52,7 @@ def read_patient(viewer: User, patient_id: int) -> User:
     return patient
 
 
-def users_of_clinic(user: User) -> Select[tuple[User]]:
+def users_of_clinic(user: User) -> Select[User]:
     """Everyone in ``user``'s clinic (for clinic admins' people pages)."""
     return select(User).where(User.clinic_id == user.clinic_id)
 
