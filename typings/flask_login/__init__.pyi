@@ -4,6 +4,7 @@ Only the names imported in kap/ are declared; add one here when code starts usin
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -43,14 +44,15 @@ class LoginManager:
     def unauthorized_handler(self, callback: _F) -> _F: ...
     def unauthorized(self) -> Response: ...
 
-#: The signed-in user (a proxy): a kap.models.User, or the anonymous user.
+#: The signed-in user (a LocalProxy): a kap.models.User, or the anonymous user. Typed Any
+#: here: a stub cannot name the app's own model.
 current_user: Any
 
 def login_required(func: _F) -> _F: ...
 def login_user(
     user: Any,
     remember: bool = False,
-    duration: Any = None,
+    duration: timedelta | None = None,
     force: bool = False,
     fresh: bool = True,
 ) -> bool: ...
