@@ -27,7 +27,7 @@ def patients_visible_to(user: User) -> Select[User]:
     return query.where(User.id == user.id)
 
 
-def patients_by_name(user: User) -> Select[tuple[User]]:
+def patients_by_name(user: User) -> Select[User]:
     """The patients ``user`` may see, by name (the API's paged list)."""
     return patients_visible_to(user).order_by(User.name, User.id)
 
@@ -59,7 +59,7 @@ def users_of_clinic(user: User) -> Select[User]:
 
 def people_list(
     admin: User, *, role: str | None = None, text: str = "", can_match: bool = True
-) -> Select[tuple[User]]:
+) -> Select[User]:
     """The clinic's people page: by role then name, optionally one role, optionally those
     whose name or email contains ``text`` (nobody when the text ``can_match`` nothing)."""
     query = users_of_clinic(admin).order_by(User.role, User.name, User.id)
