@@ -92,4 +92,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache node_modules
