@@ -206,7 +206,7 @@ def session_mode_running(user: User, now: datetime | None = None) -> bool:
     row = db.session.execute(_running_session_statement(), {"patient_id": user.id}).first()
     if row is None:
         return False
-    started_at, downtime_minutes, observation_minutes, music_seconds = row.tuple()
+    started_at, downtime_minutes, observation_minutes, music_seconds = row
     if started_at is None:
         return False
     longest = timedelta(
