@@ -13,7 +13,7 @@ FLASK := $(BIN)/flask --app wsgi
 help:
 	@echo "make run   - set up and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test  - set up and run every test (lint included)"
-	@echo "make lint  - ruff format check and lint, then Biome on the JavaScript (needs Node)"
+	@echo "make lint  - ruff format check and lint, mypy (strict), then Biome on the JavaScript (needs Node)"
 	@echo "make bench-data - write the benchmark data set into KAP_DATABASE_URL"
 	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*)"
 	@echo "make bench - measure every budget on a fresh PostgreSQL database (docs/benchmarks.md)"
@@ -48,6 +48,7 @@ node_modules/.installed: package.json package-lock.json
 lint: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIOME) ci --error-on-warnings .
 
 format: $(VENV)/.dev node_modules/.installed
@@ -91,4 +92,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache node_modules

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
 
 
 class AlertKind(enum.StrEnum):
@@ -18,7 +21,7 @@ class AlertKind(enum.StrEnum):
     PHQ9_ITEM9 = "phq9_item9"
 
 
-class Alert(db.Model):
+class Alert(Model):
     """Something staff must see now; open until resolved (acknowledging is a step on the way)."""
 
     __tablename__ = "alerts"
@@ -51,7 +54,7 @@ class Alert(db.Model):
         "resolution_note_ciphertext", "resolution_note", lambda alert: alert.clinic_id
     )
 
-    patient = relationship(
+    patient: Mapped[User] = relationship(
         "User",
         primaryjoin="Alert.patient_id == User.id",
         foreign_keys=[patient_id],

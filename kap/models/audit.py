@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what to which record, when, from where. Rows are only ever inserted.
 
     ``mac`` is an HMAC (keyed outside the database) over this row's content and the previous

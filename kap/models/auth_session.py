@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from kap.models.people import User
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """One browser's session. Deleting or revoking the row ends it, whatever the cookie says.
 
     The primary key is the SHA-256 of the cookie's token, so a database dump holds no

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -18,11 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
 
 
-class ClinicalNote(db.Model):
+class ClinicalNote(Model):
     """A care-team note about a patient. Never shown to the patient."""
 
     __tablename__ = "clinical_notes"
@@ -44,10 +47,10 @@ class ClinicalNote(db.Model):
     body = EncryptedText("body_ciphertext", "body", lambda note: note.clinic_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    author = relationship("User", foreign_keys=[author_id], lazy="joined")
+    author: Mapped[User | None] = relationship("User", foreign_keys=[author_id], lazy="joined")
 
 
-class EntryRead(db.Model):
+class EntryRead(Model):
     """A therapist has read a shared entry (for unread marks)."""
 
     __tablename__ = "entry_reads"
@@ -61,7 +64,7 @@ class EntryRead(db.Model):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SessionObservation(db.Model):
+class SessionObservation(Model):
     """Vitals and monitoring checks recorded by staff around a session.
 
     ``kind``: 'pre_dose' (vitals before dosing), 'post_dose' (the protocol's check a set time
@@ -91,10 +94,10 @@ class SessionObservation(db.Model):
     note_ciphertext: Mapped[str] = mapped_column("note", Text, default="")
     note = EncryptedText("note_ciphertext", "note", lambda obs: obs.clinic_id)
 
-    recorded_by = relationship("User", lazy="joined")
+    recorded_by: Mapped[User | None] = relationship("User", lazy="joined")
 
 
-class MedicationAdministration(db.Model):
+class MedicationAdministration(Model):
     """What was given at a session, as the clinician recorded it (several: a booster dose).
 
     The app records what a clinician did; it never proposes a dose.
@@ -118,10 +121,10 @@ class MedicationAdministration(db.Model):
     note_ciphertext: Mapped[str] = mapped_column("note", Text, default="")
     note = EncryptedText("note_ciphertext", "note", lambda given: given.clinic_id)
 
-    given_by = relationship("User", lazy="joined")
+    given_by: Mapped[User | None] = relationship("User", lazy="joined")
 
 
-class SessionDischarge(db.Model):
+class SessionDischarge(Model):
     """One discharge of a session: who, when, the ride home, any override; and its reopening.
 
     The session's ``discharged_at`` is the current state; these rows are the history. A

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """An invitation; only the token's SHA-256 is stored."""
 
     __tablename__ = "invitations"
@@ -24,4 +27,4 @@ class Invitation(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    user = relationship("User", foreign_keys=[user_id])
+    user: Mapped[User] = relationship("User", foreign_keys=[user_id])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -17,15 +18,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
+    from kap.models.sessions import TreatmentSession
+
 
 #: Longest entry a patient may write (characters).
 MAX_ENTRY_LENGTH = 20_000
 MAX_COMMENT_LENGTH = 5_000
 
 
-class JournalEntry(db.Model):
+class JournalEntry(Model):
     """What a patient wrote. Only they see it unless ``shared`` is on.
 
     ``client_id`` (chosen by the device) makes creation exactly-once; a deleted entry keeps
@@ -60,7 +65,7 @@ class JournalEntry(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    session = relationship("TreatmentSession")
+    session: Mapped[TreatmentSession | None] = relationship("TreatmentSession")
     comments: Mapped[list[JournalComment]] = relationship(
         back_populates="entry",
         order_by="JournalComment.created_at",
@@ -68,7 +73,7 @@ class JournalEntry(db.Model):
     )
 
 
-class JournalComment(db.Model):
+class JournalComment(Model):
     """A care-team therapist's comment on a shared entry, or the patient's reply."""
 
     __tablename__ = "journal_comments"
@@ -83,7 +88,7 @@ class JournalComment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="comments")
-    author = relationship("User", lazy="joined")
+    author: Mapped[User | None] = relationship("User", lazy="joined")
 
 
 encrypt_pending_after_insert(JournalEntry)

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
 
 
-class MeasureResponse(db.Model):
+class MeasureResponse(Model):
     """One completed questionnaire. ``client_id`` makes a device's retry count once."""
 
     __tablename__ = "measure_responses"

@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
 
 
-class AudioFile(db.Model):
+class AudioFile(Model):
     """One uploaded track. ``storage_name`` is a random name in the media folder."""
 
     __tablename__ = "audio_files"

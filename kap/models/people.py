@@ -22,8 +22,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
 
 #: Shown on the Crisis support page until a clinic sets its own contacts.
 DEFAULT_CRISIS_CONTACTS: list[dict[str, str]] = [
@@ -50,7 +49,7 @@ class Role(enum.StrEnum):
     CLINIC_ADMIN = "clinic_admin"
 
 
-class Clinic(db.Model):
+class Clinic(Model):
     """A clinic: the tenant boundary. Nothing of one clinic is visible to another."""
 
     __tablename__ = "clinics"
@@ -90,7 +89,7 @@ class Clinic(db.Model):
         return f"<Clinic {self.slug}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: a patient, a therapist or a clinic admin."""
 
     __tablename__ = "users"
@@ -146,7 +145,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class CareTeamMember(db.Model):
+class CareTeamMember(Model):
     """One therapist caring for one patient, both of the same clinic (enforced by the database)."""
 
     __tablename__ = "care_team_members"
@@ -181,7 +180,7 @@ class CareTeamMember(db.Model):
     )
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time second-factor recovery code; only its hash is kept."""
 
     __tablename__ = "recovery_codes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -17,8 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.crypto import EncryptedText, encrypt_pending_after_insert
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.people import User
+    from kap.models.templates import SessionTemplate, TemplateVersion
 
 
 class CoursePattern(enum.StrEnum):
@@ -47,7 +51,7 @@ class SessionStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Course(db.Model):
+class Course(Model):
     """A series of sessions for one patient from one template."""
 
     __tablename__ = "courses"
@@ -67,13 +71,13 @@ class Course(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    template = relationship("SessionTemplate")
+    template: Mapped[SessionTemplate] = relationship("SessionTemplate")
     sessions: Mapped[list[TreatmentSession]] = relationship(
         back_populates="course", order_by="TreatmentSession.scheduled_at"
     )
 
 
-class TreatmentSession(db.Model):
+class TreatmentSession(Model):
     """One dosing session: its schedule, the patient's preparation and its phases."""
 
     __tablename__ = "treatment_sessions"
@@ -118,8 +122,8 @@ class TreatmentSession(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     course: Mapped[Course | None] = relationship(back_populates="sessions")
-    template_version = relationship("TemplateVersion", lazy="joined")
-    patient = relationship(
+    template_version: Mapped[TemplateVersion] = relationship("TemplateVersion", lazy="joined")
+    patient: Mapped[User] = relationship(
         "User",
         primaryjoin="TreatmentSession.patient_id == User.id",
         foreign_keys=[patient_id],
@@ -128,7 +132,7 @@ class TreatmentSession(db.Model):
     ticks: Mapped[list[ChecklistTick]] = relationship(cascade="all, delete-orphan")
 
 
-class ChecklistTick(db.Model):
+class ChecklistTick(Model):
     """A preparation item the patient has ticked for one session."""
 
     __tablename__ = "session_checklist_ticks"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -19,8 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kap.extensions import db
-from kap.models.base import UTCDateTime, utcnow
+from kap.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from kap.models.media import AudioFile
 
 
 class DoseRoute(enum.StrEnum):
@@ -47,7 +49,7 @@ class TrackKind(enum.StrEnum):
     SOUNDSCAPE = "soundscape"
 
 
-class SessionTemplate(db.Model):
+class SessionTemplate(Model):
     """A clinic's protocol for one kind of session. Its content lives in versions."""
 
     __tablename__ = "session_templates"
@@ -77,7 +79,7 @@ class SessionTemplate(db.Model):
         return self.versions[-1]
 
 
-class TemplateVersion(db.Model):
+class TemplateVersion(Model):
     """One version of a template. Once a session uses it, it never changes again."""
 
     __tablename__ = "template_versions"
@@ -111,7 +113,7 @@ class TemplateVersion(db.Model):
     )
 
 
-class ChecklistItem(db.Model):
+class ChecklistItem(Model):
     """A preparation item; required ones gate session mode."""
 
     __tablename__ = "template_checklist_items"
@@ -128,7 +130,7 @@ class ChecklistItem(db.Model):
     day_of: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class PlaylistTrack(db.Model):
+class PlaylistTrack(Model):
     """A track: an uploaded audio file or a soundscape the browser synthesizes."""
 
     __tablename__ = "template_tracks"
@@ -144,10 +146,10 @@ class PlaylistTrack(db.Model):
     soundscape: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     duration_seconds: Mapped[float] = mapped_column(Float)
 
-    audio_file = relationship("AudioFile")
+    audio_file: Mapped[AudioFile | None] = relationship("AudioFile")
 
 
-class EyeMaskCue(db.Model):
+class EyeMaskCue(Model):
     """A prompt spoken and shown at a time from session start, with an optional chime."""
 
     __tablename__ = "template_cues"

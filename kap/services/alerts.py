@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from kap.extensions import db
 from kap.models import Alert, User
@@ -16,13 +16,13 @@ from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import use_case
 
 
-def open_alerts_visible_to(user: User) -> Select[tuple[Alert]]:
+def open_alerts_visible_to(user: User) -> Select[Alert]:
     """Unresolved alerts: a therapist's care list's, or the whole clinic's for an admin."""
     query = select(Alert).where(Alert.clinic_id == user.clinic_id, Alert.resolved_at.is_(None))
     if user.is_therapist:
         query = query.where(Alert.patient_id.in_(care_list(user)))
     elif not user.is_clinic_admin:
-        return query.where(False)
+        return query.where(false())
     return query.order_by(Alert.created_at.desc())
 
 

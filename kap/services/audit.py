@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from kap.extensions import db
 from kap.models import AuditEvent, User
@@ -141,7 +141,9 @@ def verify_chain(key: str | None = None) -> Iterator[AuditProblem]:
         previous = event.mac
 
 
-def events_of_clinic(clinic_id: int, *, since: datetime | None = None, action: str | None = None):
+def events_of_clinic(
+    clinic_id: int, *, since: datetime | None = None, action: str | None = None
+) -> Select[AuditEvent]:
     """A clinic's events, newest first (for the admin's log and export)."""
     query = select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
     if since is not None:

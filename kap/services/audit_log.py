@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from kap.extensions import db
 from kap.models import (
@@ -93,7 +95,7 @@ def people_of_clinic(clinic_id: int) -> list[Person]:
     return [_person(*row) for row in rows]
 
 
-def person_filter(query: Select, person_id: int | None) -> Select:
+def person_filter(query: Select[AuditEvent], person_id: int | None) -> Select[AuditEvent]:
     """Events where the person acted, is the patient, or is the subject (e.g. deactivated)."""
     if person_id is None:
         return query
@@ -113,14 +115,14 @@ def filtered_events(
     action: str | None = None,
     person_id: int | None = None,
     can_match: bool = True,
-) -> Select:
+) -> Select[AuditEvent]:
     """The clinic's events, newest first, as the page's filters ask (none when the action
     filter ``can_match`` no stored text)."""
     query = person_filter(events_of_clinic(clinic_id, since=since, action=action), person_id)
     return query if can_match else query.where(false())
 
 
-def events_in(query: Select[tuple[AuditEvent]]) -> Iterator[AuditEvent]:
+def events_in(query: Select[AuditEvent]) -> Iterator[AuditEvent]:
     """The events ``query`` finds, one by one (the CSV export reads them in batches)."""
     return iter(db.session.scalars(query))
 
@@ -152,14 +154,22 @@ def _people(clinic_id: int, events: Sequence[AuditEvent]) -> dict[int, Person]:
     return {row[0]: _person(*row) for row in rows}
 
 
-def _clinic_rows(model, column) -> Callable[[int, set[int]], Select]:
+#: A clinic's subjects named by one column of their own.
+_Named = TypeVar("_Named", SessionTemplate, AudioFile)
+#: The statement reading (id, columns…) of a clinic's subjects among some ids.
+_SubjectRows = Callable[[int, set[int]], Select[*tuple[Any, ...]]]
+
+
+def _clinic_rows(
+    model: type[_Named], column: QueryableAttribute[str]
+) -> Callable[[int, set[int]], Select[int, str]]:
     """(id, ``column``) of a clinic's ``model`` rows among some ids."""
     return lambda clinic_id, ids: select(model.id, column).where(
         model.clinic_id == clinic_id, model.id.in_(ids)
     )
 
 
-def _session_rows(clinic_id: int, ids: set[int]) -> Select:
+def _session_rows(clinic_id: int, ids: set[int]) -> Select[int, datetime, str]:
     return (
         select(TreatmentSession.id, TreatmentSession.scheduled_at, SessionTemplate.name)
         .join(TemplateVersion, TemplateVersion.id == TreatmentSession.template_version_id)
@@ -168,7 +178,7 @@ def _session_rows(clinic_id: int, ids: set[int]) -> Select:
     )
 
 
-def _course_rows(clinic_id: int, ids: set[int]) -> Select:
+def _course_rows(clinic_id: int, ids: set[int]) -> Select[int, str]:
     return (
         select(Course.id, SessionTemplate.name)
         .join(SessionTemplate, SessionTemplate.id == Course.template_id)
@@ -178,7 +188,7 @@ def _course_rows(clinic_id: int, ids: set[int]) -> Select:
 
 #: Subjects named in words: the statement reading (id, columns…) of a clinic's subjects among
 #: some ids, and the words for one row's columns (given the clinic's time zone first).
-_SUBJECT_NAMES: dict[str, tuple[Callable[[int, set[int]], Select], Callable[..., str]]] = {
+_SUBJECT_NAMES: dict[str, tuple[_SubjectRows, Callable[..., str]]] = {
     "session": (
         _session_rows,
         lambda zone, at, name: f"Session {to_local(at, zone):%a %-d %b %Y, %H:%M} ({name})",
@@ -195,7 +205,9 @@ _SUBJECT_NAMES: dict[str, tuple[Callable[[int, set[int]], Select], Callable[...,
 }
 
 
-def _subjects(clinic_id: int, timezone: str, events: Sequence[AuditEvent], people) -> dict:
+def _subjects(
+    clinic_id: int, timezone: str, events: Sequence[AuditEvent], people: dict[int, Person]
+) -> dict[tuple[str, int], str]:
     """{(subject_type, id): words} for the subjects that have names (a statement per type
     that occurs on the page, none for the others)."""
     words: dict[tuple[str, int], str] = {}
@@ -210,7 +222,7 @@ def _subjects(clinic_id: int, timezone: str, events: Sequence[AuditEvent], peopl
     return words
 
 
-def _subject_words(event: AuditEvent, named: dict) -> str:
+def _subject_words(event: AuditEvent, named: dict[tuple[str, int], str]) -> str:
     if not event.subject_type:
         return ""
     if event.subject_id and (event.subject_type, event.subject_id) in named:

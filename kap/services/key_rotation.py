@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -22,7 +23,20 @@ from kap.models import (
 from kap.services import audit
 from kap.services.unit_of_work import unit_of_work
 
-ENCRYPTED_MODELS = (
+#: The models with encrypted columns (EncryptedText attributes).
+EncryptedModel = (
+    JournalEntry
+    | JournalComment
+    | TreatmentSession
+    | ClinicalNote
+    | SessionObservation
+    | MedicationAdministration
+    | SessionDischarge
+    | Alert
+    | User
+)
+_Encrypted = TypeVar("_Encrypted", bound=EncryptedModel)
+ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
     JournalEntry,
     JournalComment,
     TreatmentSession,
@@ -52,26 +66,35 @@ def rotate_keys(batch_size: int = 500) -> RotationReport:
     report = RotationReport()
     newest_id = crypto.keyring().newest[0]
     for model in ENCRYPTED_MODELS:
-        last_id = 0
-        while True:
-            with unit_of_work():
-                rows = db.session.scalars(
-                    select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
-                ).all()
-                for row in rows:
-                    for field in model._encrypted_fields:
-                        stored = getattr(row, field.stored)
-                        if not stored:
-                            continue
-                        if crypto.is_encrypted(stored) and crypto.key_id_of(stored) == newest_id:
-                            report.already_current += 1
-                            continue
-                        plain = getattr(row, field.name)
-                        setattr(row, field.name, plain)
-                        report.rewritten += 1
-                if not rows:
-                    break
-                last_id = rows[-1].id
+        _rotate_model(model, newest_id, batch_size, report)
     with unit_of_work():
         audit.record("keys.rotate", detail=f"rewritten={report.rewritten}")
     return report
+
+
+def _rotate_model(
+    model: type[_Encrypted], newest_id: str, batch_size: int, report: RotationReport
+) -> None:
+    """Re-encrypt one model's values under the newest key (see rotate_keys), a batch per
+    transaction."""
+    fields: list[crypto.EncryptedText] = vars(model)["_encrypted_fields"]  # see EncryptedText
+    last_id = 0
+    while True:
+        with unit_of_work():
+            rows = db.session.scalars(
+                select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
+            ).all()
+            for row in rows:
+                for field in fields:
+                    stored = getattr(row, field.stored)
+                    if not stored:
+                        continue
+                    if crypto.is_encrypted(stored) and crypto.key_id_of(stored) == newest_id:
+                        report.already_current += 1
+                        continue
+                    plain = getattr(row, field.name)
+                    setattr(row, field.name, plain)
+                    report.rewritten += 1
+            if not rows:
+                break
+            last_id = rows[-1].id

@@ -17,7 +17,7 @@ from kap.services.errors import NotFound
 T = TypeVar("T")
 
 
-def one_or_not_found(statement: Select[tuple[T]], what: str) -> T:
+def one_or_not_found(statement: Select[T], what: str) -> T:
     """The one row ``statement`` finds (already scoped and narrowed to an id by the caller),
     or NotFound saying "No such ``what``."."""
     found = db.session.scalar(statement)

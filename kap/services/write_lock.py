@@ -13,6 +13,8 @@ booking's neighbours) must not let another writer in between. ``hold_write_lock`
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import text
 
 from kap.extensions import db
@@ -24,7 +26,8 @@ def sqlite_write_lock() -> bool:
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
         return False
-    if not connection.connection.dbapi_connection.in_transaction:
+    dbapi_connection = connection.connection.dbapi_connection
+    if not (isinstance(dbapi_connection, sqlite3.Connection) and dbapi_connection.in_transaction):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     return True
 

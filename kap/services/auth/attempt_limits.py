@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask import current_app
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
+from limits.storage import Storage
 from redis.exceptions import RedisError
 
 from kap.extensions import limiter
@@ -64,7 +65,7 @@ class Reservation:
         _change(self.counters, -1)
 
 
-def _storage():
+def _storage() -> Storage:
     return limiter.storage
 
 

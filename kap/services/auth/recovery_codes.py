@@ -16,6 +16,7 @@ from kap.extensions import db
 from kap.models import RecoveryCode, User
 from kap.models.base import utcnow
 from kap.services.auth.passwords import hash_password
+from kap.services.row_counts import execute_counting_rows
 
 RECOVERY_CODE_COUNT = 10
 #: Crockford's base32 (no i, l, o, u): 10 characters are 50 random bits, far beyond online
@@ -54,11 +55,11 @@ def replace_recovery_codes(user: User) -> list[str]:
 
 def recovery_codes_left(user: User) -> int:
     """How many of ``user``'s recovery codes are still unused."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(RecoveryCode.id)).where(
             RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
         )
-    )
+    ).scalar_one()
 
 
 def accept_recovery_code(user: User, text: str) -> bool:
@@ -75,10 +76,10 @@ def accept_recovery_code(user: User, text: str) -> bool:
             hasher.verify(row.code_hash, code)
         except (VerificationError, InvalidHashError):
             continue
-        used = db.session.execute(
+        used = execute_counting_rows(
             update(RecoveryCode)
             .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
             .values(used_at=utcnow())
-        ).rowcount
+        )
         return used == 1
     return False

@@ -28,6 +28,7 @@ from kap.services.auth.recovery_codes import (
 from kap.services.auth.signin import reserve_code_attempt, revoke_sessions
 from kap.services.auth.totp import matching_step
 from kap.services.errors import Conflict, DomainError
+from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import use_case
 
 
@@ -104,14 +105,14 @@ def _accept_totp(user: User, code: str) -> bool:
     if step is None:
         return False
     # Compare-and-set: two requests racing with the same code cannot both win.
-    claimed = db.session.execute(
+    claimed = execute_counting_rows(
         update(User)
         .where(
             User.id == user.id,
             or_(User.totp_last_step.is_(None), User.totp_last_step < step),
         )
         .values(totp_last_step=step)
-    ).rowcount
+    )
     db.session.refresh(user)
     return claimed == 1
 

@@ -21,6 +21,7 @@ from kap.services.auth.attempt_limits import Counter, Reservation, reserve
 from kap.services.auth.password_rules import password_problems
 from kap.services.auth.passwords import check_password
 from kap.services.errors import Invalid, InvalidCredentials
+from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import use_case
 
 #: Rows removed at most per sign-in (the rest go at the next one, or with the CLI command).
@@ -139,7 +140,7 @@ def revoke_sessions(user: User, keep_token_digest: str | None = None) -> int:
     )
     if keep_token_digest:
         statement = statement.where(AuthSession.id != keep_token_digest)
-    return db.session.execute(statement).rowcount
+    return execute_counting_rows(statement)
 
 
 @use_case
@@ -154,8 +155,8 @@ def prune_expired_sessions(batch: int | None = PRUNE_BATCH) -> int:
     now = utcnow()
     if batch is None:
         unusable = (AuthSession.expires_at < now) | (AuthSession.revoked_at.is_not(None))
-        count = db.session.execute(delete(AuthSession).where(unusable)).rowcount
+        count = execute_counting_rows(delete(AuthSession).where(unusable))
     else:
         expired = select(AuthSession.id).where(AuthSession.expires_at < now).limit(batch)
-        count = db.session.execute(delete(AuthSession).where(AuthSession.id.in_(expired))).rowcount
+        count = execute_counting_rows(delete(AuthSession).where(AuthSession.id.in_(expired)))
     return count

@@ -9,6 +9,7 @@ once the session is cancelled or discharged, and is audited in the same transact
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kap.models import Alert, SessionObservation, User
 from kap.services import alerts
@@ -22,7 +23,7 @@ def record_vitals(
     session_id: int,
     *,
     kind: str,
-    values: dict,
+    values: dict[str, Any],
     note: str = "",
     now: datetime | None = None,
 ) -> SessionObservation:
@@ -35,7 +36,7 @@ def record_check(
     session_id: int,
     note: str = "",
     now: datetime | None = None,
-    values: dict | None = None,
+    values: dict[str, Any] | None = None,
 ) -> SessionObservation:
     """A monitoring check during observation: sedation, dissociation, breathing, a note."""
     session = get_board_session(user, session_id)

@@ -8,11 +8,13 @@ session is cancelled or discharged; audited without the note's text.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from kap.extensions import db
-from kap.models import DoseRoute, MedicationAdministration, TreatmentSession, User
+from kap.models import Clinic, DoseRoute, MedicationAdministration, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.board.monitoring import CARRY_OVER
@@ -41,7 +43,7 @@ ROUTE_WORDS = {
 }
 UNITS = ("mg", "mg/kg", "mcg", "mL")
 #: The administration route that matches a template's route (a form may pre-select it).
-TEMPLATE_ROUTES = {
+TEMPLATE_ROUTES: dict[str, str] = {
     DoseRoute.ESKETAMINE_NASAL: "intranasal",
     DoseRoute.IV_INFUSION: "iv",
     DoseRoute.IM_INJECTION: "im",
@@ -78,7 +80,8 @@ def parse_dose(value: object) -> Decimal:
         raise Invalid("Check the dose.", {"dose": ["The dose must be more than 0."]})
     if dose >= MAX_DOSE:
         raise Invalid("Check the dose.", {"dose": ["The dose must be below 100000."]})
-    if -dose.normalize().as_tuple().exponent > DOSE_DECIMALS:
+    exponent = dose.normalize().as_tuple().exponent  # an int: the dose is finite
+    if isinstance(exponent, int) and -exponent > DOSE_DECIMALS:
         raise Invalid("Check the dose.", {"dose": ["Use at most 3 decimal places."]})
     return dose.quantize(Decimal("0.001"))
 
@@ -161,11 +164,13 @@ def given_at_from_clock(clock: time | None, zone: str, now: datetime) -> datetim
     return moment
 
 
-def validate(session: TreatmentSession, zone: str, fields: dict, now: datetime) -> dict:
+def validate(
+    session: TreatmentSession, zone: str, fields: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """The clean values of an administration, or Invalid naming every field at fault."""
     problems: dict[str, list[str]] = {}
-    clean: dict = {}
-    checks = {
+    clean: dict[str, Any] = {}
+    checks: dict[str, Callable[[object], object]] = {
         "medication": lambda v: _text(
             v, "medication", MAX_MEDICATION, required=True, message="Enter the medication given."
         ),
@@ -192,7 +197,7 @@ def validate(session: TreatmentSession, zone: str, fields: dict, now: datetime) 
     return clean
 
 
-def _choice(value: object, name: str, options) -> str:
+def _choice(value: object, name: str, options: Collection[str]) -> str:
     if isinstance(value, str) and value in options:
         return value
     raise Invalid(
@@ -202,7 +207,7 @@ def _choice(value: object, name: str, options) -> str:
 
 @use_case
 def record_administration(
-    user: User, session_id: int, fields: dict, now: datetime | None = None
+    user: User, session_id: int, fields: dict[str, Any], now: datetime | None = None
 ) -> MedicationAdministration:
     """Record what ``user`` gave at a session of their clinic.
 
@@ -258,7 +263,7 @@ def administrations_of(session_ids: list[int]) -> dict[int, list[MedicationAdmin
     )
 
 
-def describe(given: MedicationAdministration, clinic, given_by: str = "") -> str:
+def describe(given: MedicationAdministration, clinic: Clinic, given_by: str = "") -> str:
     """'Esketamine (Spravato) 56 mg intranasal at 10:10 by Dr. Tess Rivera, lot DEMO-24A17'."""
     from kap.services.board.monitoring import clock_time
 

@@ -52,6 +52,7 @@ from kap.services.board.scope import (
     reopenings_of,
 )
 from kap.services.errors import Conflict, Invalid
+from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import use_case
 
 
@@ -84,7 +85,7 @@ class Confirmed:
     @classmethod
     def parse(cls, final_id: str | None, concerns: str | None) -> Confirmed:
         """From the confirmation form's hidden fields (anything unreadable matches nothing)."""
-        number = int(final_id) if (final_id or "").isdigit() else None
+        number = int(final_id) if final_id and final_id.isdigit() else None
         return cls(number, tuple(code for code in (concerns or "").split(",") if code))
 
     @property
@@ -156,12 +157,12 @@ def discharge(
     if confirmed is not None and confirmed != Confirmed.of(ready):
         raise Conflict(READINGS_CHANGED_MESSAGE, code=READINGS_CHANGED)
     # Two tablets pressing at once: only one UPDATE finds the session still here.
-    stamped = db.session.execute(
+    stamped = execute_counting_rows(
         update(TreatmentSession)
         .where(TreatmentSession.id == session.id, TreatmentSession.discharged_at.is_(None))
         .values(discharged_at=now, discharged_by_id=user.id, updated_at=now)
     )
-    if stamped.rowcount != 1:
+    if stamped != 1:
         raise Conflict("Someone has just discharged this patient.")
     record = SessionDischarge(
         session_id=session.id,
@@ -226,12 +227,12 @@ def reopen(
             discharged_by_id=session.discharged_by_id,
         )
         db.session.add(record)
-    reopened = db.session.execute(
+    reopened = execute_counting_rows(
         update(TreatmentSession)
         .where(TreatmentSession.id == session.id, TreatmentSession.discharged_at == discharged_at)
         .values(discharged_at=None, discharged_by_id=None, updated_at=now)
     )
-    if reopened.rowcount != 1:
+    if reopened != 1:
         raise Conflict("Someone has just changed this discharge; look at the board again.")
     record.reopened_at = now
     record.reopened_by_id = user.id

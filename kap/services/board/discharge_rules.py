@@ -39,7 +39,7 @@ from kap.services.board.monitoring import (
     observation_ends_at,
     observation_starts_at,
 )
-from kap.services.board.vitals import KINDS, VITALS, readings, vitals_limits
+from kap.services.board.vitals import KINDS, VITALS, Reading, readings, vitals_limits
 
 #: A discharge can be undone this long after it was recorded (mistakes happen); later, what
 #: happened after the patient left belongs in a clinical note.
@@ -103,7 +103,7 @@ class Readiness:
         )
 
 
-def _bp_text(systolic, diastolic) -> str:
+def _bp_text(systolic: Reading, diastolic: Reading) -> str:
     if systolic.flag and systolic.flag == diastolic.flag:
         return f"BP {systolic.value}/{diastolic.value} ({systolic.flag})"
     marked = [f"{r.value} ({r.flag})" if r.flag else f"{r.value}" for r in (systolic, diastolic)]
@@ -194,7 +194,8 @@ def readiness(
         at = clock_time(session.discharged_at, clinic)
         return Readiness(closed=f"Already discharged at {at}.")
     ends = observation_ends_at(session, administrations)
-    if ends is None:
+    dosed = observation_starts_at(session, administrations)
+    if ends is None or dosed is None:  # both None until dosing
         return Readiness(
             blockers={
                 OBSERVATION: "The session has not started: observation begins at dosing.",
@@ -205,7 +206,6 @@ def readiness(
     if now < ends:
         left = minutes_until(ends, now)
         blockers[OBSERVATION] = f"Observation runs until {clock_time(ends, clinic)} ({left} left)."
-    dosed = observation_starts_at(session, administrations)
     earliest = max(dosed, ends - timedelta(minutes=FINAL_CHECK_TOLERANCE_MINUTES))
     checks = [
         o

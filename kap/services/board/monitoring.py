@@ -136,14 +136,18 @@ class ProtocolTime:
     overdue: bool
 
 
-def _first(observations: list[SessionObservation], kind: str, since: datetime | None):
+def _first(
+    observations: list[SessionObservation], kind: str, since: datetime | None
+) -> SessionObservation | None:
     return next(
         (o for o in observations if o.kind == kind and (since is None or o.recorded_at >= since)),
         None,
     )
 
 
-def _last(observations: list[SessionObservation], kind: str, since: datetime | None):
+def _last(
+    observations: list[SessionObservation], kind: str, since: datetime | None
+) -> SessionObservation | None:
     return next(
         (
             o
@@ -238,6 +242,7 @@ def suggested_kind(
         if (
             item.kind == "post_dose"
             and item.done_at is None
+            and item.due_at is not None
             and now >= item.due_at - POST_DOSE_EARLY
         ):
             return "post_dose"

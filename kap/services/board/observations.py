@@ -11,6 +11,7 @@ measured, else ``session.check``, with the kind and the flagged fields (never th
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from kap.extensions import db
 from kap.models import SessionObservation, SessionStatus, TreatmentSession, User
@@ -59,7 +60,7 @@ def record_observation(
     session_id: int,
     *,
     kind: str,
-    values: dict,
+    values: dict[str, Any],
     note: str = "",
     now: datetime | None = None,
 ) -> SessionObservation:

@@ -19,6 +19,7 @@ from kap.services.board.clinical_scales import (
     SEDATION_LABELS,
 )
 from kap.services.board.monitoring import clock_time, dosed_at, protocol_text, protocol_times
+from kap.services.board.scope import StaffNames
 from kap.services.board.vitals import has_state
 
 
@@ -76,7 +77,7 @@ def records_for(
     observations: list[SessionObservation],
     administrations: list[MedicationAdministration],
     clinic: Clinic,
-    names: dict[int, str],
+    names: StaffNames,
     now: datetime,
 ) -> RowRecords:
     """The records part of one board row."""

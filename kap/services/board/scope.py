@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from kap.extensions import db
 from kap.models import (
     Alert,
     AlertKind,
+    MedicationAdministration,
     SessionDischarge,
     SessionObservation,
     TreatmentSession,
@@ -27,13 +30,19 @@ from kap.models import (
 from kap.services.queries import one_or_not_found
 from kap.services.write_lock import sqlite_write_lock
 
+_Columns = TypeVarTuple("_Columns")
+#: The records kept per session that the board lists in order.
+_SessionRecord = TypeVar("_SessionRecord", SessionObservation, MedicationAdministration)
+#: Staff names by user id, looked up with the optional ids records carry (None finds none).
+StaffNames = dict[int | None, str]
 
-def _staff_only(user: User, query: Select) -> Select:
+
+def _staff_only(user: User, query: Select[*_Columns]) -> Select[*_Columns]:
     """``query`` as it is for clinic staff; for anyone else, one that finds nothing."""
-    return query if user.is_clinician else query.where(False)
+    return query if user.is_clinician else query.where(false())
 
 
-def sessions_on_board(user: User) -> Select[tuple[TreatmentSession]]:
+def sessions_on_board(user: User) -> Select[TreatmentSession]:
     """Every session of the user's clinic, for staff (see the module docstring for why)."""
     query = select(TreatmentSession).where(TreatmentSession.clinic_id == user.clinic_id)
     return _staff_only(user, query)
@@ -67,7 +76,7 @@ def lock_session_for_update(user: User, session_id: int) -> TreatmentSession:
     return one_or_not_found(query.execution_options(populate_existing=True), "session")
 
 
-def call_staff_alerts(user: User) -> Select[tuple[Alert]]:
+def call_staff_alerts(user: User) -> Select[Alert]:
     """Every Call staff alert of the user's clinic (open or closed), for staff."""
     query = select(Alert).where(
         Alert.clinic_id == user.clinic_id, Alert.kind == AlertKind.CALL_STAFF
@@ -80,10 +89,14 @@ def get_call_for(user: User, alert_id: int) -> Alert:
     return one_or_not_found(call_staff_alerts(user).where(Alert.id == alert_id), "alert")
 
 
-def records_by_session(model, at_column, session_ids: list[int]) -> dict[int, list]:
+def records_by_session(
+    model: type[_SessionRecord],
+    at_column: QueryableAttribute[datetime],
+    session_ids: list[int],
+) -> dict[int, list[_SessionRecord]]:
     """Rows of ``model`` for each session, in ``at_column`` order, in one query (callers pass
     sessions already scoped; a session without rows maps to an empty list)."""
-    grouped: dict[int, list] = defaultdict(list)
+    grouped: dict[int, list[_SessionRecord]] = defaultdict(list)
     if session_ids:
         query = select(model).where(model.session_id.in_(session_ids)).order_by(at_column, model.id)
         for row in db.session.scalars(query):
@@ -109,10 +122,11 @@ def reopenings_of(session_ids: list[int]) -> dict[int, datetime]:
         )
         .group_by(SessionDischarge.session_id)
     )
-    return dict(db.session.execute(query).all())
+    rows = db.session.execute(query).all()
+    return {session_id: reopened_at for session_id, reopened_at in rows if reopened_at is not None}
 
 
-def names_of(user_ids: set[int | None]) -> dict[int, str]:
+def names_of(user_ids: set[int | None]) -> StaffNames:
     """The names of the staff who recorded, acknowledged or discharged (None ids skipped)."""
     ids = {user_id for user_id in user_ids if user_id is not None}
     if not ids:

@@ -37,7 +37,13 @@ from kap.services.board.monitoring import (
     protocol_readings,
     whole_minutes,
 )
-from kap.services.board.scope import call_staff_alerts, get_board_session, names_of, observations_of
+from kap.services.board.scope import (
+    StaffNames,
+    call_staff_alerts,
+    get_board_session,
+    names_of,
+    observations_of,
+)
 from kap.services.board.today import PHASE_LABELS
 from kap.services.board.vitals import KINDS, Reading, readings, vitals_limits
 from kap.services.errors import NotFound
@@ -157,7 +163,7 @@ class Summary:
     protocol: list[ProtocolTime]
     discharges: list[DischargeLine]
     calls: list[Alert]
-    names: dict[int, str]
+    names: StaffNames
     limits: dict[str, int]
     measures: list[MeasureLine] | None
     printed_at: datetime = field(default_factory=utcnow)

@@ -259,7 +259,7 @@ def board_for(user: User, now: datetime | None = None) -> Board:
     # Calls nobody has acknowledged yet stay on top; acknowledged ones follow until resolved.
     alerts.sort(key=lambda alert: alert.acknowledged_at is not None)
     call_sessions = {a.session_id for a in alerts if a.session_id}
-    rooms = dict(
+    rooms: dict[int | None, str] = dict(  # looked up by the alerts' optional session ids
         db.session.execute(
             select(TreatmentSession.id, TreatmentSession.location_label).where(
                 TreatmentSession.id.in_(call_sessions)

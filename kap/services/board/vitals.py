@@ -20,6 +20,7 @@ and respiratory status after dosing):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kap.models import Clinic, SessionObservation
 from kap.services.board.clinical_scales import (
@@ -135,8 +136,12 @@ def validate_vitals(kind: str, values: dict[str, int | None]) -> dict[str, list[
             unit = "%" if name == "spo2" else ""
             problems[name] = [f"{VITAL_LABELS[name]} must be between {low} and {high}{unit}."]
     systolic, diastolic = values.get("systolic"), values.get("diastolic")
-    both = systolic is not None and diastolic is not None and "diastolic" not in problems
-    if both and diastolic >= systolic:
+    if (
+        systolic is not None
+        and diastolic is not None
+        and "diastolic" not in problems
+        and diastolic >= systolic
+    ):
         problems["diastolic"] = ["Diastolic must be lower than systolic."]
     return problems
 
@@ -165,7 +170,7 @@ def has_state(observation: SessionObservation) -> bool:
     return any(getattr(observation, name) is not None for name in STATE_FIELDS)
 
 
-def validate_observation(kind: str, values: dict, note: str = "") -> dict[str, list[str]]:
+def validate_observation(kind: str, values: dict[str, Any], note: str = "") -> dict[str, list[str]]:
     """Field problems with a reading of ``kind`` (see the module docstring for what each needs).
 
     ``values``: the vitals as ints, ``sedation`` an int, ``dissociation`` a key of

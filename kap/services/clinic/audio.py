@@ -7,15 +7,16 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import mutagen
 from flask import current_app
+from mutagen import FileType
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
-from mutagen.wave import WAVE
+from mutagen.wave import WAVE, WaveStreamInfo
 from sqlalchemy import select
 
 from kap.extensions import db
@@ -78,15 +79,18 @@ def _copy_limited(stream: BinaryIO, target: BinaryIO, limit: int) -> tuple[int, 
 LOWEST_BITS_PER_SECOND = 6_000
 
 
-def _longest_possible(audio, size: int) -> float:
+def _longest_possible(audio: FileType, size: int) -> float:
     """How long a file of ``size`` bytes can really play: a lying header cannot outrun it.
 
     WAV is uncompressed, so its bytes per second follow from its sample format; every other
     accepted format is bounded by the lowest bit rate any of them can encode.
     """
     if isinstance(audio, WAVE):
-        info = audio.info
-        bytes_per_second = info.sample_rate * info.channels * max(info.bits_per_sample, 8) / 8
+        # FileType declares ``info = None`` until a file is loaded; a WAVE's is a WaveStreamInfo.
+        info = cast(WaveStreamInfo, audio.info)
+        bytes_per_second: float = (
+            info.sample_rate * info.channels * max(info.bits_per_sample, 8) / 8
+        )
         if bytes_per_second > 0:
             return size / bytes_per_second
     return size * 8 / LOWEST_BITS_PER_SECOND

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from kap.models import Clinic, DoseRoute
 
 SOUNDSCAPE_KEYS = ("C", "D", "E", "F", "G", "A", "Bb")
@@ -49,7 +51,35 @@ DEFAULT_REQUIRES_CHECK_IN = {
 }
 
 
-def default_checklist(clinic: Clinic) -> list[dict]:
+class ChecklistDefault(TypedDict):
+    """A preparation item a new template starts with."""
+
+    text: str
+    help_text: str
+    required: bool
+    day_of: bool
+
+
+class TrackDefault(TypedDict):
+    """A generated soundscape a new template's playlist starts with."""
+
+    title: str
+    kind: str
+    key: str
+    texture: str
+    seed: int
+    duration_seconds: int
+
+
+class CueDefault(TypedDict):
+    """An eye-mask prompt a new template starts with."""
+
+    at_seconds: int
+    text: str
+    chime: bool
+
+
+def default_checklist(clinic: Clinic) -> list[ChecklistDefault]:
     """Set-and-setting items written with the clinic's own numbers."""
     return [
         {
@@ -100,7 +130,7 @@ def default_checklist(clinic: Clinic) -> list[dict]:
     ]
 
 
-def default_playlist() -> list[dict]:
+def default_playlist() -> list[TrackDefault]:
     """Forty minutes of generated soundscapes: no licences, no downloads."""
     return [
         {
@@ -130,7 +160,7 @@ def default_playlist() -> list[dict]:
     ]
 
 
-def default_cues() -> list[dict]:
+def default_cues() -> list[CueDefault]:
     """Gentle eye-mask prompts across the default playlist."""
     return [
         {"at_seconds": 30, "text": "Settle in. Let your breath slow down.", "chime": True},

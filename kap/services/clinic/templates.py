@@ -7,6 +7,7 @@ older revision than the stored one is refused, so two admins never overwrite eac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from kap.extensions import db
 from kap.models import (
     AudioFile,
     ChecklistItem,
+    Clinic,
     DoseRoute,
     EyeMaskCue,
     PlaylistTrack,
@@ -92,7 +94,7 @@ class TemplateDraft:
     integration_prompts: list[str] = field(default_factory=list)
 
 
-def new_template_draft(clinic, route: str = DoseRoute.IV_INFUSION) -> TemplateDraft:
+def new_template_draft(clinic: Clinic, route: str = DoseRoute.IV_INFUSION) -> TemplateDraft:
     """A fresh draft with the clinic's defaults (every number stays editable)."""
     route = route if route in DoseRoute.__members__.values() else DoseRoute.IV_INFUSION
     return TemplateDraft(
@@ -418,7 +420,7 @@ def save_template(
     return SaveResult(version, bool(in_use), in_use)
 
 
-def templates_of_clinic(user: User, include_archived: bool = False):
+def templates_of_clinic(user: User, include_archived: bool = False) -> Sequence[SessionTemplate]:
     """The user's clinic's templates, by name."""
     query = (
         select(SessionTemplate)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -106,13 +106,13 @@ def _check_session(patient: User, session_id: int | None) -> None:
             ) from None
 
 
-def own_entry_filter(patient_id) -> ColumnElement[bool]:
+def own_entry_filter(patient_id: int | BindParameter[int]) -> ColumnElement[bool]:
     """What a patient may read: their own entries that are not deleted. ``patient_id`` may be
     a bind parameter, for a statement built once (the journal page, journal/page.py)."""
     return and_(JournalEntry.patient_id == patient_id, JournalEntry.deleted_at.is_(None))
 
 
-def readable_entries(viewer: User, patient: User | None = None) -> Select[tuple[JournalEntry]]:
+def readable_entries(viewer: User, patient: User | None = None) -> Select[JournalEntry]:
     """The entries ``viewer`` may read (of ``patient`` only, when given): the one definition.
 
     A patient reads their own; a therapist the shared entries of patients in their care team;
@@ -135,7 +135,7 @@ def readable_entries(viewer: User, patient: User | None = None) -> Select[tuple[
     return query
 
 
-def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
+def own_entries(patient: User) -> Select[JournalEntry]:
     """The patient's own entries, newest first, with comments and their authors (the API's
     shape; the journal page reads kap/services/journal/page.py)."""
     return _newest_first(
@@ -147,7 +147,7 @@ def own_entries(patient: User) -> Select[tuple[JournalEntry]]:
     )
 
 
-def _newest_first(query: Select[tuple[JournalEntry]]) -> Select[tuple[JournalEntry]]:
+def _newest_first(query: Select[JournalEntry]) -> Select[JournalEntry]:
     return query.order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
 
 
@@ -314,7 +314,7 @@ def _audit_entry(action: str, actor: User, entry: JournalEntry, detail: str = ""
     )
 
 
-def shared_entries_of(viewer: User, patient: User) -> Select[tuple[JournalEntry]]:
+def shared_entries_of(viewer: User, patient: User) -> Select[JournalEntry]:
     """The entries of ``patient`` that ``viewer`` may read (for a care-team therapist: the
     shared ones), newest first, with their comments. Only a query: the audited read is
     ``read_shared_entries``."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from kap.crypto import read_text
 from kap.extensions import db
@@ -75,7 +76,7 @@ def journal_page(patient: User, per_page: int) -> Page:
 
 
 @cache
-def _page_statement() -> Select:
+def _page_statement() -> Select[*tuple[Any, ...]]:
     """One statement, built once (parameters per call): a page of entries (one row past it,
     to know whether another page follows) joined with their replies and the replies'
     authors, a row per reply."""
@@ -114,7 +115,7 @@ def _page_statement() -> Select:
     )
 
 
-def _entry_line(row) -> EntryLine:
+def _entry_line(row: Row[*tuple[Any, ...]]) -> EntryLine:
     body = read_text(row.body_ciphertext, row.clinic_id, JournalEntry.__tablename__, row.id, "body")
     return EntryLine(
         id=row.id,
@@ -129,7 +130,7 @@ def _entry_line(row) -> EntryLine:
     )
 
 
-def _comment_line(row) -> CommentLine:
+def _comment_line(row: Row[*tuple[Any, ...]]) -> CommentLine:
     table = JournalComment.__tablename__
     body = read_text(row.comment_body, row.clinic_id, table, row.comment_id, "body") or ""
     author = Author(row.author_name) if row.author_name is not None else None

@@ -340,6 +340,7 @@ def _series(
         ' fill="none" stroke="currentColor" stroke-width="1.5"/>'
     )
     xs = [x for x, _ in xy]
+    labelled: Sequence[int]
     if all(b - a >= _SCORE_LABEL_GAP_PX for a, b in itertools.pairwise(xs)):
         labelled = range(len(xy))
     elif xs[-1] - xs[0] >= 2 * _SCORE_LABEL_GAP_PX:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +26,8 @@ from kap.services.measures.chart import measure_table_rows, render_measure_chart
 from kap.services.measures.scoring import (
     INSTRUMENTS,
     PHQ9_ITEM9_INDEX,
+    Instrument,
+    MeasureSummary,
     get_instrument,
     score_answers,
     severity_for,
@@ -141,7 +145,7 @@ def _by_client_id(patient: User, client_id: str) -> MeasureResponse | None:
     )
 
 
-def _responses_of(patient: User, instrument: str | None = None) -> Select[tuple[MeasureResponse]]:
+def _responses_of(patient: User, instrument: str | None = None) -> Select[MeasureResponse]:
     query = select(MeasureResponse).where(
         MeasureResponse.patient_id == patient.id, MeasureResponse.clinic_id == patient.clinic_id
     )
@@ -183,7 +187,27 @@ def own_response(patient: User, response_id: int) -> MeasureResponse:
     )
 
 
-def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> dict:
+class MeasureChart(TypedDict):
+    """One instrument's chart for a patient (see ``chart_for``)."""
+
+    instrument: Instrument
+    svg: Markup
+    rows: list[dict[str, object]]
+    summary: MeasureSummary
+
+
+class ExportRow(TypedDict):
+    """One check-in in a file export (see ``export_rows``)."""
+
+    date: str
+    time: str
+    instrument: str
+    score: int
+    severity: str
+    change: int | None
+
+
+def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> MeasureChart:
     """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
 
     Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
@@ -191,14 +215,18 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
     change, response, remission). Dates are in the clinic's time zone.
     """
     responses = history(viewer, patient_id, instrument)
-    started = db.session.scalars(
-        sessions_visible_to(viewer)
-        .where(
-            TreatmentSession.patient_id == patient_id,
-            TreatmentSession.session_started_at.is_not(None),
+    started = [
+        at
+        for at in db.session.scalars(
+            sessions_visible_to(viewer)
+            .where(
+                TreatmentSession.patient_id == patient_id,
+                TreatmentSession.session_started_at.is_not(None),
+            )
+            .with_only_columns(TreatmentSession.session_started_at)
         )
-        .with_only_columns(TreatmentSession.session_started_at)
-    ).all()
+        if at is not None  # always: the query asks for started sessions (typing)
+    ]
     zone = ZoneInfo(viewer.clinic.timezone)
     points = [(response.created_at, response.score) for response in responses]
     return {
@@ -298,14 +326,16 @@ def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]
         now,
         next_session_at=scheduled.scheduled_at if scheduled else None,
         next_session_id=scheduled.id if scheduled else None,
-        session_ends=list(ends),
+        session_ends=[
+            at for at in ends if at is not None
+        ],  # all: completed_at IS NOT NULL (typing)
         latest_taken={key: at for key, at in latest if at is not None},
         interval_days=patient.clinic.checkin_interval_days,
     )
 
 
 @audited_read
-def export_rows(viewer: User, patient_id: int) -> list[dict]:
+def export_rows(viewer: User, patient_id: int) -> list[ExportRow]:
     """Every check-in of a patient ``viewer`` may see, oldest first, for a file export.
 
     Each row: ``date`` and ``time`` in the clinic's time zone, ``instrument`` ("PHQ-9"),
@@ -316,7 +346,7 @@ def export_rows(viewer: User, patient_id: int) -> list[dict]:
     _audit_read(viewer, patient, "measures.export")
     zone = ZoneInfo(patient.clinic.timezone)
     baselines: dict[str, int] = {}
-    rows = []
+    rows: list[ExportRow] = []
     for response in db.session.scalars(_responses_of(patient)):
         local = response.created_at.astimezone(zone)
         first = response.instrument not in baselines

@@ -16,7 +16,7 @@ from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import audited_read
 
 
-def patients_visible_to(user: User) -> Select[tuple[User]]:
+def patients_visible_to(user: User) -> Select[User]:
     """The patients ``user`` may see: a therapist's care list, a clinic admin's whole clinic,
     a patient only themself."""
     query = select(User).where(User.role == Role.PATIENT, User.clinic_id == user.clinic_id)
@@ -27,7 +27,7 @@ def patients_visible_to(user: User) -> Select[tuple[User]]:
     return query.where(User.id == user.id)
 
 
-def patients_by_name(user: User) -> Select[tuple[User]]:
+def patients_by_name(user: User) -> Select[User]:
     """The patients ``user`` may see, by name (the API's paged list)."""
     return patients_visible_to(user).order_by(User.name, User.id)
 
@@ -52,14 +52,14 @@ def read_patient(viewer: User, patient_id: int) -> User:
     return patient
 
 
-def users_of_clinic(user: User) -> Select[tuple[User]]:
+def users_of_clinic(user: User) -> Select[User]:
     """Everyone in ``user``'s clinic (for clinic admins' people pages)."""
     return select(User).where(User.clinic_id == user.clinic_id)
 
 
 def people_list(
     admin: User, *, role: str | None = None, text: str = "", can_match: bool = True
-) -> Select[tuple[User]]:
+) -> Select[User]:
     """The clinic's people page: by role then name, optionally one role, optionally those
     whose name or email contains ``text`` (nobody when the text ``can_match`` nothing)."""
     query = users_of_clinic(admin).order_by(User.role, User.name, User.id)

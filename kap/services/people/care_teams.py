@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from typing import Any, overload
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import QueryableAttribute, lazyload
 
 from kap.extensions import db
 from kap.models import CareTeamMember, Role, User
@@ -17,7 +18,7 @@ from kap.services.errors import Invalid
 from kap.services.unit_of_work import use_case
 
 
-def care_list(therapist: User) -> Select[tuple[int]]:
+def care_list(therapist: User) -> Select[int]:
     """The ids of the patients in ``therapist``'s care (a subquery for ``IN``)."""
     return select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == therapist.id)
 
@@ -30,7 +31,7 @@ def is_in_care_team(therapist: User, patient: User) -> bool:
     )
 
 
-def therapists_of_clinic(actor: User) -> Select[tuple[User]]:
+def therapists_of_clinic(actor: User) -> Select[User]:
     """The therapists of ``actor``'s clinic: who may join its care teams."""
     return select(User).where(User.clinic_id == actor.clinic_id, User.role == Role.THERAPIST)
 
@@ -51,7 +52,11 @@ def care_team_names(patient: User) -> list[str]:
     return list(db.session.scalars(_care_team_names_statement(), {"patient_id": patient.id}))
 
 
-def _care_team(what) -> Select:
+@overload
+def _care_team(what: type[User]) -> Select[User]: ...
+@overload
+def _care_team(what: QueryableAttribute[str]) -> Select[str]: ...
+def _care_team(what: type[User] | QueryableAttribute[str]) -> Select[Any]:
     """``what`` (User, or a column of it) for each of a patient's therapists, by name."""
     return (
         select(what)
@@ -62,7 +67,7 @@ def _care_team(what) -> Select:
 
 
 @cache
-def _care_team_names_statement() -> Select:
+def _care_team_names_statement() -> Select[str]:
     return _care_team(User.name)  # built once: asked on every journal page
 
 

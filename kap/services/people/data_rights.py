@@ -7,6 +7,7 @@ scores, safety alerts, clinical notes) and the audit log, as README "Data rights
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -33,7 +34,7 @@ from kap.services.people.access import get_patient_for
 from kap.services.unit_of_work import audited_read, use_case
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 

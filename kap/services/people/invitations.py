@@ -22,6 +22,7 @@ from kap.services.mail import send_mail
 from kap.services.people.access import users_of_clinic
 from kap.services.people.accounts import create_user, deactivate_user, set_password
 from kap.services.queries import one_or_not_found
+from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import unit_of_work, use_case
 
 INVITATION_DAYS = 7
@@ -117,7 +118,9 @@ def email_address_problem(email: str) -> str | None:
     return None
 
 
-def reissue_invitation(actor: User, user_id: int, link_for: Callable[[str], str]):
+def reissue_invitation(
+    actor: User, user_id: int, link_for: Callable[[str], str]
+) -> IssuedInvitation:
     """A fresh link for someone of the actor's clinic who has not set a password yet."""
     with unit_of_work(keep_loaded=True):
         user = get_person_for(actor, user_id)
@@ -165,7 +168,7 @@ def _consume(invitation: Invitation) -> None:
     and the later one finds ``used_at`` already set and changes nothing.
     """
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = execute_counting_rows(
         update(Invitation)
         .where(
             Invitation.id == invitation.id,
@@ -174,7 +177,7 @@ def _consume(invitation: Invitation) -> None:
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed != 1:
         raise NotFound("This invitation link is not valid or has already been used.")
 

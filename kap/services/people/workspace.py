@@ -43,13 +43,13 @@ class PatientRow:
         return self.latest_phq9 - self.baseline_phq9
 
     @property
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[int, int, float, str]:
         """Open alerts first, then unread entries, then the soonest session."""
         soonest = self.next_session_at.timestamp() if self.next_session_at else float("inf")
         return (-self.open_alerts, -self.unread_entries, soonest, self.patient.name.lower())
 
 
-def unread_shared_entries(therapist: User) -> Select[tuple[int, int]]:
+def unread_shared_entries(therapist: User) -> Select[int, int]:
     """A query of (patient id, count) of the entries the therapist may read (shared entries
     of their patients) that they have not opened."""
     return (

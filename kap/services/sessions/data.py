@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from kap.extensions import db
@@ -12,7 +13,7 @@ from kap.services.sessions.playlist import playlist_length
 from kap.services.sessions.staff_calls import StaffCall, call_data, calls_of
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
@@ -62,7 +63,7 @@ def session_detail(
             "duration_seconds": track.duration_seconds,
             "kind": track.kind,
         }
-        if track.kind == TrackKind.UPLOAD:
+        if track.kind == TrackKind.UPLOAD and track.audio_file_id is not None:
             item["url"] = audio_url(track.audio_file_id)
         else:
             item["soundscape"] = dict(track.soundscape or {})
@@ -99,7 +100,7 @@ def session_detail(
         "integration_started_at": _iso(session.integration_started_at),
         "completed_at": _iso(session.completed_at),
         "calls": [call_data(call) for call in (calls_of(session) if calls is None else calls)],
-        "clinic_phone": db.session.get(Clinic, session.clinic_id).phone or "",
+        "clinic_phone": db.session.get_one(Clinic, session.clinic_id).phone or "",
         "start_window": {"opens_at": _iso(window.opens_at), "closes_at": _iso(window.closes_at)},
         "requires_check_in": version.requires_check_in,
         "checked_in_at": _iso(session.checked_in_at),

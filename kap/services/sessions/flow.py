@@ -317,9 +317,9 @@ def call_staff(
         db.session.flush()
     except IntegrityError:  # the same client_id sent twice at once: that call wins
         rollback_lost_race()
-        existing = db.session.scalar(
+        existing = db.session.execute(
             select(Alert).where(Alert.patient_id == patient.id, Alert.client_id == client_id)
-        )
+        ).scalar_one()
         return existing, False
     audit.record(
         "alert.call_staff",

@@ -31,7 +31,7 @@ from kap.timezones import local_to_utc, to_local
 ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
 
 
-def sessions_visible_to(user: User) -> Select[tuple[TreatmentSession]]:
+def sessions_visible_to(user: User) -> Select[TreatmentSession]:
     """Sessions ``user`` may see: their own (patient), their care list's (therapist) or their
     clinic's (clinic admin)."""
     query = select(TreatmentSession).where(TreatmentSession.clinic_id == user.clinic_id)
@@ -103,7 +103,7 @@ def timeline_sessions(viewer: User, patient_id: int) -> list[TreatmentSession]:
 
 def filtered_sessions(
     viewer: User, *, patient_id: int | None = None, status: str | None = None
-) -> Select[tuple[TreatmentSession]]:
+) -> Select[TreatmentSession]:
     """The sessions ``viewer`` may see, oldest first, optionally of one patient or in one
     status (Invalid for an unknown status), with their templates loaded: the API's list."""
     query = sessions_visible_to(viewer).options(
@@ -204,17 +204,20 @@ def session_mode_running(user: User, now: datetime | None = None) -> bool:
     if not user.is_patient:
         return False
     row = db.session.execute(_running_session_statement(), {"patient_id": user.id}).first()
-    if row is None or row.session_started_at is None:
+    if row is None:
+        return False
+    started_at, downtime_minutes, observation_minutes, music_seconds = row
+    if started_at is None:
         return False
     longest = timedelta(
-        seconds=float(row.music_seconds or 0),
-        minutes=(row.downtime_minutes or 0) + (row.observation_minutes or 0),
+        seconds=float(music_seconds or 0),
+        minutes=(downtime_minutes or 0) + (observation_minutes or 0),
     )
-    return (now or utcnow()) < row.session_started_at + longest + SESSION_MODE_GRACE
+    return (now or utcnow()) < started_at + longest + SESSION_MODE_GRACE
 
 
 @cache
-def _running_session_statement() -> Select:
+def _running_session_statement() -> Select[datetime | None, int, int, float]:
     """Built once: asked on every patient page (for the idle warning; docs/architecture.md,
     "Deliberate performance exceptions"). One statement: the latest running session's start
     and its template's lengths."""

@@ -78,7 +78,11 @@ def calls_for(user: User, session_id: int) -> list[StaffCall]:
 
 def call_of_alert(alert: Alert) -> StaffCall:
     """The state of one alert just raised or found again (the Call staff answer)."""
-    name = db.session.get(User, alert.acknowledged_by_id).name if alert.acknowledged_by_id else None
+    name = (
+        db.session.get_one(User, alert.acknowledged_by_id).name
+        if alert.acknowledged_by_id
+        else None
+    )
     return StaffCall(alert.id, alert.created_at, alert.acknowledged_at, name, alert.resolved_at)
 
 

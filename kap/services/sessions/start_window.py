@@ -76,7 +76,7 @@ class StartWindow:
 
 def clinic_of(session: TreatmentSession) -> Clinic:
     """The session's clinic (usually already loaded: the reader's own)."""
-    return db.session.get(Clinic, session.clinic_id)
+    return db.session.get_one(Clinic, session.clinic_id)
 
 
 def window_for(session: TreatmentSession, clinic: Clinic | None = None) -> StartWindow:

@@ -1,0 +1,59 @@
+"""Type stubs for the parts of Flask-Login 0.6 this project uses (the package ships none).
+
+Only the names imported in kap/ are declared; add one here when code starts using it.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Flask
+from werkzeug.wrappers import Response
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+class UserMixin:
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> str: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+
+class AnonymousUserMixin:
+    @property
+    def is_authenticated(self) -> bool: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def is_anonymous(self) -> bool: ...
+    def get_id(self) -> None: ...
+
+class LoginManager:
+    login_view: str | None
+    login_message: str
+    login_message_category: str
+    session_protection: str | None
+    anonymous_user: type[Any]
+    def __init__(self, app: Flask | None = None, add_context_processor: bool = True) -> None: ...
+    def init_app(self, app: Flask, add_context_processor: bool = True) -> None: ...
+    def user_loader(self, callback: _F) -> _F: ...
+    def unauthorized_handler(self, callback: _F) -> _F: ...
+    def unauthorized(self) -> Response: ...
+
+#: The signed-in user (a LocalProxy): a kap.models.User, or the anonymous user. Typed Any
+#: here: a stub cannot name the app's own model.
+current_user: Any
+
+def login_required(func: _F) -> _F: ...
+def login_user(
+    user: Any,
+    remember: bool = False,
+    duration: timedelta | None = None,
+    force: bool = False,
+    fresh: bool = True,
+) -> bool: ...
+def logout_user() -> bool: ...
