@@ -20,4 +20,4 @@ from kap.services.alerts import open_alerts
 def list_alerts():
     """Open alerts of the caller's patients (an admin: the clinic's), newest first."""
     alerts = open_alerts(current_user)
-    return jsonify(alerts=[Alert.model_validate(a).model_dump(mode="json") for a in alerts])
+    return jsonify(alerts=[Alert.answer(a) for a in alerts])

@@ -27,11 +27,11 @@ EDITABLE = ("body", "mood", "shared", "session_id")
 
 
 def _entries(entries) -> list[dict]:
-    return [JournalEntry.model_validate(entry).model_dump(mode="json") for entry in entries]
+    return [JournalEntry.answer(entry) for entry in entries]
 
 
 def _entry_response(entry, status: int = 200):
-    data = JournalEntry.model_validate(entry).model_dump(mode="json")
+    data = JournalEntry.answer(entry)
     # The entry's fields at the top level and, identically, under "entry" (see sessions).
     return jsonify(entry=data, **data), status
 
@@ -129,7 +129,7 @@ def delete_journal_entry(entry_id: int):
 def create_comment(entry_id: int):
     """A care-team therapist comments on a shared entry; the patient replies on their own."""
     comment = journal.add_comment(current_user, entry_id, read_body(NewComment).body)
-    data = Comment.model_validate(comment).model_dump(mode="json")
+    data = Comment.answer(comment)
     return jsonify(comment=data, **data), 201
 
 

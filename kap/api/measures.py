@@ -25,7 +25,7 @@ INSTRUMENT_FILTER = query_parameter(
 
 
 def _measures(found) -> list[dict]:
-    return [Measure.model_validate(m).model_dump(mode="json") for m in found]
+    return [Measure.answer(m) for m in found]
 
 
 @operation(
@@ -58,7 +58,7 @@ def create_measure():
         client_id=body.get("client_id"),
         session_id=body.get("session_id"),
     )
-    data = Measure.model_validate(response).model_dump(mode="json")
+    data = Measure.answer(response)
     data["item9_positive"] = measures.is_item9_positive(response)
     if data["item9_positive"]:
         data["crisis_support_url"] = url_for("patient.crisis_support")

@@ -71,7 +71,7 @@ def post_administration(session_id: int):
     fields = read_body(NewAdministration).values()
     fields["at"] = parse_device_time(fields["at"])
     given = administrations.record_administration(current_user, session_id, fields)
-    data = Administration.model_validate(given).model_dump(mode="json")
+    data = Administration.answer(given)
     return jsonify(administration=data), 201
 
 

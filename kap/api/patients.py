@@ -25,7 +25,7 @@ def list_patients():
     """A therapist's care list, or an admin's whole clinic, by name; paged."""
     patients, next_offset = paged(patients_by_name(current_user))
     return jsonify(
-        patients=[Patient.model_validate(p).model_dump(mode="json") for p in patients],
+        patients=[Patient.answer(p) for p in patients],
         next_offset=next_offset,
     )
 
@@ -41,4 +41,4 @@ def list_patients():
 def get_patient(patient_id: int):
     """One patient, if in the caller's care (404 otherwise, even if the id exists elsewhere)."""
     patient = get_patient_for(current_user, patient_id)
-    return jsonify(patient=Patient.model_validate(patient).model_dump(mode="json"))
+    return jsonify(patient=Patient.answer(patient))

@@ -19,7 +19,7 @@ from kap.services.auth.signin import authenticate
 def _signed_in(user) -> dict:
     """The user and a fresh CSRF token."""
     return {
-        "user": User.model_validate(user).model_dump(mode="json"),
+        "user": User.answer(user),
         "csrf_token": generate_csrf(),
     }
 

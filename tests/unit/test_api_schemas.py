@@ -14,7 +14,7 @@ from kap.api.io import invalid_from
 from kap.api.schemas.clinical import Alert, Measure, NewCheckin
 from kap.api.schemas.common import Error, Timestamp, User, iso
 from kap.api.schemas.discharge import Discharge, Reopen
-from kap.api.schemas.journal import EntryEdit, JournalEntry, NewEntry
+from kap.api.schemas.journal import Comment, EntryEdit, JournalEntry, NewEntry
 from kap.api.schemas.monitoring import Administration, NewAdministration, NewCheck
 from kap.api.schemas.sessions import CallStaff, ChecklistTick, PhaseChange
 from kap.api.schemas.signin import SignIn
@@ -199,3 +199,39 @@ def test_administration_round_trip():
     }
     given.dose = Decimal("0.125")
     assert Administration.model_validate(given).model_dump(mode="json")["dose"] == 0.125
+
+
+def test_an_error_while_reading_a_row_is_not_turned_into_a_validation_error():
+    """A row whose attribute cannot be loaded (the database dropped the connection) raises
+    that error from ``answer``: pydantic would report it as a validation error, a 500,
+    where the API must answer 503 (the write may be stored; the outbox tries again)."""
+
+    class DroppedConnection(Exception):
+        pass
+
+    class ExpiredComment:
+        id = 7
+        author = SimpleNamespace(id=2, name="Dr Demo", role="therapist")
+        created_at = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+
+        @property
+        def body(self):
+            raise DroppedConnection
+
+    with pytest.raises(DroppedConnection):
+        Comment.answer(ExpiredComment())
+    with pytest.raises(DroppedConnection):
+        JournalEntry.answer(
+            SimpleNamespace(
+                id=1,
+                client_id="c-1",
+                body="Text",
+                mood=None,
+                shared=True,
+                session_id=None,
+                created_at=datetime(2026, 12, 3, 6, 0, tzinfo=UTC),
+                updated_at=datetime(2026, 12, 3, 6, 0, tzinfo=UTC),
+                revision=1,
+                comments=[ExpiredComment()],
+            )
+        )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, create_model
 from pydantic.json_schema import WithJsonSchema
@@ -80,6 +80,45 @@ class ResponseModel(BaseModel):
     """A JSON answer: exactly these fields (``additionalProperties: false``)."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    @classmethod
+    def answer(cls, obj: Any) -> dict[str, Any]:
+        """``obj`` (a model row, or a dict) shaped as this answer, ready for JSON.
+
+        The attributes are read here, not by pydantic: pydantic turns any error raised while
+        reading one into a validation error, and reading an expired row may hit a database
+        that just dropped its connection — which must stay an OperationalError (answered 503:
+        the write may be stored, try again), not become a 500."""
+        return cls.model_validate(_attributes_of(obj, cls)).model_dump(mode="json")
+
+
+def _attributes_of(obj: Any, model: type[BaseModel]) -> Any:
+    """The fields of ``model`` read from ``obj`` into a dict, nested answers included."""
+    if isinstance(obj, dict) or obj is None:
+        return obj
+    values = {}
+    for name, field in model.model_fields.items():
+        source = field.validation_alias if isinstance(field.validation_alias, str) else name
+        value = getattr(obj, source)
+        nested = _nested_model(field.annotation)
+        if nested is not None:
+            if isinstance(value, list | tuple):
+                value = [_attributes_of(item, nested) for item in value]
+            else:
+                value = _attributes_of(value, nested)
+        values[source] = value
+    return values
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The answer model inside ``annotation`` (``Model``, ``list[Model]``, ``Model | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _nested_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 #: Documented as the type given, passed to the service unchecked (it holds the rule).
