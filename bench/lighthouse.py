@@ -39,7 +39,9 @@ def run(lighthouse_bin: Path, url: str, cookie_header: str | None) -> dict:
     if cookie_header:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie_header})}")
     env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
-    subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=300)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:  # say why: Lighthouse explains itself on stderr
+        raise SystemExit(f"Lighthouse failed on {url} ({done.returncode}):\n{done.stderr[-3000:]}")
     report = json.loads(out.read_text())
     scores = {name: round((report["categories"][name]["score"] or 0) * 100) for name in CATEGORIES}
     failed = []

@@ -19,6 +19,7 @@ from kap.models.base import utcnow
 from kap.services.board import actions as board_actions
 from kap.services.board import check_in
 from kap.services.sessions import scheduling
+from kap.timezones import to_local
 
 
 def main(email: str) -> int:
@@ -44,7 +45,7 @@ def main(email: str) -> int:
         .order_by(TreatmentSession.scheduled_at)
         .limit(1)
     )
-    local = scheduling.to_local(now, patient.clinic.timezone)
+    local = to_local(now, patient.clinic.timezone)
     # Rooms do not matter to the measurements: a clash with another patient's room is booked
     # anyway (the same patient at the same time never is).
     scheduling.reschedule_session(
