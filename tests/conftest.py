@@ -7,10 +7,12 @@ in) and tests/database.py (this worker's database, the schema, the demo data).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 # First: importing tests.database points KAP_TEST_DATABASE_URL at this worker's own database,
 # which kap.config reads when it is imported.
@@ -170,3 +172,18 @@ def page_as(app) -> Callable[..., FlaskClient]:
         return page_client(app, email, password)
 
     return signed_in
+
+
+@pytest.fixture
+def commits(ctx) -> Iterator[list[int]]:
+    """One entry per COMMIT the ORM session makes while the test runs."""
+    seen: list[int] = []
+
+    def count(session: Session) -> None:
+        seen.append(1)
+
+    event.listen(Session, "after_commit", count)
+    try:
+        yield seen
+    finally:
+        event.remove(Session, "after_commit", count)

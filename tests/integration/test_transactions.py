@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select
 
 from kap.extensions import db
 from kap.models import (
@@ -23,25 +20,7 @@ from kap.services.errors import InvalidCredentials
 from kap.services.measures.checkins import history
 from kap.services.people import data_rights
 from kap.services.sessions import flow as session_flow
-
-
-@pytest.fixture
-def commits(ctx) -> Iterator[list[int]]:
-    """One entry per COMMIT the ORM session makes while the test runs."""
-    seen: list[int] = []
-
-    def count(session: Session) -> None:
-        seen.append(1)
-
-    event.listen(Session, "after_commit", count)
-    try:
-        yield seen
-    finally:
-        event.remove(Session, "after_commit", count)
-
-
-def _user(email: str) -> User:
-    return db.session.scalar(select(User).where(User.email == email))
+from tests.helpers import user_by_email
 
 
 def _walkthrough(patient: User) -> TreatmentSession:
@@ -80,7 +59,7 @@ def _ticks(session_id: int) -> set[int]:
 
 def test_set_checklist_writes_only_changed_items_in_one_commit(ctx, people, commits):
     """Ticks {a, b}, then saves {a, c}: one COMMIT, audit rows for b and c only, none for a."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _walkthrough(patient)
     a, b, c = session.template_version.checklist_items[:3]
     session_flow.set_checklist(patient, session.id, {a.id, b.id})
@@ -98,7 +77,7 @@ def test_set_checklist_writes_only_changed_items_in_one_commit(ctx, people, comm
 
 def test_set_checklist_saving_the_same_ticks_writes_nothing(ctx, people):
     """An unchanged checklist saved again adds no tick and no audit row."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _walkthrough(patient)
     a, b = session.template_version.checklist_items[:2]
     session_flow.set_checklist(patient, session.id, {a.id, b.id})
@@ -110,7 +89,7 @@ def test_set_checklist_saving_the_same_ticks_writes_nothing(ctx, people):
 
 def test_set_checklist_failing_halfway_leaves_no_tick_and_no_audit_row(ctx, people, monkeypatch):
     """The second item's audit row fails after the first was written: nothing is kept."""
-    patient = _user("patient@demo.test")
+    patient = user_by_email("patient@demo.test")
     session = _walkthrough(patient)
     session_id = session.id
     a, b = (item.id for item in session.template_version.checklist_items[:2])
@@ -137,8 +116,8 @@ def test_set_checklist_failing_halfway_leaves_no_tick_and_no_audit_row(ctx, peop
 def test_a_deletion_failing_at_its_last_step_deletes_nothing(ctx, people, monkeypatch):
     """delete_patient_data failing when it ends the sign-ins keeps the journal, the name and
     writes no audit row: the deletion is one transaction."""
-    admin = _user("admin@demo.test")
-    patient = _user("patient@demo.test")
+    admin = user_by_email("admin@demo.test")
+    patient = user_by_email("patient@demo.test")
     patient_id, name = patient.id, patient.name
     entries = db.session.scalar(
         select(func.count(JournalEntry.id)).where(JournalEntry.patient_id == patient_id)
@@ -174,8 +153,8 @@ def test_a_refused_sign_in_keeps_its_audit_row(ctx, people):
 
 def test_an_audited_read_returns_loaded_rows_and_commits_its_audit_row(ctx, people, commits):
     """A therapist reading check-ins: one COMMIT for the audit row, rows still loaded."""
-    therapist = _user("therapist@demo.test")
-    patient = _user("patient@demo.test")
+    therapist = user_by_email("therapist@demo.test")
+    patient = user_by_email("patient@demo.test")
     start = _last_audit_id()
     rows = history(therapist, patient.id)
     assert rows and len(commits) == 1

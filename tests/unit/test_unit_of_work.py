@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from kap.extensions import db
 from kap.models import AuditEvent, Clinic, User
@@ -20,21 +17,6 @@ from kap.services.unit_of_work import (
     unit_of_work,
     use_case,
 )
-
-
-@pytest.fixture
-def commits(ctx) -> Iterator[list[int]]:
-    """One entry per COMMIT the ORM session makes while the test runs."""
-    seen: list[int] = []
-
-    def count(session: Session) -> None:
-        seen.append(1)
-
-    event.listen(Session, "after_commit", count)
-    try:
-        yield seen
-    finally:
-        event.remove(Session, "after_commit", count)
 
 
 def _clinics(slug: str) -> int:
