@@ -12,6 +12,7 @@ messages stay the API's (docs/architecture.md, "Where does this rule live?").
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,10 +98,8 @@ def _attributes_of(obj: Any, model: type[BaseModel]) -> Any:
     if isinstance(obj, dict) or obj is None:
         return obj
     values = {}
-    for name, field in model.model_fields.items():
-        source = field.validation_alias if isinstance(field.validation_alias, str) else name
+    for source, nested in _reading_plan(model):
         value = getattr(obj, source)
-        nested = _nested_model(field.annotation)
         if nested is not None:
             if isinstance(value, list | tuple):
                 value = [_attributes_of(item, nested) for item in value]
@@ -108,6 +107,19 @@ def _attributes_of(obj: Any, model: type[BaseModel]) -> Any:
                 value = _attributes_of(value, nested)
         values[source] = value
     return values
+
+
+@functools.cache
+def _reading_plan(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel] | None], ...]:
+    """Per field of ``model``: the attribute to read and the answer model nested in it (worked
+    out once per model: lists of entries are on hot paths)."""
+    return tuple(
+        (
+            field.validation_alias if isinstance(field.validation_alias, str) else name,
+            _nested_model(field.annotation),
+        )
+        for name, field in model.model_fields.items()
+    )
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
