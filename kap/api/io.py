@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from kap.api.schemas.common import Says
 from kap.models.base import MAX_ID
 from kap.services.errors import Invalid
-from kap.web.pagination import Fetch, Query, rows_and_more
+from kap.services.queries import rows_and_more
+from kap.web.pagination import Fetch, Query
 
 #: Lists that grow are paged: `limit` (default 100, at most 500) and `offset`.
 DEFAULT_PAGE = 100

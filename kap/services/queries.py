@@ -1,4 +1,5 @@
-"""One way to load the one record a caller asked for from a query scoped to what they may see.
+"""Reading from a query a service scoped to what the caller may see: the one record asked
+for, or one window of a list.
 
 A record outside the caller's scope is reported as absent (NotFound → 404), never as
 forbidden, so nobody learns that another clinic's records exist (docs/architecture.md,
@@ -24,3 +25,10 @@ def one_or_not_found(statement: Select[T], what: str) -> T:
     if found is None:
         raise NotFound(f"No such {what}.")
     return found
+
+
+def rows_and_more(query: Select[T], limit: int, offset: int) -> tuple[list[T], bool]:
+    """Up to ``limit`` rows of ``query`` from ``offset``, and whether more follow (one row
+    past the page tells, so no count query is needed)."""
+    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
+    return list(rows[:limit]), len(rows) > limit

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from flask import request
 from sqlalchemy import Select
 
-from kap.extensions import db
+from kap.services.queries import rows_and_more
 
 #: A query a service built and scoped, handed to a view to page (views build no queries and do
 #: not import SQLAlchemy: docs/architecture.md, "Layers").
@@ -34,13 +34,6 @@ class Page:
     @property
     def has_prev(self) -> bool:
         return self.number > 1
-
-
-def rows_and_more(query: Select, limit: int, offset: int) -> tuple[list[Any], bool]:
-    """Up to ``limit`` rows of ``query`` from ``offset``, and whether more follow (one row
-    past the page tells, so no count query is needed)."""
-    rows = db.session.scalars(query.limit(limit + 1).offset(offset)).all()
-    return list(rows[:limit]), len(rows) > limit
 
 
 def filter_text(name: str, max_length: int) -> tuple[str, bool]:

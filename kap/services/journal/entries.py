@@ -30,10 +30,9 @@ from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.people.access import get_patient_for
 from kap.services.people.care_teams import care_list
-from kap.services.queries import one_or_not_found
+from kap.services.queries import one_or_not_found, rows_and_more
 from kap.services.sessions.flow import own_session
 from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
-from kap.web.pagination import rows_and_more
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
