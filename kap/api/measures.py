@@ -1,4 +1,5 @@
-"""Check-ins over the API (PHQ-9, GAD-7): record, history, and a care team's view."""
+"""Instruments and check-ins over the API: what a clinic offers, record one, history, and a
+care team's view."""
 
 from flask import jsonify, request, url_for
 from flask_login import current_user
@@ -6,7 +7,7 @@ from flask_login import current_user
 from kap.api.io import read_body
 from kap.api.operations import operation, query_parameter
 from kap.api.schemas.clinical import (
-    INSTRUMENT_KEYS,
+    Instruments,
     Measure,
     Measures,
     NewCheckin,
@@ -15,29 +16,48 @@ from kap.api.schemas.clinical import (
 )
 from kap.models import Role
 from kap.services.measures import checkins as measures
+from kap.services.measures.library import instruments_for
 
 CLINICIANS = (Role.THERAPIST, Role.CLINIC_ADMIN)
 INSTRUMENT_FILTER = query_parameter(
     "instrument",
-    {"type": "string", "enum": INSTRUMENT_KEYS},
+    {"type": "string", "pattern": "^[A-Za-z0-9_]+$", "maxLength": 40},
     "Only this questionnaire's check-ins.",
 )
 
 
 def _measures(found) -> list[dict]:
-    return [Measure.answer(m) for m in found]
+    return [Measure.answer(view) for view in measures.views_of(found)]
+
+
+@operation(
+    "/instruments",
+    summary="The questionnaires the caller's clinic offers",
+    tag="Check-ins",
+    roles=(Role.PATIENT, Role.THERAPIST, Role.CLINIC_ADMIN),
+    description=(
+        "Shipped instruments (phq9, gad7, pcl5, auditc, side_effects, bladder) at their "
+        "published version, then the clinic's own questionnaires at their newest version."
+    ),
+    responses={200: ("The instruments.", Instruments)},
+)
+def list_instruments():
+    """Every questionnaire a patient of the caller's clinic may answer, items and options."""
+    return jsonify(Instruments.answer({"instruments": instruments_for(current_user.clinic_id)}))
 
 
 @operation(
     "/measures",
     "POST",
-    summary="Record a PHQ-9 or GAD-7 check-in (once per client_id)",
+    summary="Record a completed questionnaire, any instrument (once per client_id)",
     tag="Check-ins",
     roles=(Role.PATIENT,),
     body=NewCheckin,
     description=(
-        "Answers are 0 to 3 in item order. A PHQ-9 with item 9 above 0 alerts the care team "
-        "and the answer carries the clinic's crisis contacts."
+        "Answers follow GET /api/v1/instruments: per item in order, an option's value, a "
+        "whole number or text (PHQ-9: nine answers 0 to 3, the tenth, unscored difficulty "
+        "question optional; PCL-5: twenty answers 0 to 4). A PHQ-9 with item 9 above 0 "
+        "alerts the care team and the answer carries the clinic's crisis contacts."
     ),
     responses={
         201: ("Recorded and scored.", RecordedMeasure),
@@ -50,15 +70,15 @@ def create_measure():
     When PHQ-9 item 9 is above 0 the answer says so and carries the clinic's crisis
     contacts, so the app can show them before anything else (the care team is alerted).
     """
-    body = read_body(NewCheckin).root
+    body = read_body(NewCheckin)
     response, created = measures.record_checkin(
         current_user,
-        body.get("instrument"),
-        body.get("answers"),
-        client_id=body.get("client_id"),
-        session_id=body.get("session_id"),
+        body.instrument,
+        body.answers,
+        client_id=body.client_id,
+        session_id=body.session_id,
     )
-    data = Measure.answer(response)
+    data = Measure.answer(measures.views_of([response])[0])
     data["item9_positive"] = measures.is_item9_positive(response)
     if data["item9_positive"]:
         data["crisis_support_url"] = url_for("patient.crisis_support")
@@ -76,7 +96,7 @@ def create_measure():
     errors=(400,),
 )
 def list_measures():
-    """The patient's own check-ins, oldest first; ?instrument=phq9|gad7 narrows them."""
+    """The patient's own check-ins, oldest first; ?instrument=<code> narrows them."""
     found = measures.history(current_user, current_user.id, request.args.get("instrument") or None)
     return jsonify(measures=_measures(found))
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
-from kap.services.measures.scoring import INSTRUMENTS, score_answers
+from kap.services.measures.scoring import BUILT_IN, score_answers
 from kap.timezones import local_to_utc, to_local
 
 #: Totals per check-in, oldest first: one before each of the three past demo sessions, then
@@ -33,7 +33,7 @@ _ITEM_ORDER = {
 
 def demo_answers(instrument: str, score: int) -> list[int]:
     """Answers (0 to 3 each) that add up to ``score``, spread the way a person's might."""
-    answers = [0] * len(INSTRUMENTS[instrument].items)
+    answers = [0] * len(BUILT_IN[instrument].scored_items)
     left = score
     for _ in range(3):  # three passes of at most one point per item
         for index in _ITEM_ORDER[instrument]:
@@ -42,6 +42,8 @@ def demo_answers(instrument: str, score: int) -> list[int]:
                 left -= 1
     if left:
         raise ValueError(f"{score} does not fit the demo answer pattern of {instrument}")
+    if instrument == "phq9":  # the unscored difficulty question, as people tend to answer it
+        answers.append(2 if score >= 15 else 1 if score >= 5 else 0)
     return answers
 
 
@@ -88,12 +90,13 @@ def seed_demo_measures(users: dict[str, User], now: datetime | None = None) -> N
             client_id = f"demo-{instrument}-{number}"
             if client_id in existing:
                 continue
-            scored = score_answers(instrument, demo_answers(instrument, score))
+            scored = score_answers(BUILT_IN[instrument], demo_answers(instrument, score))
             db.session.add(
                 MeasureResponse(
                     clinic_id=patient.clinic_id,
                     patient_id=patient.id,
                     instrument=instrument,
+                    instrument_version=scored.instrument.version,
                     answers=list(scored.answers),
                     score=scored.score,
                     severity=scored.severity,

@@ -12,7 +12,7 @@ from kap.models.clinical import (
 )
 from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
-from kap.models.measures import MeasureResponse
+from kap.models.measures import ClinicInstrument, MeasureResponse
 from kap.models.media import AudioFile
 from kap.models.people import (
     DEFAULT_CRISIS_CONTACTS,
@@ -56,6 +56,7 @@ __all__ = [
     "ChecklistItem",
     "ChecklistTick",
     "Clinic",
+    "ClinicInstrument",
     "ClinicalNote",
     "Course",
     "CoursePattern",

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class AlertKind(enum.StrEnum):
     CALL_STAFF = "call_staff"
     PHQ9_ITEM9 = "phq9_item9"
+    #: A post-session side effect rated severe.
+    SIDE_EFFECT_SEVERE = "side_effect_severe"
+    #: Bladder symptoms that need a clinician (blood in the urine, pain).
+    BLADDER_SYMPTOMS = "bladder_symptoms"
 
 
 class Alert(Model):

@@ -96,6 +96,22 @@ class TemplateVersion(Model):
     requires_check_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Minutes after dosing that the post-dose vitals check falls due (0: the protocol has none).
     post_dose_check_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The patient's intake must be cleared by a clinician before Start session.
+    requires_intake: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The patient must have signed the clinic's current consent before Start session.
+    requires_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Instrument codes the patient is asked before each session of this template.
+    checkin_instruments: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["phq9", "gad7"], server_default='["phq9", "gad7"]'
+    )
+    #: Instrument codes asked after each session of this template (within a day or so).
+    after_instruments: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["side_effects"], server_default='["side_effects"]'
+    )
+    #: Instrument codes asked every 30 days while the patient has sessions of this template.
+    monthly_instruments: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["bladder"], server_default='["bladder"]'
+    )
     intention_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     integration_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

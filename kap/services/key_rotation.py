@@ -14,6 +14,7 @@ from kap.models import (
     ClinicalNote,
     JournalComment,
     JournalEntry,
+    MeasureResponse,
     MedicationAdministration,
     SessionDischarge,
     SessionObservation,
@@ -33,6 +34,7 @@ EncryptedModel = (
     | MedicationAdministration
     | SessionDischarge
     | Alert
+    | MeasureResponse
     | User
 )
 _Encrypted = TypeVar("_Encrypted", bound=EncryptedModel)
@@ -45,6 +47,7 @@ ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
     MedicationAdministration,
     SessionDischarge,
     Alert,
+    MeasureResponse,
     User,
 )
 

@@ -214,6 +214,7 @@ api.get_patient             GET    AUTH  ROLE  ROLE  200   GONE  200   ROLE  GON
 api.patient_journal         GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 api.create_measure          POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROLE  ROLE
 api.list_measures           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+api.list_instruments        GET    AUTH  200   200   200   200   200   200   200   200
 api.patient_measures        GET    AUTH  ROLE  ROLE  200   GONE  200   ROLE  GONE  GONE
 api.list_alerts             GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 api.post_discharge          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon

@@ -240,7 +240,10 @@ def test_demo_measures_are_idempotent_and_raise_no_alert(app, people):
     with app.app_context():
         rows = db.session.scalars(select(MeasureResponse)).all()
         assert sorted(r.instrument for r in rows) == ["gad7"] * 4 + ["phq9"] * 4
-        assert all(sum(r.answers) == r.score for r in rows)
+        # The scored items add up to the total (PHQ-9's difficulty question is not one of them).
+        assert all(
+            sum(r.answers[:9] if r.instrument == "phq9" else r.answers) == r.score for r in rows
+        )
         assert all(r.answers[8] == 0 for r in rows if r.instrument == "phq9")
     assert _count(app, Alert) == 0
 
@@ -260,11 +263,14 @@ def _answers(values):
 
 
 def test_questionnaire_has_a_labelled_radio_for_every_answer(client, auth, people):
-    """Nine questions as fieldsets with a legend, each with four labelled radios 0-3."""
+    """Nine questions and the optional difficulty question as fieldsets with a legend, each
+    with four labelled radios 0-3; only the nine are required."""
     html = _form_page(client, auth)
-    assert html.count("<legend>") == 9
-    radios = re.findall(r'<input type="radio" id="(q\d-\d)" name="q\d" value="(\d)"', html)
-    assert len(radios) == 36 and {value for _, value in radios} == {"0", "1", "2", "3"}
+    assert html.count("<legend>") == 10
+    assert html.count('<span class="muted">(optional)</span>') == 1
+    radios = re.findall(r'<input type="radio" id="(q\d+-\d)" name="q\d+" value="(\d)"', html)
+    assert len(radios) == 40 and {value for _, value in radios} == {"0", "1", "2", "3"}
+    assert html.count(" required") == 36
     for radio_id, _ in radios:
         assert f'<label class="check" for="{radio_id}">' in html
     assert "Feeling down, depressed, or hopeless" in html

@@ -113,8 +113,8 @@ def test_service_checked_fields_reach_the_service_as_sent():
     assert given.values()["dose"] == " 1.50 " and given.values()["route"] == 3
     assert given.values()["medication"] is None
     assert PhaseChange.model_validate({"phase": 4}).phase == 4
-    checkin = NewCheckin.model_validate({"instrument": "x", "answers": "?"})
-    assert checkin.root == {"instrument": "x", "answers": "?"}
+    checkin = NewCheckin.model_validate({"instrument": 9, "answers": "?"})
+    assert checkin.values(sent_only=True) == {"instrument": 9, "answers": "?"}
 
 
 @pytest.mark.parametrize(
@@ -168,8 +168,9 @@ def test_journal_entry_round_trip():
 
 def test_measure_and_alert_round_trip():
     response = SimpleNamespace(
-        id=1, instrument="phq9", score=5, severity="mild", answers=[1, 1, 1, 1, 1, 0, 0, 0, 0],
-        client_id=None, session_id=None, created_at=MOMENT,
+        id=1, instrument="phq9", instrument_version=1, name="PHQ-9", score=5, max_score=27,
+        severity="mild", severity_label="Mild", answers=[1, 1, 1, 1, 1, 0, 0, 0, 0, None],
+        texts={}, client_id=None, session_id=None, created_at=MOMENT,
     )  # fmt: skip
     data = Measure.model_validate(response).model_dump(mode="json")
     assert data["severity_label"] and data["created_at"] == "2026-03-01T09:30:00Z"

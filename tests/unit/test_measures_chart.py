@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from kap.services.errors import Invalid
 from kap.services.measures.chart import measure_table_rows, render_measure_chart
+from kap.services.measures.scoring import BUILT_IN, parse_definition
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
@@ -35,7 +36,7 @@ def _text(element):
 @pytest.mark.parametrize("points", [[], WEEKLY_PHQ9[:1], WEEKLY_PHQ9, SIXTY], ids=[0, 1, 8, 60])
 def test_chart_is_well_formed_accessible_svg(points):
     """Every chart is an <svg role="img"> with a title, a description and only a viewBox size."""
-    markup = render_measure_chart("phq9", points, SESSIONS)
+    markup = render_measure_chart(BUILT_IN["phq9"], points, SESSIONS)
     assert isinstance(markup, Markup)
     root = _parse(markup)
     assert root.tag == f"{SVG}svg"
@@ -51,7 +52,7 @@ def test_chart_is_well_formed_accessible_svg(points):
 @pytest.mark.parametrize("points", [[], WEEKLY_PHQ9[:1], WEEKLY_PHQ9, SIXTY], ids=[0, 1, 8, 60])
 def test_chart_has_no_style_script_or_event_handlers(points):
     """Strict CSP: no <style>, no <script>, no style or on* attributes, no javascript: links."""
-    markup = str(render_measure_chart("phq9", points, SESSIONS, title="Mood"))
+    markup = str(render_measure_chart(BUILT_IN["phq9"], points, SESSIONS, title="Mood"))
     for element in _parse(markup).iter():
         assert element.tag not in {f"{SVG}style", f"{SVG}script", f"{SVG}foreignObject"}
         for attribute in element.attrib:
@@ -63,7 +64,7 @@ def test_chart_has_no_style_script_or_event_handlers(points):
 def test_hostile_title_is_escaped():
     """A title carrying markup stays text: no script element, and the title reads back as given."""
     hostile = '<script>alert("x")</script> & "quotes"'
-    markup = str(render_measure_chart("phq9", WEEKLY_PHQ9, title=hostile))
+    markup = str(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9, title=hostile))
     root = _parse(markup)
     assert "<script" not in markup
     assert not any(element.tag.endswith("script") for element in root.iter())
@@ -72,13 +73,13 @@ def test_hostile_title_is_escaped():
 
 def test_default_title_names_the_instrument():
     """Without a title the chart is called "<instrument> scores over time"."""
-    root = _parse(render_measure_chart("gad7", [(START, 3)]))
+    root = _parse(render_measure_chart(BUILT_IN["gad7"], [(START, 3)]))
     assert root.find(f"{SVG}title").text == "GAD-7 scores over time"
 
 
 def test_ids_are_unique_across_two_renders_of_the_same_data():
     """Two identical charts on one page share no id, and each fill points at its own pattern."""
-    first, second = (_parse(render_measure_chart("phq9", WEEKLY_PHQ9)) for _ in range(2))
+    first, second = (_parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9)) for _ in range(2))
     ids = [{e.get("id") for e in root.iter() if e.get("id")} for root in (first, second)]
     assert ids[0] and ids[1] and not ids[0] & ids[1]
     for root, own in zip((first, second), ids, strict=True):
@@ -91,7 +92,7 @@ def test_ids_are_unique_across_two_renders_of_the_same_data():
 @pytest.mark.parametrize(("instrument", "bands"), [("phq9", 5), ("gad7", 4)])
 def test_every_band_has_a_region_a_texture_and_a_label(instrument, bands):
     """Bands are told apart without colour: a region each, a distinct pattern, a text label."""
-    root = _parse(render_measure_chart(instrument, [(START, 12)]))
+    root = _parse(render_measure_chart(BUILT_IN[instrument], [(START, 12)]))
     assert len(_with_class(root, "band")) == bands
     bodies = [ET.tostring(p) for p in root.iter(f"{SVG}pattern")]
     assert len(bodies) == bands - 1  # the minimal band is the blank one
@@ -103,15 +104,15 @@ def test_every_band_has_a_region_a_texture_and_a_label(instrument, bands):
 
 def test_y_axis_ticks_run_from_zero_to_the_maximum():
     """The y axis is labelled at each band's lower bound and at the maximum score."""
-    root = _parse(render_measure_chart("phq9", WEEKLY_PHQ9))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9))
     assert [_text(t) for t in _with_class(root, "y-tick")] == ["0", "5", "10", "15", "20", "27"]
-    root = _parse(render_measure_chart("gad7", [(START, 3)]))
+    root = _parse(render_measure_chart(BUILT_IN["gad7"], [(START, 3)]))
     assert [_text(t) for t in _with_class(root, "y-tick")] == ["0", "5", "10", "15", "21"]
 
 
 def test_one_marker_per_point_and_a_line_through_them():
     """Eight check-ins draw eight markers joined by one line, each score labelled."""
-    root = _parse(render_measure_chart("phq9", WEEKLY_PHQ9, SESSIONS))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9, SESSIONS))
     assert len(_with_class(root, "point")) == 8
     assert len(_with_class(root, "score-line")) == 1
     labels = [_text(t) for t in _with_class(root, "score-label")]
@@ -121,7 +122,7 @@ def test_one_marker_per_point_and_a_line_through_them():
 def test_points_are_drawn_in_time_order_whatever_the_input_order():
     """Shuffled points are sorted: the line runs left to right and starts at the first score."""
     shuffled = [WEEKLY_PHQ9[i] for i in (5, 2, 7, 0, 3, 6, 1, 4)]
-    root = _parse(render_measure_chart("phq9", shuffled))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], shuffled))
     coordinates = _with_class(root, "score-line")[0].get("points").split()
     xs = [float(pair.split(",")[0]) for pair in coordinates]
     assert xs == sorted(xs)
@@ -130,7 +131,7 @@ def test_points_are_drawn_in_time_order_whatever_the_input_order():
 
 def test_single_point_draws_a_marker_and_no_line():
     """One check-in is one marker with its score, and no line."""
-    root = _parse(render_measure_chart("phq9", [(START, 12)]))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], [(START, 12)]))
     assert len(_with_class(root, "point")) == 1
     assert _with_class(root, "score-line") == []
     assert [_text(t) for t in _with_class(root, "score-label")] == ["12"]
@@ -141,7 +142,7 @@ def test_single_point_draws_a_marker_and_no_line():
 
 def test_empty_chart_says_no_check_ins_yet():
     """With no check-ins the chart is an empty state that says so, with no markers."""
-    root = _parse(render_measure_chart("phq9", [], SESSIONS))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], [], SESSIONS))
     assert "No check-ins yet" in [_text(t) for t in root.iter(f"{SVG}text")]
     assert root.find(f"{SVG}desc").text == "No PHQ-9 check-ins yet."
     assert _with_class(root, "point") == [] and _with_class(root, "session-marker") == []
@@ -149,7 +150,7 @@ def test_empty_chart_says_no_check_ins_yet():
 
 def test_session_times_become_dashed_markers_with_a_legend_entry():
     """Each session is one dashed vertical marker, and the legend explains "session"."""
-    root = _parse(render_measure_chart("phq9", WEEKLY_PHQ9, SESSIONS))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9, SESSIONS))
     markers = _with_class(root, "session-marker")
     assert len(markers) == 6
     assert all(m.get("stroke-dasharray") and m.get("x1") == m.get("x2") for m in markers)
@@ -160,14 +161,14 @@ def test_session_times_become_dashed_markers_with_a_legend_entry():
 
 def test_no_session_legend_without_sessions():
     """The legend lists "session" only when there are session markers to explain."""
-    root = _parse(render_measure_chart("phq9", WEEKLY_PHQ9))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9))
     assert _with_class(root, "session-marker") == []
     assert "session" not in _text(_with_class(root, "legend")[0])
 
 
 def test_sixty_points_keep_labels_apart():
     """Sixty check-ins: a marker each, a few well-spaced date labels, non-crowded score labels."""
-    root = _parse(render_measure_chart("phq9", SIXTY, SESSIONS))
+    root = _parse(render_measure_chart(BUILT_IN["phq9"], SIXTY, SESSIONS))
     assert len(_with_class(root, "point")) == 60
     ticks = _with_class(root, "x-tick")
     xs = [float(t.get("x")) for t in ticks]
@@ -180,7 +181,7 @@ def test_sixty_points_keep_labels_apart():
 def test_multi_year_range_shows_the_year_where_it_changes():
     """Date labels carry the year on the first tick and where the year turns."""
     points = [(datetime(2024, 11, 1, 12, tzinfo=UTC) + timedelta(weeks=i), 10) for i in range(12)]
-    root = _parse(render_measure_chart("gad7", points))
+    root = _parse(render_measure_chart(BUILT_IN["gad7"], points))
     years = [y for t in _with_class(root, "x-tick") for y in re.findall(r"20\d\d", _text(t))]
     assert years == ["2024", "2025"]
 
@@ -191,22 +192,24 @@ def test_dates_are_labelled_in_the_given_time_zone():
     new_york = ZoneInfo("America/New_York")
     assert (
         "on 2 Mar 2025"
-        in _parse(render_measure_chart("phq9", [(at, 5)], tz=new_york)).find(f"{SVG}desc").text
+        in _parse(render_measure_chart(BUILT_IN["phq9"], [(at, 5)], tz=new_york))
+        .find(f"{SVG}desc")
+        .text
     )
-    assert measure_table_rows("phq9", [(at, 5)], tz=new_york)[0]["date"] == "2 Mar 2025"
-    assert measure_table_rows("phq9", [(at, 5)])[0]["date"] == "3 Mar 2025"
+    assert measure_table_rows(BUILT_IN["phq9"], [(at, 5)], tz=new_york)[0]["date"] == "2 Mar 2025"
+    assert measure_table_rows(BUILT_IN["phq9"], [(at, 5)])[0]["date"] == "3 Mar 2025"
 
 
 def test_naive_datetimes_are_taken_as_utc():
     """Naive times (as SQLite returns them) sort and label as UTC alongside aware ones."""
-    rows = measure_table_rows("gad7", [(datetime(2025, 3, 4, 1, 0), 6), (START, 9)])
+    rows = measure_table_rows(BUILT_IN["gad7"], [(datetime(2025, 3, 4, 1, 0), 6), (START, 9)])
     assert [row["score"] for row in rows] == [9, 6]
 
 
 def test_table_rows_give_date_score_severity_and_change_from_baseline():
     """The text table lists each check-in oldest first with its change from the first score."""
     rows = measure_table_rows(
-        "phq9", [WEEKLY_PHQ9[1], WEEKLY_PHQ9[0], (START + timedelta(weeks=3), 19)]
+        BUILT_IN["phq9"], [WEEKLY_PHQ9[1], WEEKLY_PHQ9[0], (START + timedelta(weeks=3), 19)]
     )
     assert rows[0] == {
         "date": "3 Mar 2025",
@@ -220,17 +223,22 @@ def test_table_rows_give_date_score_severity_and_change_from_baseline():
     assert (rows[1]["change"], rows[1]["change_label"]) == (-2, "\u22122")
     assert (rows[2]["change"], rows[2]["change_label"]) == (0, "No change")
     assert (
-        measure_table_rows("gad7", [(START, 3), (START + timedelta(days=7), 8)])[1]["change_label"]
+        measure_table_rows(BUILT_IN["gad7"], [(START, 3), (START + timedelta(days=7), 8)])[1][
+            "change_label"
+        ]
         == "+5"
     )
-    assert measure_table_rows("phq9", []) == []
+    assert measure_table_rows(BUILT_IN["phq9"], []) == []
 
 
-def test_unknown_instrument_or_impossible_score_is_invalid():
-    """The chart refuses an unknown instrument and a score the instrument cannot produce."""
+def test_unscored_instrument_or_impossible_score_is_invalid():
+    """The chart refuses a questionnaire without a total and a score it cannot produce."""
+    unscored = parse_definition(
+        {"code": "notes", "name": "Notes", "items": [{"id": "a", "text": "?"}]}
+    )
     with pytest.raises(Invalid):
-        render_measure_chart("bdi", WEEKLY_PHQ9)
+        render_measure_chart(unscored, [])
     with pytest.raises(Invalid):
-        render_measure_chart("gad7", [(START, 22)])
+        render_measure_chart(BUILT_IN["gad7"], [(START, 22)])
     with pytest.raises(Invalid):
-        measure_table_rows("phq9", [(START, -1)])
+        measure_table_rows(BUILT_IN["phq9"], [(START, -1)])

@@ -1,10 +1,10 @@
-"""Patients, safety alerts and check-ins (PHQ-9, GAD-7)."""
+"""Patients, safety alerts, instruments and check-ins (any instrument a clinic offers)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import Field, RootModel, computed_field, create_model
+from pydantic import Field
 
 from kap.api.schemas.common import (
     ClientId,
@@ -16,15 +16,19 @@ from kap.api.schemas.common import (
     Timestamp,
 )
 from kap.models import AlertKind
-from kap.services.measures.scoring import INSTRUMENTS, MAX_ANSWER, severity_for
+from kap.services.measures.scoring import BUILT_IN, ITEM_KINDS
 
-INSTRUMENT_KEYS = list(INSTRUMENTS)
-InstrumentName = Literal[tuple(INSTRUMENTS)]  # type: ignore[valid-type]
-SeverityName = Literal[  # type: ignore[valid-type]
-    tuple(sorted({band.severity for spec in INSTRUMENTS.values() for band in spec.bands}))
+#: The shipped instruments' codes (a clinic may offer its own besides).
+INSTRUMENT_KEYS = [code for code, spec in BUILT_IN.items() if spec.kind == "measure"]
+InstrumentCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_]+$",
+        description="A code from GET /api/v1/instruments: " + ", ".join(INSTRUMENT_KEYS) + ", …",
+    ),
 ]
-Answer = Annotated[int, Field(ge=0, le=MAX_ANSWER)]
-MAX_SCORE = max(spec.max_score for spec in INSTRUMENTS.values())
 
 
 class Patient(ResponseModel):
@@ -67,22 +71,23 @@ class Alerts(ResponseModel):
 
 
 class Measure(ResponseModel):
-    """A scored check-in with its answers."""
+    """A completed questionnaire with its answers and, when it is scored, its total."""
 
     id: Id
-    instrument: InstrumentName
-    score: int = Field(ge=0, le=MAX_SCORE)
-    severity: SeverityName
-    answers: list[Answer]
+    instrument: InstrumentCode
+    instrument_version: int = Field(ge=1)
+    name: str = Field(description="The questionnaire's short name, e.g. PHQ-9.")
+    score: int | None = Field(ge=0, description="None when the questionnaire is not scored.")
+    max_score: int | None = Field(ge=0)
+    severity: str | None
+    severity_label: str | None = Field(description="The severity band's words, as published.")
+    answers: list[int | None] = Field(
+        description="Per item in order: the option's value or the number; null for text."
+    )
+    texts: dict[str, str] = Field(description="Text answers by item id.")
     client_id: str | None = Field(max_length=64)
     session_id: Id | None
     created_at: Timestamp
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def severity_label(self) -> str:
-        """The severity band's words, as the scale defines them."""
-        return severity_for(self.instrument, self.score).label
 
 
 class CrisisContact(ResponseModel):
@@ -115,22 +120,67 @@ class PatientMeasures(Measures):
     patient_id: Id
 
 
-def _checkin_for(key: str, items: int) -> type[RequestModel]:
-    """One body shape per instrument, so the number of answers is part of the contract."""
-    return create_model(
-        f"Checkin_{key}",
-        __base__=RequestModel,
-        instrument=(Literal[key], ...),  # type: ignore[valid-type]
-        answers=(Annotated[list[Answer], Field(min_length=items, max_length=items)], ...),
-        client_id=(ClientId | None, None),
-        session_id=(Id | None, Field(None, description="One of the patient's own.")),
-    )
+Answer = Annotated[
+    int | str | None,
+    Field(description="A choice's value or a whole number; text for a text item; null to skip."),
+]
 
 
-_CHECKINS = tuple(_checkin_for(key, len(spec.items)) for key, spec in INSTRUMENTS.items())
+class NewCheckin(RequestModel):
+    """A completed questionnaire; the service checks and scores it (its messages are the API's)."""
+
+    required_by_service = ("instrument", "answers")
+
+    instrument: ServiceChecked[InstrumentCode] = None
+    answers: ServiceChecked[
+        Annotated[
+            list[Answer] | dict[str, Answer],
+            Field(
+                description="In item order (trailing optional ones may be left off), or by item id."
+            ),
+        ]
+    ] = None
+    client_id: ServiceChecked[ClientId | None] = None
+    session_id: ServiceChecked[Id | None] = Field(None, description="One of the patient's own.")
 
 
-class NewCheckin(RootModel):
-    """A check-in; the service checks and scores it (its messages are the API's)."""
+class Option(ResponseModel):
+    """One answer choice: its value (the points it scores) and its words."""
 
-    root: ServiceChecked[Annotated[Union[_CHECKINS], Field(discriminator="instrument")]]  # noqa: UP007
+    value: int
+    label: str
+
+
+class InstrumentItem(ResponseModel):
+    """One question."""
+
+    id: str
+    text: str
+    kind: Literal[ITEM_KINDS]  # type: ignore[valid-type]
+    required: bool
+    scored: bool
+    options: list[Option]
+    minimum: int | None
+    maximum: int | None
+    section: str
+
+
+class InstrumentAnswer(ResponseModel):
+    """A questionnaire as the clinic offers it (its newest version)."""
+
+    code: InstrumentCode
+    name: str
+    title: str
+    version: int = Field(ge=1)
+    question: str
+    scored: bool
+    max_score: int | None
+    built_in: bool = Field(description="Shipped with the app (false: the clinic's own).")
+    source: str
+    items: list[InstrumentItem]
+
+
+class Instruments(ResponseModel):
+    """The questionnaires a patient of the caller's clinic may answer."""
+
+    instruments: list[InstrumentAnswer]

@@ -48,7 +48,6 @@ from kap.services.board.today import PHASE_LABELS
 from kap.services.board.vitals import KINDS, Reading, readings, vitals_limits
 from kap.services.errors import NotFound
 from kap.services.measures import checkins as measures_service
-from kap.services.measures.scoring import INSTRUMENTS, severity_for
 from kap.services.unit_of_work import audited_read
 
 NOT_RECORDED = "Not recorded"
@@ -122,7 +121,7 @@ class MeasureLine:
 
     taken_at: datetime
     name: str
-    score: int
+    score: int | None
     severity: str
     this_session: bool
 
@@ -139,13 +138,13 @@ def _measure_lines(user: User, session: TreatmentSession) -> list[MeasureLine] |
         return None
     return [
         MeasureLine(
-            taken_at=r.created_at,
-            name=INSTRUMENTS[r.instrument].name,
-            score=r.score,
-            severity=severity_for(r.instrument, r.score).label,
-            this_session=r.session_id == session.id,
+            taken_at=view.created_at,
+            name=view.name,
+            score=view.score,
+            severity=view.severity_label or "",
+            this_session=view.session_id == session.id,
         )
-        for r in responses
+        for view in measures_service.views_of(responses)
     ]
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from markupsafe import Markup, escape
 
-from kap.services.measures.scoring import Instrument, get_instrument, severity_for
+from kap.services.errors import Invalid
+from kap.services.measures.scoring import Instrument
 
 Point = tuple[datetime, int]
 
@@ -84,15 +85,24 @@ def _day_label(day: date, *, year: bool = True) -> str:
     return f"{short} {day.year}" if year else short
 
 
+def _top(spec: Instrument) -> int:
+    """The highest total ``spec`` can reach (Invalid when it has no total)."""
+    if spec.max_score is None:
+        message = f"{spec.name} has no total to chart."
+        raise Invalid(message, {"instrument": [message]})
+    return spec.max_score
+
+
 def _sorted_points(spec: Instrument, points: Iterable[Point]) -> list[Point]:
+    _top(spec)
     ordered = sorted(((_aware(at), score) for at, score in points), key=lambda point: point[0])
     for _, score in ordered:
-        severity_for(spec.key, score)  # Invalid for a total the instrument cannot produce
+        spec.band_for(score)  # Invalid for a total the instrument cannot produce
     return ordered
 
 
 def render_measure_chart(
-    instrument: str,
+    instrument: Instrument,
     points: Sequence[Point],
     session_times: Iterable[datetime] = (),
     *,
@@ -108,13 +118,13 @@ def render_measure_chart(
     The SVG has only a viewBox, so CSS scales it to its container: pick ``width`` near the
     width it will be shown at, as labels are sized in viewBox units.
     """
-    spec = get_instrument(instrument)
+    spec = instrument
     ordered = _sorted_points(spec, points)
     sessions = sorted(_aware(at) for at in session_times)
     title_text = title if title is not None else f"{spec.name} scores over time"
     # A per-process counter keeps ids apart within one page render; the content hash keeps
     # them apart when fragments rendered by different worker processes share a page.
-    digest = hashlib.sha256(repr((spec.key, ordered, sessions, title_text)).encode()).hexdigest()
+    digest = hashlib.sha256(repr((spec.code, ordered, sessions, title_text)).encode()).hexdigest()
     uid = f"mc{next(_chart_numbers)}-{digest[:8]}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
@@ -125,7 +135,7 @@ def render_measure_chart(
     ]
     if ordered:
         multi_year = _local_day(ordered[0][0], tz).year != _local_day(ordered[-1][0], tz).year
-        frame = _frame(ordered, sessions, width, height, spec.max_score, multi_year)
+        frame = _frame(ordered, sessions, width, height, _top(spec), multi_year)
         parts += _bands(uid, spec, frame, width)
         parts += _axes(spec, frame, tz, multi_year, _local_day(ordered[0][0], tz))
         parts += _session_lines(frame, sessions, tz)
@@ -139,7 +149,7 @@ def render_measure_chart(
 
 
 def measure_table_rows(
-    instrument: str, points: Sequence[Point], tz: tzinfo | None = None
+    instrument: Instrument, points: Sequence[Point], tz: tzinfo | None = None
 ) -> list[dict[str, object]]:
     """The chart's data as table rows, oldest first, for screen readers and print.
 
@@ -147,11 +157,11 @@ def measure_table_rows(
     ``severity_label``, ``change`` (int, from the first score) and ``change_label``
     ("Baseline", "+2", "No change", or a fall written with a minus sign, U+2212).
     """
-    spec = get_instrument(instrument)
+    spec = instrument
     ordered = _sorted_points(spec, points)
     rows: list[dict[str, object]] = []
     for index, (at, score) in enumerate(ordered):
-        band = severity_for(spec.key, score)
+        band = spec.band_for(score)
         change = score - ordered[0][1]
         day = _local_day(at, tz)
         rows.append(
@@ -179,7 +189,7 @@ def _describe(spec: Instrument, points: list[Point], sessions: int, tz: tzinfo |
     if not points:
         return f"No {spec.name} check-ins yet."
     first, latest = points[0], points[-1]
-    band = severity_for(spec.key, latest[1]).label.lower()
+    band = spec.band_for(latest[1]).label.lower()
     marked = f"; {sessions} session{'s' if sessions != 1 else ''} marked" if sessions else ""
     if len(points) == 1:
         day = _day_label(_local_day(first[0], tz))
@@ -218,7 +228,7 @@ def _frame(
 def _bands(uid: str, spec: Instrument, frame: _Frame, width: int) -> list[str]:
     defs, shapes = ["<defs>"], []
     for band in spec.bands:
-        top = frame.y(min(band.high + 0.5, spec.max_score))
+        top = frame.y(min(band.high + 0.5, _top(spec)))
         bottom = frame.y(max(band.low - 0.5, 0))
         fill = "none"  # the lowest band stays blank: "no texture" is a texture too
         if band.severity in _PATTERNS:
@@ -258,7 +268,7 @@ def _axes(
         ' stroke="currentColor" stroke-width="1"/>'
     ]
     # Ticks at each band's lower bound and at the maximum: the numbers that matter clinically.
-    for score in sorted({band.low for band in spec.bands} | {spec.max_score}):
+    for score in sorted({band.low for band in spec.bands} | {_top(spec)}):
         y = _n(frame.y(score))
         out.append(
             f'<line x1="{_n(frame.left - 4)}" x2="{left}" y1="{y}" y2="{y}" stroke="currentColor"/>'
@@ -329,7 +339,7 @@ def _series(
         )
     for (at, score), (x, y) in zip(points, xy, strict=True):
         text = f"{_day_label(_local_day(at, tz))}: {spec.name} {score}"
-        text += f", {severity_for(spec.key, score).label.lower()}"
+        text += f", {spec.band_for(score).label.lower()}"
         out.append(
             f'<circle class="point" cx="{_n(x)}" cy="{_n(y)}" r="4">'
             f"<title>{escape(text)}</title></circle>"

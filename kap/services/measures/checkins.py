@@ -1,12 +1,15 @@
-"""Check-ins (PHQ-9, GAD-7): recording them once, who may read them, and when the next is due.
+"""Check-ins (any instrument): recording them once, who may read them, and when they are due.
 
-Scoring lives in ``measures.scoring``, drawing in ``kap.services.measures.chart``; this module
+Scoring lives in ``measures.scoring``, which instruments a clinic uses in
+``measures.library``, drawing in ``kap.services.measures.chart``; this module
 owns the rules that touch the database: exactly-once writes, the item-9 safety alert, scoped
 and audited reads, the chart a viewer may see and the clinic's check-in schedule.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
@@ -23,14 +26,13 @@ from kap.services import audit
 from kap.services.errors import Invalid, NotFound
 from kap.services.journal.entries import CLIENT_ID
 from kap.services.measures.chart import measure_table_rows, render_measure_chart
+from kap.services.measures.library import instrument_for, instruments_for
 from kap.services.measures.scoring import (
-    INSTRUMENTS,
-    PHQ9_ITEM9_INDEX,
+    BUILT_IN,
     Instrument,
     MeasureSummary,
-    get_instrument,
+    Scored,
     score_answers,
-    severity_for,
     summarize,
 )
 from kap.services.people.access import get_patient_for
@@ -47,7 +49,75 @@ REASON_INTERVAL = "interval"
 
 def is_item9_positive(response: MeasureResponse) -> bool:
     """True when a PHQ-9 answer to item 9 (thoughts of self-harm) is above 0."""
-    return response.instrument == "phq9" and response.answers[PHQ9_ITEM9_INDEX] > 0
+    return AlertKind.PHQ9_ITEM9 in alert_kinds(response)
+
+
+def instrument_of(response: MeasureResponse) -> Instrument:
+    """The exact version of the instrument ``response`` answered."""
+    return instrument_for(response.clinic_id, response.instrument, response.instrument_version)
+
+
+def alert_kinds(response: MeasureResponse) -> set[str]:
+    """The alert kinds this response's answers raise (per its instrument's definition)."""
+    instrument = instrument_of(response)
+    return {
+        item.alert_kind
+        for item, value in zip(instrument.items, response.answers, strict=False)
+        if item.alert_kind
+        and item.alert_at_least is not None
+        and value is not None
+        and value >= item.alert_at_least
+    }
+
+
+@dataclass(frozen=True)
+class MeasureView:
+    """A stored response as its readers see it: the instrument's words beside the numbers."""
+
+    id: int
+    instrument: str
+    instrument_version: int
+    name: str
+    score: int | None
+    max_score: int | None
+    severity: str | None
+    severity_label: str | None
+    answers: list[int | None]
+    texts: dict[str, str]
+    client_id: str | None
+    session_id: int | None
+    created_at: datetime
+
+
+def views_of(responses: list[MeasureResponse]) -> list[MeasureView]:
+    """Each response with its instrument's name and band label (each version looked up once)."""
+    instruments: dict[tuple[int, str, int], Instrument] = {}
+    views = []
+    for response in responses:
+        key = (response.clinic_id, response.instrument, response.instrument_version)
+        if key not in instruments:
+            instruments[key] = instrument_of(response)
+        instrument = instruments[key]
+        views.append(
+            MeasureView(
+                id=response.id,
+                instrument=response.instrument,
+                instrument_version=response.instrument_version,
+                name=instrument.name,
+                score=response.score,
+                max_score=instrument.max_score,
+                severity=response.severity,
+                severity_label=instrument.band_for(response.score).label
+                if response.score is not None and instrument.scored
+                else None,
+                answers=list(response.answers),
+                texts=json.loads(response.text_answers) if response.text_answers else {},
+                client_id=response.client_id,
+                session_id=response.session_id,
+                created_at=response.created_at,
+            )
+        )
+    return views
 
 
 def _session_error(patient: User, session_id: object) -> list[str]:
@@ -78,7 +148,9 @@ def record_checkin(
 ) -> tuple[MeasureResponse, bool]:
     """Score and store one check-in; the same ``client_id`` again returns the first one.
 
-    A PHQ-9 with item 9 above 0 opens one ``phq9_item9`` alert in the same transaction;
+    ``instrument`` is any code the patient's clinic offers (``library.instruments_for``).
+    Each alert the answers raise (PHQ-9 item 9 above 0 → ``phq9_item9``; a severe side
+    effect; blood in the urine) opens one alert of that kind in the same transaction;
     ``open_alerts_visible_to`` shows it to the whole care team and the clinic admin.
     Returns (response, created). Raises Invalid naming every bad field.
     """
@@ -92,32 +164,16 @@ def record_checkin(
     if session_errors := _session_error(patient, session_id):
         errors["session_id"] = session_errors
     try:
-        scored = score_answers(instrument, answers)
+        spec = instrument_for(patient.clinic_id, instrument)
+        if spec.kind != "measure":
+            message = f"{spec.name} is not a check-in."
+            raise Invalid(message, {"instrument": [message]})
+        scored = score_answers(spec, answers)
     except Invalid as error:
         errors.update(error.fields)
     if errors:
         raise Invalid("Some fields need attention.", errors)
-
-    response = MeasureResponse(
-        clinic_id=patient.clinic_id,
-        patient_id=patient.id,
-        instrument=scored.instrument,
-        answers=list(scored.answers),
-        score=scored.score,
-        severity=scored.severity,
-        client_id=client_id,
-        session_id=session_id,
-    )
-    db.session.add(response)
-    if scored.item9_positive:
-        db.session.add(
-            Alert(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                session_id=session_id,
-                kind=AlertKind.PHQ9_ITEM9,
-            )
-        )
+    response = store_scored(patient, scored, client_id=client_id, session_id=session_id)
     try:
         db.session.flush()
     except IntegrityError:  # the same client_id stored concurrently: that one wins
@@ -137,6 +193,39 @@ def record_checkin(
     return response, True
 
 
+def store_scored(
+    patient: User,
+    scored: Scored,
+    *,
+    client_id: str | None = None,
+    session_id: int | None = None,
+) -> MeasureResponse:
+    """Add a scored response and the alerts it raises (one per kind) to the transaction."""
+    response = MeasureResponse(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        instrument=scored.instrument.code,
+        instrument_version=scored.instrument.version,
+        answers=list(scored.answers),
+        text_answers=json.dumps(dict(scored.texts)) if scored.texts else "",
+        score=scored.score,
+        severity=scored.severity,
+        client_id=client_id,
+        session_id=session_id,
+    )
+    db.session.add(response)
+    for kind in sorted({kind for kind, _ in scored.alerts}):
+        db.session.add(
+            Alert(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                session_id=session_id,
+                kind=kind,
+            )
+        )
+    return response
+
+
 def _by_client_id(patient: User, client_id: str) -> MeasureResponse | None:
     return db.session.scalar(
         select(MeasureResponse).where(
@@ -150,7 +239,9 @@ def _responses_of(patient: User, instrument: str | None = None) -> Select[Measur
         MeasureResponse.patient_id == patient.id, MeasureResponse.clinic_id == patient.clinic_id
     )
     if instrument is not None:
-        query = query.where(MeasureResponse.instrument == get_instrument(instrument).key)
+        query = query.where(
+            MeasureResponse.instrument == instrument_for(patient.clinic_id, instrument).code
+        )
     return query.order_by(MeasureResponse.created_at, MeasureResponse.id)
 
 
@@ -174,7 +265,7 @@ def history(viewer: User, patient_id: int, instrument: str | None = None) -> lis
     A clinician's read is audited as ``measures.read``.
     """
     if instrument is not None:
-        get_instrument(instrument)  # Invalid before anything is read or audited
+        instrument_for(viewer.clinic_id, instrument)  # Invalid before anything is read or audited
     patient = get_patient_for(viewer, patient_id)
     _audit_read(viewer, patient, "measures.read", instrument or "")
     return list(db.session.scalars(_responses_of(patient, instrument)))
@@ -202,7 +293,7 @@ class ExportRow(TypedDict):
     date: str
     time: str
     instrument: str
-    score: int
+    score: int | None
     severity: str
     change: int | None
 
@@ -228,34 +319,67 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
         if at is not None  # always: the query asks for started sessions (typing)
     ]
     zone = ZoneInfo(viewer.clinic.timezone)
-    points = [(response.created_at, response.score) for response in responses]
+    spec = instrument_for(viewer.clinic_id, instrument)
+    points = [
+        (response.created_at, response.score)
+        for response in responses
+        if response.score is not None and response.score <= (spec.max_score or 0)
+    ]
     return {
-        "instrument": get_instrument(instrument),
-        "svg": render_measure_chart(instrument, points, started, width=width, tz=zone),
-        "rows": measure_table_rows(instrument, points, tz=zone),
-        "summary": summarize(instrument, [score for _, score in points]),
+        "instrument": spec,
+        "svg": render_measure_chart(spec, points, started, width=width, tz=zone),
+        "rows": measure_table_rows(spec, points, tz=zone),
+        "summary": summarize(spec, [score for _, score in points]),
     }
+
+
+#: Charted for every patient, answered or not: the course's main outcome measures.
+ALWAYS_CHARTED = ("phq9", "gad7")
+
+
+def charts_with_scores(viewer: User, patient_id: int, *, width: int = 640) -> list[MeasureChart]:
+    """A chart per scored instrument the patient has answered (PHQ-9 and GAD-7 always), in the
+    clinic's order. Scoped and audited like ``chart_for``."""
+    patient = get_patient_for(viewer, patient_id)
+    answered = set(
+        db.session.scalars(
+            _responses_of(patient)
+            .with_only_columns(MeasureResponse.instrument)
+            .distinct()
+            .order_by(None)
+        )
+    )
+    return [
+        chart_for(viewer, patient_id, spec.code, width=width)
+        for spec in instruments_for(patient.clinic_id)
+        if spec.scored and (spec.code in answered or spec.code in ALWAYS_CHARTED)
+    ]
 
 
 @dataclass(frozen=True)
 class DueCheckin:
     """A questionnaire the patient should answer now, and why."""
 
-    instrument: str
+    spec: Instrument
     reason: str  # REASON_BEFORE_SESSION or REASON_INTERVAL
     due_since: datetime
     session_id: int | None = None  # the session it prepares for (before_session only)
     session_at: datetime | None = None
 
     @property
+    def instrument(self) -> str:
+        """The questionnaire's code, e.g. "phq9"."""
+        return self.spec.code
+
+    @property
     def name(self) -> str:
         """The questionnaire's short name, e.g. "PHQ-9"."""
-        return INSTRUMENTS[self.instrument].name
+        return self.spec.name
 
     @property
     def question_count(self) -> int:
         """How many questions it has."""
-        return len(INSTRUMENTS[self.instrument].items)
+        return len(self.spec.items)
 
 
 def due_checkins(
@@ -266,6 +390,7 @@ def due_checkins(
     latest_taken: dict[str, datetime],
     interval_days: int,
     next_session_id: int | None = None,
+    instruments: Sequence[Instrument] = (BUILT_IN["phq9"], BUILT_IN["gad7"]),
 ) -> list[DueCheckin]:
     """The schedule itself, on plain values (``checkins_due`` gathers them from the database).
 
@@ -279,8 +404,8 @@ def due_checkins(
     ended = [end for end in session_ends if end <= now]
     last_end = max(ended, default=None)
     due = []
-    for key in INSTRUMENTS:
-        taken = latest_taken.get(key)
+    for spec in instruments:
+        taken = latest_taken.get(spec.code)
         item = None
         if next_session_at is not None:
             window = next_session_at - PRE_SESSION_WINDOW
@@ -289,13 +414,13 @@ def due_checkins(
             due_since = window if previous_end is None else max(previous_end, window)
             if now >= due_since and (taken is None or taken < counts_from):
                 item = DueCheckin(
-                    key, REASON_BEFORE_SESSION, due_since, next_session_id, next_session_at
+                    spec, REASON_BEFORE_SESSION, due_since, next_session_id, next_session_at
                 )
         if item is None and last_end is not None:
             anchor = max(last_end, taken) if taken is not None else last_end
             due_since = anchor + timedelta(days=max(1, interval_days))
             if now >= due_since:
-                item = DueCheckin(key, REASON_INTERVAL, due_since)
+                item = DueCheckin(spec, REASON_INTERVAL, due_since)
         if item is not None:
             due.append(item)
     return due
@@ -331,7 +456,18 @@ def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]
         ],  # all: completed_at IS NOT NULL (typing)
         latest_taken={key: at for key, at in latest if at is not None},
         interval_days=patient.clinic.checkin_interval_days,
+        instruments=_asked_before_sessions(patient, scheduled),
     )
+
+
+def _asked_before_sessions(patient: User, scheduled: TreatmentSession | None) -> list[Instrument]:
+    """The instruments the next session's template asks before it (PHQ-9, GAD-7 by default).
+
+    A code the clinic no longer offers is skipped rather than asked in a form nobody can send.
+    """
+    codes = scheduled.template_version.checkin_instruments if scheduled else ["phq9", "gad7"]
+    offered = {spec.code: spec for spec in instruments_for(patient.clinic_id)}
+    return [offered[code] for code in codes if code in offered]
 
 
 @audited_read
@@ -347,18 +483,22 @@ def export_rows(viewer: User, patient_id: int) -> list[ExportRow]:
     zone = ZoneInfo(patient.clinic.timezone)
     baselines: dict[str, int] = {}
     rows: list[ExportRow] = []
-    for response in db.session.scalars(_responses_of(patient)):
-        local = response.created_at.astimezone(zone)
-        first = response.instrument not in baselines
-        baseline = baselines.setdefault(response.instrument, response.score)
+    for view in views_of(list(db.session.scalars(_responses_of(patient)))):
+        local = view.created_at.astimezone(zone)
+        first = view.instrument not in baselines
+        if view.score is not None:
+            baselines.setdefault(view.instrument, view.score)
+        baseline = baselines.get(view.instrument)
         rows.append(
             {
                 "date": local.strftime("%Y-%m-%d"),
                 "time": local.strftime("%H:%M"),
-                "instrument": INSTRUMENTS[response.instrument].name,
-                "score": response.score,
-                "severity": severity_for(response.instrument, response.score).label,
-                "change": None if first else response.score - baseline,
+                "instrument": view.name,
+                "score": view.score,
+                "severity": view.severity_label or "",
+                "change": None
+                if first or view.score is None or baseline is None
+                else view.score - baseline,
             }
         )
     return rows

@@ -1,4 +1,4 @@
-// Check-ins (PHQ-9, GAD-7) through the outbox: answers are saved on the phone first, then sent
+// Check-ins (any questionnaire) through the outbox: answers are saved on the phone first, then sent
 // once (client_id). Online, the result page follows; offline, the page says where the answers
 // are — and if question 9 of the PHQ-9 was answered above 0, crisis support comes first at once,
 // without waiting for the server.
@@ -9,20 +9,43 @@ import * as outbox from '../lib/outbox.js';
 const form = document.querySelector('[data-checkin-form]');
 const user = currentUser();
 
-function answers() {
-  const count = form.querySelectorAll('fieldset[id^="q"]').length;
-  const chosen = [];
-  for (let n = 1; n <= count; n += 1) {
-    const picked = form.querySelector(`input[name="q${n}"]:checked`);
-    chosen.push(picked ? Number(picked.value) : null);
+const questions = [...form.querySelectorAll('[data-question]')];
+
+// One answer per question, as the API reads it: a number for choices and number fields, text
+// for text boxes, null where nothing was given.
+function answerOf(question) {
+  const kind = question.dataset.question;
+  if (kind === 'choice') {
+    const picked = question.querySelector('input:checked');
+    return picked ? Number(picked.value) : null;
   }
-  return chosen;
+  const field = question.querySelector('input, textarea');
+  const value = field.value.trim();
+  if (!value) return null;
+  return kind === 'number' ? Number(value) : value;
+}
+
+function complete(question, answer) {
+  const field = question.querySelector('input, textarea');
+  if (!field.required) return answer === null || question.dataset.question !== 'number' || Number.isInteger(answer);
+  return (
+    answer !== null && (question.dataset.question !== 'number' || (Number.isInteger(answer) && field.checkValidity()))
+  );
+}
+
+// PHQ-9 item 9 (thoughts of self-harm) at or above its threshold: crisis contacts come first.
+function crisis() {
+  return questions.some((question) => {
+    const at = question.dataset.crisisAt;
+    const answer = answerOf(question);
+    return at !== undefined && answer !== null && answer >= Number(at);
+  });
 }
 
 async function save(event) {
-  const chosen = answers();
-  const missing = chosen.indexOf(null);
-  if (missing !== -1) return; // the server's page lists what is missing (the plain form post)
+  const chosen = questions.map(answerOf);
+  // Anything missing or malformed: the plain form post, whose page says what and where.
+  if (!questions.every((question, index) => complete(question, chosen[index]))) return;
   event.preventDefault();
   const instrument = form.dataset.instrument;
   const session = form.elements.namedItem('session_id')?.value;
@@ -48,7 +71,7 @@ async function save(event) {
   form.hidden = true;
   panel.hidden = false;
   // PHQ-9 item 9 (thoughts of self-harm): crisis contacts first, whatever the network does.
-  panel.querySelector('[data-checkin-crisis]').hidden = !(instrument === 'phq9' && chosen[8] > 0);
+  panel.querySelector('[data-checkin-crisis]').hidden = !crisis();
   const label = panel.querySelector('[data-sync-label]');
   panel.focus();
   const { state, result } = await sent;
