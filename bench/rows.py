@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from bench import textgen
 from kap.crypto import encrypt
 from kap.models import CoursePattern, SessionStatus
-from kap.services.measures.scoring import INSTRUMENTS, PHQ9_ITEM9_INDEX, severity_for
+from kap.services.measures.scoring import BUILT_IN
+
+#: PHQ-9 item 9 (thoughts of self-harm) is the ninth answer.
+PHQ9_ITEM9_INDEX = 8
 
 name = textgen.person_name
 HOUR = timedelta(hours=1)
@@ -193,7 +196,7 @@ def _comment(plan: Plan, entry_id: int, author_id: int, at: datetime) -> None:
 
 
 def _answers(rng: random.Random, instrument: str, score: int, item9: bool) -> list[int]:
-    answers = [0] * len(INSTRUMENTS[instrument].items)
+    answers = [0] * len(BUILT_IN[instrument].scored_items)
     if item9:
         answers[PHQ9_ITEM9_INDEX] = 1
     order = [i for i in range(len(answers)) if not (instrument == "phq9" and i == PHQ9_ITEM9_INDEX)]
@@ -218,7 +221,7 @@ def _checkins(plan: Plan, patient: dict, therapist: dict, sessions: list[dict], 
             if made == count:
                 return
             made += 1
-            maximum = INSTRUMENTS[instrument].max_score
+            maximum = BUILT_IN[instrument].max_score or 0
             trend = 1 - 0.55 * evening / max(1, evenings - 1)
             score = max(0, min(maximum, round(baselines[instrument] * trend + rng.gauss(0, 2))))
             item9 = instrument == "phq9" and rng.random() < 0.01
@@ -234,7 +237,7 @@ def _checkins(plan: Plan, patient: dict, therapist: dict, sessions: list[dict], 
                     "instrument": instrument,
                     "answers": answers,
                     "score": score,
-                    "severity": severity_for(instrument, score).severity,
+                    "severity": BUILT_IN[instrument].band_for(score).severity,
                     "client_id": f"bench-m-{response_id}",
                     "created_at": at,
                 },

@@ -1,4 +1,5 @@
-"""Safety alerts: a patient's Call staff from session mode, a positive PHQ-9 item 9."""
+"""Safety alerts: Call staff from session mode, a positive PHQ-9 item 9, a severe side effect,
+bladder symptoms."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ class AlertKind(enum.StrEnum):
     SIDE_EFFECT_SEVERE = "side_effect_severe"
     #: Bladder symptoms that need a clinician (blood in the urine, pain).
     BLADDER_SYMPTOMS = "bladder_symptoms"
+
+
+#: What each kind of alert says on a clinician's screen.
+ALERT_LABELS: dict[str, str] = {
+    AlertKind.CALL_STAFF: "Call staff from session mode",
+    AlertKind.PHQ9_ITEM9: "PHQ-9 item 9 answered above 0",
+    AlertKind.SIDE_EFFECT_SEVERE: "A side effect rated severe after a session",
+    AlertKind.BLADDER_SYMPTOMS: "Bladder symptoms to follow up (pain or blood in the urine)",
+}
 
 
 class Alert(Model):
@@ -57,6 +67,11 @@ class Alert(Model):
     resolution_note = EncryptedText(
         "resolution_note_ciphertext", "resolution_note", lambda alert: alert.clinic_id
     )
+
+    @property
+    def kind_label(self) -> str:
+        """The alert in words, as clinicians read it."""
+        return ALERT_LABELS.get(self.kind, self.kind)
 
     patient: Mapped[User] = relationship(
         "User",
