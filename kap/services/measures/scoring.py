@@ -400,12 +400,18 @@ def parse_definition(data: object, *, clinic_id: int | None = None) -> Instrumen
     )
 
 
+#: The order clinics and patients see the shipped instruments in: outcome measures first.
+SHIPPED_ORDER = ("phq9", "gad7", "pcl5", "auditc", "side_effects", "bladder", "intake")
+
+
 def _load_built_ins() -> Mapping[str, Instrument]:
     loaded = {}
-    for path in sorted(DEFINITIONS.glob("*.json")):
+    for path in DEFINITIONS.glob("*.json"):
         instrument = parse_definition(json.loads(path.read_text(encoding="utf-8")))
         loaded[instrument.code] = instrument
-    return MappingProxyType(loaded)
+    order = {code: n for n, code in enumerate(SHIPPED_ORDER)}
+    ranked = sorted(loaded, key=lambda code: (order.get(code, len(order)), code))
+    return MappingProxyType({code: loaded[code] for code in ranked})
 
 
 # --- scoring answers --------------------------------------------------------------------------
