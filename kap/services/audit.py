@@ -179,6 +179,7 @@ KNOWN_ACTIONS = (
     "alert.acknowledge",
     "alert.resolve",
     "data.export",
+    "fhir.export",
     "data.deletion_request",
     "data.deletion",
     "audit.export",
