@@ -22,6 +22,7 @@ from kap.api import (  # noqa: E402,F401
     alerts,
     audit,
     discharge,
+    fhir,
     journal,
     measures,
     monitoring,

@@ -88,8 +88,8 @@ def _inline(node: Any, defs: dict[str, Schema]) -> Any:
     return {key: _inline(value, defs) for key, value in node.items()}
 
 
-def _answer(description: str, schema: Schema) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _answer(description: str, schema: Schema, media_type: str = "application/json") -> Schema:
+    return {"description": description, "content": {media_type: {"schema": schema}}}
 
 
 def _operation_object(op: Operation, refs: dict[type[BaseModel], Schema]) -> Schema:
@@ -129,7 +129,9 @@ def _operation_object(op: Operation, refs: dict[type[BaseModel], Schema]) -> Sch
     if params:
         result["parameters"] = params
     responses = {
-        str(status): _answer(description, refs[model] if isinstance(model, type) else model)
+        str(status): _answer(
+            description, refs[model] if isinstance(model, type) else model, op.media_type
+        )
         for status, (description, model) in op.responses.items()
     }
     for status in sorted(errors):

@@ -62,6 +62,8 @@ class Operation:
     parameters: tuple[Schema, ...] = ()
     description: str | None = None
     path_parameters: tuple[str, ...] = field(default=())
+    #: The media type of the success answers (errors are always application/json).
+    media_type: str = "application/json"
 
     @property
     def csrf(self) -> bool:
@@ -85,13 +87,15 @@ def operation(
     body: type[BaseModel] | None = None,
     parameters: tuple[Schema, ...] | list[Schema] = (),
     description: str | None = None,
+    media_type: str = "application/json",
 ) -> Callable:
     """Register an API view at ``rule`` (under /api/v1) and describe it.
 
     ``roles`` None: anyone, no sign-in; ``()``: any signed-in role (401 otherwise); named
     roles also answer 403. Signed-in writes take X-CSRFToken and answer 400 without it; a
     ``body`` (read with ``kap.api.io.read_body``) answers 400 when invalid and 413 when too
-    large. ``errors`` are the other statuses the view may answer.
+    large. ``errors`` are the other statuses the view may answer. ``media_type``: the success
+    answers' type when not JSON's own (a FHIR export is ``application/fhir+json``).
     """
 
     def decorator(view: Callable) -> Callable:
@@ -111,6 +115,7 @@ def operation(
                 parameters=tuple(parameters),
                 description=description,
                 path_parameters=tuple(_CONVERTER.findall(rule)),
+                media_type=media_type,
             )
         )
         return guarded
