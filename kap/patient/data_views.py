@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from kap.patient import bp
 from kap.services.people.data_rights import export_patient_data, request_deletion
+from kap.services.people.fhir_export import patient_bundle
 from kap.web.forms import CsrfOnlyForm
 
 
@@ -26,6 +27,17 @@ def export_json():
         body,
         mimetype="application/json",
         headers={"Content-Disposition": 'attachment; filename="kap-companion-my-data.json"'},
+    )
+
+
+@bp.route("/my-data/record.fhir.json")
+def export_fhir():
+    """The record as a FHIR R4 Bundle, the health-data standard another clinic's system reads."""
+    body = json.dumps(patient_bundle(current_user, current_user.id), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/fhir+json",
+        headers={"Content-Disposition": 'attachment; filename="kap-record.fhir.json"'},
     )
 
 

@@ -1,15 +1,17 @@
-"""Measures for the care team: CSV export."""
+"""Downloads for the care team: measures as CSV, the whole record as FHIR."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 from flask import Response
 from flask_login import current_user
 
 from kap.models.base import utcnow
 from kap.services.measures import checkins as measures
+from kap.services.people.fhir_export import patient_bundle
 from kap.therapist import bp
 
 COLUMNS = ("date", "time", "instrument", "score", "severity", "change_from_baseline")
@@ -47,5 +49,17 @@ def measures_csv(patient_id: int):
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/patients/<int:patient_id>/record.fhir.json")
+def fhir_record(patient_id: int):
+    """Download a care-team patient's record as a FHIR R4 Bundle (an audited export)."""
+    bundle = patient_bundle(current_user, patient_id)
+    filename = f"kap-record-patient-{patient_id}.fhir.json"
+    return Response(
+        json.dumps(bundle, ensure_ascii=False, indent=2),
+        mimetype="application/fhir+json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
