@@ -142,10 +142,12 @@ patient.checkin_result      GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROL
 patient.my_data             GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.export_json         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.export_page         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+patient.export_fhir         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.ask_for_deletion    POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
 therapist.dashboard         GET    AUTH  ROLE  ROLE  200   200   ROLE  ROLE  200   ROLE
 therapist.patient           GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
+therapist.fhir_record       GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.entry             GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.comment           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.add_clinical_note POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
@@ -216,6 +218,9 @@ api.create_measure          POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROL
 api.list_measures           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 api.list_instruments        GET    AUTH  200   200   200   200   200   200   200   200
 api.patient_measures        GET    AUTH  ROLE  ROLE  200   GONE  200   ROLE  GONE  GONE
+# The FHIR record: the patient and the care team; not the clinic admin (fhir_export.py).
+api.my_fhir                 GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+api.patient_fhir            GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 api.list_alerts             GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 api.post_discharge          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon
 api.post_discharge_reopen   POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out

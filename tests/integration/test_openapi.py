@@ -130,10 +130,9 @@ class Contract:
         if "$ref" in answer:
             pointer_parts = tuple(answer["$ref"].removeprefix("#/").split("/"))
             answer = self.spec["components"]["responses"][pointer_parts[-1]]
-        assert response.mimetype == "application/json"
-        schema_ref = SPEC_URI + self._pointer(
-            *pointer_parts, "content", "application/json", "schema"
-        )
+        (media_type,) = answer["content"]  # application/json, or e.g. application/fhir+json
+        assert response.mimetype == media_type
+        schema_ref = SPEC_URI + self._pointer(*pointer_parts, "content", media_type, "schema")
         validator = Draft202012Validator(
             {"$ref": schema_ref},
             registry=self.registry,
@@ -259,6 +258,21 @@ def test_patients_alerts_and_measures_match_the_description(api_as, people, cont
         assert "phq9_item9" in {alert["kind"] for alert in alerts}
         history = "/api/v1/patients/{patient_id}/measures"
         assert contract.call(clinician, "GET", history, patient_id=mine).json["measures"]
+
+
+def test_fhir_exports_match_the_description(spec, api_as, people, contract):
+    """The FHIR routes answer application/fhir+json as described; errors stay in our format."""
+    mine = people["patient@demo.test"].id
+    path = "/api/v1/patients/{patient_id}/fhir"
+    assert set(spec["paths"][path]["get"]["responses"]["200"]["content"]) == {
+        "application/fhir+json"
+    }
+    patient = api_as("patient@demo.test")
+    assert contract.call(patient, "GET", "/api/v1/me/fhir").json["type"] == "collection"
+    assert contract.call(patient, "GET", path, patient_id=mine).status_code == 403
+    therapist = api_as("therapist@demo.test")
+    assert contract.call(therapist, "GET", path, patient_id=mine).status_code == 200
+    assert contract.call(therapist, "GET", path, patient_id=999999).status_code == 404
 
 
 def test_audit_matches_the_description(api_as, people, contract):
