@@ -3,13 +3,16 @@ that names the place of a mistake but never the patient's data."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from kap.services.measures.scoring import BUILT_IN, parse_definition
 from kap.services.people import fhir_resources as fhir
 from kap.services.people.fhir_export import InvalidFhir, bundle_of, validate_bundle
 
@@ -134,3 +137,117 @@ def test_an_invalid_bundle_is_refused_without_its_values():
         validate_bundle(bundle_of([broken]))
     assert "birthDate" in str(error.value)
     assert "secret" not in str(error.value)
+
+
+# --- questionnaires on the engine ---------------------------------------------------------
+
+PHQ9_ITEM_CODES = [
+    "44250-9", "44255-8", "44259-0", "44254-1", "44251-7",
+    "44258-2", "44252-5", "44253-3", "44260-8",
+]  # fmt: skip
+CLINIC_FORM = {
+    "code": "sleep",
+    "version": 3,
+    "kind": "measure",
+    "name": "Sleep",
+    "title": "Sleep check",
+    "question": "About last night",
+    "source": "Demo Clinic's own",
+    "items": [
+        {"id": "hours", "text": "Hours slept", "kind": "number", "min": 0, "max": 24},
+        {
+            "id": "quality",
+            "text": "How well did you sleep?",
+            "required": False,
+            "options": [{"value": 0, "label": "Badly"}, {"value": 1, "label": "Well"}],
+        },
+        {"id": "notes", "text": "Anything else?", "kind": "text", "required": False},
+    ],
+}
+SCORED_FORM = {
+    "code": "worries",
+    "version": 1,
+    "kind": "measure",
+    "name": "Worries",
+    "title": "Two worries",
+    "question": "This week",
+    "source": "Demo Clinic's own",
+    "options": [{"value": 0, "label": "No"}, {"value": 1, "label": "Yes"}],
+    "scoring": {"max": 2, "bands": [[0, 0, "none", "None"], [1, 2, "some", "Some"]]},
+    "items": [{"id": "a", "text": "Worried?"}, {"id": "b", "text": "Slept badly?"}],
+}
+
+
+def _response(answers, text_answers=None, score=None):
+    return SimpleNamespace(
+        id=21,
+        created_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+        answers=answers,
+        text_answers=text_answers,
+        score=score,
+    )
+
+
+def test_phq9_response_points_at_loinc_and_codes_every_item_and_answer():
+    """PHQ-9: questionnaire http://loinc.org/q/44249-1; linkIds are the engine's item ids, each
+    scored item names its LOINC code, each answer is a LOINC answer code with its points."""
+    phq9 = BUILT_IN["phq9"]
+    answers = [0, 1, 2, 3, 0, 1, 2, 3, 1, 2]
+    resource = fhir.questionnaire_response(_response(answers, score=13), phq9, PATIENT)
+    QuestionnaireResponse.model_validate(resource)
+    assert resource["questionnaire"] == "http://loinc.org/q/44249-1"
+    assert resource["status"] == "completed"
+    assert [i["linkId"] for i in resource["item"]] == [*map(str, range(1, 10)), "difficulty"]
+    codes = [i["extension"][0]["valueCoding"]["code"] for i in resource["item"][:9]]
+    assert codes == PHQ9_ITEM_CODES
+    for item, points in zip(resource["item"][:9], answers, strict=False):
+        coding = item["answer"][0]["valueCoding"]
+        assert coding["system"] == LOINC and coding["code"].startswith("LA")
+        assert coding["extension"][0]["valueDecimal"] == points
+    assert resource["item"][0]["answer"][0]["valueCoding"]["code"] == "LA6568-5"  # Not at all
+    difficulty = resource["item"][9]
+    assert difficulty["extension"][0]["valueCoding"]["code"] == "69722-7"
+    assert difficulty["answer"][0]["valueCoding"]["display"] == "Very difficult"
+
+
+def test_phq9_total_is_loinc_44261_6_with_its_severity():
+    """The total Observation: 44261-6, survey, the score, the band's label, derivedFrom."""
+    phq9 = BUILT_IN["phq9"]
+    total = fhir.total_observation(_response([1] * 9 + [0], score=9), phq9, PATIENT)
+    Observation.model_validate(total)
+    assert _codes(total["code"]) == {(LOINC, "44261-6")}
+    assert total["valueInteger"] == 9
+    assert total["interpretation"] == [{"text": "Mild"}]
+    assert total["derivedFrom"] == [{"reference": fhir.full_url("measure_response", 21)}]
+
+
+def test_a_historic_phq9_without_the_difficulty_answer_has_nine_items():
+    """Responses from before the 10th item existed export their nine answers."""
+    resource = fhir.questionnaire_response(_response([0] * 9, score=0), BUILT_IN["phq9"], PATIENT)
+    assert len(resource["item"]) == 9
+
+
+def test_clinic_questionnaire_numbers_texts_and_skipped_answers():
+    """A clinic's own questionnaire: our versioned canonical, a number as valueInteger, text
+    as valueString, a choice without a LOINC code under our system, skipped items left out;
+    unscored, so no total Observation."""
+    form = parse_definition(CLINIC_FORM, clinic_id=1)
+    response = _response([7, None, None], json.dumps({"notes": "Woke at four"}))
+    resource = fhir.questionnaire_response(response, form, PATIENT)
+    QuestionnaireResponse.model_validate(resource)
+    assert resource["questionnaire"] == "urn:kap:questionnaire:sleep|3"
+    answers = {i["linkId"]: i["answer"][0] for i in resource["item"]}
+    assert answers == {"hours": {"valueInteger": 7}, "notes": {"valueString": "Woke at four"}}
+    assert fhir.total_observation(response, form, PATIENT) is None
+    chosen = fhir.questionnaire_response(_response([7, 1, None]), form, PATIENT)
+    coding = chosen["item"][1]["answer"][0]["valueCoding"]
+    assert (coding["system"], coding["code"], coding["display"]) == (fhir.KAP_ANSWER, "1", "Well")
+
+
+def test_a_total_without_a_loinc_code_uses_our_instrument_system():
+    """A scored instrument with no LOINC total is coded urn:kap:instrument + its code."""
+    form = parse_definition(SCORED_FORM, clinic_id=1)
+    total = fhir.total_observation(_response([1, 1], score=2), form, PATIENT)
+    Observation.model_validate(total)
+    assert _codes(total["code"]) == {(fhir.KAP_INSTRUMENT, "worries")}
+    assert total["interpretation"] == [{"text": "Some"}]

@@ -11,6 +11,7 @@ refer to one another by ``urn:uuid:`` (the bundle's ``fullUrl``s).
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -103,7 +104,7 @@ def _choice_answer(instrument: Instrument, item_index: int, value: int) -> Resou
 
 def _items(instrument: Instrument, response: MeasureResponse) -> list[Resource]:
     """One item per answered question, in the instrument's order."""
-    texts: dict[str, str] = response.text_answers or {}
+    texts: dict[str, str] = json.loads(response.text_answers) if response.text_answers else {}
     answers = list(response.answers or [])
     items = []
     for index, item in enumerate(instrument.items):
