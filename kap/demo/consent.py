@@ -146,7 +146,7 @@ def seed_demo_consent(users: dict[str, User]) -> None:
                 document_sha256=demo.sha256,
                 typed_name=patient.name,
                 agreed=True,
-                signed_at=utcnow() - timedelta(days=45),
+                signed_at=utcnow().replace(second=0, microsecond=0) - timedelta(days=45),
             )
         )
     db.session.commit()

@@ -314,11 +314,24 @@ def test_phase_endpoint_answers_409_consent_required(app, people, session_id, ap
         session = db.session.get(TreatmentSession, session_id)
         _require_consent(monkeypatch, session.template_version)
         _new_version()
+        patient = user_by_email("patient@demo.test")
+        next_week = db.session.scalars(
+            select(TreatmentSession.id)
+            .where(
+                TreatmentSession.patient_id == patient.id,
+                TreatmentSession.status == SessionStatus.SCHEDULED,
+                TreatmentSession.id != session_id,
+            )
+            .order_by(TreatmentSession.scheduled_at.desc())
+        ).first()
         db.session.remove()
     api = api_as("patient@demo.test")
     answer = api.post(f"/api/v1/sessions/{session_id}/phase", json={"phase": "session"})
     assert answer.status_code == 409
     assert answer.get_json()["error"]["code"] == "consent_required"
+    later = api.post(f"/api/v1/sessions/{next_week}/phase", json={"phase": "session"})
+    assert later.status_code == 409
+    assert later.get_json()["error"]["code"] == "not_today"  # outside the window: that first
 
 
 def test_prepare_page_says_sign_the_consent_first(app, people, session_id, page_as, monkeypatch):
