@@ -1,7 +1,7 @@
 """consent: versioned consent documents per clinic, and patients' signatures on them
 
 Revision ID: 0008_consent
-Revises: 0006_session_day
+Revises: 0007_instruments
 Create Date: 2026-12-03 08:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_consent'
-down_revision = '0006_session_day'
+down_revision = '0007_instruments'
 branch_labels = None
 depends_on = None
 

@@ -40,13 +40,10 @@ def _sign(patient, document: ConsentDocument, name: str | None = None):
     return consent.sign(patient, document.id, name or patient.name, True, document.sha256)
 
 
-def _require_consent(monkeypatch, version: TemplateVersion) -> None:
+def _require_consent(version: TemplateVersion) -> None:
     """Make the session's template version require consent."""
-    if "requires_consent" in TemplateVersion.__table__.columns:
-        version.requires_consent = True
-        db.session.commit()
-    else:  # until the lead's 0007 migration adds the column
-        monkeypatch.setattr(TemplateVersion, "requires_consent", True, raising=False)
+    version.requires_consent = True
+    db.session.commit()
 
 
 # --- the demo ------------------------------------------------------------------------------
@@ -265,12 +262,10 @@ def test_signed_copy_scoping(ctx, people):
 # --- the start gate --------------------------------------------------------------------------
 
 
-def test_a_template_requiring_consent_cannot_start_until_it_is_signed(
-    ctx, people, session_id, monkeypatch
-):
+def test_a_template_requiring_consent_cannot_start_until_it_is_signed(ctx, people, session_id):
     patient = user_by_email("patient@demo.test")
     session = db.session.get(TreatmentSession, session_id)
-    _require_consent(monkeypatch, session.template_version)
+    _require_consent(session.template_version)
     assert consent.has_signed_current(patient)
     current = _new_version()  # the clinic updates its consent: the patient must sign again
     with pytest.raises(Conflict) as refused:
@@ -288,10 +283,10 @@ def test_a_template_requiring_consent_cannot_start_until_it_is_signed(
     assert changed and session.status == SessionStatus.SESSION
 
 
-def test_not_today_still_comes_before_consent_required(ctx, people, session_id, monkeypatch):
+def test_not_today_still_comes_before_consent_required(ctx, people, session_id):
     patient = user_by_email("patient@demo.test")
     session = db.session.get(TreatmentSession, session_id)
-    _require_consent(monkeypatch, session.template_version)
+    _require_consent(session.template_version)
     _new_version()
     tomorrow = window_for(session).closes_at + timedelta(hours=2)
     with pytest.raises(Conflict) as refused:
@@ -309,10 +304,10 @@ def test_templates_that_do_not_require_consent_are_not_gated(ctx, people, sessio
     assert refused.value.code == "conflict"  # only the unticked items
 
 
-def test_phase_endpoint_answers_409_consent_required(app, people, session_id, api_as, monkeypatch):
+def test_phase_endpoint_answers_409_consent_required(app, people, session_id, api_as):
     with app.app_context():
         session = db.session.get(TreatmentSession, session_id)
-        _require_consent(monkeypatch, session.template_version)
+        _require_consent(session.template_version)
         _new_version()
         patient = user_by_email("patient@demo.test")
         next_week = db.session.scalars(
@@ -334,10 +329,10 @@ def test_phase_endpoint_answers_409_consent_required(app, people, session_id, ap
     assert later.get_json()["error"]["code"] == "not_today"  # outside the window: that first
 
 
-def test_prepare_page_says_sign_the_consent_first(app, people, session_id, page_as, monkeypatch):
+def test_prepare_page_says_sign_the_consent_first(app, people, session_id, page_as):
     with app.app_context():
         session = db.session.get(TreatmentSession, session_id)
-        _require_consent(monkeypatch, session.template_version)
+        _require_consent(session.template_version)
         _new_version()
         db.session.remove()
     browser = page_as("patient@demo.test")

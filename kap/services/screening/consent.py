@@ -276,8 +276,7 @@ def has_signed_current(patient: User) -> bool:
 
 def consent_missing(session: TreatmentSession) -> bool:
     """Whether the session's template requires a signed consent the patient lacks."""
-    # TODO(i15): session.template_version.requires_consent once 0007_instruments is in main.
-    if not getattr(session.template_version, "requires_consent", False):
+    if not session.template_version.requires_consent:
         return False
     return not has_signed_current(session.patient)
 
