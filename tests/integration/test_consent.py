@@ -454,3 +454,30 @@ def test_admin_writes_a_new_version_and_bad_input_keeps_the_text(app, people, pa
     )
     assert stale.status_code == 409
     assert "Version 2 was saved while you were editing" in stale.get_data(as_text=True)
+
+
+def test_admin_makes_a_template_require_consent_in_the_editor(app, people, page_as):
+    from kap.demo.content import WALKTHROUGH
+    from kap.models import SessionTemplate
+
+    with app.app_context():
+        template = db.session.scalar(
+            select(SessionTemplate).where(SessionTemplate.name == WALKTHROUGH)
+        )
+        template_id = template.id
+        assert not template.current_version.requires_consent
+    browser = page_as("admin@demo.test")
+    page = browser.get(f"/clinic/templates/{template_id}").get_data(as_text=True)
+    assert "signed the clinic's current" in page
+    fields = form_data(page, "/clinic/templates")
+    assert "requires_consent" not in fields
+    saved = browser.post(
+        f"/clinic/templates/{template_id}",
+        data=fields | {"requires_consent": "y", "action": "save"},
+    )
+    assert saved.status_code == 302
+    with app.app_context():
+        template = db.session.get(SessionTemplate, template_id)
+        assert template.current_version.requires_consent
+    page = browser.get(f"/clinic/templates/{template_id}").get_data(as_text=True)
+    assert 'name="requires_consent" value="y" checked' in page
