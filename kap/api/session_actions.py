@@ -25,9 +25,11 @@ PATIENT_ONLY = (Role.PATIENT,)
 PHASE_CONFLICT = (
     "The phase cannot change. error.code: not_today — outside the start window (checked "
     "first, whatever else is missing; the message says when it can start); "
+    "consent_required — the template requires a signed consent and the patient has not "
+    "signed the clinic's current version; "
     "check_in_required — the template asks for staff check-in and it has not happened; "
     "conflict — out of order, cancelled, or required preparation unticked.",
-    conflict(["not_today", "check_in_required", "conflict"]),
+    conflict(["not_today", "consent_required", "check_in_required", "conflict"]),
 )
 CHECKLIST_CONFLICT = (
     "error.code: too_early — a day-of item ticked before 00:00 on the day before the "
@@ -97,9 +99,10 @@ def put_intention(session_id: int):
         "session, downtime, integration, complete — in that order. 409 when out of order or "
         "when required preparation is unticked; re-sending the current phase answers 200 "
         "with changed false. To start (session), in this order: not_today outside "
-        "start_window, check_in_required, then unticked items. at is believed for the start "
-        "only when it lies in the window, is at most 5 minutes ahead of the server and "
-        "arrives within 12 hours of the window's end; otherwise the server's time is used."
+        "start_window, consent_required, check_in_required, then unticked items. at is "
+        "believed for the start only when it lies in the window, is at most 5 minutes ahead "
+        "of the server and arrives within 12 hours of the window's end; otherwise the "
+        "server's time is used."
     ),
     responses={200: ("The session's state after the change.", PhaseAnswer), 409: PHASE_CONFLICT},
     errors=(404,),

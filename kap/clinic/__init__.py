@@ -11,6 +11,7 @@ restrict_blueprint(bp, Role.CLINIC_ADMIN)
 from kap.clinic import (  # noqa: E402,F401
     audio_views,
     audit_views,
+    consent_views,
     people_views,
     schedule_views,
     settings_views,

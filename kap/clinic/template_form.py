@@ -65,6 +65,7 @@ def draft_from_form(form: MultiDict) -> TemplateDraft:
         observation_minutes=form.get("observation_minutes", ""),
         post_dose_check_minutes=form.get("post_dose_check_minutes", ""),
         requires_check_in=form.get("requires_check_in") == "y",
+        requires_consent=form.get("requires_consent") == "y",
         checklist=[
             ChecklistRow(
                 r.get("text", ""),

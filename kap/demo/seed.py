@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from kap.demo.consent import seed_demo_consent
 from kap.demo.content import seed_demo_content
 from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
@@ -83,6 +84,7 @@ def seed_demo() -> list[DemoAccount]:
     db.session.commit()
     seed_demo_content(users)
     seed_demo_measures(users)
+    seed_demo_consent(users)
     return DEMO_ACCOUNTS
 
 

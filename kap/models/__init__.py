@@ -10,6 +10,7 @@ from kap.models.clinical import (
     SessionDischarge,
     SessionObservation,
 )
+from kap.models.consent import ConsentDocument, ConsentSignature
 from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
 from kap.models.measures import ClinicInstrument, MeasureResponse
@@ -58,6 +59,8 @@ __all__ = [
     "Clinic",
     "ClinicInstrument",
     "ClinicalNote",
+    "ConsentDocument",
+    "ConsentSignature",
     "Course",
     "CoursePattern",
     "DoseRoute",

@@ -10,6 +10,7 @@ restrict_blueprint(bp, Role.PATIENT)
 
 from kap.patient import (  # noqa: E402,F401
     checkin_views,
+    consent_views,
     data_views,
     journal_views,
     session_mode_views,

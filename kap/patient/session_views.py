@@ -15,6 +15,7 @@ from kap.patient import bp
 from kap.patient.forms import IntentionForm, JournalEntryForm
 from kap.services.errors import Conflict, Invalid
 from kap.services.people.care_teams import care_team_of
+from kap.services.screening.consent import consent_missing
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import start_state
 from kap.web.forms import CsrfOnlyForm, attach_errors
@@ -36,6 +37,7 @@ def _prepare_page(session, intention_form=None, status=200):
         intention_form=intention_form,
         form=CsrfOnlyForm(),
         care_team=care_team_of(current_user),
+        consent_missing=consent_missing(session),
     ), status
 
 

@@ -222,4 +222,9 @@ KNOWN_ACTIONS = (
     "person.reactivate",
     "care_team.update",
     "clinic.settings.update",
+    # Consent (kap/services/screening/consent.py).
+    "consent.document_save",
+    "consent.sign",
+    "consent.read",
+    "consent.copy",
 )

@@ -49,6 +49,8 @@ SUBJECT_LABELS = {
     "measure_response": "Check-in",
     "clinic": "Clinic settings",
     "board": "Session board",
+    "consent_document": "Consent version",
+    "consent_signature": "Signed consent",
 }
 
 

@@ -15,6 +15,7 @@ from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
+from kap.services.screening.consent import signatures_of
 from kap.services.sessions.queries import timeline_sessions
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
@@ -75,6 +76,7 @@ def patient(patient_id: int):
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
         chart=chart,
+        consent=signatures_of(current_user, person.id).status,
     )
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from kap.services.sessions.playlist import format_duration
 from kap.timezones import to_local
+from kap.web.markdown import render_markdown
 
 
 def _zone() -> str:
@@ -75,3 +76,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_format"] = url_format
     app.jinja_env.globals["clinic_zone"] = _zone
     app.jinja_env.filters["fill"] = fill
+    app.jinja_env.filters["markdown"] = render_markdown  # clinic-written Markdown, safely

@@ -29,7 +29,15 @@ from kap import create_app
 from kap.config import TestConfig
 from kap.demo.seed import seed_demo
 from kap.extensions import db, limiter
-from kap.models import Alert, AudioFile, MeasureResponse, SessionTemplate, TreatmentSession, User
+from kap.models import (
+    Alert,
+    AudioFile,
+    ConsentSignature,
+    MeasureResponse,
+    SessionTemplate,
+    TreatmentSession,
+    User,
+)
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
@@ -144,6 +152,9 @@ patient.export_json         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROL
 patient.export_page         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.export_fhir         GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.ask_for_deletion    POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
+patient.consent_page        GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+patient.sign_consent        POST   AUTH  302   400   ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # name
+patient.consent_copy        GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 therapist.dashboard         GET    AUTH  ROLE  ROLE  200   200   ROLE  ROLE  200   ROLE
 therapist.patient           GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
@@ -153,6 +164,7 @@ therapist.comment           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GON
 therapist.add_clinical_note POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.acknowledge       POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.resolve           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+therapist.consent_copy      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 clinic.home                 GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.templates            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.new_template         GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
@@ -180,6 +192,8 @@ clinic.settings             GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROL
 clinic.settings             POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
 clinic.audit_log            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.audit_csv            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
+clinic.consent_documents    GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
+clinic.consent_documents    POST   AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  302  # own
 # The board is the whole clinic's floor, care team or not (kap/services/board/today.py).
 board.index                 GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
 board.rows                  GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200   200
@@ -345,6 +359,18 @@ PAYLOADS = {
     ("api.update_journal_entry", "PATCH"): {"body": "Edited over the API.", "shared": False},
     ("api.create_comment", "POST"): {"body": "A comment sent to the API."},
     ("api.create_measure", "POST"): {"instrument": "gad7", "answers": [0] * 7},
+    # The owner signed this version already (a repeat changes nothing); the name is theirs
+    # typed in lower case, so no other caller's page can show the owner's name.
+    ("patient.sign_consent", "POST"): lambda s: {
+        "document_id": s["consent_document_id"],
+        "shown_sha256": s["consent_sha256"],
+        "typed_name": OWNER_NAME.lower(),
+        "agreed": "y",
+    },
+    ("clinic.consent_documents", "POST"): {
+        "title": "Consent from the access matrix",
+        "body_markdown": "Written by the access matrix.",
+    },
 }
 
 # Text planted in the owner's records, and the callers who may ever be shown it.
@@ -481,6 +507,9 @@ def _plant(media_dir: Path) -> dict[str, object]:
     db.session.add_all([audio, *alerts])
     db.session.commit()
     items = today.template_version.checklist_items
+    signature = db.session.scalar(
+        select(ConsentSignature).where(ConsentSignature.patient_id == owner.id)
+    )
     return {
         "alert_id": alerts[0].id,
         "resolve_alert_id": alerts[1].id,
@@ -504,6 +533,9 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "undosed_session_id": undosed_session.id,
         "template_id": templates[0].id,
         "spare_template_id": templates[1].id,
+        "signature_id": signature.id,
+        "consent_document_id": signature.document_id,
+        "consent_sha256": signature.document_sha256,
         "instrument": "phq9",
         "page": "home",
         "token": "not-a-real-invitation-token",

@@ -87,6 +87,8 @@ class TemplateDraft:
     observation_minutes: str = "60"
     post_dose_check_minutes: str = "0"
     requires_check_in: bool = False
+    #: The patient must have signed the clinic's current consent before starting.
+    requires_consent: bool = False
     checklist: list[ChecklistRow] = field(default_factory=list)
     intention_prompts: list[str] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
@@ -133,6 +135,7 @@ def draft_from_version(template: SessionTemplate, version: TemplateVersion) -> T
         observation_minutes=str(version.observation_minutes),
         post_dose_check_minutes=str(version.post_dose_check_minutes),
         requires_check_in=version.requires_check_in,
+        requires_consent=version.requires_consent,
         checklist=[
             ChecklistRow(i.text, i.help_text, i.required, i.day_of) for i in version.checklist_items
         ],
@@ -277,6 +280,7 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     version.observation_minutes = valid.numbers["observation_minutes"]
     version.post_dose_check_minutes = valid.numbers["post_dose_check_minutes"]
     version.requires_check_in = bool(draft.requires_check_in)
+    version.requires_consent = bool(draft.requires_consent)
     version.intention_prompts = list(draft.intention_prompts)
     version.integration_prompts = list(draft.integration_prompts)
     version.checklist_items = [

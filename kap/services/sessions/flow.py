@@ -31,6 +31,7 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
+from kap.services.screening import consent
 from kap.services.sessions import start_window
 from kap.services.sessions.queries import get_session_for
 from kap.services.unit_of_work import rollback_lost_race, use_case
@@ -239,9 +240,11 @@ def advance_phase(
 
     Conflict when the phase is out of order or the session is cancelled. To start, in this
     order: ``not_today`` outside the start window (whatever else is missing), then
-    ``check_in_required`` while staff have not checked the patient in (when the template
-    asks), then a conflict naming the required preparation items not ticked. ``at`` is the
-    device's time; it counts only as kap.services.sessions.start_window allows.
+    ``consent_required`` while the patient has not signed the clinic's current consent (when
+    the template asks), then ``check_in_required`` while staff have not checked the patient
+    in (when the template asks), then a conflict naming the required preparation items not
+    ticked. ``at`` is the device's time; it counts only as kap.services.sessions.start_window
+    allows.
     """
     if not isinstance(phase, str) or phase not in PHASE_TIMESTAMPS:
         raise Invalid(
@@ -266,6 +269,8 @@ def advance_phase(
     now = now or utcnow()
     if phase == SessionStatus.SESSION:
         timed = start_window.check_start_time(session, now, at)
+        if consent.consent_missing(session):
+            raise Conflict(consent.CONSENT_REQUIRED_MESSAGE, code="consent_required")
         if start_window.waiting_for_check_in(session):
             raise Conflict(start_window.CHECK_IN_MESSAGE, code="check_in_required")
         missing = missing_required(session)

@@ -1,7 +1,8 @@
-// The Start session card of the preparation page (server's and offline): the start window and
-// staff check-in (unticked items are counted by prepare.js). The card says what stands in the
-// way, the button is described by exactly that, and staff check-in is picked up without a
-// reload. The server checks everything again (kap/services/sessions/start_window.py).
+// The Start session card of the preparation page (server's and offline): the start window,
+// staff check-in and a missing signed consent (unticked items are counted by prepare.js). The
+// card says what stands in the way, the button is described by exactly that, and staff
+// check-in is picked up without a reload. The server checks everything again
+// (kap/services/sessions/start_window.py).
 
 import { clinicZone, storedSession, storeSessionData } from './device.js';
 import { clockLabel, notTodayMessage, windowState } from './start-window.js';
@@ -46,6 +47,7 @@ export function startGate({ form, sessionId, user }) {
     if (parts.done) parts.done.hidden = checkIn !== 'done';
     const reasons = [
       state !== 'open' && 'start-not-today',
+      card.dataset.consent === 'missing' && 'start-consent',
       waiting && 'start-check-in',
       missing > 0 && 'start-missing',
     ].filter(Boolean);
@@ -90,6 +92,7 @@ export function startGate({ form, sessionId, user }) {
     /** Why Start cannot be pressed now ('' when it can, apart from unticked items). */
     reason() {
       if (!notToday.hidden) return notToday.textContent;
+      if (card.dataset.consent === 'missing') return 'Sign the consent first.';
       // biome-ignore lint/performance/useDomNodeTextContent: the rendered line breaks become sentence breaks.
       if (parts.waiting && !parts.waiting.hidden) return parts.waiting.innerText.replace(/\s*\n\s*/g, '. ');
       return '';
