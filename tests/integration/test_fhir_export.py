@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import AuditEvent, MeasureResponse
+from kap.models.consent import ConsentSignature
 from kap.services.errors import NotFound
 from kap.services.people.fhir_export import patient_bundle
 from tests.helpers import user_by_email
@@ -224,12 +225,9 @@ def test_therapist_patient_page_offers_the_fhir_download(page_as, people, patien
 
 def test_signed_consent_is_a_consent_bound_to_the_document_hash(app, bundle, patient):
     """The demo patient's signature is an active Consent carrying the signed version's SHA-256."""
-    consent = pytest.importorskip("kap.models.consent", reason="the consent work is not merged")
     with app.app_context():
         signatures = db.session.scalars(
-            select(consent.ConsentSignature).where(
-                consent.ConsentSignature.patient_id == patient.id
-            )
+            select(ConsentSignature).where(ConsentSignature.patient_id == patient.id)
         ).all()
         hashes = {s.document_sha256 for s in signatures}
     assert signatures, "the demo patient has signed the clinic's consent"

@@ -35,6 +35,7 @@ from kap.services.people.fhir_resources import (
     total_observation,
     vitals_observations,
 )
+from kap.services.screening.consent import current_document, signatures_on_file
 from kap.services.unit_of_work import audited_read
 
 
@@ -106,25 +107,13 @@ def _vitals_resources(patient: User) -> list[Resource]:
 
 
 def _consent_resources(patient: User) -> list[Resource]:
-    try:  # the consent models land with the consent work (kap/models/consent.py)
-        from kap.models.consent import ConsentDocument, ConsentSignature  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return []
-    signatures = db.session.scalars(
-        select(ConsentSignature)
-        .where(
-            ConsentSignature.patient_id == patient.id,
-            ConsentSignature.clinic_id == patient.clinic_id,
-        )
-        .order_by(ConsentSignature.signed_at, ConsentSignature.id)
-    ).all()
-    newest = db.session.scalar(
-        select(ConsentDocument.id)
-        .where(ConsentDocument.clinic_id == patient.clinic_id)
-        .order_by(ConsentDocument.version.desc())
-        .limit(1)
-    )
-    return [consent_resource(s, patient, current=s.document_id == newest) for s in signatures]
+    """Each signed consent, oldest first; only a signature on the current version is active."""
+    current = current_document(patient)
+    signatures = sorted(signatures_on_file(patient.id), key=lambda s: (s.signed_at, s.id))
+    return [
+        consent_resource(s, patient, current=current is not None and s.document_id == current.id)
+        for s in signatures
+    ]
 
 
 @audited_read

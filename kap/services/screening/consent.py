@@ -215,7 +215,8 @@ def _signature_on(patient_id: int, document_id: int) -> ConsentSignature | None:
     )
 
 
-def _signatures_of(patient_id: int) -> list[ConsentSignature]:
+def signatures_on_file(patient_id: int) -> list[ConsentSignature]:
+    """Every consent a patient signed, newest first (no scope check: callers hold it)."""
     return list(
         db.session.scalars(
             select(ConsentSignature)
@@ -256,7 +257,7 @@ class ConsentStatus:
 
 def _status_of(patient: User) -> ConsentStatus:
     current = current_document(patient)
-    signatures = _signatures_of(patient.id)
+    signatures = signatures_on_file(patient.id)
     signed = next((s for s in signatures if current and s.document_id == current.id), None)
     return ConsentStatus(current, signed, signatures)
 
