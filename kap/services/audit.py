@@ -221,4 +221,8 @@ KNOWN_ACTIONS = (
     "person.reactivate",
     "care_team.update",
     "clinic.settings.update",
+    # Screening intake.
+    "intake.submit",
+    "intake.decide",
+    "intake.read",
 )

@@ -12,6 +12,7 @@ from kap.extensions import db
 from kap.models import (
     Alert,
     ClinicalNote,
+    IntakeSubmission,
     JournalComment,
     JournalEntry,
     MeasureResponse,
@@ -36,6 +37,7 @@ EncryptedModel = (
     | Alert
     | MeasureResponse
     | User
+    | IntakeSubmission
 )
 _Encrypted = TypeVar("_Encrypted", bound=EncryptedModel)
 ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
@@ -49,6 +51,7 @@ ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
     Alert,
     MeasureResponse,
     User,
+    IntakeSubmission,
 )
 
 
