@@ -1,0 +1,1 @@
+"""Before the first session: screening intake and consent."""
