@@ -11,6 +11,7 @@ restrict_blueprint(bp, Role.PATIENT)
 from kap.patient import (  # noqa: E402,F401
     checkin_views,
     data_views,
+    intake_views,
     journal_views,
     session_mode_views,
     session_views,

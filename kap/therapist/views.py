@@ -15,6 +15,7 @@ from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
+from kap.services.screening.intake import STATUS_LABELS, intake_status, intakes_awaiting
 from kap.services.sessions.queries import timeline_sessions
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
@@ -30,6 +31,7 @@ def dashboard():
         "therapist/dashboard.html",
         rows=dashboard_rows(current_user),
         alerts=open_alerts(current_user),
+        intakes=intakes_awaiting(current_user),
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
     )
@@ -75,6 +77,8 @@ def patient(patient_id: int):
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
         chart=chart,
+        intake_status=intake_status(person),
+        intake_labels=STATUS_LABELS,
     )
 
 

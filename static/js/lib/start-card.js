@@ -21,6 +21,7 @@ export function startGate({ form, sessionId, user }) {
     waiting: card.querySelector('[data-check-in-waiting]'),
     done: card.querySelector('[data-check-in-done]'),
   };
+  const blockers = [...card.querySelectorAll('[data-start-blocker]')];
   let missing = form.querySelectorAll('input[data-required="y"]:not(:checked)').length;
   let zone;
   let worded = false; // the not-today text was written here, not by the server
@@ -46,6 +47,7 @@ export function startGate({ form, sessionId, user }) {
     if (parts.done) parts.done.hidden = checkIn !== 'done';
     const reasons = [
       state !== 'open' && 'start-not-today',
+      ...blockers.map((blocker) => blocker.id), // what only the server can clear (the intake)
       waiting && 'start-check-in',
       missing > 0 && 'start-missing',
     ].filter(Boolean);
@@ -90,6 +92,7 @@ export function startGate({ form, sessionId, user }) {
     /** Why Start cannot be pressed now ('' when it can, apart from unticked items). */
     reason() {
       if (!notToday.hidden) return notToday.textContent;
+      if (blockers.length) return blockers[0].querySelector('strong')?.textContent ?? blockers[0].textContent;
       // biome-ignore lint/performance/useDomNodeTextContent: the rendered line breaks become sentence breaks.
       if (parts.waiting && !parts.waiting.hidden) return parts.waiting.innerText.replace(/\s*\n\s*/g, '. ');
       return '';
