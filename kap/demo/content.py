@@ -146,6 +146,9 @@ def _ensure_template(clinic: Clinic, draft: TemplateDraft) -> SessionTemplate:
         template = SessionTemplate(clinic_id=clinic.id, name=draft.name, route=draft.route)
         version = TemplateVersion(template=template, number=1)
         fill_version(version, valid)
+        # Every demo template asks for a cleared intake (the demo patient's is cleared, so
+        # the Walkthrough starts at once; patient2's waits for review).
+        version.requires_intake = True
         db.session.add(template)
         db.session.flush()
     return template

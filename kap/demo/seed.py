@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from kap.demo.content import seed_demo_content
+from kap.demo.intake import seed_demo_intakes
 from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
 from kap.models import Clinic, Role, User
@@ -83,6 +84,7 @@ def seed_demo() -> list[DemoAccount]:
     db.session.commit()
     seed_demo_content(users)
     seed_demo_measures(users)
+    seed_demo_intakes(users)
     return DEMO_ACCOUNTS
 
 
