@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 
@@ -25,9 +26,9 @@ class IntakeDecisionForm(FlaskForm):
     decision = RadioField(
         "Decision",
         choices=[
-            ("cleared", "Cleared"),
-            ("not_cleared", "Not cleared"),
-            ("needs_assessment", "Needs assessment"),
+            SelectChoice("cleared", "Cleared"),
+            SelectChoice("not_cleared", "Not cleared"),
+            SelectChoice("needs_assessment", "Needs assessment"),
         ],
         validate_choice=False,  # the service's message, with the rest of its checks
     )

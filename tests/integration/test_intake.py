@@ -4,6 +4,7 @@ before a session (409 intake_required)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select, text
@@ -469,8 +470,8 @@ def test_prepare_page_says_the_intake_is_missing_and_start_is_disabled(app, peop
         )
     html = page_as("patient2@demo.test").get(f"/patient/sessions/{session_id}").text
     assert 'id="start-intake"' in html and 'href="/patient/intake"' in html
-    start = html[html.index("data-start") :]
-    assert "disabled" in start.split(">", 1)[0] and "start-intake" in start.split(">", 1)[0]
+    [button] = re.findall(r"<button[^>]*\bdata-start\b[^>]*>", html)
+    assert "disabled" in button and "start-intake" in button
 
 
 def test_therapist_sees_awaiting_intakes_and_records_a_decision(app, people, page_as):
@@ -497,3 +498,16 @@ def test_therapist_sees_awaiting_intakes_and_records_a_decision(app, people, pag
     with app.app_context():
         assert screening.latest_intake(user_by_email("patient2@demo.test")).status == "cleared"
     assert "Intakes awaiting review" not in page.get("/therapist/").text
+
+
+def test_the_patients_data_export_includes_their_intake(ctx, people):
+    """What the patient answered is theirs to download; the clinician's note is not in it."""
+    from kap.services.people.data_rights import export_patient_data
+
+    submission = _submit(heart=1)
+    screening.decide(user_by_email("therapist@demo.test"), submission.id, "not_cleared", NOTE)
+    exported = export_patient_data(user_by_email("patient@demo.test"))
+    latest = exported["intakes"][-1]
+    assert latest["status"] == "not_cleared"
+    assert latest["answers"]["texts"]["medications"] == MEDICATIONS
+    assert NOTE not in json.dumps(exported)

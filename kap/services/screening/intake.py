@@ -49,12 +49,12 @@ MAX_NOTE_LENGTH = 2_000
 #: The alert of a submission carries this as its client_id, so its decision can close it.
 _ALERT_KEY = "intake-{id}"
 
-DECISION_LABELS = {
+DECISION_LABELS: dict[str, str] = {
     IntakeStatus.CLEARED: "Cleared",
     IntakeStatus.NOT_CLEARED: "Not cleared",
     IntakeStatus.NEEDS_ASSESSMENT: "Needs assessment",
 }
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     MISSING: "Not submitted yet",
     IntakeStatus.SUBMITTED: "Submitted — waiting for your care team's review",
     **DECISION_LABELS,
@@ -278,7 +278,7 @@ def _close_superseded_alerts(patient: User, newest: IntakeSubmission) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _submissions_of(patient: User) -> Select[tuple[IntakeSubmission]]:
+def _submissions_of(patient: User) -> Select[IntakeSubmission]:
     return (
         select(IntakeSubmission)
         .where(
@@ -305,7 +305,7 @@ def is_cleared(patient: User) -> bool:
     return intake_status(patient) == IntakeStatus.CLEARED
 
 
-def _visible_submissions(viewer: User) -> Select[tuple[IntakeSubmission]]:
+def _visible_submissions(viewer: User) -> Select[IntakeSubmission]:
     """Submissions of the patients a clinician cares for (admin: the clinic's); none else."""
     query = select(IntakeSubmission).where(IntakeSubmission.clinic_id == viewer.clinic_id)
     if viewer.is_therapist:
