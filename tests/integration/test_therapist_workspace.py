@@ -33,7 +33,6 @@ def test_dashboard_puts_open_alerts_first_then_unread(ctx, people):
     therapist = user_by_email("therapist@demo.test")
     newcomer = user_by_email("patient2@demo.test")
     from kap.services.people.care_teams import assign_therapist
-
     from kap.services.screening.intake import decide, latest_intake
 
     # The demo leaves Robin's intake waiting with a review alert: decided first, so the one
