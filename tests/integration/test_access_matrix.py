@@ -382,7 +382,7 @@ CANARIES = {
     SHARED_TEXT: {"patient", "therapist"},
     NOTE_TEXT: {"therapist"},
     INTENTION_TEXT: {"patient", "therapist"},  # "Your care team can read it."
-    INTAKE_TEXT: {"therapist"},  # the patient's page shows where it stands, not the answers
+    INTAKE_TEXT: {"patient", "therapist"},  # the patient: in their own data export
     ROOM_TEXT: {"patient", "therapist", "admin"},
     OWNER_NAME: {"patient", "therapist", "admin"},
     OWNER_EMAIL: {"patient", "therapist", "admin"},
