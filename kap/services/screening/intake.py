@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, false, func, select
+from sqlalchemy.orm import contains_eager
 
 from kap.extensions import db
 from kap.models import (
@@ -332,6 +333,7 @@ def intakes_awaiting(viewer: User) -> list[IntakeSubmission]:
             User.role == Role.PATIENT,
         )
         .order_by(IntakeSubmission.submitted_at, IntakeSubmission.id)
+        .options(contains_eager(IntakeSubmission.patient))  # the names, in this one query
     )
     return list(db.session.scalars(query))
 
