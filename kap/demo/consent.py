@@ -124,29 +124,34 @@ def _document(clinic: Clinic, title: str, body: str, author: User | None) -> Con
 
 
 def seed_demo_consent(users: dict[str, User]) -> None:
-    """Each demo clinic's consent; the demo patient has signed Demo Clinic's, patient2 not."""
+    """Each demo clinic's consent; the demo patient (and Other Clinic's) has signed their
+    clinic's, patient2 not."""
     demo = _document(
         users["patient@demo.test"].clinic, DEMO_TITLE, DEMO_BODY, users["admin@demo.test"]
     )
-    _document(
+    other = _document(
         users["patient@other.test"].clinic, OTHER_TITLE, OTHER_BODY, users["admin@other.test"]
     )
-    patient = users["patient@demo.test"]
-    signed = db.session.scalar(
-        select(ConsentSignature.id).where(
-            ConsentSignature.patient_id == patient.id, ConsentSignature.document_id == demo.id
-        )
-    )
-    if signed is None:
-        db.session.add(
-            ConsentSignature(
-                clinic_id=patient.clinic_id,
-                patient_id=patient.id,
-                document_id=demo.id,
-                document_sha256=demo.sha256,
-                typed_name=patient.name,
-                agreed=True,
-                signed_at=utcnow().replace(second=0, microsecond=0) - timedelta(days=45),
+    for patient, document in (
+        (users["patient@demo.test"], demo),
+        (users["patient@other.test"], other),
+    ):
+        signed = db.session.scalar(
+            select(ConsentSignature.id).where(
+                ConsentSignature.patient_id == patient.id,
+                ConsentSignature.document_id == document.id,
             )
         )
+        if signed is None:
+            db.session.add(
+                ConsentSignature(
+                    clinic_id=patient.clinic_id,
+                    patient_id=patient.id,
+                    document_id=document.id,
+                    document_sha256=document.sha256,
+                    typed_name=patient.name,
+                    agreed=True,
+                    signed_at=utcnow().replace(second=0, microsecond=0) - timedelta(days=45),
+                )
+            )
     db.session.commit()

@@ -146,6 +146,11 @@ def _ensure_template(clinic: Clinic, draft: TemplateDraft) -> SessionTemplate:
         template = SessionTemplate(clinic_id=clinic.id, name=draft.name, route=draft.route)
         version = TemplateVersion(template=template, number=1)
         fill_version(version, valid)
+        # Every demo template asks for a cleared intake and a signed consent, as a clinic
+        # would: the demo patient has both, so the Walkthrough starts at once; patient2's
+        # intake waits for review and their consent is unsigned.
+        version.requires_intake = True
+        version.requires_consent = True
         db.session.add(template)
         db.session.flush()
     return template

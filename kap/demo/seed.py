@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kap.demo.consent import seed_demo_consent
 from kap.demo.content import seed_demo_content
+from kap.demo.intake import seed_demo_intakes
 from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
 from kap.models import Clinic, Role, User
@@ -85,6 +86,7 @@ def seed_demo() -> list[DemoAccount]:
     seed_demo_content(users)
     seed_demo_measures(users)
     seed_demo_consent(users)
+    seed_demo_intakes(users)
     return DEMO_ACCOUNTS
 
 

@@ -11,6 +11,7 @@ from kap.models.clinical import (
     SessionObservation,
 )
 from kap.models.consent import ConsentDocument, ConsentSignature
+from kap.models.intake import INTAKE_DECISIONS, IntakeStatus, IntakeSubmission
 from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
 from kap.models.measures import ClinicInstrument, MeasureResponse
@@ -44,6 +45,7 @@ from kap.models.templates import (
 
 __all__ = [
     "DEFAULT_CRISIS_CONTACTS",
+    "INTAKE_DECISIONS",
     "MAX_COMMENT_LENGTH",
     "MAX_ENTRY_LENGTH",
     "PATTERN_LABELS",
@@ -66,6 +68,8 @@ __all__ = [
     "DoseRoute",
     "EntryRead",
     "EyeMaskCue",
+    "IntakeStatus",
+    "IntakeSubmission",
     "Invitation",
     "JournalComment",
     "JournalEntry",

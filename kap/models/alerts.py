@@ -1,5 +1,5 @@
-"""Safety alerts: Call staff from session mode, a positive PHQ-9 item 9, a severe side effect,
-bladder symptoms."""
+"""Safety alerts: a patient's Call staff from session mode, a positive PHQ-9 item 9, a severe
+side effect or bladder symptoms, an intake answer that needs a clinician's review."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AlertKind(enum.StrEnum):
     CALL_STAFF = "call_staff"
     PHQ9_ITEM9 = "phq9_item9"
+    #: A submitted intake has answers the clinic marks as needing a clinician's review.
+    INTAKE_REVIEW = "intake_review"
     #: A post-session side effect rated severe.
     SIDE_EFFECT_SEVERE = "side_effect_severe"
     #: Bladder symptoms that need a clinician (blood in the urine, pain).
@@ -32,6 +34,7 @@ ALERT_LABELS: dict[str, str] = {
     AlertKind.PHQ9_ITEM9: "PHQ-9 item 9 answered above 0",
     AlertKind.SIDE_EFFECT_SEVERE: "A side effect rated severe after a session",
     AlertKind.BLADDER_SYMPTOMS: "Bladder symptoms to follow up (pain or blood in the urine)",
+    AlertKind.INTAKE_REVIEW: "Intake answers need review",
 }
 
 

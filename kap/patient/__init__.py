@@ -12,6 +12,7 @@ from kap.patient import (  # noqa: E402,F401
     checkin_views,
     consent_views,
     data_views,
+    intake_views,
     journal_views,
     session_mode_views,
     session_views,

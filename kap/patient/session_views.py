@@ -15,6 +15,7 @@ from kap.patient import bp
 from kap.patient.forms import IntentionForm, JournalEntryForm
 from kap.services.errors import Conflict, Invalid
 from kap.services.people.care_teams import care_team_of
+from kap.services.screening import intake as screening_intake
 from kap.services.screening.consent import consent_missing
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.start_window import start_state
@@ -25,8 +26,17 @@ def _prepare_page(session, intention_form=None, status=200):
     done, total = session_flow.preparation_progress(session)
     intention_form = intention_form or IntentionForm(formdata=None, text=session.intention or "")
     ticked = {tick.item_id for tick in session.ticks}
+    intake_status = (
+        screening_intake.intake_status(current_user)
+        if session.template_version.requires_intake
+        else None
+    )
     return render_template(
         "patient/prepare.html",
+        # None: this session does not ask for an intake; else what stands in the way.
+        intake_needed=intake_status not in (None, screening_intake.IntakeStatus.CLEARED),
+        intake_status=intake_status,
+        intake_labels=screening_intake.STATUS_LABELS,
         session=session,
         version=session.template_version,
         ticked=ticked,

@@ -9,6 +9,7 @@ from kap.services.clinic.settings import clinic_phone_line
 from kap.services.journal.entries import count_own_entries
 from kap.services.measures.checkins import checkins_due
 from kap.services.screening.consent import signature_status
+from kap.services.screening.intake import STATUS_LABELS, intake_status
 from kap.services.sessions.flow import missing_required, preparation_progress
 from kap.services.sessions.queries import booked_sessions, next_session
 
@@ -38,6 +39,8 @@ def home():
         due=checkins_due(current_user),
         entry_count=count_own_entries(current_user),
         consent=signature_status(current_user),
+        intake_status=intake_status(current_user),
+        intake_labels=STATUS_LABELS,
     )
 
 

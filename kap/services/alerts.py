@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import Select, false, select
 
 from kap.extensions import db
-from kap.models import Alert, User
+from kap.models import Alert, AlertKind, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
@@ -75,6 +75,13 @@ def resolve(user: User, note: str, find: Callable[[], Alert]) -> Alert:
     alert = find()
     if alert.resolved_at is not None:
         raise Conflict("This alert was already resolved.")
+    if alert.kind == AlertKind.INTAKE_REVIEW:
+        # Closed by the clinician's decision (kap/services/screening/intake.py), never by a
+        # note: a note here would leave the intake undecided and the session blocked.
+        raise Conflict(
+            "Record a decision on the intake; that closes this alert.",
+            code="intake_decision_required",
+        )
     now = utcnow()
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by_id = now, user.id

@@ -227,4 +227,8 @@ KNOWN_ACTIONS = (
     "consent.sign",
     "consent.read",
     "consent.copy",
+    # Screening intake.
+    "intake.submit",
+    "intake.decide",
+    "intake.read",
 )

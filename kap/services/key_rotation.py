@@ -13,6 +13,7 @@ from kap.models import (
     Alert,
     ClinicalNote,
     ConsentSignature,
+    IntakeSubmission,
     JournalComment,
     JournalEntry,
     MeasureResponse,
@@ -38,6 +39,7 @@ EncryptedModel = (
     | MeasureResponse
     | User
     | ConsentSignature
+    | IntakeSubmission
 )
 _Encrypted = TypeVar("_Encrypted", bound=EncryptedModel)
 ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
@@ -52,6 +54,7 @@ ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
     MeasureResponse,
     User,
     ConsentSignature,
+    IntakeSubmission,
 )
 
 

@@ -16,6 +16,7 @@ from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
 from kap.services.screening.consent import signatures_of
+from kap.services.screening.intake import STATUS_LABELS, intake_status, intakes_awaiting
 from kap.services.sessions.queries import timeline_sessions
 from kap.therapist import bp
 from kap.therapist.forms import CommentForm, NoteForm, ResolveForm
@@ -31,6 +32,7 @@ def dashboard():
         "therapist/dashboard.html",
         rows=dashboard_rows(current_user),
         alerts=open_alerts(current_user),
+        intakes=intakes_awaiting(current_user),
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
     )
@@ -77,6 +79,8 @@ def patient(patient_id: int):
         resolve_form=ResolveForm(formdata=None),
         chart=chart,
         consent=signatures_of(current_user, person.id).status,
+        intake_status=intake_status(person),
+        intake_labels=STATUS_LABELS,
     )
 
 

@@ -42,6 +42,7 @@ from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
+from kap.services.screening.intake import submit as submit_intake
 from kap.services.sessions.flow import set_intention
 from tests.helpers import ApiClient
 
@@ -155,6 +156,8 @@ patient.ask_for_deletion    POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROL
 patient.consent_page        GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.sign_consent        POST   AUTH  302   400   ROLE  ROLE  ROLE  GONE  ROLE  ROLE  # name
 patient.consent_copy        GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+patient.intake              GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+patient.intake              POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
 therapist.dashboard         GET    AUTH  ROLE  ROLE  200   200   ROLE  ROLE  200   ROLE
 therapist.patient           GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
@@ -165,6 +168,8 @@ therapist.add_clinical_note POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GON
 therapist.acknowledge       POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.resolve           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.consent_copy      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
+therapist.intake            GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
+therapist.decide_intake     POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 clinic.home                 GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.templates            GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.new_template         GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
@@ -288,6 +293,21 @@ TABLES = {
 #: Ids that travel in the query string.
 QUERIES = {("patient.checkin_result", "GET"): {"id": "measure_id"}}
 
+#: The intake's yes/no questions (kap/services/measures/definitions/intake.json).
+INTAKE_CHOICES = (
+    "macrolides",
+    "grapefruit",
+    "heart",
+    "psychosis",
+    "psychosis_family",
+    "pregnancy",
+    "seizures",
+    "liver",
+    "bladder",
+    "glaucoma",
+    "drugs",
+)
+
 #: What each write sends: a change to the owner's data, were the caller allowed to make it
 #: (form fields for pages, JSON under /api/; a callable receives the samples). Other writes
 #: send nothing.
@@ -300,6 +320,12 @@ PAYLOADS = {
     ("patient.set_sharing", "POST"): {"shared": "n"},
     ("patient.reply", "POST"): {"body": "A reply from the access matrix."},
     ("patient.checkin_form", "POST"): {f"q{n}": "0" for n in range(1, 10)},
+    ("patient.intake", "POST"): {
+        **{f"intake-{item}": "0" for item in INTAKE_CHOICES},
+        "intake-medications": "Written by the access matrix.",
+        **{f"auditc-{n}": "0" for n in (1, 2, 3)},
+    },
+    ("therapist.decide_intake", "POST"): {"decision": "cleared"},
     ("therapist.comment", "POST"): {"body": "A comment from the access matrix."},
     ("therapist.add_clinical_note", "POST"): {"body": "A note from the access matrix."},
     ("therapist.resolve", "POST"): {"note": "Called the patient back."},
@@ -379,6 +405,7 @@ SHARED_TEXT = "Matrix canary: a shared entry"
 NOTE_TEXT = "Matrix canary: a clinical note"
 INTENTION_TEXT = "Matrix canary: an intention"
 ROOM_TEXT = "Matrix canary room"
+INTAKE_TEXT = "Matrix canary: a medication"
 OWNER_NAME = "Pat Jordan"
 OWNER_EMAIL = "patient@demo.test"
 CANARIES = {
@@ -386,6 +413,7 @@ CANARIES = {
     SHARED_TEXT: {"patient", "therapist"},
     NOTE_TEXT: {"therapist"},
     INTENTION_TEXT: {"patient", "therapist"},  # "Your care team can read it."
+    INTAKE_TEXT: {"patient", "therapist"},  # the patient: in their own data export
     ROOM_TEXT: {"patient", "therapist", "admin"},
     OWNER_NAME: {"patient", "therapist", "admin"},
     OWNER_EMAIL: {"patient", "therapist", "admin"},
@@ -486,6 +514,13 @@ def _plant(media_dir: Path) -> dict[str, object]:
         )
     ]
     add_note(therapist, owner.id, NOTE_TEXT)
+    intake = submit_intake(
+        owner,
+        {
+            "intake": {item: 0 for item in INTAKE_CHOICES} | {"medications": INTAKE_TEXT},
+            "auditc": [0, 0, 0],
+        },
+    )
     leaving = create_user(
         owner.clinic, email="leaving@demo.test", name="Lee Leaving", role="patient"
     )
@@ -521,6 +556,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "private_entry_id": entries[3],
         "item_id": items[0].id,
         "item_ids": [item.id for item in items],
+        "intake_id": intake.id,
         "measure_id": db.session.scalar(
             select(MeasureResponse.id).where(MeasureResponse.patient_id == owner.id).limit(1)
         ),

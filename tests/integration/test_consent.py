@@ -339,7 +339,7 @@ def test_prepare_page_says_sign_the_consent_first(app, people, session_id, page_
     html = browser.get(f"/patient/sessions/{session_id}").get_data(as_text=True)
     assert "Sign the consent first" in html
     assert 'href="/patient/consent"' in html
-    assert 'data-consent="missing"' in html
+    assert 'id="start-consent" data-start-blocker' in html
     start = html[html.index("<button", html.index("data-start-form")) :]
     start = start[: start.index(">")]
     assert "disabled" in start and "start-consent" in start

@@ -174,7 +174,12 @@ def test_patient_reads_only_their_own_history(api_as, people):
     _post(api, instrument="phq9", answers=PHQ9_CALM)
     _post(api, instrument="gad7", answers=[1] * 7)
     listed = api.get("/api/v1/measures").json["measures"]
-    assert [(m["instrument"], m["score"]) for m in listed] == [("phq9", 4), ("gad7", 7)]
+    # The demo intake's AUDIT-C (kap/demo/intake.py) came first.
+    assert [(m["instrument"], m["score"]) for m in listed] == [
+        ("auditc", 0),
+        ("phq9", 4),
+        ("gad7", 7),
+    ]
     only_gad7 = api.get("/api/v1/measures?instrument=gad7").json["measures"]
     assert [(m["instrument"], m["score"]) for m in only_gad7] == [("gad7", 7)]
     assert api.get("/api/v1/measures?instrument=bdi").status_code == 400
@@ -239,13 +244,15 @@ def test_demo_measures_are_idempotent_and_raise_no_alert(app, people):
     _seed_demo_history(app)
     with app.app_context():
         rows = db.session.scalars(select(MeasureResponse)).all()
-        assert sorted(r.instrument for r in rows) == ["gad7"] * 4 + ["phq9"] * 4
+        # Beside them: the AUDIT-C each demo intake included (kap/demo/intake.py).
+        assert sorted(r.instrument for r in rows) == ["auditc"] * 2 + ["gad7"] * 4 + ["phq9"] * 4
         # The scored items add up to the total (PHQ-9's difficulty question is not one of them).
         assert all(
             sum(r.answers[:9] if r.instrument == "phq9" else r.answers) == r.score for r in rows
         )
         assert all(r.answers[8] == 0 for r in rows if r.instrument == "phq9")
-    assert _count(app, Alert) == 0
+    # The one alert is patient2's intake waiting for review (the demo intakes), none of these.
+    assert _count(app, Alert) == _count(app, Alert, kind="intake_review") == 1
 
 
 # --- Patient pages (CSRF on, posted like a browser) ---------------------------------------

@@ -33,7 +33,12 @@ def test_dashboard_puts_open_alerts_first_then_unread(ctx, people):
     therapist = user_by_email("therapist@demo.test")
     newcomer = user_by_email("patient2@demo.test")
     from kap.services.people.care_teams import assign_therapist
+    from kap.services.screening.intake import decide, latest_intake
 
+    # The demo leaves Robin's intake waiting with a review alert: decided first, so the one
+    # open alert is the one added here.
+    robins_therapist = user_by_email("therapist2@demo.test")
+    decide(robins_therapist, latest_intake(newcomer).id, "cleared", "", patient_id=newcomer.id)
     assign_therapist(newcomer, therapist)
     db.session.add(
         Alert(clinic_id=newcomer.clinic_id, patient_id=newcomer.id, kind=AlertKind.PHQ9_ITEM9)

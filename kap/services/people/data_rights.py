@@ -7,6 +7,7 @@ scores, safety alerts, clinical notes) and the audit log, as README "Data rights
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from kap.models import (
     CareTeamMember,
     ChecklistTick,
     EntryRead,
+    IntakeSubmission,
     Invitation,
     JournalEntry,
     MeasureResponse,
@@ -54,6 +56,11 @@ def export_patient_data(patient: User) -> dict[str, Any]:
     ).all()
     alerts = db.session.scalars(
         select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.created_at)
+    ).all()
+    intakes = db.session.scalars(
+        select(IntakeSubmission)
+        .where(IntakeSubmission.patient_id == patient.id)
+        .order_by(IntakeSubmission.submitted_at, IntakeSubmission.id)
     ).all()
     audit.record(
         "data.export",
@@ -118,6 +125,17 @@ def export_patient_data(patient: User) -> dict[str, Any]:
                 "created_at": _iso(m.created_at),
             }
             for m in measures
+        ],
+        # What the patient answered and where it stands; the clinician's note is theirs.
+        "intakes": [
+            {
+                "submitted_at": _iso(i.submitted_at),
+                "version": i.instrument_version,
+                "answers": json.loads(i.answers or "{}"),
+                "status": i.status,
+                "decided_at": _iso(i.decided_at),
+            }
+            for i in intakes
         ],
         "safety_alerts": [
             {

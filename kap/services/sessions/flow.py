@@ -50,6 +50,18 @@ PHASE_TIMESTAMPS = {
     SessionStatus.COMPLETE: "completed_at",
 }
 MAX_INTENTION_LENGTH = 5_000
+INTAKE_REQUIRED_MESSAGE = (
+    "Your intake needs to be submitted and cleared by your care team before this session can start."
+)
+
+
+def _intake_cleared(patient: User) -> bool:
+    """The intake gate (kap/services/screening/intake.py). Imported here, not at the top:
+    the intake stores its included questionnaires through the check-ins, which use this
+    module."""
+    from kap.services.screening.intake import is_cleared
+
+    return is_cleared(patient)
 
 
 def _audit_session(action: str, patient: User, session: TreatmentSession, detail: str = "") -> None:
@@ -240,11 +252,12 @@ def advance_phase(
 
     Conflict when the phase is out of order or the session is cancelled. To start, in this
     order: ``not_today`` outside the start window (whatever else is missing), then
-    ``consent_required`` while the patient has not signed the clinic's current consent (when
-    the template asks), then ``check_in_required`` while staff have not checked the patient
-    in (when the template asks), then a conflict naming the required preparation items not
-    ticked. ``at`` is the device's time; it counts only as kap.services.sessions.start_window
-    allows.
+    ``intake_required`` while the patient's newest intake is not cleared (when the template
+    requires it), then ``consent_required`` while the patient has not signed the clinic's
+    current consent (when the template asks), then ``check_in_required`` while staff have
+    not checked the patient in (when the template asks), then a conflict naming the required
+    preparation items not ticked. ``at`` is the device's time; it counts only as
+    kap.services.sessions.start_window allows.
     """
     if not isinstance(phase, str) or phase not in PHASE_TIMESTAMPS:
         raise Invalid(
@@ -269,6 +282,8 @@ def advance_phase(
     now = now or utcnow()
     if phase == SessionStatus.SESSION:
         timed = start_window.check_start_time(session, now, at)
+        if session.template_version.requires_intake and not _intake_cleared(patient):
+            raise Conflict(INTAKE_REQUIRED_MESSAGE, code="intake_required")
         if consent.consent_missing(session):
             raise Conflict(consent.CONSENT_REQUIRED_MESSAGE, code="consent_required")
         if start_window.waiting_for_check_in(session):

@@ -1,7 +1,7 @@
 // The Start session card of the preparation page (server's and offline): the start window,
-// staff check-in and a missing signed consent (unticked items are counted by prepare.js). The
-// card says what stands in the way, the button is described by exactly that, and staff
-// check-in is picked up without a reload. The server checks everything again
+// staff check-in, and what only the server clears — an intake not yet cleared, a consent not
+// signed (unticked items are counted by prepare.js). The card says what stands in the way,
+// the button is described by exactly that, and staff check-in is picked up without a reload. The server checks everything again
 // (kap/services/sessions/start_window.py).
 
 import { clinicZone, storedSession, storeSessionData } from './device.js';
@@ -22,6 +22,7 @@ export function startGate({ form, sessionId, user }) {
     waiting: card.querySelector('[data-check-in-waiting]'),
     done: card.querySelector('[data-check-in-done]'),
   };
+  const blockers = [...card.querySelectorAll('[data-start-blocker]')];
   let missing = form.querySelectorAll('input[data-required="y"]:not(:checked)').length;
   let zone;
   let worded = false; // the not-today text was written here, not by the server
@@ -47,7 +48,7 @@ export function startGate({ form, sessionId, user }) {
     if (parts.done) parts.done.hidden = checkIn !== 'done';
     const reasons = [
       state !== 'open' && 'start-not-today',
-      card.dataset.consent === 'missing' && 'start-consent',
+      ...blockers.map((blocker) => blocker.id), // what only the server can clear (intake, consent)
       waiting && 'start-check-in',
       missing > 0 && 'start-missing',
     ].filter(Boolean);
@@ -92,7 +93,7 @@ export function startGate({ form, sessionId, user }) {
     /** Why Start cannot be pressed now ('' when it can, apart from unticked items). */
     reason() {
       if (!notToday.hidden) return notToday.textContent;
-      if (card.dataset.consent === 'missing') return 'Sign the consent first.';
+      if (blockers.length) return blockers[0].querySelector('strong')?.textContent ?? blockers[0].textContent;
       // biome-ignore lint/performance/useDomNodeTextContent: the rendered line breaks become sentence breaks.
       if (parts.waiting && !parts.waiting.hidden) return parts.waiting.innerText.replace(/\s*\n\s*/g, '. ');
       return '';
