@@ -51,6 +51,7 @@ SUBJECT_LABELS = {
     "board": "Session board",
     "consent_document": "Consent version",
     "consent_signature": "Signed consent",
+    "intake": "Intake",
 }
 
 

@@ -40,9 +40,9 @@ def _sign(patient, document: ConsentDocument, name: str | None = None):
     return consent.sign(patient, document.id, name or patient.name, True, document.sha256)
 
 
-def _require_consent(version: TemplateVersion) -> None:
-    """Make the session's template version require consent."""
-    version.requires_consent = True
+def _require_consent(version: TemplateVersion, required: bool = True) -> None:
+    """Make the session's template version require consent (or not: the demo's all do)."""
+    version.requires_consent = required
     db.session.commit()
 
 
@@ -297,6 +297,7 @@ def test_not_today_still_comes_before_consent_required(ctx, people, session_id):
 def test_templates_that_do_not_require_consent_are_not_gated(ctx, people, session_id):
     patient = user_by_email("patient@demo.test")
     session = db.session.get(TreatmentSession, session_id)
+    _require_consent(session.template_version, required=False)
     _new_version()
     assert not consent.consent_missing(session)
     with pytest.raises(Conflict) as refused:
@@ -465,7 +466,7 @@ def test_admin_makes_a_template_require_consent_in_the_editor(app, people, page_
             select(SessionTemplate).where(SessionTemplate.name == WALKTHROUGH)
         )
         template_id = template.id
-        assert not template.current_version.requires_consent
+        _require_consent(template.current_version, required=False)  # the demo's all do
     browser = page_as("admin@demo.test")
     page = browser.get(f"/clinic/templates/{template_id}").get_data(as_text=True)
     assert "signed the clinic's current" in page

@@ -244,8 +244,8 @@ def test_demo_measures_are_idempotent_and_raise_no_alert(app, people):
     _seed_demo_history(app)
     with app.app_context():
         rows = db.session.scalars(select(MeasureResponse)).all()
-        # Beside them: the AUDIT-C each demo intake included (kap/demo/intake.py).
-        assert sorted(r.instrument for r in rows) == ["auditc"] * 2 + ["gad7"] * 4 + ["phq9"] * 4
+        # Beside them: the AUDIT-C each of the three demo intakes included (kap/demo/intake.py).
+        assert sorted(r.instrument for r in rows) == ["auditc"] * 3 + ["gad7"] * 4 + ["phq9"] * 4
         # The scored items add up to the total (PHQ-9's difficulty question is not one of them).
         assert all(
             sum(r.answers[:9] if r.instrument == "phq9" else r.answers) == r.score for r in rows
