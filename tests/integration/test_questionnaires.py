@@ -1,0 +1,230 @@
+"""A clinic's own questionnaires: the editor, versions, archive, and who may answer them."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from kap.extensions import db
+from kap.models import AuditEvent, ClinicInstrument, MeasureResponse
+from tests.formscrape import form_data, forms
+
+NEW = "/clinic/questionnaires/new"
+
+
+def _sleep_form(page_text: str) -> dict[str, str]:
+    data = form_data(page_text, NEW)
+    data |= {
+        "code": "sleep_check",
+        "name": "Sleep check",
+        "question": "Over the last week:",
+        "scored": "y",
+        "bands": "0-2 = Fine\n3-6 = Poor",
+        "items-0-text": "How well did you sleep?",
+        "items-0-kind": "choice",
+        "items-0-options": "0 = Well\n1 = So-so\n2 = Badly\n3 = Hardly at all",
+        "items-0-alert_at_least": "3",
+        "items-1-text": "Hours of sleep last night",
+        "items-1-kind": "number",
+        "items-1-minimum": "0",
+        "items-1-maximum": "3",
+        "items-2-text": "Anything else?",
+        "items-2-kind": "text",
+        "action": "save",
+    }
+    data.pop("items-2-required", None)  # the text question is optional
+    return data
+
+
+def _create(page_as):
+    admin = page_as("admin@demo.test")
+    page = admin.get(NEW)
+    assert page.status_code == 200
+    response = admin.post(NEW, data=_sleep_form(page.text))
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].endswith("/clinic/questionnaires/sleep_check")
+    return admin
+
+
+def _rows(app, code="sleep_check"):
+    with app.app_context():
+        return [
+            (row.version, row.definition, row.archived_at)
+            for row in db.session.scalars(
+                select(ClinicInstrument)
+                .where(ClinicInstrument.code == code)
+                .order_by(ClinicInstrument.version)
+            )
+        ]
+
+
+def test_create_edit_answer_keeps_the_version(app, people, page_as, api_as):
+    """Created as version 1, edited to version 2; a patient answers version 2 by API and page;
+    each answer is stored with its version; saving is audited by ids only."""
+    admin = _create(page_as)
+    [(version, definition, _)] = _rows(app)
+    assert version == 1 and definition["scoring"]["bands"][1] == [3, 6, "poor", "Poor"]
+    items = definition["items"]
+    assert [item["kind"] for item in items] == ["choice", "number", "text"]
+    assert items[0]["alert"] == {"at_least": 3, "kind": "questionnaire"}
+
+    api = api_as("patient@demo.test")
+    listed = {i["code"]: i for i in api.get("/api/v1/instruments").get_json()["instruments"]}
+    assert listed["sleep_check"]["version"] == 1
+    first = api.post(
+        "/api/v1/measures",
+        json={"instrument": "sleep_check", "answers": [1, 2, "Dreams"], "client_id": "s-1"},
+    )
+    assert first.status_code == 201, first.get_json()
+
+    page = admin.get("/clinic/questionnaires/sleep_check")
+    data = form_data(page.text, "/clinic/questionnaires/sleep_check")
+    assert data["items-0-text"] == "How well did you sleep?" and data["based_on"] == "1"
+    data |= {"items-0-text": "How well did you sleep this week?", "action": "save"}
+    assert admin.post("/clinic/questionnaires/sleep_check", data=data).status_code == 302
+    assert [version for version, _, _ in _rows(app)] == [1, 2]
+
+    second = api.post(
+        "/api/v1/measures",
+        json={"instrument": "sleep_check", "answers": [0, 1], "client_id": "s-2"},
+    )
+    assert second.status_code == 201
+    patient = page_as("patient@demo.test")
+    form = patient.get("/patient/check-ins/sleep_check")
+    assert "How well did you sleep this week?" in form.text
+    answers = form_data(form.text, "/patient/check-ins/sleep_check") | {"q1": "2", "q2": "1"}
+    assert patient.post("/patient/check-ins/sleep_check", data=answers).status_code == 302
+
+    with app.app_context():
+        stored = db.session.scalars(
+            select(MeasureResponse)
+            .where(MeasureResponse.instrument == "sleep_check")
+            .order_by(MeasureResponse.id)
+        ).all()
+        assert [(r.instrument_version, r.score) for r in stored] == [(1, 3), (2, 1), (2, 3)]
+        assert json.loads(stored[0].text_answers) == {"q3": "Dreams"}
+        saves = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "instrument.save")
+        ).all()
+        assert [event.detail for event in saves] == [
+            "code=sleep_check; version=1",
+            "code=sleep_check; version=2",
+        ]
+
+
+def test_archive_hides_it_from_patients_but_keeps_history(app, people, page_as, api_as):
+    """Archived: not listed, not answerable; earlier answers still read with their words."""
+    admin = _create(page_as)
+    api = api_as("patient@demo.test")
+    body = {"instrument": "sleep_check", "answers": [3, 1], "client_id": "s-1"}
+    assert api.post("/api/v1/measures", json=body).status_code == 201
+    token = form_data(admin.get("/clinic/questionnaires").text, "/sleep_check/archive")
+    assert admin.post("/clinic/questionnaires/sleep_check/archive", data=token).status_code == 302
+    assert _rows(app)[-1][2] is not None
+
+    listed = api.get("/api/v1/instruments").get_json()["instruments"]
+    assert "sleep_check" not in {i["code"] for i in listed}
+    again = api.post("/api/v1/measures", json=body | {"client_id": "s-2"})
+    assert again.status_code == 400 and "instrument" in again.get_json()["error"]["fields"]
+    history = api.get("/api/v1/measures").get_json()
+    assert any(m["instrument"] == "sleep_check" for m in history["measures"])
+    timeline = page_as("therapist@demo.test").get(f"/therapist/patients/{people['patient@demo.test'].id}")
+    assert "Sleep check" in timeline.text
+
+    page = admin.get("/clinic/questionnaires")
+    token = form_data(page.text, "/sleep_check/restore")
+    assert admin.post("/clinic/questionnaires/sleep_check/restore", data=token).status_code == 302
+    listed = api.get("/api/v1/instruments").get_json()["instruments"]
+    assert "sleep_check" in {i["code"] for i in listed}
+
+
+def test_a_clinic_code_cannot_shadow_a_shipped_one(app, people, page_as):
+    """phq9 is always the published PHQ-9: the editor refuses the code and keeps the input."""
+    admin = page_as("admin@demo.test")
+    data = _sleep_form(admin.get(NEW).text) | {"code": "phq9"}
+    response = admin.post(NEW, data=data)
+    assert response.status_code == 400
+    assert "is a shipped questionnaire" in response.text
+    kept = form_data(response.text, NEW)
+    assert kept["code"] == "phq9" and kept["items-0-options"].startswith("0 = Well")
+    assert _rows(app, "phq9") == []
+
+
+def test_another_clinic_never_sees_it(app, people, page_as, api_as):
+    """Neither listed for nor answerable by another clinic, nor editable by its admin."""
+    _create(page_as)
+    other = api_as("patient@other.test")
+    listed = other.get("/api/v1/instruments").get_json()["instruments"]
+    assert "sleep_check" not in {i["code"] for i in listed}
+    body = {"instrument": "sleep_check", "answers": [0, 0]}
+    assert other.post("/api/v1/measures", json=body).status_code == 400
+    other_admin = page_as("admin@other.test")
+    assert other_admin.get("/clinic/questionnaires/sleep_check").status_code == 404
+    assert "Sleep check" not in other_admin.get("/clinic/questionnaires").text
+
+
+def test_bad_input_re_renders_every_problem_next_to_its_field(app, people, page_as):
+    """Option lines without "=", a missing name, bands that miss totals: 400, each message by
+    its field, everything typed still there, nothing saved."""
+    admin = page_as("admin@demo.test")
+    data = _sleep_form(admin.get(NEW).text) | {
+        "name": "",
+        "bands": "0-2 = Fine",
+        "items-0-options": "0 = Well\nBadly",
+        "items-1-maximum": "lots",
+    }
+    response = admin.post(NEW, data=data)
+    assert response.status_code == 400
+    html = response.text
+    assert 'id="items-0-options-error"' in html and "Line 2" in html
+    assert 'id="items-1-maximum-error"' in html
+    kept = form_data(html, NEW)
+    assert kept["items-0-options"] == "0 = Well\nBadly" and kept["items-1-maximum"] == "lots"
+    data["items-0-options"] = "0 = Well\n1 = Badly"
+    data["items-1-maximum"] = "3"
+    response = admin.post(NEW, data=data)
+    assert response.status_code == 400
+    assert 'id="name-error"' in response.text and 'id="bands-error"' in response.text
+    assert "cover 0 to 4" in response.text
+    assert _rows(app) == []
+
+
+def test_add_more_rows_keeps_what_was_typed(app, people, page_as):
+    """"Add more questions" adds five empty rows and saves nothing."""
+    admin = page_as("admin@demo.test")
+    data = _sleep_form(admin.get(NEW).text) | {"action": "add-items"}
+    response = admin.post(NEW, data=data)
+    assert response.status_code == 200
+    kept = form_data(response.text, NEW)
+    assert kept["items-0-text"] == "How well did you sleep?"
+    assert "items-7-text" in kept and "items-8-text" not in kept
+    assert _rows(app) == []
+
+
+def test_json_editor_saves_and_reports_problems(app, people, page_as, api_as):
+    """The advanced form takes a whole definition; problems come back beside the kept text."""
+    admin = page_as("admin@demo.test")
+    page = admin.get(NEW)
+    token = form_data(page.text, NEW)["csrf_token"]
+    definition = {
+        "code": "pain",
+        "name": "Pain",
+        "options": [{"value": 0, "label": "None"}, {"value": 1, "label": "Some"}],
+        "items": [{"id": "1", "text": "Head"}, {"id": "2", "text": "Back"}],
+        "scoring": {"max": 3},
+    }
+    text = json.dumps(definition)
+    bad = admin.post(NEW, data={"csrf_token": token, "editor": "json", "definition_json": text})
+    assert bad.status_code == 400
+    assert "The items add up to 2, not 3." in bad.text
+    advanced = [dict(f["fields"]) for f in forms(bad.text) if f["action"] == NEW][1]
+    assert advanced["definition_json"] == text
+    definition["scoring"]["max"] = 2
+    good = admin.post(
+        NEW, data={"csrf_token": token, "editor": "json", "definition_json": json.dumps(definition)}
+    )
+    assert good.status_code == 302
+    listed = api_as("patient@demo.test").get("/api/v1/instruments").get_json()["instruments"]
+    pain = next(i for i in listed if i["code"] == "pain")
+    assert pain["max_score"] == 2
