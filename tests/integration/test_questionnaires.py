@@ -129,7 +129,9 @@ def test_archive_hides_it_from_patients_but_keeps_history(app, people, page_as, 
     assert again.status_code == 400 and "instrument" in again.get_json()["error"]["fields"]
     history = api.get("/api/v1/measures").get_json()
     assert any(m["instrument"] == "sleep_check" for m in history["measures"])
-    timeline = page_as("therapist@demo.test").get(f"/therapist/patients/{people['patient@demo.test'].id}")
+    timeline = page_as("therapist@demo.test").get(
+        f"/therapist/patients/{people['patient@demo.test'].id}"
+    )
     assert "Sleep check" in timeline.text
 
     page = admin.get("/clinic/questionnaires")
@@ -191,7 +193,7 @@ def test_bad_input_re_renders_every_problem_next_to_its_field(app, people, page_
 
 
 def test_add_more_rows_keeps_what_was_typed(app, people, page_as):
-    """"Add more questions" adds five empty rows and saves nothing."""
+    """ "Add more questions" adds five empty rows and saves nothing."""
     admin = page_as("admin@demo.test")
     data = _sleep_form(admin.get(NEW).text) | {"action": "add-items"}
     response = admin.post(NEW, data=data)

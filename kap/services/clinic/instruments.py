@@ -152,9 +152,7 @@ def draft_from_instrument(instrument: Instrument) -> QuestionnaireDraft:
                 if item.kind == "choice"
                 else ("" if item.review_at_least is None else str(item.review_at_least)),
                 review_if_answered=item.review_if_answered,
-                alert_at_least=""
-                if item.alert_at_least is None
-                else str(item.alert_at_least),
+                alert_at_least="" if item.alert_at_least is None else str(item.alert_at_least),
                 section=item.section,
                 alert_kind=item.alert_kind or "",
             )
@@ -251,7 +249,9 @@ def _scoring(draft: QuestionnaireDraft, errors: _Errors) -> dict[str, Any]:
             continue
         match = _BAND_LINE.match(line)
         if match is None:
-            errors.add("bands", f"Line {number}: write it as “low-high = words”, e.g. “0-4 = Minimal”.")
+            errors.add(
+                "bands", f"Line {number}: write it as “low-high = words”, e.g. “0-4 = Minimal”."
+            )
             continue
         low, high, label = int(match.group(1)), int(match.group(2)), match.group(3)
         bands.append([low, high, _slug(label), label])
@@ -348,7 +348,9 @@ def _editor_fields(problems: Mapping[str, list[str]], kept: list[int]) -> dict[s
 
 def _check_code(clinic_id: int, code: str, creating: bool) -> list[str]:
     if not CODE.match(code):
-        return ["2 to 40 lower-case letters, digits or _, starting with a letter (e.g. sleep_check)."]
+        return [
+            "2 to 40 lower-case letters, digits or _, starting with a letter (e.g. sleep_check)."
+        ]
     if code in BUILT_IN and code not in REPLACEABLE:
         return [f"“{code}” is a shipped questionnaire; choose another code."]
     if creating and _rows(clinic_id, code):
