@@ -11,7 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.clinic import bp
-from kap.clinic.questionnaire_form import MORE_ROWS, MAX_ROWS, draft_from_form, with_blank_rows
+from kap.clinic.questionnaire_form import MAX_ROWS, MORE_ROWS, draft_from_form, with_blank_rows
 from kap.services.clinic.instruments import (
     ITEM_KINDS,
     Editing,

@@ -41,7 +41,7 @@ MAX_JSON = 100_000
 MAX_ITEMS = 120
 
 _OPTION_LINE = re.compile(r"^\s*(-?\d{1,6})\s*=\s*(.+?)\s*$")
-_BAND_LINE = re.compile(r"^\s*(\d{1,6})\s*[-–]\s*(\d{1,6})\s*=\s*(.+?)\s*$")
+_BAND_LINE = re.compile(r"^\s*(\d{1,6})\s*[-\u2013]\s*(\d{1,6})\s*=\s*(.+?)\s*$")
 _REVIEW_LINE = re.compile(r"^\s*([a-z][a-z0-9_]{0,39})\s*=\s*(\d{1,6})\s*$")
 _RESPONSE = re.compile(r"^\s*(\d{1,3})\s*(%?)\s*$")
 
