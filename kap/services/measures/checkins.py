@@ -312,15 +312,8 @@ class ExportRow(TypedDict):
     change: int | None
 
 
-def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> MeasureChart:
-    """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
-
-    Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
-    marked), ``rows`` (the same data as a table, oldest first) and ``summary`` (baseline,
-    change, response, remission). Dates are in the clinic's time zone.
-    """
-    responses = history(viewer, patient_id, instrument)
-    started = [
+def _started_sessions(viewer: User, patient_id: int) -> list[datetime]:
+    return [
         at
         for at in db.session.scalars(
             sessions_visible_to(viewer)
@@ -332,8 +325,15 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
         )
         if at is not None  # always: the query asks for started sessions (typing)
     ]
-    zone = ZoneInfo(viewer.clinic.timezone)
-    spec = instrument_for(viewer.clinic_id, instrument)
+
+
+def _chart(
+    spec: Instrument,
+    responses: Sequence[MeasureResponse],
+    started: list[datetime],
+    zone: ZoneInfo,
+    width: int,
+) -> MeasureChart:
     points = [
         (response.created_at, response.score)
         for response in responses
@@ -347,27 +347,104 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
     }
 
 
+def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> MeasureChart:
+    """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
+
+    Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
+    marked), ``rows`` (the same data as a table, oldest first) and ``summary`` (baseline,
+    change, response, remission by the instrument's own rule). Dates are in the clinic's
+    time zone.
+    """
+    responses = history(viewer, patient_id, instrument)
+    spec = instrument_for(viewer.clinic_id, instrument)
+    zone = ZoneInfo(viewer.clinic.timezone)
+    return _chart(spec, responses, _started_sessions(viewer, patient_id), zone, width)
+
+
 #: Charted for every patient, answered or not: the course's main outcome measures.
 ALWAYS_CHARTED = ("phq9", "gad7")
 
 
+@dataclass(frozen=True)
+class AnsweredQuestionnaire:
+    """One completed unscored questionnaire: when, and each question with its answer."""
+
+    created_at: datetime
+    answers: list[tuple[str, str]]  # (question, answer as the patient chose or wrote it)
+
+
+@dataclass(frozen=True)
+class UnscoredHistory:
+    """Every completed response of one unscored questionnaire, newest first."""
+
+    instrument: Instrument
+    responses: list[AnsweredQuestionnaire]
+
+
+@dataclass(frozen=True)
+class MeasuresOverview:
+    """What a patient's questionnaires show: a chart per scored one, answers of the rest."""
+
+    charts: list[MeasureChart]
+    unscored: list[UnscoredHistory]
+
+
+def _answered(spec: Instrument, view: MeasureView) -> AnsweredQuestionnaire:
+    answers = []
+    for item, value in zip(spec.items, view.answers, strict=False):
+        words = view.texts.get(item.id, "") if item.kind == "text" else item.label_for(value)
+        answers.append((item.text, words or "(no answer)"))
+    return AnsweredQuestionnaire(view.created_at, answers)
+
+
+def measures_overview(viewer: User, patient_id: int, *, width: int = 640) -> MeasuresOverview:
+    """A chart per scored questionnaire the patient has answered (PHQ-9 and GAD-7 always), in
+    the clinic's order, then any the clinic has since archived; and the answers of each
+    unscored questionnaire (text answers decrypted), newest first. The intake is not here (it
+    has its own review). One read of the history, scoped and audited like ``history``.
+    """
+    responses = history(viewer, patient_id)
+    patient = get_patient_for(viewer, patient_id)
+    by_code: dict[str, list[MeasureResponse]] = {}
+    for response in responses:
+        by_code.setdefault(response.instrument, []).append(response)
+    specs = [
+        spec
+        for spec in instruments_for(patient.clinic_id)
+        if spec.code in by_code or spec.code in ALWAYS_CHARTED
+    ]
+    listed = {spec.code for spec in specs}
+    # Archived since: read against the version last answered, so its history stays readable.
+    specs += [instrument_of(by_code[code][-1]) for code in by_code if code not in listed]
+    started = _started_sessions(viewer, patient_id)
+    zone = ZoneInfo(patient.clinic.timezone)
+    charts = [
+        _chart(spec, by_code.get(spec.code, []), started, zone, width)
+        for spec in specs
+        if spec.scored and spec.kind == "measure"
+    ]
+    unscored = []
+    for spec in specs:
+        if spec.scored or spec.kind != "measure":
+            continue
+        views = views_of(by_code[spec.code])
+        versions = {view.instrument_version for view in views}
+        read_as = {
+            version: instrument_for(patient.clinic_id, spec.code, version) for version in versions
+        }
+        unscored.append(
+            UnscoredHistory(
+                spec,
+                [_answered(read_as[v.instrument_version], v) for v in reversed(views)],
+            )
+        )
+    return MeasuresOverview(charts, unscored)
+
+
 def charts_with_scores(viewer: User, patient_id: int, *, width: int = 640) -> list[MeasureChart]:
     """A chart per scored instrument the patient has answered (PHQ-9 and GAD-7 always), in the
-    clinic's order. Scoped and audited like ``chart_for``."""
-    patient = get_patient_for(viewer, patient_id)
-    answered = set(
-        db.session.scalars(
-            _responses_of(patient)
-            .with_only_columns(MeasureResponse.instrument)
-            .distinct()
-            .order_by(None)
-        )
-    )
-    return [
-        chart_for(viewer, patient_id, spec.code, width=width)
-        for spec in instruments_for(patient.clinic_id)
-        if spec.scored and (spec.code in answered or spec.code in ALWAYS_CHARTED)
-    ]
+    clinic's order. Scoped and audited like ``history``."""
+    return measures_overview(viewer, patient_id, width=width).charts
 
 
 @dataclass(frozen=True)
