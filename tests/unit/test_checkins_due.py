@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kap.extensions import db
-from kap.models import SessionStatus, TreatmentSession, User
 import pytest
 
+from kap.extensions import db
+from kap.models import SessionStatus, TreatmentSession, User
 from kap.services.measures.checkins import (
     REASON_AFTER_SESSION,
     REASON_BEFORE_SESSION,
