@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from kap.extensions import db
-from kap.models import AuditEvent, ClinicInstrument, MeasureResponse
+from kap.models import Alert, AuditEvent, ClinicInstrument, MeasureResponse
 from tests.formscrape import form_data, forms
 
 NEW = "/clinic/questionnaires/new"
@@ -139,6 +139,18 @@ def test_archive_hides_it_from_patients_but_keeps_history(app, people, page_as, 
     assert admin.post("/clinic/questionnaires/sleep_check/restore", data=token).status_code == 302
     listed = api.get("/api/v1/instruments").get_json()["instruments"]
     assert "sleep_check" in {i["code"] for i in listed}
+
+
+def test_an_answer_at_the_alert_threshold_alerts_the_care_team(app, people, page_as, api_as):
+    """ "Raises an alert at or above 3": answering 3 opens one alert, shown in words."""
+    _create(page_as)
+    body = {"instrument": "sleep_check", "answers": [3, 0], "client_id": "s-1"}
+    assert api_as("patient@demo.test").post("/api/v1/measures", json=body).status_code == 201
+    with app.app_context():
+        [alert] = db.session.scalars(select(Alert)).all()
+        assert (alert.kind, alert.patient_id) == ("questionnaire", people["patient@demo.test"].id)
+    dashboard = page_as("therapist@demo.test").get("/therapist/").text
+    assert "flags for the care team" in dashboard
 
 
 def test_a_clinic_code_cannot_shadow_a_shipped_one(app, people, page_as):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kap.extensions import db
-from kap.models import ClinicInstrument, User
+from kap.models import AlertKind, ClinicInstrument, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
@@ -34,7 +34,7 @@ CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 #: Item kinds as the editor names them.
 ITEM_KINDS = {"choice": "Single choice", "number": "Number", "text": "Text"}
 #: The alert kind a clinic's own "raises an alert at or above" opens.
-OWN_ALERT_KIND = "questionnaire"
+OWN_ALERT_KIND = AlertKind.QUESTIONNAIRE.value
 #: Longest advanced (JSON) definition accepted.
 MAX_JSON = 100_000
 #: Items a questionnaire may have (a long intake stays far below).
