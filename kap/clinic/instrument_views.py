@@ -29,6 +29,25 @@ from kap.services.errors import Conflict, Invalid
 from kap.services.measures.library import REPLACEABLE
 from kap.web.forms import CsrfOnlyForm
 
+#: Fields the editor shows their own messages beside.
+PLACED = frozenset(
+    {
+        "code",
+        "name",
+        "title",
+        "question",
+        "source",
+        "kind",
+        "includes",
+        "review_scores",
+        "bands",
+        "response",
+        "remission_below",
+        "items",
+        "definition_json",
+    }
+)
+
 
 @bp.route("/questionnaires")
 def questionnaires():
@@ -63,6 +82,12 @@ def _render(
             form_errors=form_errors or [],
             kinds=ITEM_KINDS,
             is_intake=(code or draft.code) in REPLACEABLE,
+            unplaced=[
+                message
+                for key, messages in (errors or {}).items()
+                if key not in PLACED and not key.startswith("items-")
+                for message in messages
+            ],
             form=CsrfOnlyForm(),
         ),
         status,

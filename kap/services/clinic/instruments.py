@@ -278,12 +278,14 @@ def _fresh_id(taken: set[str]) -> str:
     return f"q{number}"
 
 
-def definition_from_draft(draft: QuestionnaireDraft) -> tuple[dict[str, Any], list[int]]:
-    """The JSON definition a draft describes, and the editor row of each item in it.
+def definition_from_draft(
+    draft: QuestionnaireDraft,
+) -> tuple[dict[str, Any], list[int], dict[str, list[str]]]:
+    """The JSON definition a draft describes, the editor row of each item in it, and what
+    only the editor can get wrong (an option line without "="), by editor field name.
 
     Blank rows are left out; rows without an id get a new one that no other item has.
-    Raises Invalid keyed by the editor's field names for what only the editor can get wrong
-    (an option line without "="); the engine checks the rest (``check_definition``).
+    The engine checks the rest (``_check``).
     """
     errors = _Errors()
     kept = [index for index, row in enumerate(draft.items) if not row.blank]
@@ -320,9 +322,7 @@ def definition_from_draft(draft: QuestionnaireDraft) -> tuple[dict[str, Any], li
                 review_scores[match.group(1)] = int(match.group(2))
         if review_scores:
             data["review_scores"] = review_scores
-    if errors.fields:
-        raise Invalid("Some fields need attention.", errors.fields)
-    return data, kept
+    return data, kept, errors.fields
 
 
 _ITEM_PROBLEM = re.compile(r"^items\.(\d+)(?:\.([a-z_]+))?$")
@@ -359,11 +359,17 @@ def _check_code(clinic_id: int, code: str, creating: bool) -> list[str]:
 
 
 def _check(
-    clinic_id: int, data: Mapping[str, Any], *, creating: bool, kept: list[int] | None = None
+    clinic_id: int,
+    data: Mapping[str, Any],
+    *,
+    creating: bool,
+    kept: list[int] | None = None,
+    found: Mapping[str, list[str]] | None = None,
 ) -> Instrument:
     """The definition as the engine reads it; Invalid naming every problem (editor names
-    when ``kept`` maps items to editor rows, the engine's own keys otherwise)."""
-    fields: dict[str, list[str]] = {}
+    when ``kept`` maps items to editor rows, the engine's own keys otherwise), with the
+    problems already ``found`` in the editor's fields first."""
+    fields: dict[str, list[str]] = {key: list(messages) for key, messages in (found or {}).items()}
     code = data.get("code") if isinstance(data.get("code"), str) else ""
     if code_problems := _check_code(clinic_id, code or "", creating):
         fields["code"] = code_problems
@@ -507,9 +513,9 @@ def save_questionnaire(
     if draft is not None:
         if code is not None:
             draft.code = code
-        data, kept = definition_from_draft(draft)
+        data, kept, found = definition_from_draft(draft)
         based_on = draft.based_on if based_on is None else based_on
-        instrument = _check(actor.clinic_id, data, creating=creating, kept=kept)
+        instrument = _check(actor.clinic_id, data, creating=creating, kept=kept, found=found)
     else:
         data = {key: value for key, value in (definition or {}).items() if key != "version"}
         if code is not None and data.get("code") != code:

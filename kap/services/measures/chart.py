@@ -22,7 +22,7 @@ _DATE_LABEL_PX = 60  # room one "12 Mar" label needs at font-size 12, with air e
 _SCORE_LABEL_GAP_PX = 22  # below this spacing, label only the first and the latest score
 _LABEL_CHAR_PX = 6.4  # the widest average width of a band label's character (font-size 11)
 _LINE_PX = 13  # a band label's line height
-_Y_TICK_GAP_PX = 13  # y-axis numbers closer than this would touch; a bound is left out
+_Y_TICK_GAP_PX = 16  # y-axis numbers closer than this would touch; a bound is left out
 _chart_numbers = itertools.count(1)
 
 # Bands are told apart by texture and by their text label, never by colour alone, so they
