@@ -56,7 +56,6 @@ def questionnaires():
         "clinic/questionnaires.html",
         shipped=shipped_questionnaires(),
         own=own_questionnaires(current_user),
-        replaceable=REPLACEABLE,
         form=CsrfOnlyForm(),
     )
 

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import Alert, AuditEvent, ClinicInstrument, MeasureResponse
+from kap.services.measures.library import instrument_for, instruments_for
+from kap.services.measures.scoring import BUILT_IN
 from tests.formscrape import form_data, forms
 
 NEW = "/clinic/questionnaires/new"
@@ -238,3 +240,56 @@ def test_json_editor_saves_and_reports_problems(app, people, page_as, api_as):
     listed = api_as("patient@demo.test").get("/api/v1/instruments").get_json()["instruments"]
     pain = next(i for i in listed if i["code"] == "pain")
     assert pain["max_score"] == 2
+
+
+def test_the_clinic_makes_the_intake_its_own_and_can_go_back(app, people, page_as):
+    """The intake is edited like any questionnaire; the clinic's version replaces the shipped
+    one (kind "intake", never a check-in); archiving it brings the shipped one back."""
+    admin = page_as("admin@demo.test")
+    url = "/clinic/questionnaires/intake"
+    page = admin.get(url)
+    assert page.status_code == 200
+    data = form_data(page.text, url)
+    first_blank = next(
+        n for n in range(60) if f"items-{n}-text" in data and not data[f"items-{n}-text"]
+    )
+    data |= {
+        "name": "Our intake",
+        f"items-{first_blank}-text": "Which medicines do you take?",
+        f"items-{first_blank}-kind": "text",
+        f"items-{first_blank}-review_if_answered": "y",
+        "action": "save",
+    }
+    response = admin.post(url, data=data)
+    assert response.status_code == 302, response.text
+    with app.app_context():
+        clinic_id = people["admin@demo.test"].clinic_id
+        intake = instrument_for(clinic_id, "intake")
+        assert (intake.kind, intake.name, intake.clinic_id) == ("intake", "Our intake", clinic_id)
+        assert intake.items[-1].review_if_answered
+        assert "intake" not in {spec.code for spec in instruments_for(clinic_id)}
+    token = form_data(admin.get("/clinic/questionnaires").text, "/intake/archive")
+    assert admin.post(f"{url}/archive", data=token).status_code == 302
+    with app.app_context():
+        # the shipped intake again (once it ships; none from the clinic either way)
+        offered = [spec.clinic_id for spec in instruments_for(clinic_id, "intake")]
+        assert offered == ([None] if "intake" in BUILT_IN else [])
+
+
+def test_json_cannot_turn_the_intake_into_a_check_in(app, people, page_as):
+    """Code "intake" is always of kind "intake"; the problem is listed under the JSON."""
+    admin = page_as("admin@demo.test")
+    url = "/clinic/questionnaires/intake"
+    token = form_data(admin.get(url).text, url)["csrf_token"]
+    definition = {
+        "code": "intake",
+        "kind": "measure",
+        "name": "Sneaky",
+        "items": [{"id": "1", "text": "Anything?", "kind": "text"}],
+    }
+    response = admin.post(
+        url, data={"csrf_token": token, "editor": "json", "definition_json": json.dumps(definition)}
+    )
+    assert response.status_code == 400
+    assert "kind: The questionnaire “intake” is of kind “intake”." in response.text
+    assert _rows(app, "intake") == []
