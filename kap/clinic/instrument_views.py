@@ -133,6 +133,8 @@ def _post(code: str | None, editing: Editing | None):
     except Invalid as error:
         return again(400, error.fields, [error.message])
     except Conflict as error:
+        if editing is not None:  # saving again now is a choice made with the news in hand
+            draft.based_on = editing.version
         return again(409, messages=[error.message])
     flash(f"Saved “{row.definition.get('name', row.code)}” as version {row.version}.", "info")
     return redirect(url_for("clinic.edit_questionnaire", code=row.code))

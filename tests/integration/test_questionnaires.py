@@ -293,3 +293,22 @@ def test_json_cannot_turn_the_intake_into_a_check_in(app, people, page_as):
     assert response.status_code == 400
     assert "kind: The questionnaire “intake” is of kind “intake”." in response.text
     assert _rows(app, "intake") == []
+
+
+def test_a_save_based_on_an_older_version_is_refused_and_keeps_the_input(app, people, page_as):
+    """Two admins open version 1; the second save answers 409, keeps their words, saves
+    nothing; the first admin's version 2 stands."""
+    first = _create(page_as)
+    second = page_as("admin@demo.test")
+    url = "/clinic/questionnaires/sleep_check"
+    mine = form_data(first.get(url).text, url) | {"name": "Mine", "action": "save"}
+    theirs = form_data(second.get(url).text, url) | {"name": "Theirs", "action": "save"}
+    assert first.post(url, data=mine).status_code == 302
+    response = second.post(url, data=theirs)
+    assert response.status_code == 409
+    assert "Someone saved version 2" in response.text
+    assert form_data(response.text, url)["name"] == "Theirs"
+    assert [(v, d["name"]) for v, d, _ in _rows(app)] == [(1, "Sleep check"), (2, "Mine")]
+    again = form_data(response.text, url) | {"action": "save"}  # seen the news: save anyway
+    assert second.post(url, data=again).status_code == 302
+    assert [d["name"] for _, d, _ in _rows(app)] == ["Sleep check", "Mine", "Theirs"]
