@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 
@@ -42,6 +43,16 @@ def _item_rows(form: MultiDict) -> list[ItemRow]:
     ]
 
 
+def _band_keys(text: str) -> dict[str, str]:
+    try:
+        keys = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(keys, dict):
+        return {}
+    return {k: v[:30] for k, v in keys.items() if isinstance(k, str) and isinstance(v, str)}
+
+
 def draft_from_form(form: MultiDict) -> QuestionnaireDraft:
     """Everything the editor posted; nothing is dropped, even when invalid."""
     based_on = form.get("based_on", "")
@@ -53,6 +64,7 @@ def draft_from_form(form: MultiDict) -> QuestionnaireDraft:
         source=form.get("source", ""),
         scored=form.get("scored") == "y",
         bands=form.get("bands", ""),
+        band_keys=_band_keys(form.get("band_keys", "")),
         response=form.get("response", ""),
         remission_below=form.get("remission_below", ""),
         includes=form.get("includes", ""),

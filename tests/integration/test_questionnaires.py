@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from sqlalchemy import select
@@ -149,7 +150,7 @@ def test_an_answer_at_the_alert_threshold_alerts_the_care_team(app, people, page
     body = {"instrument": "sleep_check", "answers": [3, 0], "client_id": "s-1"}
     assert api_as("patient@demo.test").post("/api/v1/measures", json=body).status_code == 201
     with app.app_context():
-        [alert] = db.session.scalars(select(Alert)).all()
+        [alert] = db.session.scalars(select(Alert).where(Alert.kind == "questionnaire")).all()
         assert (alert.kind, alert.patient_id) == ("questionnaire", people["patient@demo.test"].id)
     dashboard = page_as("therapist@demo.test").get("/therapist/").text
     assert "flags for the care team" in dashboard
@@ -312,3 +313,37 @@ def test_a_save_based_on_an_older_version_is_refused_and_keeps_the_input(app, pe
     again = form_data(response.text, url) | {"action": "save"}  # seen the news: save anyway
     assert second.post(url, data=again).status_code == 302
     assert [d["name"] for _, d, _ in _rows(app)] == ["Sleep check", "Mine", "Theirs"]
+
+
+def test_saving_the_form_unchanged_keeps_the_questionnaire(app, people, page_as):
+    """Loaded from JSON with its own severity names and alert kinds, saved through the form
+    untouched: version 2 reads exactly like version 1 (hidden fields carry what the form
+    does not show)."""
+    admin = page_as("admin@demo.test")
+    token = form_data(admin.get(NEW).text, NEW)["csrf_token"]
+    definition = {
+        "code": "licensed",
+        "name": "Licensed scale",
+        "question": "In the past week:",
+        "options": [{"value": v, "label": f"Level {v}"} for v in range(3)],
+        "items": [
+            {"id": "a", "text": "First", "alert": {"at_least": 2, "kind": "side_effect_severe"}},
+            {"id": "b", "text": "Second", "section": "Body"},
+            {"id": "c", "text": "Notes", "kind": "text", "required": False},
+        ],
+        "scoring": {
+            "bands": [[0, 1, "low_band", "Low"], [2, 4, "high_band", 'High (see "notes")']],
+            "response": {"points_drop": 2},
+            "remission_below": 1,
+        },
+    }
+    data = {"csrf_token": token, "editor": "json", "definition_json": json.dumps(definition)}
+    assert admin.post(NEW, data=data).status_code == 302
+    url = "/clinic/questionnaires/licensed"
+    form = form_data(admin.get(url).text, url) | {"action": "save"}
+    assert admin.post(url, data=form).status_code == 302
+    with app.app_context():
+        clinic_id = people["admin@demo.test"].clinic_id
+        first, second = (instrument_for(clinic_id, "licensed", v) for v in (1, 2))
+        assert second.version == 2
+        assert dataclasses.replace(second, version=1) == first

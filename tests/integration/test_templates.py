@@ -175,14 +175,16 @@ def test_choosing_questionnaires_in_use_makes_a_new_version(ctx, people):
     draft = draft_from_version(template, old_version)
     draft.checkin_instruments = ["phq9", "pcl5"]
     draft.monthly_instruments = []
-    draft.requires_consent = True
+    was = (old_version.requires_intake, old_version.requires_consent)
+    draft.requires_consent = not was[1]
     result = save_template(_admin(), template, draft, template.revision)
     assert result.new_version
     db.session.expire_all()
-    assert old_version.checkin_instruments == ["phq9", "gad7"] and not old_version.requires_consent
+    assert old_version.checkin_instruments == ["phq9", "gad7"]
+    assert (old_version.requires_intake, old_version.requires_consent) == was
     new = template.current_version
     assert (new.checkin_instruments, new.monthly_instruments) == (["phq9", "pcl5"], [])
-    assert new.requires_consent and not new.requires_intake
+    assert (new.requires_intake, new.requires_consent) == (was[0], not was[1])
 
 
 def test_a_questionnaire_the_clinic_does_not_offer_is_refused(ctx, people):

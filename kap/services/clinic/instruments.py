@@ -83,6 +83,9 @@ class QuestionnaireDraft:
     source: str = ""
     scored: bool = False
     bands: str = ""  # lines "0-4 = Minimal"
+    #: Band words → the severity name stored with answers, kept from the loaded definition
+    #: (a new band's name is made from its words).
+    band_keys: dict[str, str] = field(default_factory=dict)
     response: str = ""  # "50 %" (a percentage drop) or "10" (points)
     remission_below: str = ""
     includes: str = ""  # intake only: other questionnaires' codes, comma-separated
@@ -132,6 +135,7 @@ def draft_from_instrument(instrument: Instrument) -> QuestionnaireDraft:
         bands="\n".join(f"{b.low}-{b.high} = {b.label}" for b in instrument.bands)
         if instrument.scored
         else "",
+        band_keys={b.label: b.severity for b in instrument.bands},
         response=response,
         remission_below=""
         if instrument.remission_below is None
@@ -254,7 +258,7 @@ def _scoring(draft: QuestionnaireDraft, errors: _Errors) -> dict[str, Any]:
             )
             continue
         low, high, label = int(match.group(1)), int(match.group(2)), match.group(3)
-        bands.append([low, high, _slug(label), label])
+        bands.append([low, high, draft.band_keys.get(label) or _slug(label), label])
     scoring: dict[str, Any] = {"bands": bands} if bands else {}
     if draft.response.strip():
         match = _RESPONSE.match(draft.response)
