@@ -161,8 +161,13 @@ def edit_questionnaire(code: str):
 def archive_questionnaire_page(code: str):
     """Stop offering it to patients; its answers stay readable."""
     if CsrfOnlyForm().validate_on_submit():
-        row = archive_questionnaire(current_user, code)
-        flash(f"“{row.definition.get('name', code)}” archived: patients no longer see it.", "info")
+        try:
+            row = archive_questionnaire(current_user, code)
+        except Conflict as error:
+            flash(error.message, "error")
+        else:
+            name = row.definition.get("name", code)
+            flash(f"“{name}” archived: patients no longer see it.", "info")
     return redirect(url_for("clinic.questionnaires"))
 
 

@@ -8,7 +8,8 @@ import json
 from sqlalchemy import select
 
 from kap.extensions import db
-from kap.models import Alert, AuditEvent, ClinicInstrument, MeasureResponse
+from kap.models import Alert, AuditEvent, ClinicInstrument, MeasureResponse, User
+from kap.services.clinic.instruments import definition_json, save_questionnaire
 from kap.services.measures.library import instrument_for, instruments_for
 from kap.services.measures.scoring import BUILT_IN
 from tests.formscrape import form_data, forms
@@ -347,3 +348,18 @@ def test_saving_the_form_unchanged_keeps_the_questionnaire(app, people, page_as)
         first, second = (instrument_for(clinic_id, "licensed", v) for v in (1, 2))
         assert second.version == 2
         assert dataclasses.replace(second, version=1) == first
+
+
+def test_a_questionnaire_the_intake_asks_cannot_be_archived(app, people, page_as):
+    """Archiving what the clinic's intake includes would break the intake page: refused."""
+    admin = _create(page_as)
+    with app.app_context():
+        admin_user = db.session.get(User, people["admin@demo.test"].id)
+        intake = definition_json(instrument_for(admin_user.clinic_id, "intake"))
+        definition = json.loads(intake) | {"includes": ["auditc", "sleep_check"]}
+        save_questionnaire(admin_user, definition=definition, code="intake")
+    token = form_data(admin.get("/clinic/questionnaires").text, "/sleep_check/archive")
+    response = admin.post("/clinic/questionnaires/sleep_check/archive", data=token)
+    assert response.status_code == 302
+    assert "take it out of the intake" in admin.get("/clinic/questionnaires").text
+    assert _rows(app)[-1][2] is None

@@ -25,7 +25,7 @@ from kap.models import AlertKind, ClinicInstrument, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
-from kap.services.measures.library import REPLACEABLE
+from kap.services.measures.library import REPLACEABLE, instruments_for
 from kap.services.measures.scoring import BUILT_IN, Instrument, parse_definition
 from kap.services.unit_of_work import use_case
 
@@ -384,9 +384,10 @@ def _check(
     if includes and kind != "intake":
         fields["includes"] = ["Only the intake asks other questionnaires within it."]
     elif isinstance(includes, list):
-        unknown = [c for c in includes if c not in BUILT_IN or BUILT_IN[c].kind != "measure"]
+        offered = {spec.code for spec in instruments_for(clinic_id)}
+        unknown = [str(c) for c in includes if c not in offered]
         if unknown:
-            fields["includes"] = ["Not a shipped questionnaire: " + ", ".join(map(str, unknown))]
+            fields["includes"] = ["Not a questionnaire your clinic offers: " + ", ".join(unknown)]
     items = data.get("items")
     if isinstance(items, list) and len(items) > MAX_ITEMS:
         fields["items"] = [f"At most {MAX_ITEMS} questions."]
@@ -580,6 +581,12 @@ def archive_questionnaire(actor: User, code: str) -> ClinicInstrument:
     rows = _rows(actor.clinic_id, code)
     if not rows:
         raise NotFound("No such questionnaire.")
+    if code not in REPLACEABLE and any(
+        code in intake.includes for intake in instruments_for(actor.clinic_id, "intake")
+    ):
+        raise Conflict(
+            "The intake asks this questionnaire: take it out of the intake before archiving it."
+        )
     newest = rows[-1]
     if newest.archived_at is None:
         newest.archived_at = utcnow()
