@@ -12,6 +12,7 @@ from kap.clinic import (  # noqa: E402,F401
     audio_views,
     audit_views,
     consent_views,
+    instrument_views,
     people_views,
     schedule_views,
     settings_views,

@@ -65,7 +65,11 @@ def draft_from_form(form: MultiDict) -> TemplateDraft:
         observation_minutes=form.get("observation_minutes", ""),
         post_dose_check_minutes=form.get("post_dose_check_minutes", ""),
         requires_check_in=form.get("requires_check_in") == "y",
+        requires_intake=form.get("requires_intake") == "y",
         requires_consent=form.get("requires_consent") == "y",
+        checkin_instruments=form.getlist("checkin_instruments"),
+        after_instruments=form.getlist("after_instruments"),
+        monthly_instruments=form.getlist("monthly_instruments"),
         checklist=[
             ChecklistRow(
                 r.get("text", ""),

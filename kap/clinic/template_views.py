@@ -12,6 +12,7 @@ from kap.models import ROUTE_LABELS, TrackKind
 from kap.services.clinic import audio as media
 from kap.services.clinic import template_defaults as defaults
 from kap.services.clinic.templates import (
+    SCHEDULES,
     TemplateDraft,
     TrackRow,
     archive_template,
@@ -26,6 +27,7 @@ from kap.services.clinic.templates import (
     templates_of_clinic,
 )
 from kap.services.errors import Conflict, DomainError, Invalid
+from kap.services.measures.library import instruments_for
 from kap.services.sessions.playlist import format_duration, parse_duration, playlist_length
 from kap.web.forms import CsrfOnlyForm
 
@@ -52,6 +54,19 @@ def _summary(draft: TemplateDraft, audio_files) -> dict:
     return {"playlist": format_duration(playlist_length(durations, crossfade))}
 
 
+def _instrument_choices(draft: TemplateDraft) -> dict[str, list]:
+    """Per schedule, the clinic's questionnaires: the chosen ones first, in their order (the
+    order patients are asked them), then the rest."""
+    offered = instruments_for(current_user.clinic_id)
+    choices = {}
+    for name in SCHEDULES:
+        chosen = getattr(draft, name)
+        choices[name] = sorted(
+            offered, key=lambda spec: chosen.index(spec.code) if spec.code in chosen else 99
+        )
+    return choices
+
+
 def _render_editor(draft, *, template=None, errors=None, status=200, form_errors=()):
     audio_files = clinic_audio_files(current_user.clinic_id)
     version = template.current_version if template else None
@@ -70,6 +85,7 @@ def _render_editor(draft, *, template=None, errors=None, status=200, form_errors
             keys=defaults.SOUNDSCAPE_KEYS,
             textures=defaults.TEXTURE_LABELS,
             summary=_summary(draft, audio_files),
+            instruments=_instrument_choices(draft),
         ),
         status,
     )

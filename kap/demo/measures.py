@@ -1,7 +1,9 @@
-"""Demo check-ins: PHQ-9 and GAD-7 for patient@demo.test that fall across the course.
+"""Demo check-ins: PHQ-9, GAD-7 and PCL-5 for patient@demo.test that fall across the course,
+and a side-effect check after the last session.
 
 Idempotent (each demo check-in has a fixed client_id) and quiet: written directly, not
-through record_checkin, so no audit rows, and item 9 is always 0, so no safety alert.
+through record_checkin, so no audit rows, and item 9 is always 0 and no side effect is rated
+severe, so no safety alert.
 """
 
 from __future__ import annotations
@@ -18,16 +20,22 @@ from kap.timezones import local_to_utc, to_local
 
 #: Totals per check-in, oldest first: one before each of the three past demo sessions, then
 #: the weekly one after the last (extra check-in times, if any, get no score and are skipped).
-#: PHQ-9 19 → 7 is a response (≥ 50 % drop) short of remission, as many courses go.
+#: PHQ-9 19 → 7 is a response (≥ 50 % drop) short of remission, as many courses go; PCL-5
+#: 48 → 29 is a response (≥ 10 points) and falls below the cut-off of 33.
 DEMO_SCORES = {
     "phq9": (19, 14, 10, 7),
     "gad7": (15, 12, 9, 7),
+    "pcl5": (48, 41, 35, 29),
 }
+#: The side-effect check two hours after the last session: mild nausea, dizziness, headache.
+DEMO_SIDE_EFFECTS = [1, 1, 0, 1, 0]
 
 #: The order in which points land on items: mood and energy carry most of the weight.
 _ITEM_ORDER = {
     "phq9": (1, 0, 3, 2, 5, 6, 4, 7),  # never item 9 (index 8)
     "gad7": (0, 1, 2, 3, 5, 6, 4),
+    # intrusions, avoidance and mood first, as a person with PTSD might answer
+    "pcl5": (0, 1, 3, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 2, 4, 11, 18),
 }
 
 
@@ -105,4 +113,23 @@ def seed_demo_measures(users: dict[str, User], now: datetime | None = None) -> N
                     created_at=at,
                 )
             )
+    if past and "demo-side_effects-0" not in existing:
+        last = past[-1]
+        scored = score_answers(BUILT_IN["side_effects"], DEMO_SIDE_EFFECTS)
+        if scored.alerts:  # the demo raises no alert
+            raise ValueError("the demo side-effect check must not raise an alert")
+        db.session.add(
+            MeasureResponse(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                instrument="side_effects",
+                instrument_version=scored.instrument.version,
+                answers=list(scored.answers),
+                score=scored.score,
+                severity=scored.severity,
+                client_id="demo-side_effects-0",
+                session_id=last.id,
+                created_at=min(last.completed_at + timedelta(hours=2), now),
+            )
+        )
     db.session.commit()

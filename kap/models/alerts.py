@@ -26,6 +26,8 @@ class AlertKind(enum.StrEnum):
     SIDE_EFFECT_SEVERE = "side_effect_severe"
     #: Bladder symptoms that need a clinician (blood in the urine, pain).
     BLADDER_SYMPTOMS = "bladder_symptoms"
+    #: An answer at or above the alert threshold a clinic set on its own questionnaire.
+    QUESTIONNAIRE = "questionnaire"
 
 
 #: What each kind of alert says on a clinician's screen.
@@ -35,6 +37,7 @@ ALERT_LABELS: dict[str, str] = {
     AlertKind.SIDE_EFFECT_SEVERE: "A side effect rated severe after a session",
     AlertKind.BLADDER_SYMPTOMS: "Bladder symptoms to follow up (pain or blood in the urine)",
     AlertKind.INTAKE_REVIEW: "Intake answers need review",
+    AlertKind.QUESTIONNAIRE: "An answer the clinic's own questionnaire flags for the care team",
 }
 
 

@@ -13,6 +13,7 @@ from kap.services.board.scope import observations_of
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
+from kap.services.measures.checkins import measures_overview
 from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
 from kap.services.screening.consent import signatures_of
@@ -38,15 +39,6 @@ def dashboard():
     )
 
 
-def _measures_chart(patient_id: int):
-    """The PHQ-9 chart and read-outs, when the measures service is available."""
-    try:
-        from kap.services.measures.checkins import chart_for
-    except ImportError:  # pragma: no cover - only while measures are being built
-        return None
-    return chart_for(current_user, patient_id, "phq9")
-
-
 ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
 
 
@@ -54,7 +46,7 @@ ENTRIES_PER_PAGE = 20  # shared entries on a timeline page, newest first
 def patient(patient_id: int):
     """A patient's timeline: sessions, shared entries, measures, notes (an audited read)."""
     person = read_patient(current_user, patient_id)
-    chart = _measures_chart(person.id)
+    measures = measures_overview(current_user, person.id)
     entries_page = page_from(
         partial(journal.read_shared_entries, current_user, person.id), ENTRIES_PER_PAGE
     )
@@ -77,10 +69,11 @@ def patient(patient_id: int):
         alerts=alerts,
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
-        chart=chart,
         consent=signatures_of(current_user, person.id).status,
         intake_status=intake_status(person),
         intake_labels=STATUS_LABELS,
+        charts=measures.charts,
+        unscored=measures.unscored,
     )
 
 

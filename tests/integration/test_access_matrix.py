@@ -38,6 +38,7 @@ from kap.models import (
     TreatmentSession,
     User,
 )
+from kap.services.clinic.instruments import save_questionnaire
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
@@ -178,6 +179,13 @@ clinic.edit_template        GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROL
 clinic.edit_template        POST   AUTH  ROLE  ROLE  ROLE  ROLE  409   ROLE  ROLE  GONE  # no rev.
 clinic.archive              POST   AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
 clinic.restore              POST   AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
+clinic.questionnaires       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
+clinic.new_questionnaire    GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
+clinic.new_questionnaire    POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400  # empty
+clinic.edit_questionnaire   GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  GONE
+clinic.edit_questionnaire   POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  GONE  # empty
+clinic.archive_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
+clinic.restore_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
 clinic.audio_library        GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.audio_library        POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
 clinic.people               GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
@@ -521,6 +529,15 @@ def _plant(media_dir: Path) -> dict[str, object]:
             "auditc": [0, 0, 0],
         },
     )
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    questionnaire = save_questionnaire(
+        admin,
+        definition={
+            "code": "matrix_check",
+            "name": "Matrix check",
+            "items": [{"id": "1", "text": "Anything?", "kind": "text"}],
+        },
+    )
     leaving = create_user(
         owner.clinic, email="leaving@demo.test", name="Lee Leaving", role="patient"
     )
@@ -573,6 +590,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "consent_document_id": signature.document_id,
         "consent_sha256": signature.document_sha256,
         "instrument": "phq9",
+        "code": questionnaire.code,
         "page": "home",
         "token": "not-a-real-invitation-token",
     }

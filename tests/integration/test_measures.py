@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from kap.demo.measures import seed_demo_measures
 from kap.extensions import db
 from kap.models import Alert, AuditEvent, MeasureResponse, TreatmentSession, User
+from kap.services.clinic.instruments import save_questionnaire
 from kap.services.measures.checkins import chart_for
 from kap.therapist.measures_views import csv_safe
 from tests.formscrape import form_data
@@ -239,13 +240,18 @@ def test_chart_for_a_therapist_marks_sessions_and_reads_out_the_trend(app, peopl
 
 
 def test_demo_measures_are_idempotent_and_raise_no_alert(app, people):
-    """Seeding twice gives one history (4 PHQ-9, 4 GAD-7), answers matching, no alert."""
+    """Seeding twice gives one history (4 PHQ-9, GAD-7 and PCL-5, a side-effect check after
+    the last session), answers matching, no alert."""
     _seed_demo_history(app)
     _seed_demo_history(app)
     with app.app_context():
         rows = db.session.scalars(select(MeasureResponse)).all()
         # Beside them: the AUDIT-C each of the three demo intakes included (kap/demo/intake.py).
-        assert sorted(r.instrument for r in rows) == ["auditc"] * 3 + ["gad7"] * 4 + ["phq9"] * 4
+        assert sum(r.instrument == "auditc" for r in rows) == 3
+        assert sorted(r.instrument for r in rows if r.instrument != "auditc") == (
+            ["gad7"] * 4 + ["pcl5"] * 4 + ["phq9"] * 4 + ["side_effects"]
+        )
+        assert [r.score for r in rows if r.instrument == "pcl5"] == [48, 41, 35, 29]
         # The scored items add up to the total (PHQ-9's difficulty question is not one of them).
         assert all(
             sum(r.answers[:9] if r.instrument == "phq9" else r.answers) == r.score for r in rows
@@ -355,6 +361,63 @@ def test_check_ins_page_shows_what_is_due_and_history(api_as, app, people):
     api = api_as("patient@demo.test")
     page = api.get("/patient/check-ins").text
     assert "<svg" in page and "19 of 27" in page and "Moderately severe" in page
+
+
+def test_therapist_sees_a_chart_per_scored_instrument_with_its_own_rule(api_as, app, people):
+    """The demo patient's timeline charts PHQ-9, GAD-7, PCL-5 and the side-effect check, each
+    with its table; PCL-5's summary uses its 10-point response and its cut-off of 33."""
+    _seed_demo_history(app)
+    page = api_as("therapist@demo.test").get(
+        f"/therapist/patients/{people['patient@demo.test'].id}"
+    )
+    assert page.status_code == 200
+    html = page.text
+    headings = re.findall(r'<h3 id="chart-([a-z0-9_]+)">', html)
+    assert {"phq9", "gad7", "pcl5", "side_effects"} <= set(headings)
+    assert headings[:3] == ["phq9", "gad7", "pcl5"]  # outcome measures first
+    assert html.count('class="measure-chart"') == len(headings)
+    assert html.count("scores as a table</summary>") == len(headings)
+    pcl5 = html.split('id="chart-pcl5"')[1].split("</section>")[0]
+    assert "≥ 10-point drop" in pcl5 and "Remission (&lt; 33)" in pcl5
+    assert "<td>48</td>" in pcl5 and "<td>29</td>" in pcl5
+    phq9 = html.split('id="chart-phq9"')[1].split("</section>")[0]
+    assert "≥ 50 % drop" in phq9 and "Remission (&lt; 5)" in phq9
+
+
+def test_unscored_questionnaires_are_listed_with_their_answers(api_as, app, people):
+    """A clinic's unscored questionnaire is not charted: its answers are listed, text
+    decrypted, for the care team."""
+    with app.app_context():
+        admin = db.session.get(User, people["admin@demo.test"].id)
+        save_questionnaire(
+            admin,
+            definition={
+                "code": "week_notes",
+                "name": "Week notes",
+                "items": [
+                    {
+                        "id": "mood",
+                        "text": "Mood",
+                        "options": [
+                            {"value": 0, "label": "Low"},
+                            {"value": 1, "label": "Fine"},
+                        ],
+                    },
+                    {"id": "notes", "text": "Anything to tell us?", "kind": "text"},
+                ],
+            },
+        )
+    body = {"instrument": "week_notes", "answers": [1, "Slept better after the walk"]}
+    assert _post(api_as("patient@demo.test"), **body).status_code == 201
+    html = (
+        api_as("therapist@demo.test")
+        .get(f"/therapist/patients/{people['patient@demo.test'].id}")
+        .text
+    )
+    assert 'id="chart-week_notes"' not in html
+    notes = html.split('id="answers-week_notes"')[1].split("</section>")[0]
+    assert "<dt>Mood</dt><dd>Fine</dd>" in notes
+    assert "<dd>Slept better after the walk</dd>" in notes
 
 
 # --- CSV export ---------------------------------------------------------------------------

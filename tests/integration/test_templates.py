@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from kap.clinic.template_editor import apply_list_action
 from kap.extensions import db
@@ -18,7 +19,7 @@ from kap.services.clinic.templates import (
     validate_draft,
 )
 from kap.services.errors import Conflict, Invalid
-from tests.formscrape import form_data
+from tests.formscrape import form_data, forms
 
 WALKTHROUGH = "Walkthrough (3 minutes)"
 
@@ -152,6 +153,51 @@ def test_saving_a_template_in_use_creates_a_new_version(ctx, people):
         assert session.template_version_id == old_version.id
 
 
+def test_a_new_template_requires_intake_and_consent_and_asks_the_usual_questionnaires(ctx, people):
+    """Gates default on for a new template; the schedule starts PHQ-9 + GAD-7 before, the
+    side-effect check after, the bladder check monthly."""
+    draft = new_template_draft(_admin().clinic)
+    assert draft.requires_intake and draft.requires_consent
+    draft.name = "Gated"
+    version = create_template(_admin(), draft).current_version
+    assert version.requires_intake and version.requires_consent
+    assert version.checkin_instruments == ["phq9", "gad7"]
+    assert (version.after_instruments, version.monthly_instruments) == (
+        ["side_effects"],
+        ["bladder"],
+    )
+
+
+def test_choosing_questionnaires_in_use_makes_a_new_version(ctx, people):
+    """The questionnaires and gates are version fields: sessions keep what they had."""
+    template = _template()
+    old_version = template.current_version
+    draft = draft_from_version(template, old_version)
+    draft.checkin_instruments = ["phq9", "pcl5"]
+    draft.monthly_instruments = []
+    was = (old_version.requires_intake, old_version.requires_consent)
+    draft.requires_consent = not was[1]
+    result = save_template(_admin(), template, draft, template.revision)
+    assert result.new_version
+    db.session.expire_all()
+    assert old_version.checkin_instruments == ["phq9", "gad7"]
+    assert (old_version.requires_intake, old_version.requires_consent) == was
+    new = template.current_version
+    assert (new.checkin_instruments, new.monthly_instruments) == (["phq9", "pcl5"], [])
+    assert (new.requires_intake, new.requires_consent) == (was[0], not was[1])
+
+
+def test_a_questionnaire_the_clinic_does_not_offer_is_refused(ctx, people):
+    """Another clinic's code, or the intake, cannot be scheduled as a check-in."""
+    draft = new_template_draft(_admin().clinic)
+    draft.name = "Odd"
+    draft.after_instruments = ["side_effects", "not_ours"]
+    with pytest.raises(Invalid) as error:
+        create_template(_admin(), draft)
+    assert list(error.value.fields) == ["after_instruments"]
+    assert "not_ours" in error.value.fields["after_instruments"][0]
+
+
 def test_saving_an_unused_template_edits_it_in_place(ctx, people):
     """A version nobody has used yet is simply updated."""
     admin = _admin()
@@ -211,8 +257,12 @@ def test_editor_round_trips_every_field(client, auth, people, app):
     with app.app_context():
         template = _template("IV infusion (40 minutes of music)")
         template_id, before = template.id, draft_from_version(template, template.current_version)
-    _, data = _editor(client, f"/clinic/templates/{template_id}")
-    response = client.post(f"/clinic/templates/{template_id}", data={**data, "action": "save"})
+    page, _ = _editor(client, f"/clinic/templates/{template_id}")
+    # Every field as a browser sends it: ticked questionnaires repeat one name.
+    fields = next(f["fields"] for f in forms(page.text) if "/clinic/templates" in f["action"])
+    data = MultiDict([*fields, ("action", "save")])
+    assert data.getlist("checkin_instruments") == ["phq9", "gad7"]
+    response = client.post(f"/clinic/templates/{template_id}", data=data)
     assert response.status_code == 302
     with app.app_context():
         template = db.session.get(SessionTemplate, template_id)

@@ -1,18 +1,25 @@
-"""When check-ins are due: before each session, then at the clinic's interval after the last."""
+"""When check-ins are due: before each session, then at the clinic's interval after the last;
+after each completed session for 3 days; monthly."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession, User
 from kap.services.measures.checkins import (
+    REASON_AFTER_SESSION,
     REASON_BEFORE_SESSION,
     REASON_INTERVAL,
+    REASON_MONTHLY,
+    EndedSession,
     checkins_due,
     due_checkins,
     record_checkin,
 )
+from kap.services.measures.scoring import BUILT_IN
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -103,6 +110,120 @@ def test_one_entry_per_instrument_and_the_session_reason_wins():
     assert [reason for reason, _ in due.values()] == [REASON_BEFORE_SESSION] * 2
 
 
+SIDE_EFFECTS, BLADDER = BUILT_IN["side_effects"], BUILT_IN["bladder"]
+HOUR, SECOND = timedelta(hours=1), timedelta(seconds=1)
+
+
+def _after(ended_ago, taken_ago=None, *, session_id=7):
+    """The side-effect check's entry (reason, due_since, session) for a session that ended
+    ``ended_ago`` before NOW, last answered ``taken_ago`` before NOW (None: never)."""
+    ended = NOW - ended_ago
+    items = due_checkins(
+        NOW,
+        next_session_at=None,
+        session_ends=[ended],
+        latest_taken={} if taken_ago is None else {"side_effects": NOW - taken_ago},
+        interval_days=7,
+        instruments=(),
+        after_sessions=[EndedSession(ended, session_id, [SIDE_EFFECTS])],
+    )
+    return [(item.reason, item.due_since, item.session_id) for item in items]
+
+
+@pytest.mark.parametrize(
+    ("ended_ago", "taken_ago", "due"),
+    [
+        (0 * DAY, None, True),  # the moment it ends
+        (2 * DAY, None, True),
+        (3 * DAY, None, True),  # exactly 3 days after the end: still asked
+        (3 * DAY + SECOND, None, False),  # then no longer
+        (DAY, 2 * DAY, True),  # answered before the session: not about this one
+        (DAY, DAY + SECOND, True),  # answered just before the session ended: still due
+        (DAY, DAY, False),  # answered at the end
+        (DAY, HOUR, False),  # answered after it
+    ],
+)
+def test_after_session_questionnaires_for_three_days_once_per_session(ended_ago, taken_ago, due):
+    """Due from a completed session's end for 3 days, unless answered since that end."""
+    expected = [(REASON_AFTER_SESSION, NOW - ended_ago, 7)] if due else []
+    assert _after(ended_ago, taken_ago) == expected
+
+
+def test_after_session_asks_about_the_latest_session():
+    """Two sessions ended within 3 days: answered after the first only, it is due for the second."""
+    first, second = NOW - 2 * DAY, NOW - 5 * HOUR
+    items = due_checkins(
+        NOW,
+        next_session_at=None,
+        session_ends=[first, second],
+        latest_taken={"side_effects": NOW - DAY},
+        interval_days=7,
+        instruments=(),
+        after_sessions=[
+            EndedSession(first, 1, [SIDE_EFFECTS]),
+            EndedSession(second, 2, [SIDE_EFFECTS]),
+        ],
+    )
+    assert [(item.instrument, item.session_id) for item in items] == [("side_effects", 2)]
+
+
+def _monthly(taken_ago=None, *, start_ago=60 * DAY):
+    items = due_checkins(
+        NOW,
+        next_session_at=None,
+        session_ends=[],
+        latest_taken={} if taken_ago is None else {"bladder": NOW - taken_ago},
+        interval_days=7,
+        instruments=(),
+        monthly=[BLADDER],
+        monthly_from=None if start_ago is None else NOW - start_ago,
+    )
+    return [(item.instrument, item.reason, item.due_since) for item in items]
+
+
+@pytest.mark.parametrize(
+    ("taken_ago", "due_since_ago"),
+    [
+        (None, 60 * DAY),  # never answered: due since the schedule began
+        (29 * DAY, None),
+        (30 * DAY - SECOND, None),
+        (30 * DAY, 0 * DAY),  # exactly 30 days ago: due now
+        (45 * DAY, 15 * DAY),
+    ],
+)
+def test_monthly_questionnaires_when_none_was_answered_in_30_days(taken_ago, due_since_ago):
+    """Monthly: due when the latest answer is 30 days old or more (or there is none)."""
+    expected = [] if due_since_ago is None else [("bladder", REASON_MONTHLY, NOW - due_since_ago)]
+    assert _monthly(taken_ago) == expected
+
+
+def test_monthly_needs_a_session_of_a_template_asking_it():
+    """No session of such a template, nothing monthly; one starting later, not yet."""
+    assert _monthly(start_ago=None) == []
+    assert _monthly(start_ago=-DAY) == []
+
+
+def test_each_instrument_is_listed_once_the_first_reason_winning():
+    """A code asked before the session, after the last one and monthly appears once."""
+    ended = NOW - DAY
+    items = due_checkins(
+        NOW,
+        next_session_at=NOW + DAY,
+        session_ends=[ended],
+        latest_taken={},
+        interval_days=7,
+        instruments=[BUILT_IN["phq9"]],
+        after_sessions=[EndedSession(ended, 3, [BUILT_IN["phq9"], SIDE_EFFECTS])],
+        monthly=[BUILT_IN["phq9"], BLADDER],
+        monthly_from=NOW - 10 * DAY,
+    )
+    assert [(item.instrument, item.reason) for item in items] == [
+        ("phq9", REASON_BEFORE_SESSION),
+        ("side_effects", REASON_AFTER_SESSION),
+        ("bladder", REASON_MONTHLY),
+    ]
+
+
 def _patient_session(email: str) -> tuple[User, TreatmentSession]:
     patient = db.session.scalar(db.select(User).where(User.email == email))
     session = db.session.scalar(
@@ -121,9 +242,32 @@ def test_checkins_due_reads_sessions_and_check_ins_from_the_database(ctx, people
     assert [(d.instrument, d.reason, d.session_id) for d in due] == [
         ("phq9", REASON_BEFORE_SESSION, first.id),
         ("gad7", REASON_BEFORE_SESSION, first.id),
+        ("bladder", REASON_MONTHLY, None),  # the template's monthly check, from the same day
     ]
     record_checkin(patient, "phq9", [0] * 9)
-    assert [d.instrument for d in checkins_due(patient, max(now, datetime.now(UTC)))] == ["gad7"]
+    later = max(now, datetime.now(UTC))
+    assert [d.instrument for d in checkins_due(patient, later)] == ["gad7", "bladder"]
+
+
+def test_checkins_due_asks_after_a_completed_session_from_its_template(ctx, people):
+    """patient2's first session completed: its side-effect check is due for 3 days, linked
+    to the session; answering it (after the end) settles it."""
+    patient, first = _patient_session("patient2@demo.test")
+    first.status = SessionStatus.COMPLETE
+    first.session_started_at = first.scheduled_at
+    first.completed_at = first.scheduled_at + 2 * HOUR
+    db.session.commit()
+    after = [
+        d
+        for d in checkins_due(patient, first.completed_at + DAY)
+        if d.reason == REASON_AFTER_SESSION
+    ]
+    assert [(d.instrument, d.session_id) for d in after] == [("side_effects", first.id)]
+    assert not [
+        d
+        for d in checkins_due(patient, first.completed_at + 3 * DAY + HOUR)
+        if d.reason == REASON_AFTER_SESSION
+    ]
 
 
 def test_nothing_is_due_during_a_running_session(ctx, people):

@@ -110,6 +110,51 @@ def test_y_axis_ticks_run_from_zero_to_the_maximum():
     assert [_text(t) for t in _with_class(root, "y-tick")] == ["0", "5", "10", "15", "21"]
 
 
+@pytest.mark.parametrize(
+    ("instrument", "score", "ticks"),
+    [
+        ("pcl5", 48, ["0", "33", "80"]),
+        ("auditc", 5, ["0", "3", "4", "12"]),
+        ("side_effects", 4, ["0", "6", "11", "15"]),  # 1 would touch 0
+    ],
+)
+def test_longer_scales_get_their_own_ticks_textures_and_fitting_labels(instrument, score, ticks):
+    """PCL-5 (0-80) and AUDIT-C (0-12) scale to their maximum with ticks at their cut-offs;
+    each band above the lowest has a texture of its own; long band labels wrap into the
+    margin, in as many lines as the band has room for, acronyms kept."""
+    spec = BUILT_IN[instrument]
+    for width in (640, 360):
+        root = _parse(render_measure_chart(spec, [(START, score)], width=width))
+        assert [_text(t) for t in _with_class(root, "y-tick")] == ticks
+        bodies = [re.sub(rb'id="[^"]+"', b"", ET.tostring(p)) for p in root.iter(f"{SVG}pattern")]
+        assert len(set(bodies)) == len(bodies) == len(spec.bands) - 1
+        labels = _with_class(root, "band-label")
+        assert len(labels) == len(spec.bands)
+        for label in labels:
+            lines = [_text(span) for span in label.iter(f"{SVG}tspan")]
+            assert all(len(line) <= 12 for line in lines if " " in line)
+    if instrument == "pcl5":
+        words = " ".join(_text(t) for t in labels)
+        assert "PTSD" in words and "cut-off (33)" in words
+
+
+def test_a_clinics_band_names_never_reach_the_markup():
+    """Ids come from positions: a hostile severity name stays out of the SVG."""
+    spec = parse_definition(
+        {
+            "code": "own",
+            "name": "Own",
+            "options": [{"value": 0, "label": "No"}, {"value": 1, "label": "Yes"}],
+            "items": [{"id": "1", "text": "a"}, {"id": "2", "text": "b"}],
+            "scoring": {"bands": [[0, 0, 'x"/><script>', "None"], [1, 2, "y", "<b>Some</b>"]]},
+        },
+        clinic_id=1,
+    )
+    markup = str(render_measure_chart(spec, [(START, 1)]))
+    _parse(markup)
+    assert "<script>" not in markup and "<b>" not in markup and "&lt;b&gt;Some" in markup
+
+
 def test_one_marker_per_point_and_a_line_through_them():
     """Eight check-ins draw eight markers joined by one line, each score labelled."""
     root = _parse(render_measure_chart(BUILT_IN["phq9"], WEEKLY_PHQ9, SESSIONS))

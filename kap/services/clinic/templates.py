@@ -7,7 +7,7 @@ older revision than the stored one is refused, so two admins never overwrite eac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -32,6 +32,7 @@ from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.clinic import template_defaults as defaults
 from kap.services.errors import Conflict, Invalid
+from kap.services.measures.library import instruments_for
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.playlist import (
     MAX_TRACK_SECONDS,
@@ -47,6 +48,14 @@ LIMITS = {
     "observation_minutes": (0, 600),
     "post_dose_check_minutes": (0, 600),
 }
+
+
+#: What a new template asks before and after each session, and monthly.
+DEFAULT_CHECKIN = ("phq9", "gad7")
+DEFAULT_AFTER = ("side_effects",)
+DEFAULT_MONTHLY = ("bladder",)
+#: The draft's questionnaire lists, by field name.
+SCHEDULES = ("checkin_instruments", "after_instruments", "monthly_instruments")
 
 
 @dataclass
@@ -87,8 +96,14 @@ class TemplateDraft:
     observation_minutes: str = "60"
     post_dose_check_minutes: str = "0"
     requires_check_in: bool = False
-    #: The patient must have signed the clinic's current consent before starting.
+    #: Gates before Start session (a new template asks for both; older versions were made
+    #: before they existed and keep them off).
+    requires_intake: bool = False
     requires_consent: bool = False
+    #: Questionnaire codes asked before each session, after each, and monthly.
+    checkin_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_CHECKIN))
+    after_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_AFTER))
+    monthly_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_MONTHLY))
     checklist: list[ChecklistRow] = field(default_factory=list)
     intention_prompts: list[str] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
@@ -104,6 +119,8 @@ def new_template_draft(clinic: Clinic, route: str = DoseRoute.IV_INFUSION) -> Te
         observation_minutes=str(defaults.DEFAULT_OBSERVATION_MINUTES[DoseRoute(route)]),
         post_dose_check_minutes=str(defaults.DEFAULT_POST_DOSE_CHECK_MINUTES[DoseRoute(route)]),
         requires_check_in=defaults.DEFAULT_REQUIRES_CHECK_IN[DoseRoute(route)],
+        requires_intake=True,
+        requires_consent=True,
         checklist=[ChecklistRow(**item) for item in defaults.default_checklist(clinic)],
         intention_prompts=list(defaults.DEFAULT_INTENTION_PROMPTS),
         tracks=[
@@ -135,7 +152,11 @@ def draft_from_version(template: SessionTemplate, version: TemplateVersion) -> T
         observation_minutes=str(version.observation_minutes),
         post_dose_check_minutes=str(version.post_dose_check_minutes),
         requires_check_in=version.requires_check_in,
+        requires_intake=version.requires_intake,
         requires_consent=version.requires_consent,
+        checkin_instruments=list(version.checkin_instruments or []),
+        after_instruments=list(version.after_instruments or []),
+        monthly_instruments=list(version.monthly_instruments or []),
         checklist=[
             ChecklistRow(i.text, i.help_text, i.required, i.day_of) for i in version.checklist_items
         ],
@@ -167,8 +188,15 @@ class ValidTemplate:
     cue_seconds: list[int]
 
 
-def validate_draft(draft: TemplateDraft, audio_files: dict[int, AudioFile]) -> ValidTemplate:
-    """Check every rule; raise Invalid with a message per field (``fields`` keyed by input name)."""
+def validate_draft(
+    draft: TemplateDraft,
+    audio_files: dict[int, AudioFile],
+    offered: Collection[str] | None = None,
+) -> ValidTemplate:
+    """Check every rule; raise Invalid with a message per field (``fields`` keyed by input name).
+
+    ``offered`` is the questionnaire codes the clinic offers (None: not checked).
+    """
     errors: dict[str, list[str]] = {}
 
     def error(name: str, message: str) -> None:
@@ -198,6 +226,12 @@ def validate_draft(draft: TemplateDraft, audio_files: dict[int, AudioFile]) -> V
             "post_dose_check_minutes",
             f"The post-dose check must fall within observation ({observation} minutes).",
         )
+
+    for name in SCHEDULES:
+        codes = list(dict.fromkeys(getattr(draft, name)))  # once each, in the order given
+        setattr(draft, name, codes)
+        if offered is not None and (unknown := [code for code in codes if code not in offered]):
+            error(name, "Not a questionnaire your clinic offers: " + ", ".join(unknown) + ".")
 
     for index, row in enumerate(draft.checklist):
         row.text = row.text.strip()
@@ -280,7 +314,11 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     version.observation_minutes = valid.numbers["observation_minutes"]
     version.post_dose_check_minutes = valid.numbers["post_dose_check_minutes"]
     version.requires_check_in = bool(draft.requires_check_in)
+    version.requires_intake = bool(draft.requires_intake)
     version.requires_consent = bool(draft.requires_consent)
+    version.checkin_instruments = list(draft.checkin_instruments)
+    version.after_instruments = list(draft.after_instruments)
+    version.monthly_instruments = list(draft.monthly_instruments)
     version.intention_prompts = list(draft.intention_prompts)
     version.integration_prompts = list(draft.integration_prompts)
     version.checklist_items = [
@@ -323,6 +361,11 @@ def clinic_audio_files(clinic_id: int) -> dict[int, AudioFile]:
     return {audio.id: audio for audio in files}
 
 
+def offered_codes(clinic_id: int) -> set[str]:
+    """The questionnaire codes a template of the clinic may schedule (not the intake)."""
+    return {spec.code for spec in instruments_for(clinic_id)}
+
+
 def _name_taken(clinic_id: int, name: str, template_id: int | None) -> bool:
     query = select(SessionTemplate.id).where(
         SessionTemplate.clinic_id == clinic_id,
@@ -337,7 +380,9 @@ def _name_taken(clinic_id: int, name: str, template_id: int | None) -> bool:
 @use_case
 def create_template(actor: User, draft: TemplateDraft) -> SessionTemplate:
     """Create a template (version 1) from a valid draft."""
-    valid = validate_draft(draft, clinic_audio_files(actor.clinic_id))
+    valid = validate_draft(
+        draft, clinic_audio_files(actor.clinic_id), offered_codes(actor.clinic_id)
+    )
     if _name_taken(actor.clinic_id, draft.name, None):
         raise Invalid("Some fields need attention.", {"name": ["A template has that name."]})
     template = SessionTemplate(clinic_id=actor.clinic_id, name=draft.name, route=draft.route)
@@ -387,7 +432,9 @@ def save_template(
             "Someone else saved this template while you were editing it. Your changes are "
             "still here but not saved: review them against the latest version and save again."
         )
-    valid = validate_draft(draft, clinic_audio_files(template.clinic_id))
+    valid = validate_draft(
+        draft, clinic_audio_files(template.clinic_id), offered_codes(template.clinic_id)
+    )
     if _name_taken(template.clinic_id, draft.name, template.id):
         raise Invalid("Some fields need attention.", {"name": ["A template has that name."]})
     current = template.current_version

@@ -1,4 +1,4 @@
-"""A patient's PHQ-9 or GAD-7 totals over time, drawn as accessible, CSP-safe inline SVG."""
+"""A patient's totals on a scored questionnaire over time, as accessible, CSP-safe inline SVG."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _DAY_STEPS = (1, 2, 3, 7, 14, 28, 56, 91, 182, 364)
 _DATE_LABEL_PX = 60  # room one "12 Mar" label needs at font-size 12, with air either side
 _SCORE_LABEL_GAP_PX = 22  # below this spacing, label only the first and the latest score
+_LABEL_CHAR_PX = 6.4  # the widest average width of a band label's character (font-size 11)
+_LINE_PX = 13  # a band label's line height
+_Y_TICK_GAP_PX = 16  # y-axis numbers closer than this would touch; a bound is left out
 _chart_numbers = itertools.count(1)
 
 # Bands are told apart by texture and by their text label, never by colour alone, so they
@@ -225,17 +228,45 @@ def _frame(
     )
 
 
+def _texture(spec: Instrument, index: int) -> str | None:
+    """The band's texture: by its severity's name where the scale uses ours (PHQ-9, GAD-7),
+    else by its rank, denser for higher bands; the lowest band stays blank."""
+    band = spec.bands[index]
+    if band.severity in _PATTERNS:
+        return _PATTERNS[band.severity]
+    if index == 0:
+        return None
+    ranked = list(_PATTERNS.values())
+    return ranked[max(0, round(index * len(ranked) / (len(spec.bands) - 1)) - 1)]
+
+
+def _wrap(label: str, per_line: int, max_lines: int) -> list[str]:
+    """Words in lines of at most ``per_line`` characters (a longer word keeps a line of its
+    own); past ``max_lines`` the last line ends in an ellipsis (the table has the words)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: per_line - 1].rstrip() + "\u2026"
+    return lines
+
+
 def _bands(uid: str, spec: Instrument, frame: _Frame, width: int) -> list[str]:
     defs, shapes = ["<defs>"], []
-    for band in spec.bands:
+    per_line = max(4, int((width - frame.right - 10) // _LABEL_CHAR_PX))
+    for index, band in enumerate(spec.bands):
         top = frame.y(min(band.high + 0.5, _top(spec)))
         bottom = frame.y(max(band.low - 0.5, 0))
         fill = "none"  # the lowest band stays blank: "no texture" is a texture too
-        if band.severity in _PATTERNS:
-            pattern_id = f"{uid}-{band.severity}"
+        if (texture := _texture(spec, index)) is not None:
+            # By position, not by name: a clinic's own band names never reach an id.
+            pattern_id = f"{uid}-b{index}"
             defs.append(
-                f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse"'
-                f" {_PATTERNS[band.severity]}</pattern>"
+                f'<pattern id="{pattern_id}" patternUnits="userSpaceOnUse" {texture}</pattern>'
             )
             fill = f"url(#{pattern_id})"
         shapes.append(
@@ -247,15 +278,20 @@ def _bands(uid: str, spec: Instrument, frame: _Frame, width: int) -> list[str]:
                 f'<line x1="{_n(frame.left)}" x2="{width - 4}" y1="{_n(bottom)}" y2="{_n(bottom)}"'
                 ' stroke="currentColor" stroke-opacity="0.4" stroke-width="1"/>'
             )
-        words = band.label.lower().split()
-        lines = [band.label.lower()] if len(words) == 1 else words
-        middle = (top + bottom) / 2 - (len(lines) - 1) * 7
+        # Lower case reads as a quiet label ("moderately severe"), but an acronym keeps its
+        # capitals ("PTSD"); as many lines as the band has room for.
+        words = band.label[:1].lower() + band.label[1:]
+        lines = _wrap(words, per_line, max(1, int((bottom - top) // _LINE_PX)))
+        middle = (top + bottom) / 2 - (len(lines) - 1) * _LINE_PX / 2
         # A space between the lines, so the label reads "moderately severe" as text too.
         spans = " ".join(
-            f'<tspan x="{_n(frame.right + 8)}" dy="{14 if i else 0}">{escape(line)}</tspan>'
+            f'<tspan x="{_n(frame.right + 8)}" dy="{_LINE_PX if i else 0}">{escape(line)}</tspan>'
             for i, line in enumerate(lines)
         )
-        shapes.append(f'<text class="band-label" y="{_n(middle + 4)}">{spans}</text>')
+        title = f"<title>{escape(band.label)}</title>" if " ".join(lines) != words else ""
+        shapes.append(
+            f'<text class="band-label" font-size="11" y="{_n(middle + 4)}">{title}{spans}</text>'
+        )
     return [*defs, "</defs>", *shapes]
 
 
@@ -267,8 +303,7 @@ def _axes(
         f'<path d="M{left} {_n(frame.top)}V{bottom}H{_n(frame.right)}" fill="none"'
         ' stroke="currentColor" stroke-width="1"/>'
     ]
-    # Ticks at each band's lower bound and at the maximum: the numbers that matter clinically.
-    for score in sorted({band.low for band in spec.bands} | {_top(spec)}):
+    for score in _y_ticks(spec, frame):
         y = _n(frame.y(score))
         out.append(
             f'<line x1="{_n(frame.left - 4)}" x2="{left}" y1="{y}" y2="{y}" stroke="currentColor"/>'
@@ -288,6 +323,18 @@ def _axes(
             f' text-anchor="middle">{label}</text>'
         )
     return out
+
+
+def _y_ticks(spec: Instrument, frame: _Frame) -> list[int]:
+    """Each band's lower bound and the maximum: the numbers that matter clinically, leaving
+    out a bound that would touch its neighbour (0 and the maximum always stay)."""
+    top = _top(spec)
+    kept = [top]
+    for score in sorted({band.low for band in spec.bands if 0 < band.low < top}, reverse=True):
+        clear_above = frame.y(score) - frame.y(kept[-1]) >= _Y_TICK_GAP_PX
+        if clear_above and frame.y(0) - frame.y(score) >= _Y_TICK_GAP_PX:
+            kept.append(score)
+    return [0, *reversed(kept)]
 
 
 def _date_ticks(frame: _Frame, tz: tzinfo | None, anchor: date) -> list[tuple[datetime, date]]:

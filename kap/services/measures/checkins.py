@@ -20,7 +20,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from kap.extensions import db
-from kap.models import Alert, AlertKind, MeasureResponse, SessionStatus, TreatmentSession, User
+from kap.models import (
+    Alert,
+    AlertKind,
+    MeasureResponse,
+    SessionStatus,
+    TemplateVersion,
+    TreatmentSession,
+    User,
+)
 from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.errors import Invalid, NotFound
@@ -45,6 +53,12 @@ from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
 PRE_SESSION_WINDOW = timedelta(days=3)
 REASON_BEFORE_SESSION = "before_session"
 REASON_INTERVAL = "interval"
+#: Asked after each completed session, for this long from its end.
+AFTER_SESSION_WINDOW = timedelta(days=3)
+REASON_AFTER_SESSION = "after_session"
+#: Asked again when none was answered in this long.
+MONTHLY_INTERVAL = timedelta(days=30)
+REASON_MONTHLY = "monthly"
 
 
 def is_item9_positive(response: MeasureResponse) -> bool:
@@ -298,15 +312,8 @@ class ExportRow(TypedDict):
     change: int | None
 
 
-def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> MeasureChart:
-    """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
-
-    Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
-    marked), ``rows`` (the same data as a table, oldest first) and ``summary`` (baseline,
-    change, response, remission). Dates are in the clinic's time zone.
-    """
-    responses = history(viewer, patient_id, instrument)
-    started = [
+def _started_sessions(viewer: User, patient_id: int) -> list[datetime]:
+    return [
         at
         for at in db.session.scalars(
             sessions_visible_to(viewer)
@@ -318,8 +325,15 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
         )
         if at is not None  # always: the query asks for started sessions (typing)
     ]
-    zone = ZoneInfo(viewer.clinic.timezone)
-    spec = instrument_for(viewer.clinic_id, instrument)
+
+
+def _chart(
+    spec: Instrument,
+    responses: Sequence[MeasureResponse],
+    started: list[datetime],
+    zone: ZoneInfo,
+    width: int,
+) -> MeasureChart:
     points = [
         (response.created_at, response.score)
         for response in responses
@@ -333,27 +347,104 @@ def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 64
     }
 
 
+def chart_for(viewer: User, patient_id: int, instrument: str, *, width: int = 640) -> MeasureChart:
+    """The chart of one instrument for a patient ``viewer`` may see (audited for clinicians).
+
+    Returns ``instrument`` (the Instrument), ``svg`` (Markup, with each started session
+    marked), ``rows`` (the same data as a table, oldest first) and ``summary`` (baseline,
+    change, response, remission by the instrument's own rule). Dates are in the clinic's
+    time zone.
+    """
+    responses = history(viewer, patient_id, instrument)
+    spec = instrument_for(viewer.clinic_id, instrument)
+    zone = ZoneInfo(viewer.clinic.timezone)
+    return _chart(spec, responses, _started_sessions(viewer, patient_id), zone, width)
+
+
 #: Charted for every patient, answered or not: the course's main outcome measures.
 ALWAYS_CHARTED = ("phq9", "gad7")
 
 
+@dataclass(frozen=True)
+class AnsweredQuestionnaire:
+    """One completed unscored questionnaire: when, and each question with its answer."""
+
+    created_at: datetime
+    answers: list[tuple[str, str]]  # (question, answer as the patient chose or wrote it)
+
+
+@dataclass(frozen=True)
+class UnscoredHistory:
+    """Every completed response of one unscored questionnaire, newest first."""
+
+    instrument: Instrument
+    responses: list[AnsweredQuestionnaire]
+
+
+@dataclass(frozen=True)
+class MeasuresOverview:
+    """What a patient's questionnaires show: a chart per scored one, answers of the rest."""
+
+    charts: list[MeasureChart]
+    unscored: list[UnscoredHistory]
+
+
+def _answered(spec: Instrument, view: MeasureView) -> AnsweredQuestionnaire:
+    answers = []
+    for item, value in zip(spec.items, view.answers, strict=False):
+        words = view.texts.get(item.id, "") if item.kind == "text" else item.label_for(value)
+        answers.append((item.text, words or "(no answer)"))
+    return AnsweredQuestionnaire(view.created_at, answers)
+
+
+def measures_overview(viewer: User, patient_id: int, *, width: int = 640) -> MeasuresOverview:
+    """A chart per scored questionnaire the patient has answered (PHQ-9 and GAD-7 always), in
+    the clinic's order, then any the clinic has since archived; and the answers of each
+    unscored questionnaire (text answers decrypted), newest first. The intake is not here (it
+    has its own review). One read of the history, scoped and audited like ``history``.
+    """
+    responses = history(viewer, patient_id)
+    patient = get_patient_for(viewer, patient_id)
+    by_code: dict[str, list[MeasureResponse]] = {}
+    for response in responses:
+        by_code.setdefault(response.instrument, []).append(response)
+    specs = [
+        spec
+        for spec in instruments_for(patient.clinic_id)
+        if spec.code in by_code or spec.code in ALWAYS_CHARTED
+    ]
+    listed = {spec.code for spec in specs}
+    # Archived since: read against the version last answered, so its history stays readable.
+    specs += [instrument_of(by_code[code][-1]) for code in by_code if code not in listed]
+    started = _started_sessions(viewer, patient_id)
+    zone = ZoneInfo(patient.clinic.timezone)
+    charts = [
+        _chart(spec, by_code.get(spec.code, []), started, zone, width)
+        for spec in specs
+        if spec.scored and spec.kind == "measure"
+    ]
+    unscored = []
+    for spec in specs:
+        if spec.scored or spec.kind != "measure":
+            continue
+        views = views_of(by_code[spec.code])
+        versions = {view.instrument_version for view in views}
+        read_as = {
+            version: instrument_for(patient.clinic_id, spec.code, version) for version in versions
+        }
+        unscored.append(
+            UnscoredHistory(
+                spec,
+                [_answered(read_as[v.instrument_version], v) for v in reversed(views)],
+            )
+        )
+    return MeasuresOverview(charts, unscored)
+
+
 def charts_with_scores(viewer: User, patient_id: int, *, width: int = 640) -> list[MeasureChart]:
     """A chart per scored instrument the patient has answered (PHQ-9 and GAD-7 always), in the
-    clinic's order. Scoped and audited like ``chart_for``."""
-    patient = get_patient_for(viewer, patient_id)
-    answered = set(
-        db.session.scalars(
-            _responses_of(patient)
-            .with_only_columns(MeasureResponse.instrument)
-            .distinct()
-            .order_by(None)
-        )
-    )
-    return [
-        chart_for(viewer, patient_id, spec.code, width=width)
-        for spec in instruments_for(patient.clinic_id)
-        if spec.scored and (spec.code in answered or spec.code in ALWAYS_CHARTED)
-    ]
+    clinic's order. Scoped and audited like ``history``."""
+    return measures_overview(viewer, patient_id, width=width).charts
 
 
 @dataclass(frozen=True)
@@ -361,9 +452,11 @@ class DueCheckin:
     """A questionnaire the patient should answer now, and why."""
 
     spec: Instrument
-    reason: str  # REASON_BEFORE_SESSION or REASON_INTERVAL
+    #: REASON_BEFORE_SESSION, REASON_INTERVAL, REASON_AFTER_SESSION or REASON_MONTHLY.
+    reason: str
     due_since: datetime
-    session_id: int | None = None  # the session it prepares for (before_session only)
+    #: The session it prepares for (before_session) or follows (after_session).
+    session_id: int | None = None
     session_at: datetime | None = None
 
     @property
@@ -382,6 +475,15 @@ class DueCheckin:
         return len(self.spec.items)
 
 
+@dataclass(frozen=True)
+class EndedSession:
+    """A completed session and what its template asks after it."""
+
+    ended_at: datetime
+    session_id: int
+    instruments: Sequence[Instrument]
+
+
 def due_checkins(
     now: datetime,
     *,
@@ -391,19 +493,29 @@ def due_checkins(
     interval_days: int,
     next_session_id: int | None = None,
     instruments: Sequence[Instrument] = (BUILT_IN["phq9"], BUILT_IN["gad7"]),
+    after_sessions: Sequence[EndedSession] = (),
+    monthly: Sequence[Instrument] = (),
+    monthly_from: datetime | None = None,
 ) -> list[DueCheckin]:
     """The schedule itself, on plain values (``checkins_due`` gathers them from the database).
 
-    Before the next session: due from 3 days before it (or from the end of the previous
-    session, if later) unless one was taken since the previous session ended or within the
-    3 days before the session. After the last completed session: due every
-    ``interval_days``, counted from that session's end or from the latest check-in since,
-    so an early check-in is never asked for again two days later. One entry per
-    instrument at most; the pre-session reason wins.
+    ``instruments`` (the next session's template's): before the next session, due from 3
+    days before it (or from the end of the previous session, if later) unless one was taken
+    since the previous session ended or within the 3 days before the session. After the last
+    completed session: due every ``interval_days``, counted from that session's end or from
+    the latest check-in since, so an early check-in is never asked for again two days later.
+
+    ``after_sessions``: each completed session's after-session questionnaires are due from its
+    end for 3 days (up to and including exactly 3 days), unless answered at or after that end.
+
+    ``monthly``: due from ``monthly_from`` (None: the patient has no session of a template
+    asking them), then whenever none was answered in the last 30 days (exactly 30 is due).
+
+    One entry per instrument at most, the first reason in that order winning.
     """
     ended = [end for end in session_ends if end <= now]
     last_end = max(ended, default=None)
-    due = []
+    due: dict[str, DueCheckin] = {}
     for spec in instruments:
         taken = latest_taken.get(spec.code)
         item = None
@@ -421,15 +533,38 @@ def due_checkins(
             due_since = anchor + timedelta(days=max(1, interval_days))
             if now >= due_since:
                 item = DueCheckin(spec, REASON_INTERVAL, due_since)
-        if item is not None:
-            due.append(item)
-    return due
+        if item is not None and spec.code not in due:
+            due[spec.code] = item
+    for session in sorted(after_sessions, key=lambda s: s.ended_at, reverse=True):
+        if not session.ended_at <= now <= session.ended_at + AFTER_SESSION_WINDOW:
+            continue
+        for spec in session.instruments:
+            taken = latest_taken.get(spec.code)
+            if spec.code not in due and (taken is None or taken < session.ended_at):
+                due[spec.code] = DueCheckin(
+                    spec,
+                    REASON_AFTER_SESSION,
+                    session.ended_at,
+                    session.session_id,
+                    session.ended_at,
+                )
+    if monthly_from is not None:
+        for spec in monthly:
+            taken = latest_taken.get(spec.code)
+            due_since = (
+                monthly_from if taken is None else max(monthly_from, taken + MONTHLY_INTERVAL)
+            )
+            if now >= due_since and spec.code not in due:
+                due[spec.code] = DueCheckin(spec, REASON_MONTHLY, due_since)
+    return list(due.values())
 
 
 def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]:
-    """What the patient should answer now: PHQ-9 and GAD-7 before each session, then every
-    ``clinic.checkin_interval_days`` after the last completed one. Nothing without sessions,
-    and nothing while a session is running (no questionnaires while dosed)."""
+    """What the patient should answer now (see ``due_checkins``): the next session's template's
+    check-in questionnaires before it and every ``clinic.checkin_interval_days`` after the last
+    completed session; each completed session's after-session ones; and the monthly ones of
+    the templates of their sessions. Nothing without sessions, and nothing while a session is
+    running (no questionnaires while dosed)."""
     now = now or utcnow()
     upcoming = next_session(patient, now)
     if upcoming is not None and upcoming.status in (SessionStatus.SESSION, SessionStatus.DOWNTIME):
@@ -447,6 +582,8 @@ def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]
         .where(MeasureResponse.patient_id == patient.id, MeasureResponse.created_at <= now)
         .group_by(MeasureResponse.instrument)
     ).all()
+    offered = {spec.code: spec for spec in instruments_for(patient.clinic_id)}
+    monthly_codes, monthly_from = _monthly_schedule(patient)
     return due_checkins(
         now,
         next_session_at=scheduled.scheduled_at if scheduled else None,
@@ -456,18 +593,66 @@ def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]
         ],  # all: completed_at IS NOT NULL (typing)
         latest_taken={key: at for key, at in latest if at is not None},
         interval_days=patient.clinic.checkin_interval_days,
-        instruments=_asked_before_sessions(patient, scheduled),
+        instruments=_asked_before_sessions(offered, scheduled),
+        after_sessions=_recently_ended(patient, now, offered),
+        monthly=[offered[code] for code in monthly_codes if code in offered],
+        monthly_from=monthly_from,
     )
 
 
-def _asked_before_sessions(patient: User, scheduled: TreatmentSession | None) -> list[Instrument]:
+def _asked_before_sessions(
+    offered: dict[str, Instrument], scheduled: TreatmentSession | None
+) -> list[Instrument]:
     """The instruments the next session's template asks before it (PHQ-9, GAD-7 by default).
 
     A code the clinic no longer offers is skipped rather than asked in a form nobody can send.
     """
     codes = scheduled.template_version.checkin_instruments if scheduled else ["phq9", "gad7"]
-    offered = {spec.code: spec for spec in instruments_for(patient.clinic_id)}
     return [offered[code] for code in codes if code in offered]
+
+
+def _recently_ended(
+    patient: User, now: datetime, offered: dict[str, Instrument]
+) -> list[EndedSession]:
+    """Sessions completed within the after-session window, with what their templates ask."""
+    rows = db.session.execute(
+        select(
+            TreatmentSession.id, TreatmentSession.completed_at, TemplateVersion.after_instruments
+        )
+        .join(TemplateVersion, TreatmentSession.template_version_id == TemplateVersion.id)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.completed_at.is_not(None),
+            TreatmentSession.completed_at <= now,
+            TreatmentSession.completed_at >= now - AFTER_SESSION_WINDOW,
+        )
+    ).all()
+    return [
+        EndedSession(ended_at, session_id, [offered[c] for c in codes or [] if c in offered])
+        for session_id, ended_at, codes in rows
+        if ended_at is not None  # always: the query asks for completed sessions (typing)
+    ]
+
+
+def _monthly_schedule(patient: User) -> tuple[list[str], datetime | None]:
+    """The monthly questionnaires of the templates of the patient's (not cancelled) sessions,
+    and when they start: 3 days before the first such session, like a pre-session check-in."""
+    rows = db.session.execute(
+        select(TreatmentSession.scheduled_at, TemplateVersion.monthly_instruments)
+        .join(TemplateVersion, TreatmentSession.template_version_id == TemplateVersion.id)
+        .where(
+            TreatmentSession.patient_id == patient.id,
+            TreatmentSession.status != SessionStatus.CANCELLED,
+        )
+        .order_by(TreatmentSession.scheduled_at)
+    ).all()
+    codes: list[str] = []
+    first: datetime | None = None
+    for scheduled_at, monthly in rows:
+        if monthly:
+            first = first or scheduled_at
+            codes += [code for code in monthly if code not in codes]
+    return codes, None if first is None else first - PRE_SESSION_WINDOW
 
 
 @audited_read
