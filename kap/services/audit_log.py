@@ -52,6 +52,7 @@ SUBJECT_LABELS = {
     "consent_document": "Consent version",
     "consent_signature": "Signed consent",
     "intake": "Intake",
+    "clinic_instrument": "Questionnaire",
 }
 
 

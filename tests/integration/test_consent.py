@@ -469,7 +469,7 @@ def test_admin_makes_a_template_require_consent_in_the_editor(app, people, page_
         _require_consent(template.current_version, required=False)  # the demo's all do
     browser = page_as("admin@demo.test")
     page = browser.get(f"/clinic/templates/{template_id}").get_data(as_text=True)
-    assert "signed the clinic's current" in page
+    assert "Requires a signed consent" in page
     fields = form_data(page, "/clinic/templates")
     assert "requires_consent" not in fields
     saved = browser.post(
