@@ -84,6 +84,8 @@ def test_new_patient_goes_intake_consent_checklist_session(
     _no_sideways_scroll(phone)
     phone.get_by_role("button", name="Submit intake").click()  # nothing answered yet
     expect(phone.get_by_role("alert")).to_be_visible()
+    expect(phone.get_by_text("Needs an answer.").first).to_be_visible()
+    phone.goto("/patient/intake")
     _fill_intake(phone)
     screenshot(phone, "intake-phone-320", full_page=False)
     phone.get_by_role("button", name="Submit intake").click()

@@ -37,7 +37,31 @@ def test_patient_downloads_everything_they_wrote_and_may_see(client, auth, peopl
     assert any("angry at my brother" in b for b in bodies)  # private ones are theirs too
     assert any(e["comments"] for e in data["journal"])
     assert data["check_ins"]
+    assert {c["instrument"] for c in data["check_ins"]} >= {"phq9", "gad7", "pcl5"}
+    assert all(c["version"] == 1 and c["text_answers"] == {} for c in data["check_ins"])
+    (consent,) = data["consents"]  # what they signed, bound to the version's hash
+    assert consent["document_version"] == 1 and len(consent["document_sha256"]) == 64
+    assert consent["typed_name"] and consent["signed_at"].endswith("Z")
     assert "clinical_notes" not in data  # the care team's notes are not the patient's to see
+
+
+def test_text_answers_to_a_questionnaire_are_in_the_export(app, api_as, auth, client, people):
+    """Nothing a patient wrote is left out: a clinic questionnaire's text answer is exported."""
+    from kap.services.clinic.instruments import save_questionnaire
+
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+        week = {"code": "week", "name": "Week", "items": [{"id": "w", "text": "?", "kind": "text"}]}
+        save_questionnaire(admin, definition=week)
+    answer = api_as("patient@demo.test").post(
+        "/api/v1/measures",
+        json={"instrument": "week", "answers": ["Slept better, fewer nightmares"]},
+    )
+    assert answer.status_code == 201, answer.json
+    auth.login("patient@demo.test")
+    data = json.loads(client.get("/patient/my-data/export.json").data)
+    week = [c for c in data["check_ins"] if c["instrument"] == "week"]
+    assert week[0]["text_answers"] == {"w": "Slept better, fewer nightmares"}
 
 
 def test_readable_export_page_shows_the_same(client, auth, people):

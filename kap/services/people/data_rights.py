@@ -33,6 +33,7 @@ from kap.services.auth.signin import revoke_sessions
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal.entries import readable_entries
 from kap.services.people.access import get_patient_for
+from kap.services.screening.consent import signatures_on_file
 from kap.services.unit_of_work import audited_read, use_case
 
 
@@ -119,7 +120,10 @@ def export_patient_data(patient: User) -> dict[str, Any]:
         "check_ins": [
             {
                 "instrument": m.instrument,
+                "version": m.instrument_version,
                 "answers": m.answers,
+                # The patient's own words in a questionnaire's text questions.
+                "text_answers": json.loads(m.text_answers) if m.text_answers else {},
                 "score": m.score,
                 "severity": m.severity,
                 "created_at": _iso(m.created_at),
@@ -136,6 +140,18 @@ def export_patient_data(patient: User) -> dict[str, Any]:
                 "decided_at": _iso(i.decided_at),
             }
             for i in intakes
+        ],
+        # What the patient signed: the version, its SHA-256 and when (the text is theirs to
+        # download from the consent page, as signed).
+        "consents": [
+            {
+                "document_version": c.document.version,
+                "title": c.document.title,
+                "document_sha256": c.document_sha256,
+                "typed_name": c.typed_name,
+                "signed_at": _iso(c.signed_at),
+            }
+            for c in sorted(signatures_on_file(patient.id), key=lambda c: (c.signed_at, c.id))
         ],
         "safety_alerts": [
             {
