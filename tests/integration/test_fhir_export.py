@@ -14,6 +14,7 @@ from kap.extensions import db
 from kap.models import AuditEvent, MeasureResponse
 from kap.models.consent import ConsentSignature
 from kap.services.errors import NotFound
+from kap.services.measures.scoring import BUILT_IN
 from kap.services.people.fhir_export import patient_bundle
 from tests.helpers import user_by_email
 
@@ -93,11 +94,12 @@ def test_phq9_response_carries_loinc_44249_1_and_item_and_answer_codes(app, bund
     item_codes = {
         item["extension"][0]["valueCoding"]["code"]
         for item in first["item"]
-        if item["linkId"] != "difficulty"
+        if item["linkId"] != "/69722-7"  # the unscored difficulty question
     }
     assert item_codes == PHQ9_ITEM_CODES
-    scored = [item for item in first["item"] if item["linkId"] in {str(n) for n in range(1, 10)}]
-    assert [item["linkId"] for item in scored] == [str(n) for n in range(1, 10)]
+    scored = [item for item in first["item"] if item["linkId"] != "/69722-7"]
+    in_order = [f"/{item.loinc}" for item in BUILT_IN["phq9"].scored_items]
+    assert [item["linkId"] for item in scored] == in_order
     for item, points in zip(scored, stored[0].answers, strict=False):
         coding = item["answer"][0]["valueCoding"]
         assert coding["system"] == LOINC and coding["code"].startswith("LA")

@@ -189,15 +189,17 @@ def _response(answers, text_answers=None, score=None):
 
 
 def test_phq9_response_points_at_loinc_and_codes_every_item_and_answer():
-    """PHQ-9: questionnaire http://loinc.org/q/44249-1; linkIds are the engine's item ids, each
-    scored item names its LOINC code, each answer is a LOINC answer code with its points."""
+    """PHQ-9: questionnaire http://loinc.org/q/44249-1 with LOINC's linkIds ("/44250-9"), each
+    item names its LOINC code, each answer is a LOINC answer code with its points."""
     phq9 = BUILT_IN["phq9"]
     answers = [0, 1, 2, 3, 0, 1, 2, 3, 1, 2]
     resource = fhir.questionnaire_response(_response(answers, score=13), phq9, PATIENT)
     QuestionnaireResponse.model_validate(resource)
     assert resource["questionnaire"] == "http://loinc.org/q/44249-1"
     assert resource["status"] == "completed"
-    assert [i["linkId"] for i in resource["item"]] == [*map(str, range(1, 10)), "difficulty"]
+    assert [i["linkId"] for i in resource["item"]] == [
+        f"/{code}" for code in [*PHQ9_ITEM_CODES, "69722-7"]
+    ]
     codes = [i["extension"][0]["valueCoding"]["code"] for i in resource["item"][:9]]
     assert codes == PHQ9_ITEM_CODES
     for item, points in zip(resource["item"][:9], answers, strict=False):

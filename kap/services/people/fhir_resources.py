@@ -2,9 +2,12 @@
 
 Codes: LOINC where one exists (PHQ-9 44249-1, its total 44261-6, GAD-7 total 70274-6 and the
 item and answer codes the instrument definitions carry; vitals), otherwise our own systems
-under ``urn:kap:``. FHIR R4's QuestionnaireResponse item has no ``code`` element, so an item's
-LOINC code travels in the extension ``ITEM_CODE`` beside its ``linkId`` (the engine's item id),
-and each choice answer carries its points in the core ``ordinalValue`` extension.
+under ``urn:kap:``. A response to an instrument LOINC publishes as a questionnaire (PHQ-9,
+GAD-7) names that questionnaire and uses its linkIds ("/44250-9"), so an EHR holding LOINC's
+form reads the answers item by item; other items keep the engine's item id. FHIR R4's
+QuestionnaireResponse item has no ``code`` element, so an item's LOINC code also travels in
+the extension ``ITEM_CODE``, and each choice answer carries its points in the core
+``ordinalValue`` extension.
 Ids are stable: each resource's id is a UUID derived from its kind and row id, and entries
 refer to one another by ``urn:uuid:`` (the bundle's ``fullUrl``s).
 """
@@ -18,7 +21,7 @@ from typing import Any
 
 from kap.models import MeasureResponse, SessionObservation, User
 from kap.services.board.clinical_scales import DISSOCIATION_LABELS, SEDATION_LABELS
-from kap.services.measures.scoring import Instrument
+from kap.services.measures.scoring import Instrument, Item
 
 Resource = dict[str, Any]
 
@@ -102,6 +105,11 @@ def _choice_answer(instrument: Instrument, item_index: int, value: int) -> Resou
     return {"valueCoding": coding}
 
 
+def link_id(instrument: Instrument, item: Item) -> str:
+    """LOINC's form linkId ("/44250-9") for an item of a LOINC questionnaire, else our id."""
+    return f"/{item.loinc}" if instrument.loinc and item.loinc else item.id
+
+
 def _items(instrument: Instrument, response: MeasureResponse) -> list[Resource]:
     """One item per answered question, in the instrument's order."""
     texts: dict[str, str] = json.loads(response.text_answers) if response.text_answers else {}
@@ -121,7 +129,11 @@ def _items(instrument: Instrument, response: MeasureResponse) -> list[Resource]:
             answer = _choice_answer(instrument, index, value)
         if answer is None:  # skipped optional question: FHIR has no empty answers
             continue
-        entry: Resource = {"linkId": item.id, "text": item.text, "answer": [answer]}
+        entry: Resource = {
+            "linkId": link_id(instrument, item),
+            "text": item.text,
+            "answer": [answer],
+        }
         if item.loinc:
             entry["extension"] = [
                 {"url": ITEM_CODE, "valueCoding": {"system": LOINC, "code": item.loinc}}
