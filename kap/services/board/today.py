@@ -49,6 +49,7 @@ from kap.services.board.scope import (
     sessions_on_board,
 )
 from kap.services.board.vitals import KINDS, Reading, has_vitals, readings, vitals_limits
+from kap.services.screening import readiness
 from kap.services.unit_of_work import use_case
 from kap.timezones import local_to_utc, to_local
 
@@ -132,6 +133,8 @@ class BoardRow:
     discharged_by: str = ""
     records: RowRecords = field(default_factory=RowRecords)
     can_reopen: bool = False
+    #: Before the start: what the template requires and the patient lacks (intake, consent).
+    waiting_for: tuple[str, ...] = ()
 
     @property
     def latest_kind_label(self) -> str:
@@ -288,12 +291,15 @@ def board_for(user: User, now: datetime | None = None) -> Board:
                 else "",
             )
         )
+    not_started = [s for s in sessions if s.status == SessionStatus.SCHEDULED]
+    waiting = readiness.waiting_for(not_started)
     for session in sessions:
         given = administrations[session.id]
         reopened_at = reopenings.get(session.id)
         row = board_row(session, observations[session.id], clinic, now, given, reopened_at)
         row.records = records_for(session, observations[session.id], given, clinic, names, now)
         row.has_call = session.id in calling
+        row.waiting_for = waiting.get(session.id, ())
         row.discharged_by = names.get(session.discharged_by_id, "")
         (board.discharged if session.discharged_at else board.active).append(row)
     return board
