@@ -76,6 +76,13 @@ class LiveServer(Server):
         output = self.python(_BOOK_SESSION_NOW, email, template, room)
         return int(output.strip().splitlines()[-1])
 
+    def clear_to_start(self, email: str) -> None:
+        """What stands before any session of the demo's: ``email``'s newest intake cleared by
+        their care-team therapist and the clinic's current consent signed — through the
+        services, as the therapist's and the patient's pages do (patient2's demo intake
+        waits for review and their consent is unsigned)."""
+        self.python(_CLEAR_TO_START, email)
+
     def start(self) -> None:
         """Serve on this server's port and database, and wait until it answers."""
         self.process = start_gunicorn(self.env, self.port, "--workers", "1", "--threads", "4")
@@ -90,6 +97,24 @@ class LiveServer(Server):
         self.stop()
         self.start()
 
+
+_CLEAR_TO_START = """
+import sys
+from sqlalchemy import select
+from wsgi import app
+from kap.extensions import db
+from kap.models import User
+from kap.services.people.care_teams import care_team_of
+from kap.services.screening import consent, intake
+with app.app_context():
+    patient = db.session.scalar(select(User).where(User.email == sys.argv[1]))
+    submission = intake.latest_intake(patient)
+    if submission is not None and submission.status != "cleared":
+        intake.decide(care_team_of(patient)[0], submission.id, "cleared", "")
+    document = consent.current_document(patient)
+    if not consent.has_signed_current(patient):
+        consent.sign(patient, document.id, patient.name, True, document.sha256)
+"""
 
 _BOOK_SESSION_NOW = """
 import sys

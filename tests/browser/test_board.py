@@ -18,6 +18,7 @@ PATIENT_NAME = "Robin Lee"
 def session_id(live_server) -> int:
     """A Walkthrough session of Robin Lee's in Room 3, booked for now (never the demo
     patient's session that the other browser tests walk through)."""
+    live_server.clear_to_start(PATIENT)
     return live_server.book_session_now(PATIENT, WALKTHROUGH, "Room 3")
 
 

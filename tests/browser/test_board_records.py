@@ -40,6 +40,7 @@ with app.app_context():
 def session_id(live_server) -> int:
     """Robin Lee's esketamine session (check-in required, post-dose check at 40 minutes) in
     Room 3, booked for now as the clinic admin would."""
+    live_server.clear_to_start(PATIENT)
     return live_server.book_session_now(PATIENT, ESKETAMINE_TEMPLATE, "Room 3")
 
 

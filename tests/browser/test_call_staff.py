@@ -36,6 +36,7 @@ OscillatorNode.prototype.start = function (...args) {
 @pytest.fixture
 def session_id(live_server) -> int:
     """A Walkthrough session of Robin Lee's in Room 3, booked for now."""
+    live_server.clear_to_start(PATIENT)
     return live_server.book_session_now(PATIENT, WALKTHROUGH, "Room 3")
 
 
