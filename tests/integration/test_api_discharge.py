@@ -216,7 +216,9 @@ def test_reopen_within_the_window_then_not_after(api_as, app, people, session_id
     )
     with app.app_context():
         records = db.session.scalars(
-            select(SessionDischarge).where(SessionDischarge.session_id == session_id)
+            select(SessionDischarge)
+            .where(SessionDischarge.session_id == session_id)
+            .order_by(SessionDischarge.id)  # PostgreSQL returns an updated row last otherwise
         ).all()
         assert [r.reopened_at is not None for r in records] == [True, False]
         actions = db.session.scalars(

@@ -49,7 +49,9 @@ def _session(app, session_id: int) -> TreatmentSession:
 def _records(app, session_id: int) -> list[SessionDischarge]:
     with app.app_context():
         records = db.session.scalars(
-            select(SessionDischarge).where(SessionDischarge.session_id == session_id)
+            select(SessionDischarge)
+            .where(SessionDischarge.session_id == session_id)
+            .order_by(SessionDischarge.id)
         ).all()
         for record in records:  # decrypt while the app's keys are at hand
             _ = (record.override_reason, record.reopen_reason)
