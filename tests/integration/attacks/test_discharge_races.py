@@ -26,9 +26,8 @@ from kap.models import (
 )
 from kap.services.board import administrations, discharge, observations
 from kap.services.errors import Conflict
-from tests.database import own_postgres_database
 from tests.helpers import user_by_email
-from tests.integration.attacks.helpers import race
+from tests.integration.attacks.helpers import race, seeded_app
 
 DRIVER = "Alex Jordan (partner)"
 IN_RANGE = dict(systolic=124, diastolic=78, heart_rate=72, spo2=98)
@@ -38,36 +37,8 @@ ROUNDS = 6
 
 @pytest.fixture(scope="module")
 def race_app(tmp_path_factory) -> Iterator:
-    """The app on its own database (file-backed SQLite, or PostgreSQL), demo data seeded."""
-    from kap import create_app
-    from kap.config import Config
-    from kap.demo.seed import seed_demo
-
-    postgres = own_postgres_database()
-    instance = tmp_path_factory.mktemp("discharge-races")
-    database_url = postgres[0] if postgres else f"sqlite:///{instance / 'kap.db'}"
-
-    class RaceConfig(Config):
-        AUDIT_ANCHOR_AT_EXIT = False  # its database is gone by the time the process exits
-        SQLALCHEMY_DATABASE_URI = database_url
-        SECRET_KEY = "race-tests-secret-key-0123456789abcdef"
-        AUDIT_KEY = "race-tests-audit-key-0123456789abcdef"
-        DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="
-        RATELIMIT_STORAGE_URI = "memory://"
-        ARGON2_TIME_COST, ARGON2_MEMORY_COST, ARGON2_PARALLELISM = 1, 1024, 1
-
-    app = create_app(RaceConfig())
-    with app.app_context():
-        db.create_all()
-        seed_demo()
-        db.session.remove()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        if postgres:
-            postgres[1]()
+    """The app on its own database, demo data seeded."""
+    yield from seeded_app(tmp_path_factory.mktemp("discharge-races"))
 
 
 def _ready_session(app) -> int:
