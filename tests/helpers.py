@@ -142,3 +142,19 @@ def page_client(app: Flask, email: str, password: str = DEMO_PASSWORD) -> FlaskC
     response = Auth(client).login(email, password)
     assert response.status_code == 302, (email, response.status_code)
     return client
+
+
+#: The shipped intake's yes/no questions (kap/services/measures/definitions/intake.json).
+INTAKE_CHOICES = (
+    "macrolides",
+    "grapefruit",
+    "heart",
+    "psychosis",
+    "psychosis_family",
+    "pregnancy",
+    "seizures",
+    "liver",
+    "bladder",
+    "glaucoma",
+    "drugs",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, request
+from flask import request
 from flask_login import current_user
 
 from kap.board import bp
@@ -12,6 +12,7 @@ from kap.board.pdf_layout import PAPER
 from kap.board.summary_pdf import build_pdf
 from kap.services.board import summary as board_summary
 from kap.timezones import to_local
+from kap.web.downloads import attachment
 
 
 def _filename(summary: board_summary.Summary) -> str:
@@ -27,11 +28,4 @@ def summary_pdf(session_id: int):
     paper = request.args.get("paper", "a4")
     summary = board_summary.summary_for(current_user, session_id, action="session.summary.pdf")
     body = build_pdf(summary, current_user.name, paper if paper in PAPER else "a4")
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(summary)}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(body, mimetype="application/pdf", filename=_filename(summary))

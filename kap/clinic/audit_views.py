@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from itertools import islice
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask_login import current_user
 
 from kap.clinic import bp
 from kap.services import audit_log
 from kap.timezones import local_to_utc
+from kap.web.downloads import attachment
 from kap.web.pagination import Query, filter_text, page_of
 
 PAGE_SIZE = 50
@@ -128,8 +129,4 @@ def audit_csv():
                     event.detail,
                 )
             )
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
-    )
+    return attachment(buffer.getvalue(), mimetype="text/csv", filename="audit-log.csv")

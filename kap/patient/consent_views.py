@@ -3,7 +3,7 @@ signed copy (kap/services/screening/consent.py has the rules)."""
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField
@@ -11,6 +11,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from kap.patient import bp
 from kap.services.errors import Conflict, Invalid
 from kap.services.screening import consent
+from kap.web.downloads import attachment
 from kap.web.forms import attach_errors
 
 
@@ -70,11 +71,4 @@ def sign_consent():
 def consent_copy(signature_id: int):
     """The signed copy: the exact text signed and the signature, as a Markdown file."""
     copy = consent.signed_copy(current_user, signature_id)
-    return Response(
-        copy.text,
-        mimetype="text/markdown",
-        headers={
-            "Content-Disposition": f'attachment; filename="{copy.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(copy.text, mimetype="text/markdown", filename=copy.filename)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from kap.patient import bp
 from kap.services.people.data_rights import export_patient_data, request_deletion
 from kap.services.people.fhir_export import patient_bundle
+from kap.web.downloads import attachment
 from kap.web.forms import CsrfOnlyForm
 
 
@@ -23,22 +24,14 @@ def my_data():
 def export_json():
     """Everything, as a JSON file to keep."""
     body = json.dumps(export_patient_data(current_user), ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="kap-companion-my-data.json"'},
-    )
+    return attachment(body, mimetype="application/json", filename="kap-companion-my-data.json")
 
 
 @bp.route("/my-data/record.fhir.json")
 def export_fhir():
     """The record as a FHIR R4 Bundle, the health-data standard another clinic's system reads."""
     body = json.dumps(patient_bundle(current_user, current_user.id), ensure_ascii=False, indent=2)
-    return Response(
-        body,
-        mimetype="application/fhir+json",
-        headers={"Content-Disposition": 'attachment; filename="kap-record.fhir.json"'},
-    )
+    return attachment(body, mimetype="application/fhir+json", filename="kap-record.fhir.json")
 
 
 @bp.route("/my-data/export")

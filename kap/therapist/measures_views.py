@@ -6,13 +6,13 @@ import csv
 import io
 import json
 
-from flask import Response
 from flask_login import current_user
 
 from kap.models.base import utcnow
 from kap.services.measures import checkins as measures
 from kap.services.people.fhir_export import patient_bundle
 from kap.therapist import bp
+from kap.web.downloads import attachment
 
 COLUMNS = ("date", "time", "instrument", "score", "severity", "change_from_baseline")
 
@@ -46,11 +46,7 @@ def measures_csv(patient_id: int):
         cells = (row["date"], row["time"], row["instrument"], row["score"], row["severity"])
         writer.writerow([csv_safe(cell) for cell in (*cells, _change_words(row["change"]))])
     filename = f"measures-patient-{patient_id}-{utcnow():%Y-%m-%d}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(buffer.getvalue(), mimetype="text/csv", filename=filename)
 
 
 @bp.route("/patients/<int:patient_id>/record.fhir.json")
@@ -58,8 +54,5 @@ def fhir_record(patient_id: int):
     """Download a care-team patient's record as a FHIR R4 Bundle (an audited export)."""
     bundle = patient_bundle(current_user, patient_id)
     filename = f"kap-record-patient-{patient_id}.fhir.json"
-    return Response(
-        json.dumps(bundle, ensure_ascii=False, indent=2),
-        mimetype="application/fhir+json",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    body = json.dumps(bundle, ensure_ascii=False, indent=2)
+    return attachment(body, mimetype="application/fhir+json", filename=filename)

@@ -45,7 +45,7 @@ from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
 from kap.services.screening.intake import submit as submit_intake
 from kap.services.sessions.flow import set_intention
-from tests.helpers import ApiClient
+from tests.helpers import INTAKE_CHOICES, ApiClient
 
 
 class NoCsrf(TestConfig):
@@ -301,20 +301,6 @@ TABLES = {
 #: Ids that travel in the query string.
 QUERIES = {("patient.checkin_result", "GET"): {"id": "measure_id"}}
 
-#: The intake's yes/no questions (kap/services/measures/definitions/intake.json).
-INTAKE_CHOICES = (
-    "macrolides",
-    "grapefruit",
-    "heart",
-    "psychosis",
-    "psychosis_family",
-    "pregnancy",
-    "seizures",
-    "liver",
-    "bladder",
-    "glaucoma",
-    "drugs",
-)
 
 #: What each write sends: a change to the owner's data, were the caller allowed to make it
 #: (form fields for pages, JSON under /api/; a callable receives the samples). Other writes

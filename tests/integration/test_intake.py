@@ -23,28 +23,15 @@ from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.screening import intake as screening
 from kap.services.sessions import flow as session_flow
 from tests.formscrape import form_data
-from tests.helpers import user_by_email
+from tests.helpers import INTAKE_CHOICES, user_by_email
 
 MEDICATIONS = "Sertraline 100 mg once a day\nIbuprofen when needed"
 NOTE = "Blood pressure checked at the assessment visit: 128/82."
-CHOICES = (
-    "macrolides",
-    "grapefruit",
-    "heart",
-    "psychosis",
-    "psychosis_family",
-    "pregnancy",
-    "seizures",
-    "liver",
-    "bladder",
-    "glaucoma",
-    "drugs",
-)
 
 
 def answers(auditc=(0, 0, 0), **chosen) -> dict:
     """A complete intake: 'No' to every question and a medication list, unless ``chosen``."""
-    intake = {item: 0 for item in CHOICES} | {"medications": MEDICATIONS} | chosen
+    intake = {item: 0 for item in INTAKE_CHOICES} | {"medications": MEDICATIONS} | chosen
     return {"intake": intake, "auditc": list(auditc)}
 
 
@@ -418,7 +405,7 @@ def test_patient_submits_the_intake_on_the_page(app, people, page_as):
     ):
         assert heading in html
     assert "<legend>Do you drink grapefruit juice?" in html
-    data = _intake_form(page) | {f"intake-{item}": "0" for item in CHOICES}
+    data = _intake_form(page) | {f"intake-{item}": "0" for item in INTAKE_CHOICES}
     data |= {
         "intake-medications": "Lisinopril 10 mg",
         "auditc-1": "0",
@@ -440,7 +427,7 @@ def test_bad_intake_input_re_renders_with_every_message_and_keeps_the_text(app, 
     html = answer.text
     assert "Lisinopril 10 mg" in html
     assert 'value="1" required checked' in html or 'value="1" checked' in html
-    assert html.count('class="field__error"') >= len(CHOICES) - 1 + 3  # every unanswered one
+    assert html.count('class="field__error"') >= len(INTAKE_CHOICES) - 1 + 3  # every unanswered one
     with app.app_context():
         robin = user_by_email("patient2@demo.test")
         assert (
