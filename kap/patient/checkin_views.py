@@ -107,7 +107,7 @@ def checkins():
     return render_template(
         "patient/checkins.html",
         due=measures.checkins_due(current_user),
-        charts=measures.charts_with_scores(current_user, current_user.id, width=360),
+        charts=measures.measures_overview(current_user, current_user.id, width=360).charts,
         offered=instruments_for(current_user.clinic_id),
     )
 

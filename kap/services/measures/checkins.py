@@ -441,12 +441,6 @@ def measures_overview(viewer: User, patient_id: int, *, width: int = 640) -> Mea
     return MeasuresOverview(charts, unscored)
 
 
-def charts_with_scores(viewer: User, patient_id: int, *, width: int = 640) -> list[MeasureChart]:
-    """A chart per scored instrument the patient has answered (PHQ-9 and GAD-7 always), in the
-    clinic's order. Scoped and audited like ``history``."""
-    return measures_overview(viewer, patient_id, width=width).charts
-
-
 @dataclass(frozen=True)
 class DueCheckin:
     """A questionnaire the patient should answer now, and why."""
