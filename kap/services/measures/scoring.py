@@ -133,13 +133,6 @@ class Instrument:
         """The items that count toward the total."""
         return tuple(item for item in self.items if item.scored)
 
-    def item(self, item_id: str) -> Item:
-        """The item with this id (KeyError when there is none)."""
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
-
     def band_for(self, score: int) -> Band:
         """The band a total falls in; Invalid when the instrument cannot produce it."""
         if _is_whole_number(score):
