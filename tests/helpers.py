@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from kap.demo.seed import DEMO_PASSWORD
 from kap.extensions import db
-from kap.models import User
+from kap.models import SessionTemplate, User
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,20 @@ class Person:
 def user_by_email(email: str) -> User:
     """The account with ``email`` (inside an app context)."""
     return db.session.scalar(select(User).where(User.email == email))
+
+
+def demo_template(name: str, clinic_of: str = "admin@demo.test") -> SessionTemplate:
+    """The template called ``name`` in ``clinic_of``'s clinic (inside an app context).
+
+    Both demo clinics have an IV template of the same name; a lookup by name alone picks
+    either, and PostgreSQL and SQLite pick differently.
+    """
+    return db.session.scalar(
+        select(SessionTemplate).where(
+            SessionTemplate.name == name,
+            SessionTemplate.clinic_id == user_by_email(clinic_of).clinic_id,
+        )
+    )
 
 
 CSRF_INPUT = re.compile(

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from kap.extensions import db
-from kap.models import AuditEvent, SessionTemplate, TreatmentSession, User
+from kap.models import AuditEvent, TreatmentSession, User
 from kap.services import audit
 from kap.services.clinic.templates import (
     archive_template,
@@ -26,14 +26,10 @@ from kap.services.sessions.scheduling import add_booster
 from kap.services.unit_of_work import unit_of_work
 from kap.timezones import to_local
 from tests.formscrape import form_data
-from tests.helpers import csrf_from, user_by_email
+from tests.helpers import csrf_from, demo_template, user_by_email
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "tone.wav"
 IV = "IV infusion (40 minutes of music)"
-
-
-def _template(name: str) -> SessionTemplate:
-    return db.session.scalar(select(SessionTemplate).where(SessionTemplate.name == name))
 
 
 def _in_two_months() -> str:
@@ -65,13 +61,13 @@ def _template_create(client, people):
         data,
         "template.create",
         "template",
-        lambda: _template("Audited template").id,
+        lambda: demo_template("Audited template").id,
         detail="version=1",
     )
 
 
 def _template_version(client, people):
-    template_id = _template(IV).id
+    template_id = demo_template(IV).id
     page = client.get(f"/clinic/templates/{template_id}").text
     data = form_data(page, f"/templates/{template_id}")
     return Change(
@@ -85,7 +81,7 @@ def _template_version(client, people):
 
 
 def _template_archive(client, people):
-    template_id = _template(IV).id
+    template_id = demo_template(IV).id
     return Change(
         f"/clinic/templates/{template_id}/archive",
         {"csrf_token": _token(client, "/clinic/templates")},
@@ -97,7 +93,7 @@ def _template_archive(client, people):
 
 def _template_restore(client, people):
     admin = user_by_email("admin@demo.test")
-    template = _template(IV)
+    template = demo_template(IV)
     template_id = template.id
     archive_template(admin, template)
     return Change(
@@ -353,7 +349,7 @@ def _booster_for_patient2(app, days: int = 60) -> int:
         session = add_booster(
             user_by_email("admin@demo.test"),
             user_by_email("patient2@demo.test").id,
-            _template(IV).id,
+            demo_template(IV).id,
             datetime.now(UTC).date() + timedelta(days=days),
             time(15, 0),
         )
@@ -455,7 +451,7 @@ def test_names_cost_the_same_statements_for_few_rows_as_for_many(app, client, au
         _booster_for_patient2(app, days)
     with app.app_context():
         patient = user_by_email("patient@demo.test")
-        template = get_template_for(user_by_email("admin@demo.test"), _template(IV).id)
+        template = get_template_for(user_by_email("admin@demo.test"), demo_template(IV).id)
         with unit_of_work():
             for _ in range(5):
                 audit.record(
@@ -473,7 +469,7 @@ def test_names_cost_the_same_statements_for_few_rows_as_for_many(app, client, au
 def test_a_template_save_racing_another_is_a_conflict_with_no_audit_row(app, people):
     """Another save landing between read and write: Conflict (not a crash), nothing logged."""
     with app.app_context():
-        template = _template(IV)
+        template = demo_template(IV)
         draft = draft_from_version(template, template.current_version)
         before = db.session.scalar(select(func.max(AuditEvent.id)))
         db.session.execute(  # the other admin's save, committed while this one was open

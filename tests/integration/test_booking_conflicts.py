@@ -18,6 +18,7 @@ from kap.services.sessions.scheduling import (
 )
 from kap.timezones import to_local
 from tests.formscrape import form_data
+from tests.helpers import demo_template
 
 IV = "IV infusion (40 minutes of music)"
 WALKTHROUGH = "Walkthrough (3 minutes)"
@@ -31,7 +32,7 @@ def _user(email: str) -> User:
 
 
 def _template(name: str) -> SessionTemplate:
-    return db.session.scalar(select(SessionTemplate).where(SessionTemplate.name == name))
+    return demo_template(name)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from kap.extensions import db
 from kap.models import Course, SessionStatus, SessionTemplate, TreatmentSession
 from kap.timezones import local_to_utc, to_local
 from tests.formscrape import form_data
+from tests.helpers import demo_template
 
 NEW_YORK = "America/New_York"
 
@@ -42,7 +43,7 @@ def _sessions(app, patient_id, **where):
 
 def _template_id(app, name):
     with app.app_context():
-        return db.session.scalar(select(SessionTemplate.id).where(SessionTemplate.name == name))
+        return demo_template(name).id
 
 
 def test_admin_schedules_six_sessions_over_three_weeks(app, client, auth, people):

@@ -20,6 +20,7 @@ from kap.services.clinic.templates import (
 )
 from kap.services.errors import Conflict, Invalid
 from tests.formscrape import form_data, forms
+from tests.helpers import demo_template
 
 WALKTHROUGH = "Walkthrough (3 minutes)"
 
@@ -29,7 +30,7 @@ def _admin():
 
 
 def _template(name=WALKTHROUGH) -> SessionTemplate:
-    return db.session.scalar(select(SessionTemplate).where(SessionTemplate.name == name))
+    return demo_template(name)
 
 
 # --- drafts and validation (services) -----------------------------------------------------
