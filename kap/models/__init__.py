@@ -24,6 +24,16 @@ from kap.models.people import (
     Role,
     User,
 )
+from kap.models.reminders import (
+    ALL_REMINDER_KINDS,
+    CalendarFeed,
+    DeliveryStatus,
+    PushSubscription,
+    ReminderChannel,
+    ReminderDelivery,
+    ReminderKind,
+    ReminderPreference,
+)
 from kap.models.sessions import (
     PATTERN_LABELS,
     ChecklistTick,
@@ -44,6 +54,7 @@ from kap.models.templates import (
 )
 
 __all__ = [
+    "ALL_REMINDER_KINDS",
     "DEFAULT_CRISIS_CONTACTS",
     "INTAKE_DECISIONS",
     "MAX_COMMENT_LENGTH",
@@ -55,6 +66,7 @@ __all__ = [
     "AudioFile",
     "AuditEvent",
     "AuthSession",
+    "CalendarFeed",
     "CareTeamMember",
     "ChecklistItem",
     "ChecklistTick",
@@ -65,6 +77,7 @@ __all__ = [
     "ConsentSignature",
     "Course",
     "CoursePattern",
+    "DeliveryStatus",
     "DoseRoute",
     "EntryRead",
     "EyeMaskCue",
@@ -76,7 +89,12 @@ __all__ = [
     "MeasureResponse",
     "MedicationAdministration",
     "PlaylistTrack",
+    "PushSubscription",
     "RecoveryCode",
+    "ReminderChannel",
+    "ReminderDelivery",
+    "ReminderKind",
+    "ReminderPreference",
     "Role",
     "SessionDischarge",
     "SessionObservation",

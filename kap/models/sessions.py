@@ -114,6 +114,10 @@ class TreatmentSession(Model):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     #: Staff check-in on the day (ID checked, pre-dose vitals recorded), when the template asks.
+    #: Who the patient said is driving them home (the evening-before reminder's one-tap
+    #: answer); the board shows it and pre-fills the discharge's driver. Staff still confirm.
+    ride_home: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    ride_home_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     checked_in_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kap.models.base import Model, UTCDateTime, utcnow
+from kap.models.reminders import ALL_REMINDER_KINDS, ALL_REMINDER_KINDS_JSON
 
 if TYPE_CHECKING:
     from kap.models.media import AudioFile
@@ -111,6 +112,11 @@ class TemplateVersion(Model):
     #: Instrument codes asked every 30 days while the patient has sessions of this template.
     monthly_instruments: Mapped[list[str]] = mapped_column(
         JSON, default=lambda: ["bladder"], server_default='["bladder"]'
+    )
+    #: Reminder kinds (models.reminders.ReminderKind) this template's sessions send to a
+    #: patient who opted in to a channel; the clinic's default for the template.
+    reminder_kinds: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: list(ALL_REMINDER_KINDS), server_default=ALL_REMINDER_KINDS_JSON
     )
     intention_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     integration_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -11,6 +11,7 @@ from kap import crypto
 from kap.extensions import db
 from kap.models import (
     Alert,
+    CalendarFeed,
     ClinicalNote,
     ConsentSignature,
     IntakeSubmission,
@@ -40,6 +41,7 @@ EncryptedModel = (
     | User
     | ConsentSignature
     | IntakeSubmission
+    | CalendarFeed
 )
 _Encrypted = TypeVar("_Encrypted", bound=EncryptedModel)
 ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
@@ -55,6 +57,7 @@ ENCRYPTED_MODELS: tuple[type[EncryptedModel], ...] = (
     User,
     ConsentSignature,
     IntakeSubmission,
+    CalendarFeed,
 )
 
 
