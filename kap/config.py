@@ -38,6 +38,32 @@ def _instance_data_key() -> str:
     return key_file.read_text().strip()
 
 
+def _new_vapid_key() -> str:
+    """A new P-256 private key as PEM: Web Push's VAPID signing key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def _instance_vapid_key() -> str:
+    """A development VAPID key kept in instance/ (production sets KAP_VAPID_PRIVATE_KEY)."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE / "vapid_private.pem"
+    if not key_file.exists():
+        key_file.write_text(_new_vapid_key())
+        key_file.chmod(0o600)
+    return key_file.read_text()
+
+
 def _proxy_count(value: str | None) -> int:
     """KAP_TRUSTED_PROXIES as a count of proxy hops (a clear error for anything else)."""
     text = (value or "0").strip()
@@ -102,6 +128,10 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
     SMTP_STARTTLS = _env("SMTP_STARTTLS", "1") == "1"
     MAIL_FROM = _env("MAIL_FROM", "KAP Companion <no-reply@localhost>")
+    #: Web Push (VAPID): the P-256 signing key as PEM, and the contact push services may use.
+    #: Without a key in production the app offers no push (e-mail and calendar remain).
+    VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY")
+    VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
 
     #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
     ARGON2_TIME_COST = 3
@@ -122,6 +152,8 @@ class Config:
             self.AUDIT_KEY = _instance_secret("audit_key")
         if not self.DATA_KEYS:
             self.DATA_KEYS = _instance_data_key()
+        if not self.VAPID_PRIVATE_KEY:
+            self.VAPID_PRIVATE_KEY = _instance_vapid_key()
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -137,6 +169,7 @@ class TestConfig(Config):
     DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="  # 32 bytes, tests only
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
+    VAPID_PRIVATE_KEY = _new_vapid_key()  # one per test process, never written to disk
     # Cheap hashes keep the suite fast; the algorithm (argon2id) stays the same.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
