@@ -62,7 +62,11 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class ReminderPreference(Model):
-    """A patient's own choices. No row means every channel off: reminders are opt-in."""
+    """A patient's own choices. No row means every channel off: reminders are opt-in.
+
+    The calendar channel is not a flag here: it is on while the patient has a CalendarFeed
+    (getting the private URL turns it on, revoking it turns it off), one source of truth.
+    """
 
     __tablename__ = "reminder_preferences"
 
@@ -71,7 +75,6 @@ class ReminderPreference(Model):
     )
     push: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    calendar: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Local (clinic time zone) hours when nothing is sent; a reminder due then waits for
     #: ``quiet_end``. Both set or both empty; start after end spans midnight (22:00 to 07:00).
     quiet_start: Mapped[time | None] = mapped_column(Time)

@@ -69,7 +69,6 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("push", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("email", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.Column("calendar", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("quiet_start", sa.Time(), nullable=True),
         sa.Column("quiet_end", sa.Time(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
