@@ -10,6 +10,7 @@ from kap.demo.consent import seed_demo_consent
 from kap.demo.content import seed_demo_content
 from kap.demo.intake import seed_demo_intakes
 from kap.demo.measures import seed_demo_measures
+from kap.demo.reminders import seed_demo_reminders
 from kap.extensions import db
 from kap.models import Clinic, Role, User
 from kap.services.people.accounts import create_user
@@ -87,6 +88,7 @@ def seed_demo() -> list[DemoAccount]:
     seed_demo_measures(users)
     seed_demo_consent(users)
     seed_demo_intakes(users)
+    seed_demo_reminders(users)
     return DEMO_ACCOUNTS
 
 

@@ -72,3 +72,23 @@ def test_every_demo_account_signs_in(app, people):
     for account in DEMO_ACCOUNTS:
         client = app.test_client()
         assert Auth(client).api_login(account.email).status_code == 200, account.email
+
+
+def test_demo_patient_has_reminders_due_as_soon_as_the_app_runs(app, people):
+    """make run sends the demo patient's next reminders into the dev mail sink at once: they
+    chose e-mail, and the session booked this hour has reminders due within the late grace."""
+    from datetime import UTC, datetime, timedelta
+
+    from kap.models import ReminderPreference
+    from kap.services.reminders.plan import planned_between
+    from kap.services.reminders.timing import LATE_GRACE
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
+        choices = db.session.get(ReminderPreference, patient.id)
+        assert choices is not None and choices.email and not choices.push
+        due = planned_between(patient, now - LATE_GRACE, now + timedelta(minutes=1), now=now)
+        assert due, "nothing would be sent when make run starts"
+        others = db.session.scalars(select(User).where(User.email != "patient@demo.test"))
+        assert all(db.session.get(ReminderPreference, u.id) is None for u in others)
