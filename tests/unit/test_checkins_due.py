@@ -1,23 +1,31 @@
-"""When check-ins are due: before each session, then at the clinic's interval after the last;
-after each completed session for 3 days; monthly."""
+"""When check-ins are due (kap.services.measures.schedule): a baseline before a course, before
+each session, the day after each session, weekly while a course runs, at its end, one and three
+months after it, monthly; and when a due one is overdue."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from kap.extensions import db
 from kap.models import SessionStatus, TreatmentSession, User
-from kap.services.measures.checkins import (
+from kap.services.measures.checkins import checkins_due, record_checkin
+from kap.services.measures.schedule import (
     REASON_AFTER_SESSION,
+    REASON_BASELINE,
     REASON_BEFORE_SESSION,
+    REASON_COURSE_END,
     REASON_INTERVAL,
     REASON_MONTHLY,
+    REASON_ONE_MONTH,
+    REASON_THREE_MONTHS,
+    DueCheckin,
+    EndedCourse,
     EndedSession,
-    checkins_due,
     due_checkins,
-    record_checkin,
+    reason_words,
 )
 from kap.services.measures.scoring import BUILT_IN
 
@@ -133,25 +141,27 @@ def _after(ended_ago, taken_ago=None, *, session_id=7):
 @pytest.mark.parametrize(
     ("ended_ago", "taken_ago", "due"),
     [
-        (0 * DAY, None, True),  # the moment it ends
-        (2 * DAY, None, True),
-        (3 * DAY, None, True),  # exactly 3 days after the end: still asked
-        (3 * DAY + SECOND, None, False),  # then no longer
-        (DAY, 2 * DAY, True),  # answered before the session: not about this one
-        (DAY, DAY + SECOND, True),  # answered just before the session ended: still due
-        (DAY, DAY, False),  # answered at the end
-        (DAY, HOUR, False),  # answered after it
+        (0 * DAY, None, False),  # the moment it ends: still recovering, not asked yet
+        (DAY - SECOND, None, False),
+        (DAY, None, True),  # 24 hours after the end
+        (3 * DAY, None, True),
+        (4 * DAY, None, True),  # exactly 3 days after it fell due: still asked
+        (4 * DAY + SECOND, None, False),  # then no longer
+        (2 * DAY, 3 * DAY, True),  # answered before the session: not about this one
+        (2 * DAY, DAY + SECOND, True),  # answered on the day of the session: still due
+        (2 * DAY, DAY, False),  # answered when it fell due
+        (2 * DAY, HOUR, False),  # answered after it
     ],
 )
-def test_after_session_questionnaires_for_three_days_once_per_session(ended_ago, taken_ago, due):
-    """Due from a completed session's end for 3 days, unless answered since that end."""
-    expected = [(REASON_AFTER_SESSION, NOW - ended_ago, 7)] if due else []
+def test_after_session_questionnaires_from_24_hours_for_three_days(ended_ago, taken_ago, due):
+    """Due from 24 hours after a completed session's end for 3 days, unless answered since."""
+    expected = [(REASON_AFTER_SESSION, NOW - ended_ago + DAY, 7)] if due else []
     assert _after(ended_ago, taken_ago) == expected
 
 
 def test_after_session_asks_about_the_latest_session():
-    """Two sessions ended within 3 days: answered after the first only, it is due for the second."""
-    first, second = NOW - 2 * DAY, NOW - 5 * HOUR
+    """Two sessions' windows open: answered after the first only, it is due for the second."""
+    first, second = NOW - 3 * DAY, NOW - 30 * HOUR
     items = due_checkins(
         NOW,
         next_session_at=None,
@@ -224,6 +234,162 @@ def test_each_instrument_is_listed_once_the_first_reason_winning():
     ]
 
 
+PHQ9, GAD7 = BUILT_IN["phq9"], BUILT_IN["gad7"]
+
+
+def _schedule(*, next_at=None, first=False, ends=(), course=None, taken=None, now=NOW):
+    """[(instrument, reason, due_since)] for PHQ-9 and GAD-7 as the template's check-ins."""
+    items = due_checkins(
+        now,
+        next_session_at=next_at,
+        next_session_id=None if next_at is None else 9,
+        next_is_first_of_course=first,
+        session_ends=list(ends),
+        latest_taken=taken or {},
+        interval_days=7,
+        instruments=[PHQ9, GAD7],
+        ended_course=course,
+    )
+    return [(item.instrument, item.reason, item.due_since) for item in items]
+
+
+@pytest.mark.parametrize(
+    ("taken_before_session", "due"),
+    [
+        (None, True),
+        (20 * DAY, True),  # answered after the previous course ended: no baseline for this one
+        (3 * DAY + SECOND, True),  # just before the 3 days before the session
+        (3 * DAY, False),  # at the start of those 3 days: counts
+        (2 * DAY, False),
+    ],
+)
+def test_baseline_before_the_first_session_of_a_course(taken_before_session, due):
+    """The first session of a course asks for a baseline answered in the 3 days before it,
+    even when the patient answered since a previous course's last session."""
+    next_at = NOW + 2 * DAY  # due since yesterday
+    taken = {"gad7": NOW}
+    if taken_before_session is not None:
+        taken["phq9"] = next_at - taken_before_session
+    expected = [("phq9", REASON_BASELINE, next_at - 3 * DAY)] if due else []
+    assert _schedule(next_at=next_at, first=True, ends=[NOW - 30 * DAY], taken=taken) == expected
+
+
+def test_a_later_session_is_before_session_not_baseline():
+    """Only the first session of a course is a baseline; the others are before_session."""
+    reasons = {r for _, r, _ in _schedule(next_at=NOW + DAY, ends=[NOW - 3 * DAY])}
+    assert reasons == {REASON_BEFORE_SESSION}
+
+
+def _course(ended_ago):
+    return EndedCourse(NOW - ended_ago, 5, [PHQ9, GAD7])
+
+
+@pytest.mark.parametrize(
+    ("ended_ago", "reason", "since_end"),
+    [
+        (DAY - SECOND, None, None),  # still recovering from the last session
+        (DAY, REASON_COURSE_END, DAY),
+        (15 * DAY, REASON_COURSE_END, DAY),  # 14 days after it fell due: still asked
+        (15 * DAY + SECOND, None, None),  # then not; and no weekly check-in either
+        (30 * DAY - SECOND, None, None),
+        (30 * DAY, REASON_ONE_MONTH, 30 * DAY),
+        (44 * DAY, REASON_ONE_MONTH, 30 * DAY),
+        (44 * DAY + SECOND, None, None),
+        (60 * DAY, None, None),
+        (90 * DAY, REASON_THREE_MONTHS, 90 * DAY),
+        (104 * DAY, REASON_THREE_MONTHS, 90 * DAY),
+        (104 * DAY + SECOND, None, None),
+        (200 * DAY, None, None),
+    ],
+)
+def test_course_end_and_one_and_three_months_after(ended_ago, reason, since_end):
+    """The check-ins at the end of a course (from 24 h) and 30 and 90 days after its last
+    session, each due for 14 days; nothing weekly once the course has ended."""
+    end = NOW - ended_ago
+    due = _schedule(ends=[end], course=_course(ended_ago))
+    expected = [] if reason is None else [("phq9", reason, end + since_end)]
+    assert [item for item in due if item[0] == "phq9"] == expected
+
+
+def test_a_follow_up_answered_since_it_fell_due_is_done():
+    """Answered on the day the one-month check-in fell due: done; answered before: still due."""
+    end = NOW - 31 * DAY
+    done = _schedule(ends=[end], course=_course(31 * DAY), taken={"phq9": end + 30 * DAY})
+    assert [item[0] for item in done] == ["gad7"]
+    taken = {"phq9": end + 30 * DAY - SECOND, "gad7": end + 30 * DAY - SECOND}
+    assert len(_schedule(ends=[end], course=_course(31 * DAY), taken=taken)) == 2
+
+
+def test_the_weekly_check_in_runs_while_a_course_runs():
+    """A course not yet ended (no EndedCourse) and sessions outside any course keep the
+    weekly check-in; a course that ended with an earlier session does not stop it."""
+    assert {r for _, r, _ in _schedule(ends=[NOW - 8 * DAY])} == {REASON_INTERVAL}
+    earlier_course = _course(20 * DAY)  # a later session (outside it) ended 8 days ago
+    due = _schedule(ends=[NOW - 20 * DAY, NOW - 8 * DAY], course=earlier_course)
+    assert {r for _, r, _ in due} == {REASON_INTERVAL}
+
+
+def test_a_new_course_baseline_wins_over_the_old_course_follow_up():
+    """One month after a course, with the next course starting tomorrow: asked once, as its
+    baseline."""
+    due = _schedule(next_at=NOW + DAY, first=True, ends=[NOW - 31 * DAY], course=_course(31 * DAY))
+    assert {r for _, r, _ in due} == {REASON_BASELINE}
+
+
+def _item(reason, due_since, session_at=None):
+    return DueCheckin(PHQ9, reason, due_since, 1 if session_at else None, session_at)
+
+
+@pytest.mark.parametrize(
+    ("item", "overdue_since"),
+    [
+        (_item(REASON_INTERVAL, NOW), NOW + 2 * DAY),
+        (_item(REASON_ONE_MONTH, NOW), NOW + 2 * DAY),
+        (_item(REASON_AFTER_SESSION, NOW, NOW - DAY), NOW + 2 * DAY),  # its window lasts 3
+        (_item(REASON_BEFORE_SESSION, NOW, NOW + 3 * DAY), NOW + 2 * DAY),
+        (_item(REASON_BEFORE_SESSION, NOW, NOW + DAY), NOW + DAY),  # the session starts first
+        (_item(REASON_BASELINE, NOW, NOW + 5 * HOUR), NOW + 5 * HOUR),
+    ],
+)
+def test_overdue_two_days_after_falling_due_or_at_the_session(item, overdue_since):
+    """Overdue 2 days after it fell due; a pre-session one at the latest when the session
+    starts."""
+    assert item.overdue_since == overdue_since
+    assert not item.is_overdue(overdue_since - SECOND)
+    assert item.is_overdue(overdue_since)
+
+
+ZONE = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        (
+            _item(REASON_BASELINE, NOW, NOW + 2 * DAY),
+            "Before your first session on Thursday 12 Mar",
+        ),
+        (_item(REASON_BEFORE_SESSION, NOW, NOW + DAY), "Before your session on Wednesday 11 Mar"),
+        (_item(REASON_AFTER_SESSION, NOW, NOW - DAY), "The day after your session"),
+        (_item(REASON_COURSE_END, NOW), "At the end of your course"),
+        (_item(REASON_ONE_MONTH, NOW), "One month after your course"),
+        (_item(REASON_THREE_MONTHS, NOW), "Three months after your course"),
+        (_item(REASON_INTERVAL, NOW), "Your regular check-in between sessions"),
+        (_item(REASON_MONTHLY, NOW), "Your monthly check"),
+    ],
+)
+def test_each_reason_in_words(item, words):
+    """The patient's home says why, with the session's day in the clinic's time zone."""
+    assert reason_words(item, ZONE) == words
+
+
+def test_the_session_day_is_the_clinic_s_local_day():
+    """23:30 UTC on a Tuesday is Wednesday in Sydney."""
+    late = datetime(2026, 3, 10, 23, 30, tzinfo=UTC)
+    item = _item(REASON_BEFORE_SESSION, NOW, late)
+    assert reason_words(item, ZoneInfo("Australia/Sydney")).endswith("Wednesday 11 Mar")
+
+
 def _patient_session(email: str) -> tuple[User, TreatmentSession]:
     patient = db.session.scalar(db.select(User).where(User.email == email))
     session = db.session.scalar(
@@ -240,8 +406,8 @@ def test_checkins_due_reads_sessions_and_check_ins_from_the_database(ctx, people
     now = first.scheduled_at - DAY
     due = checkins_due(patient, now)
     assert [(d.instrument, d.reason, d.session_id) for d in due] == [
-        ("phq9", REASON_BEFORE_SESSION, first.id),
-        ("gad7", REASON_BEFORE_SESSION, first.id),
+        ("phq9", REASON_BASELINE, first.id),  # the first session of its course
+        ("gad7", REASON_BASELINE, first.id),
         ("bladder", REASON_MONTHLY, None),  # the template's monthly check, from the same day
     ]
     record_checkin(patient, "phq9", [0] * 9)
@@ -250,8 +416,8 @@ def test_checkins_due_reads_sessions_and_check_ins_from_the_database(ctx, people
 
 
 def test_checkins_due_asks_after_a_completed_session_from_its_template(ctx, people):
-    """patient2's first session completed: its side-effect check is due for 3 days, linked
-    to the session; answering it (after the end) settles it."""
+    """patient2's first session completed: its side-effect check is due from a day later for
+    3 days, linked to the session."""
     patient, first = _patient_session("patient2@demo.test")
     first.status = SessionStatus.COMPLETE
     first.session_started_at = first.scheduled_at
@@ -265,7 +431,12 @@ def test_checkins_due_asks_after_a_completed_session_from_its_template(ctx, peop
     assert [(d.instrument, d.session_id) for d in after] == [("side_effects", first.id)]
     assert not [
         d
-        for d in checkins_due(patient, first.completed_at + 3 * DAY + HOUR)
+        for d in checkins_due(patient, first.completed_at + DAY - HOUR)
+        if d.reason == REASON_AFTER_SESSION
+    ]
+    assert not [
+        d
+        for d in checkins_due(patient, first.completed_at + 4 * DAY + HOUR)
         if d.reason == REASON_AFTER_SESSION
     ]
 

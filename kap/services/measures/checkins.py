@@ -11,21 +11,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from kap.extensions import db
 from kap.models import (
     Alert,
     AlertKind,
+    Clinic,
     MeasureResponse,
     SessionStatus,
-    TemplateVersion,
     TreatmentSession,
     User,
 )
@@ -34,9 +34,18 @@ from kap.services import audit
 from kap.services.errors import Invalid, NotFound
 from kap.services.journal.entries import CLIENT_ID
 from kap.services.measures.chart import measure_table_rows, render_measure_chart
+from kap.services.measures.facts import SessionFact, latest_answers, session_facts
 from kap.services.measures.library import instrument_for, instruments_for
+from kap.services.measures.schedule import (
+    AFTER_SESSION_DELAY,
+    AFTER_SESSION_WINDOW,
+    PRE_SESSION_WINDOW,
+    DueCheckin,
+    EndedCourse,
+    EndedSession,
+    due_checkins,
+)
 from kap.services.measures.scoring import (
-    BUILT_IN,
     Instrument,
     MeasureSummary,
     Scored,
@@ -46,19 +55,9 @@ from kap.services.measures.scoring import (
 from kap.services.people.access import get_patient_for
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.flow import own_session
-from kap.services.sessions.queries import next_session, sessions_visible_to
+from kap.services.sessions.queries import ACTIVE_STATUSES, sessions_visible_to
 from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
-
-#: A pre-session check-in counts when taken at most this long before the session.
-PRE_SESSION_WINDOW = timedelta(days=3)
-REASON_BEFORE_SESSION = "before_session"
-REASON_INTERVAL = "interval"
-#: Asked after each completed session, for this long from its end.
-AFTER_SESSION_WINDOW = timedelta(days=3)
-REASON_AFTER_SESSION = "after_session"
-#: Asked again when none was answered in this long.
-MONTHLY_INTERVAL = timedelta(days=30)
-REASON_MONTHLY = "monthly"
+from kap.timezones import local_day_of, start_of_local_day
 
 
 def is_item9_positive(response: MeasureResponse) -> bool:
@@ -441,212 +440,123 @@ def measures_overview(viewer: User, patient_id: int, *, width: int = 640) -> Mea
     return MeasuresOverview(charts, unscored)
 
 
-@dataclass(frozen=True)
-class DueCheckin:
-    """A questionnaire the patient should answer now, and why."""
-
-    spec: Instrument
-    #: REASON_BEFORE_SESSION, REASON_INTERVAL, REASON_AFTER_SESSION or REASON_MONTHLY.
-    reason: str
-    due_since: datetime
-    #: The session it prepares for (before_session) or follows (after_session).
-    session_id: int | None = None
-    session_at: datetime | None = None
-
-    @property
-    def instrument(self) -> str:
-        """The questionnaire's code, e.g. "phq9"."""
-        return self.spec.code
-
-    @property
-    def name(self) -> str:
-        """The questionnaire's short name, e.g. "PHQ-9"."""
-        return self.spec.name
-
-    @property
-    def question_count(self) -> int:
-        """How many questions it has."""
-        return len(self.spec.items)
+def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]:
+    """What the patient should answer now: the schedule of ``measures.schedule`` on their
+    sessions and answers. Nothing without sessions, and nothing while a session is running
+    (no questionnaires while dosed)."""
+    return checkins_due_for(patient.clinic, [patient.id], now)[patient.id]
 
 
-@dataclass(frozen=True)
-class EndedSession:
-    """A completed session and what its template asks after it."""
+def checkins_due_for(
+    clinic: Clinic,
+    patient_ids: Sequence[int],
+    now: datetime | None = None,
+    *,
+    sessions: dict[int, list[SessionFact]] | None = None,
+) -> dict[int, list[DueCheckin]]:
+    """``checkins_due`` for many patients of ``clinic`` in a fixed number of queries (the
+    dashboard's overdue column). The caller scopes ``patient_ids``; ``sessions`` may pass
+    ``facts.session_facts`` already read for them."""
+    now = now or utcnow()
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    sessions = session_facts(ids) if sessions is None else sessions
+    latest = latest_answers(ids, now)
+    offered = {spec.code: spec for spec in instruments_for(clinic.id)}
+    today = start_of_local_day(local_day_of(now, clinic.timezone), clinic.timezone)
+    return {
+        patient_id: _due_for_one(
+            sessions.get(patient_id, []),
+            latest[patient_id],
+            now,
+            today=today,
+            offered=offered,
+            interval_days=clinic.checkin_interval_days,
+        )
+        for patient_id in ids
+    }
 
-    ended_at: datetime
-    session_id: int
-    instruments: Sequence[Instrument]
+
+def _asked(offered: dict[str, Instrument], codes: Sequence[str]) -> list[Instrument]:
+    """The instruments of ``codes`` the clinic still offers (a code it no longer offers is
+    skipped rather than asked in a form nobody can send)."""
+    return [offered[code] for code in codes if code in offered]
 
 
-def due_checkins(
+def _the_session_ahead(sessions: list[SessionFact], today: datetime) -> SessionFact | None:
+    """As ``sessions.queries.next_session``: one in progress, else the first scheduled from
+    the start of today (clinic time) on."""
+    running = [s for s in sessions if s.status in ACTIVE_STATUSES]
+    if running:
+        return running[-1]
+    return next(
+        (s for s in sessions if s.status == SessionStatus.SCHEDULED and s.scheduled_at >= today),
+        None,
+    )
+
+
+def _opens_a_course(ahead: SessionFact, sessions: list[SessionFact]) -> bool:
+    """No earlier booked session in its course (outside any course: none at all)."""
+    same_course = [s for s in sessions if ahead.course_id in (None, s.course_id)]
+    return not any(s.scheduled_at < ahead.scheduled_at for s in same_course)
+
+
+def _ended_course(
+    sessions: list[SessionFact], completed: list[SessionFact], offered: dict[str, Instrument]
+) -> EndedCourse | None:
+    """The course of the latest completed session, if its last booked session is completed."""
+    last = max(completed, key=lambda s: s.completed_at or s.scheduled_at, default=None)
+    if last is None or last.course_id is None:
+        return None
+    booked = [s for s in sessions if s.course_id == last.course_id]
+    final = booked[-1]  # in booked order
+    if final.completed_at is None:
+        return None
+    return EndedCourse(final.completed_at, final.id, _asked(offered, final.checkin_instruments))
+
+
+def _due_for_one(
+    sessions: list[SessionFact],
+    latest: dict[str, datetime],
     now: datetime,
     *,
-    next_session_at: datetime | None,
-    session_ends: list[datetime],
-    latest_taken: dict[str, datetime],
+    today: datetime,
+    offered: dict[str, Instrument],
     interval_days: int,
-    next_session_id: int | None = None,
-    instruments: Sequence[Instrument] = (BUILT_IN["phq9"], BUILT_IN["gad7"]),
-    after_sessions: Sequence[EndedSession] = (),
-    monthly: Sequence[Instrument] = (),
-    monthly_from: datetime | None = None,
 ) -> list[DueCheckin]:
-    """The schedule itself, on plain values (``checkins_due`` gathers them from the database).
-
-    ``instruments`` (the next session's template's): before the next session, due from 3
-    days before it (or from the end of the previous session, if later) unless one was taken
-    since the previous session ended or within the 3 days before the session. After the last
-    completed session: due every ``interval_days``, counted from that session's end or from
-    the latest check-in since, so an early check-in is never asked for again two days later.
-
-    ``after_sessions``: each completed session's after-session questionnaires are due from its
-    end for 3 days (up to and including exactly 3 days), unless answered at or after that end.
-
-    ``monthly``: due from ``monthly_from`` (None: the patient has no session of a template
-    asking them), then whenever none was answered in the last 30 days (exactly 30 is due).
-
-    One entry per instrument at most, the first reason in that order winning.
-    """
-    ended = [end for end in session_ends if end <= now]
-    last_end = max(ended, default=None)
-    due: dict[str, DueCheckin] = {}
-    for spec in instruments:
-        taken = latest_taken.get(spec.code)
-        item = None
-        if next_session_at is not None:
-            window = next_session_at - PRE_SESSION_WINDOW
-            previous_end = max((end for end in ended if end < next_session_at), default=None)
-            counts_from = window if previous_end is None else min(previous_end, window)
-            due_since = window if previous_end is None else max(previous_end, window)
-            if now >= due_since and (taken is None or taken < counts_from):
-                item = DueCheckin(
-                    spec, REASON_BEFORE_SESSION, due_since, next_session_id, next_session_at
-                )
-        if item is None and last_end is not None:
-            anchor = max(last_end, taken) if taken is not None else last_end
-            due_since = anchor + timedelta(days=max(1, interval_days))
-            if now >= due_since:
-                item = DueCheckin(spec, REASON_INTERVAL, due_since)
-        if item is not None and spec.code not in due:
-            due[spec.code] = item
-    for session in sorted(after_sessions, key=lambda s: s.ended_at, reverse=True):
-        if not session.ended_at <= now <= session.ended_at + AFTER_SESSION_WINDOW:
-            continue
-        for spec in session.instruments:
-            taken = latest_taken.get(spec.code)
-            if spec.code not in due and (taken is None or taken < session.ended_at):
-                due[spec.code] = DueCheckin(
-                    spec,
-                    REASON_AFTER_SESSION,
-                    session.ended_at,
-                    session.session_id,
-                    session.ended_at,
-                )
-    if monthly_from is not None:
-        for spec in monthly:
-            taken = latest_taken.get(spec.code)
-            due_since = (
-                monthly_from if taken is None else max(monthly_from, taken + MONTHLY_INTERVAL)
-            )
-            if now >= due_since and spec.code not in due:
-                due[spec.code] = DueCheckin(spec, REASON_MONTHLY, due_since)
-    return list(due.values())
-
-
-def checkins_due(patient: User, now: datetime | None = None) -> list[DueCheckin]:
-    """What the patient should answer now (see ``due_checkins``): the next session's template's
-    check-in questionnaires before it and every ``clinic.checkin_interval_days`` after the last
-    completed session; each completed session's after-session ones; and the monthly ones of
-    the templates of their sessions. Nothing without sessions, and nothing while a session is
-    running (no questionnaires while dosed)."""
-    now = now or utcnow()
-    upcoming = next_session(patient, now)
-    if upcoming is not None and upcoming.status in (SessionStatus.SESSION, SessionStatus.DOWNTIME):
+    ahead = _the_session_ahead(sessions, today)
+    if ahead is not None and ahead.status in (SessionStatus.SESSION, SessionStatus.DOWNTIME):
         return []
-    scheduled = upcoming if upcoming and upcoming.status == SessionStatus.SCHEDULED else None
-    ends = db.session.scalars(
-        select(TreatmentSession.completed_at).where(
-            TreatmentSession.patient_id == patient.id,
-            TreatmentSession.completed_at.is_not(None),
-            TreatmentSession.completed_at <= now,
-        )
-    ).all()
-    latest = db.session.execute(
-        select(MeasureResponse.instrument, func.max(MeasureResponse.created_at))
-        .where(MeasureResponse.patient_id == patient.id, MeasureResponse.created_at <= now)
-        .group_by(MeasureResponse.instrument)
-    ).all()
-    offered = {spec.code: spec for spec in instruments_for(patient.clinic_id)}
-    monthly_codes, monthly_from = _monthly_schedule(patient)
+    scheduled = ahead if ahead is not None and ahead.status == SessionStatus.SCHEDULED else None
+    completed = [s for s in sessions if s.completed_at is not None and s.completed_at <= now]
+    recent_from = now - AFTER_SESSION_DELAY - AFTER_SESSION_WINDOW
+    latest_template = scheduled or (completed[-1] if completed else None)
+    monthly_sessions = [s for s in sessions if s.monthly_instruments]
+    monthly_codes = list(dict.fromkeys(c for s in monthly_sessions for c in s.monthly_instruments))
     return due_checkins(
         now,
         next_session_at=scheduled.scheduled_at if scheduled else None,
         next_session_id=scheduled.id if scheduled else None,
-        session_ends=[
-            at for at in ends if at is not None
-        ],  # all: completed_at IS NOT NULL (typing)
-        latest_taken={key: at for key, at in latest if at is not None},
-        interval_days=patient.clinic.checkin_interval_days,
-        instruments=_asked_before_sessions(offered, scheduled),
-        after_sessions=_recently_ended(patient, now, offered),
-        monthly=[offered[code] for code in monthly_codes if code in offered],
-        monthly_from=monthly_from,
+        next_is_first_of_course=scheduled is not None and _opens_a_course(scheduled, sessions),
+        session_ends=[s.completed_at for s in completed if s.completed_at is not None],
+        latest_taken=latest,
+        interval_days=interval_days,
+        instruments=_asked(
+            offered,
+            latest_template.checkin_instruments if latest_template else ["phq9", "gad7"],
+        ),
+        after_sessions=[
+            EndedSession(s.completed_at, s.id, _asked(offered, s.after_instruments))
+            for s in completed
+            if s.completed_at is not None and s.completed_at >= recent_from
+        ],
+        ended_course=_ended_course(sessions, completed, offered),
+        monthly=_asked(offered, monthly_codes),
+        monthly_from=monthly_sessions[0].scheduled_at - PRE_SESSION_WINDOW
+        if monthly_sessions
+        else None,
     )
-
-
-def _asked_before_sessions(
-    offered: dict[str, Instrument], scheduled: TreatmentSession | None
-) -> list[Instrument]:
-    """The instruments the next session's template asks before it (PHQ-9, GAD-7 by default).
-
-    A code the clinic no longer offers is skipped rather than asked in a form nobody can send.
-    """
-    codes = scheduled.template_version.checkin_instruments if scheduled else ["phq9", "gad7"]
-    return [offered[code] for code in codes if code in offered]
-
-
-def _recently_ended(
-    patient: User, now: datetime, offered: dict[str, Instrument]
-) -> list[EndedSession]:
-    """Sessions completed within the after-session window, with what their templates ask."""
-    rows = db.session.execute(
-        select(
-            TreatmentSession.id, TreatmentSession.completed_at, TemplateVersion.after_instruments
-        )
-        .join(TemplateVersion, TreatmentSession.template_version_id == TemplateVersion.id)
-        .where(
-            TreatmentSession.patient_id == patient.id,
-            TreatmentSession.completed_at.is_not(None),
-            TreatmentSession.completed_at <= now,
-            TreatmentSession.completed_at >= now - AFTER_SESSION_WINDOW,
-        )
-    ).all()
-    return [
-        EndedSession(ended_at, session_id, [offered[c] for c in codes or [] if c in offered])
-        for session_id, ended_at, codes in rows
-        if ended_at is not None  # always: the query asks for completed sessions (typing)
-    ]
-
-
-def _monthly_schedule(patient: User) -> tuple[list[str], datetime | None]:
-    """The monthly questionnaires of the templates of the patient's (not cancelled) sessions,
-    and when they start: 3 days before the first such session, like a pre-session check-in."""
-    rows = db.session.execute(
-        select(TreatmentSession.scheduled_at, TemplateVersion.monthly_instruments)
-        .join(TemplateVersion, TreatmentSession.template_version_id == TemplateVersion.id)
-        .where(
-            TreatmentSession.patient_id == patient.id,
-            TreatmentSession.status != SessionStatus.CANCELLED,
-        )
-        .order_by(TreatmentSession.scheduled_at)
-    ).all()
-    codes: list[str] = []
-    first: datetime | None = None
-    for scheduled_at, monthly in rows:
-        if monthly:
-            first = first or scheduled_at
-            codes += [code for code in monthly if code not in codes]
-    return codes, None if first is None else first - PRE_SESSION_WINDOW
 
 
 @audited_read
