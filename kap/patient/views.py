@@ -1,5 +1,7 @@
 """Patient home and the Crisis support page."""
 
+from zoneinfo import ZoneInfo
+
 from flask import render_template
 from flask_login import current_user
 
@@ -8,6 +10,7 @@ from kap.patient import bp
 from kap.services.clinic.settings import clinic_phone_line
 from kap.services.journal.entries import count_own_entries
 from kap.services.measures.checkins import checkins_due
+from kap.services.measures.schedule import reason_words
 from kap.services.screening.consent import signature_status
 from kap.services.screening.intake import STATUS_LABELS, intake_status
 from kap.services.sessions.flow import missing_required, preparation_progress
@@ -29,6 +32,7 @@ def home():
     past = [s for s in sessions if s.status == SessionStatus.COMPLETE]
     progress = preparation_progress(upcoming_next) if upcoming_next else (0, 0)
     missing = missing_required(upcoming_next) if upcoming_next else []
+    zone = ZoneInfo(current_user.clinic.timezone)
     return render_template(
         "patient/home.html",
         next_session=upcoming_next,
@@ -36,7 +40,7 @@ def home():
         missing=missing,
         later=later,
         past=list(reversed(past)),
-        due=checkins_due(current_user),
+        due=[(item, reason_words(item, zone)) for item in checkins_due(current_user)],
         entry_count=count_own_entries(current_user),
         consent=signature_status(current_user),
         intake_status=intake_status(current_user),

@@ -7,13 +7,16 @@ from functools import partial
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kap.models.base import utcnow
 from kap.services.alerts import acknowledge_alert, open_alerts, resolve_alert
 from kap.services.board.administrations import ROUTE_WORDS, administrations_of, dose_text
 from kap.services.board.scope import observations_of
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note, notes_about
-from kap.services.measures.checkins import measures_overview
+from kap.services.measures.checkins import checkins_due_for, measures_overview
+from kap.services.measures.schedule import REASON_LABELS
+from kap.services.measures.signals import rules_in_words, signals_for
 from kap.services.people.access import get_patient_for, read_patient
 from kap.services.people.workspace import dashboard_rows
 from kap.services.screening.consent import signatures_of
@@ -53,6 +56,7 @@ def patient(patient_id: int):
     entries = entries_page.items
     sessions = timeline_sessions(current_user, person.id)
     alerts = open_alerts(current_user, person.id)
+    now = utcnow()
     return render_template(
         "therapist/patient.html",
         patient=person,
@@ -74,6 +78,11 @@ def patient(patient_id: int):
         intake_labels=STATUS_LABELS,
         charts=measures.charts,
         unscored=measures.unscored,
+        now=now,
+        due=checkins_due_for(person.clinic, [person.id], now)[person.id],
+        reason_labels=REASON_LABELS,
+        signals=signals_for([person.id], now)[person.id],
+        signal_rules=rules_in_words(),
     )
 
 

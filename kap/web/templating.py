@@ -36,6 +36,7 @@ def local_datetime(moment: datetime | None, style: str = "full") -> str:
         "full": "%a %-d %b %Y, %H:%M",
         "date": "%a %-d %b %Y",
         "short": "%a %-d %b, %H:%M",
+        "day": "%-d %b",
         "time": "%H:%M",
         "iso_date": "%Y-%m-%d",
         "iso_time": "%H:%M",

@@ -76,6 +76,17 @@ REASON_ONE_MONTH = "one_month_after"
 REASON_THREE_MONTHS = "three_months_after"
 REASON_INTERVAL = "interval"
 REASON_MONTHLY = "monthly"
+#: Each reason as the care team reads it beside a due check-in.
+REASON_LABELS = {
+    REASON_BASELINE: "baseline before the course",
+    REASON_BEFORE_SESSION: "before the next session",
+    REASON_AFTER_SESSION: "the day after a session",
+    REASON_COURSE_END: "end of the course",
+    REASON_ONE_MONTH: "one month after the course",
+    REASON_THREE_MONTHS: "three months after the course",
+    REASON_INTERVAL: "between sessions",
+    REASON_MONTHLY: "monthly",
+}
 #: Reasons tied to the session ahead (``session_at`` is its start).
 PRE_SESSION_REASONS = frozenset({REASON_BASELINE, REASON_BEFORE_SESSION})
 
@@ -90,9 +101,10 @@ class DueCheckin:
     #: One of the REASON_* codes above.
     reason: str
     due_since: datetime
-    #: The session it prepares for (baseline, before_session) or follows (after_session,
-    #: course_end and the follow-ups: the course's last session).
+    #: The session it prepares for (baseline, before_session) or follows (after_session;
+    #: course_end: the course's last); None for the rest (follow-ups belong to no session).
     session_id: int | None = None
+    #: That session's start (pre-session) or end; a follow-up's: the course's end.
     session_at: datetime | None = None
 
     @property
@@ -167,10 +179,12 @@ def _pre_session(
     return DueCheckin(spec, reason, due_since, session_id, session_at)
 
 
-def _course_reasons(course: EndedCourse) -> Iterator[tuple[str, datetime, timedelta]]:
-    yield REASON_COURSE_END, course.ended_at + AFTER_SESSION_DELAY, FOLLOW_UP_WINDOW
-    yield REASON_ONE_MONTH, course.ended_at + ONE_MONTH_AFTER, FOLLOW_UP_WINDOW
-    yield REASON_THREE_MONTHS, course.ended_at + THREE_MONTHS_AFTER, FOLLOW_UP_WINDOW
+def _course_reasons(course: EndedCourse) -> Iterator[tuple[str, datetime, int | None]]:
+    """(reason, due from, session): the end belongs to the course's last session, a
+    follow-up to no session."""
+    yield REASON_COURSE_END, course.ended_at + AFTER_SESSION_DELAY, course.last_session_id
+    yield REASON_ONE_MONTH, course.ended_at + ONE_MONTH_AFTER, None
+    yield REASON_THREE_MONTHS, course.ended_at + THREE_MONTHS_AFTER, None
 
 
 def due_checkins(
@@ -226,10 +240,10 @@ def due_checkins(
                 if not _answered_since(latest_taken.get(spec.code), due_since)
             ]
     if course is not None:
-        for reason, due_since, lasts in _course_reasons(course):
-            if due_since <= now <= due_since + lasts:
+        for reason, due_since, session_id in _course_reasons(course):
+            if due_since <= now <= due_since + FOLLOW_UP_WINDOW:
                 candidates += [
-                    DueCheckin(spec, reason, due_since, course.last_session_id, course.ended_at)
+                    DueCheckin(spec, reason, due_since, session_id, course.ended_at)
                     for spec in course.instruments
                     if not _answered_since(latest_taken.get(spec.code), due_since)
                 ]

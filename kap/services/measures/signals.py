@@ -83,6 +83,17 @@ LABELS = {
 Score = tuple[datetime, int]
 
 
+def rules_in_words() -> str:
+    """The thresholds as the timeline explains them (from the constants, so never stale)."""
+    return (
+        f"Response: PHQ-9 {RESPONSE_FALL:.0%} or more below the course's baseline. "
+        f"Remission: below {REMISSION_BELOW}. No response yet: less than "
+        f"{NO_RESPONSE_FALL:.0%} below after {NO_RESPONSE_AFTER_SESSIONS} sessions. Possible "
+        f"relapse: {RELAPSE_RISE} or more above the course's lowest, or over {RELAPSE_OVER} "
+        "after a response or remission. These describe the scores; they are not advice."
+    )
+
+
 @dataclass(frozen=True)
 class CourseSignal:
     """One course's signal and the numbers behind it."""

@@ -1,11 +1,13 @@
 """The therapist's dashboard: their patients, sorted by who needs attention first.
 
-Built from a fixed number of grouped queries, whatever the size of the care list.
+Built from a fixed number of grouped queries, whatever the size of the care list: the
+sessions and PHQ-9 scores are read once and feed the next session, the PHQ-9 change, the
+overdue check-ins and the response/relapse signal.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, and_, func, select
@@ -15,13 +17,15 @@ from kap.models import (
     Alert,
     EntryRead,
     JournalEntry,
-    MeasureResponse,
     SessionStatus,
-    TreatmentSession,
     User,
 )
 from kap.models.base import utcnow
 from kap.services.journal.entries import readable_entries
+from kap.services.measures.checkins import checkins_due_for
+from kap.services.measures.facts import phq9_scores, session_facts
+from kap.services.measures.schedule import DueCheckin
+from kap.services.measures.signals import CourseSignal, current_signal, signals_for
 from kap.services.people.access import patients_visible_to
 
 
@@ -35,6 +39,10 @@ class PatientRow:
     unread_entries: int = 0
     baseline_phq9: int | None = None
     latest_phq9: int | None = None
+    #: Due check-ins past ``schedule.OVERDUE_AFTER`` (or their session's start).
+    overdue: list[DueCheckin] = field(default_factory=list)
+    #: The latest started course's response/relapse signal (None: no course yet).
+    signal: CourseSignal | None = None
 
     @property
     def phq9_change(self) -> int | None:
@@ -72,16 +80,16 @@ def dashboard_rows(therapist: User, now: datetime | None = None) -> list[Patient
     if not rows:
         return []
     ids = list(rows)
-    for patient_id, when in db.session.execute(
-        select(TreatmentSession.patient_id, func.min(TreatmentSession.scheduled_at))
-        .where(
-            TreatmentSession.patient_id.in_(ids),
-            TreatmentSession.status == SessionStatus.SCHEDULED,
-            TreatmentSession.scheduled_at >= now,
+    sessions = session_facts(ids)
+    for patient_id, booked in sessions.items():
+        rows[patient_id].next_session_at = next(
+            (
+                s.scheduled_at
+                for s in booked
+                if s.status == SessionStatus.SCHEDULED and s.scheduled_at >= now
+            ),
+            None,
         )
-        .group_by(TreatmentSession.patient_id)
-    ):
-        rows[patient_id].next_session_at = when
     for patient_id, count in db.session.execute(
         select(Alert.patient_id, func.count())
         .where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))
@@ -90,13 +98,16 @@ def dashboard_rows(therapist: User, now: datetime | None = None) -> list[Patient
         rows[patient_id].open_alerts = count
     for patient_id, count in db.session.execute(unread_shared_entries(therapist)):
         rows[patient_id].unread_entries = count
-    for patient_id, score in db.session.execute(
-        select(MeasureResponse.patient_id, MeasureResponse.score)
-        .where(MeasureResponse.patient_id.in_(ids), MeasureResponse.instrument == "phq9")
-        .order_by(MeasureResponse.patient_id, MeasureResponse.created_at)
-    ):
-        row = rows[patient_id]
-        if row.baseline_phq9 is None:
-            row.baseline_phq9 = score
-        row.latest_phq9 = score
+    scores = phq9_scores(ids)
+    for patient_id, series in scores.items():
+        if series:
+            rows[patient_id].baseline_phq9, rows[patient_id].latest_phq9 = (
+                series[0][1],
+                series[-1][1],
+            )
+    due = checkins_due_for(therapist.clinic, ids, now, sessions=sessions)
+    signals = signals_for(ids, now, sessions=sessions, scores=scores)
+    for patient_id, row in rows.items():
+        row.overdue = [item for item in due[patient_id] if item.is_overdue(now)]
+        row.signal = current_signal(signals[patient_id])
     return sorted(rows.values(), key=lambda row: row.sort_key)
