@@ -16,7 +16,7 @@ import pytest
 from flask import Flask, url_for
 
 from bench.datagen import BENCH_PASSWORD, BENCH_TOTP_SECRET, Scale, generate
-from bench.queries import busiest_patient, sign_in, statements_per_page
+from bench.queries import busiest_patient, counting_statements, sign_in, statements_per_page
 from kap.extensions import db
 from kap.models import Clinic
 from kap.web import static_files as perf
@@ -58,6 +58,38 @@ def test_statements_per_page_do_not_grow_with_patients_and_entries(fast_app):
     small_counts = statements_per_page(fast_app, small, BENCH_PASSWORD, BENCH_TOTP_SECRET)
     large_counts = statements_per_page(fast_app, large, BENCH_PASSWORD, BENCH_TOTP_SECRET)
     assert large_counts == small_counts
+
+
+def test_dashboard_with_overdue_check_ins_and_signals_runs_the_same_statements(
+    app, client, auth, people
+):
+    """The dashboard's overdue check-ins and PHQ-9 signals are read for the whole care list at
+    once: as many statements with 2 patients after a course as with 20 (each with overdue
+    check-ins and a possible relapse on its row)."""
+    from kap.models.base import utcnow
+    from tests.followup_data import patient_after_a_course
+    from tests.helpers import user_by_email
+
+    now = utcnow()
+    auth.login("therapist@demo.test")
+
+    def statements_with(total: int, already: int) -> tuple[int, str]:
+        with app.app_context():
+            therapist = user_by_email("therapist@demo.test")
+            for number in range(already, total):
+                patient_after_a_course(therapist, number, now)
+            db.session.commit()
+        client.get("/therapist/")  # warm: the clinic's instruments, templates' first reads
+        with app.app_context(), counting_statements(db.engine) as statements:
+            page = client.get("/therapist/").text
+        return len(statements), page
+
+    two, small_page = statements_with(2, 0)
+    twenty, large_page = statements_with(20, 2)
+    assert small_page.count("PHQ-9 overdue") == 2
+    assert large_page.count("PHQ-9 overdue") == 20
+    assert large_page.count("Possible relapse — review a booster by") == 20
+    assert 0 < two == twenty
 
 
 def test_large_data_set_really_is_larger(fast_app):
