@@ -448,3 +448,77 @@ def test_nothing_is_due_during_a_running_session(ctx, people):
     first.session_started_at = first.scheduled_at
     db.session.commit()
     assert checkins_due(patient, first.scheduled_at + timedelta(minutes=20)) == []
+
+
+def test_follow_ups_belong_to_no_session_the_course_end_to_its_last():
+    """A one-month answer is not about the course's last session; the end-of-course one is."""
+    end = NOW - 31 * DAY
+    items = due_checkins(
+        NOW,
+        next_session_at=None,
+        session_ends=[end],
+        latest_taken={},
+        interval_days=7,
+        instruments=[PHQ9],
+        ended_course=EndedCourse(end, 5, [PHQ9]),
+    )
+    assert [(i.reason, i.session_id, i.session_at) for i in items] == [
+        (REASON_ONE_MONTH, None, end)
+    ]
+    soon = due_checkins(
+        end + 2 * DAY,
+        next_session_at=None,
+        session_ends=[end],
+        latest_taken={},
+        interval_days=7,
+        instruments=[PHQ9],
+        ended_course=EndedCourse(end, 5, [PHQ9]),
+    )
+    assert [(i.reason, i.session_id) for i in soon] == [(REASON_COURSE_END, 5)]
+
+
+def test_after_a_course_in_the_database_and_the_next_course_s_baseline(ctx, people):
+    """Read from the database: four sessions completed, the last 4 days ago, ends the course
+    (end of course, the side effects of the last session, monthly bladder); a new course's
+    first session tomorrow asks for a baseline instead. The batch reads the same."""
+    from kap.models import Course, CoursePattern
+    from kap.models.base import utcnow
+    from kap.services.measures.checkins import checkins_due_for
+    from tests.followup_data import patient_after_a_course
+
+    now = utcnow()
+    therapist = db.session.scalar(db.select(User).where(User.email == "therapist@demo.test"))
+    patient = patient_after_a_course(therapist, 9, now)
+    db.session.commit()
+    due = checkins_due(patient, now)
+    assert [(d.instrument, d.reason) for d in due] == [
+        ("side_effects", REASON_AFTER_SESSION),
+        ("phq9", REASON_COURSE_END),
+        ("gad7", REASON_COURSE_END),
+        ("bladder", REASON_MONTHLY),
+    ]
+    assert checkins_due_for(patient.clinic, [patient.id], now) == {patient.id: due}
+    last = db.session.scalar(
+        db.select(TreatmentSession)
+        .where(TreatmentSession.patient_id == patient.id)
+        .order_by(TreatmentSession.scheduled_at.desc())
+        .limit(1)
+    )
+    course = Course(
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        template_id=last.template_version.template_id,
+        pattern=CoursePattern.CUSTOM,
+    )
+    course.sessions.append(
+        TreatmentSession(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            template_version_id=last.template_version_id,
+            scheduled_at=now + DAY,
+        )
+    )
+    db.session.add(course)
+    db.session.commit()
+    reasons = {d.instrument: d.reason for d in checkins_due(patient, now)}
+    assert reasons["phq9"] == reasons["gad7"] == REASON_BASELINE
