@@ -39,9 +39,12 @@ def test_dashboard_row_names_overdue_check_ins_and_the_signal(app, client, auth,
     assert row.signal.review_by == now - 3 * timedelta(days=1) + timedelta(days=7)
     auth.login("therapist@demo.test")
     page = client.get("/therapist/").text
-    since = _day(overdue["phq9"].overdue_since, zone)
+    since = _day(row.overdue_since, zone)
+    assert row.overdue_since == min(item.overdue_since for item in row.overdue)
+    names = re.escape(row.overdue_names)
+    assert "PHQ-9" in row.overdue_names and "GAD-7" in row.overdue_names
     assert re.search(
-        rf"PHQ-9 overdue</strong> <span class=\"small\">since <time[^>]*>{since}<", page
+        rf"{names} overdue</strong> <span class=\"small\">since <time[^>]*>{since}<", page
     )
     review = _day(row.signal.review_by, zone)
     assert "Possible relapse — review a booster by <time" in page

@@ -86,8 +86,8 @@ def test_dashboard_with_overdue_check_ins_and_signals_runs_the_same_statements(
 
     two, small_page = statements_with(2, 0)
     twenty, large_page = statements_with(20, 2)
-    assert small_page.count("PHQ-9 overdue") == 2
-    assert large_page.count("PHQ-9 overdue") == 20
+    assert small_page.count("PHQ-9, GAD-7") == 2
+    assert large_page.count("PHQ-9, GAD-7") == 20
     assert large_page.count("Possible relapse — review a booster by") == 20
     assert 0 < two == twenty
 

@@ -34,7 +34,7 @@ from kap.services import audit
 from kap.services.errors import Invalid, NotFound
 from kap.services.journal.entries import CLIENT_ID
 from kap.services.measures.chart import measure_table_rows, render_measure_chart
-from kap.services.measures.facts import SessionFact, latest_answers, session_facts
+from kap.services.measures.facts import SessionFact, answer_facts, session_facts
 from kap.services.measures.library import instrument_for, instruments_for
 from kap.services.measures.schedule import (
     AFTER_SESSION_DELAY,
@@ -453,16 +453,17 @@ def checkins_due_for(
     now: datetime | None = None,
     *,
     sessions: dict[int, list[SessionFact]] | None = None,
+    latest: dict[int, dict[str, datetime]] | None = None,
 ) -> dict[int, list[DueCheckin]]:
     """``checkins_due`` for many patients of ``clinic`` in a fixed number of queries (the
-    dashboard's overdue column). The caller scopes ``patient_ids``; ``sessions`` may pass
-    ``facts.session_facts`` already read for them."""
+    dashboard's overdue column). The caller scopes ``patient_ids``; ``sessions`` and ``latest``
+    may pass ``facts.session_facts`` and ``facts.answer_facts(...).latest`` already read."""
     now = now or utcnow()
     ids = list(patient_ids)
     if not ids:
         return {}
     sessions = session_facts(ids) if sessions is None else sessions
-    latest = latest_answers(ids, now)
+    latest = answer_facts(ids, now).latest if latest is None else latest
     offered = {spec.code: spec for spec in instruments_for(clinic.id)}
     today = start_of_local_day(local_day_of(now, clinic.timezone), clinic.timezone)
     return {

@@ -1,6 +1,6 @@
 """What the schedule and the signals read about many patients at once, in a fixed number of
-queries: their (not cancelled) sessions with their templates' questionnaires, their PHQ-9
-scores, and their latest answer per questionnaire.
+queries: their (not cancelled) sessions with their templates' questionnaires, and one read of
+their answers for both their PHQ-9 scores and their latest answer per questionnaire.
 
 The therapist dashboard reads these once for its whole care list and hands them to both
 ``checkins.checkins_due_for`` and ``signals.signals_for``; callers scope the patient ids.
@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TemplateVersion, TreatmentSession
 
 
-@dataclass(frozen=True)
-class SessionFact:
-    """One booked (not cancelled) session, with what its template version asks."""
+class SessionFact(NamedTuple):
+    """One booked (not cancelled) session, with what its template version asks (a tuple:
+    the dashboard builds hundreds of these per page)."""
 
     id: int
     patient_id: int
@@ -59,7 +60,6 @@ def session_facts(patient_ids: Sequence[int]) -> dict[int, list[SessionFact]]:
         )
         .order_by(TreatmentSession.patient_id, TreatmentSession.scheduled_at, TreatmentSession.id)
     ).all()
-    version_ids = {row.template_version_id for row in rows}
     versions = {
         version_id: (checkin or [], after or [], monthly or [])
         for version_id, checkin, after, monthly in db.session.execute(
@@ -68,58 +68,44 @@ def session_facts(patient_ids: Sequence[int]) -> dict[int, list[SessionFact]]:
                 TemplateVersion.checkin_instruments,
                 TemplateVersion.after_instruments,
                 TemplateVersion.monthly_instruments,
-            ).where(TemplateVersion.id.in_(version_ids))
+            ).where(TemplateVersion.id.in_({row[7] for row in rows}))
         )
     }
     facts: dict[int, list[SessionFact]] = {patient_id: [] for patient_id in patient_ids}
-    for row in rows:
-        checkin, after, monthly = versions[row.template_version_id]
-        facts[row.patient_id].append(
+    for id_, patient_id, course_id, at, started, completed, status, version_id in rows:
+        facts[patient_id].append(
             SessionFact(
-                row.id,
-                row.patient_id,
-                row.course_id,
-                row.scheduled_at,
-                row.session_started_at,
-                row.completed_at,
-                row.status,
-                checkin,
-                after,
-                monthly,
+                id_, patient_id, course_id, at, started, completed, status, *versions[version_id]
             )
         )
     return facts
 
 
-def phq9_scores(patient_ids: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
-    """Each patient's PHQ-9 totals with when they were given, oldest first (one query)."""
-    scores: dict[int, list[tuple[datetime, int]]] = {patient_id: [] for patient_id in patient_ids}
-    for patient_id, created_at, score in db.session.execute(
-        select(MeasureResponse.patient_id, MeasureResponse.created_at, MeasureResponse.score)
-        .where(
-            MeasureResponse.patient_id.in_(patient_ids),
-            MeasureResponse.instrument == "phq9",
-            MeasureResponse.score.is_not(None),
-        )
-        .order_by(MeasureResponse.patient_id, MeasureResponse.created_at, MeasureResponse.id)
-    ):
-        if score is not None:  # always: the query asks for scored ones (typing)
-            scores[patient_id].append((created_at, score))
-    return scores
+@dataclass(frozen=True)
+class AnswerFacts:
+    """What the schedule and the signals read of many patients' answers."""
+
+    #: Each patient's latest answer per questionnaire code.
+    latest: dict[int, dict[str, datetime]]
+    #: Each patient's PHQ-9 totals with when they were given, oldest first.
+    phq9: dict[int, list[tuple[datetime, int]]]
 
 
-def latest_answers(patient_ids: Sequence[int], now: datetime) -> dict[int, dict[str, datetime]]:
-    """Each patient's latest answer per questionnaire code up to ``now`` (one query)."""
+def answer_facts(patient_ids: Sequence[int], now: datetime) -> AnswerFacts:
+    """Both, from one read of the patients' answers up to ``now``."""
     latest: dict[int, dict[str, datetime]] = {patient_id: {} for patient_id in patient_ids}
-    for patient_id, code, at in db.session.execute(
+    phq9: dict[int, list[tuple[datetime, int]]] = {patient_id: [] for patient_id in patient_ids}
+    for patient_id, code, at, score in db.session.execute(
         select(
             MeasureResponse.patient_id,
             MeasureResponse.instrument,
-            func.max(MeasureResponse.created_at),
+            MeasureResponse.created_at,
+            MeasureResponse.score,
         )
         .where(MeasureResponse.patient_id.in_(patient_ids), MeasureResponse.created_at <= now)
-        .group_by(MeasureResponse.patient_id, MeasureResponse.instrument)
+        .order_by(MeasureResponse.patient_id, MeasureResponse.created_at, MeasureResponse.id)
     ):
-        if at is not None:  # always: max over at least one row (typing)
-            latest[patient_id][code] = at
-    return latest
+        latest[patient_id][code] = at  # in time order: the last one wins
+        if code == "phq9" and score is not None:
+            phq9[patient_id].append((at, score))
+    return AnswerFacts(latest, phq9)

@@ -45,7 +45,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from kap.models.base import utcnow
-from kap.services.measures.facts import SessionFact, phq9_scores, session_facts
+from kap.services.measures.facts import SessionFact, answer_facts, session_facts
 
 # --- thresholds, in one place (sources above) ----------------------------------------------
 #: Response: the latest at least this fraction below the baseline.
@@ -174,29 +174,35 @@ def course_signal(
     values = [score for _, score in after]
     latest_at, latest = after[-1]
     fall = _fall(baseline, latest)
-    read = replace(
-        base,
-        latest=latest,
-        latest_at=latest_at,
-        lowest=min(baseline, *values),
-        percent_change=None if fall is None else round(-fall * 100, 1),
-    )
     run_start = None
     for index in range(len(values) - 1, -1, -1):  # the run of relapsing readings up to latest
         if not _relapsing(baseline, values[:index], values[index]):
             break
         run_start = after[index][0]
-    if run_start is not None:
-        return replace(read, kind=POSSIBLE_RELAPSE, review_by=run_start + BOOSTER_REVIEW_WITHIN)
-    if latest < REMISSION_BELOW:
-        return replace(read, kind=REMISSION)
-    if fall is not None and fall >= RESPONSE_FALL:
-        return replace(read, kind=RESPONSE)
     judged = len(ends) >= NO_RESPONSE_AFTER_SESSIONS
-    fell_short = fall is None or fall < NO_RESPONSE_FALL
-    if judged and latest_at >= ends[NO_RESPONSE_AFTER_SESSIONS - 1] and fell_short:
-        return replace(read, kind=NO_RESPONSE_YET)
-    return read
+    if run_start is not None:
+        kind = POSSIBLE_RELAPSE
+    elif latest < REMISSION_BELOW:
+        kind = REMISSION
+    elif fall is not None and fall >= RESPONSE_FALL:
+        kind = RESPONSE
+    elif (
+        judged
+        and latest_at >= ends[NO_RESPONSE_AFTER_SESSIONS - 1]
+        and (fall is None or fall < NO_RESPONSE_FALL)
+    ):
+        kind = NO_RESPONSE_YET
+    else:
+        kind = NO_SIGNAL
+    return replace(
+        base,
+        kind=kind,
+        latest=latest,
+        latest_at=latest_at,
+        lowest=min(baseline, *values),
+        percent_change=None if fall is None else round(-fall * 100, 1),
+        review_by=None if run_start is None else run_start + BOOSTER_REVIEW_WITHIN,
+    )
 
 
 def course_signals(
@@ -238,13 +244,13 @@ def signals_for(
     scores: dict[int, list[Score]] | None = None,
 ) -> dict[int, list[CourseSignal]]:
     """Each patient's course signals in a fixed number of queries; the caller scopes the ids
-    (and may pass ``facts.session_facts`` / ``facts.phq9_scores`` already read for them)."""
+    (and may pass ``facts.session_facts`` / ``facts.answer_facts(...).phq9`` already read)."""
     now = now or utcnow()
     ids = list(patient_ids)
     if not ids:
         return {}
     sessions = session_facts(ids) if sessions is None else sessions
-    scores = phq9_scores(ids) if scores is None else scores
+    scores = answer_facts(ids, now).phq9 if scores is None else scores
     return {pid: course_signals(scores.get(pid, []), sessions.get(pid, []), now) for pid in ids}
 
 

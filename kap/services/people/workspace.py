@@ -23,7 +23,7 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services.journal.entries import readable_entries
 from kap.services.measures.checkins import checkins_due_for
-from kap.services.measures.facts import phq9_scores, session_facts
+from kap.services.measures.facts import answer_facts, session_facts
 from kap.services.measures.schedule import DueCheckin
 from kap.services.measures.signals import CourseSignal, current_signal, signals_for
 from kap.services.people.access import patients_visible_to
@@ -49,6 +49,16 @@ class PatientRow:
         if self.baseline_phq9 is None or self.latest_phq9 is None:
             return None
         return self.latest_phq9 - self.baseline_phq9
+
+    @property
+    def overdue_names(self) -> str:
+        """The overdue questionnaires' names, e.g. "PHQ-9, GAD-7"."""
+        return ", ".join(item.name for item in self.overdue)
+
+    @property
+    def overdue_since(self) -> datetime | None:
+        """When the first of them became overdue."""
+        return min((item.overdue_since for item in self.overdue), default=None)
 
     @property
     def sort_key(self) -> tuple[int, int, float, str]:
@@ -98,15 +108,15 @@ def dashboard_rows(therapist: User, now: datetime | None = None) -> list[Patient
         rows[patient_id].open_alerts = count
     for patient_id, count in db.session.execute(unread_shared_entries(therapist)):
         rows[patient_id].unread_entries = count
-    scores = phq9_scores(ids)
-    for patient_id, series in scores.items():
+    answers = answer_facts(ids, now)
+    for patient_id, series in answers.phq9.items():
         if series:
             rows[patient_id].baseline_phq9, rows[patient_id].latest_phq9 = (
                 series[0][1],
                 series[-1][1],
             )
-    due = checkins_due_for(therapist.clinic, ids, now, sessions=sessions)
-    signals = signals_for(ids, now, sessions=sessions, scores=scores)
+    due = checkins_due_for(therapist.clinic, ids, now, sessions=sessions, latest=answers.latest)
+    signals = signals_for(ids, now, sessions=sessions, scores=answers.phq9)
     for patient_id, row in rows.items():
         row.overdue = [item for item in due[patient_id] if item.is_overdue(now)]
         row.signal = current_signal(signals[patient_id])
