@@ -40,11 +40,22 @@ from kap.services.measures.schedule import (
     AFTER_SESSION_DELAY,
     AFTER_SESSION_WINDOW,
     PRE_SESSION_WINDOW,
-    DueCheckin,
     EndedCourse,
     EndedSession,
     due_checkins,
 )
+
+# The schedule's vocabulary, where callers of ``checkins_due`` have always imported it from
+# (the rule itself lives in ``measures.schedule``).
+from kap.services.measures.schedule import REASON_AFTER_SESSION as REASON_AFTER_SESSION
+from kap.services.measures.schedule import REASON_BASELINE as REASON_BASELINE
+from kap.services.measures.schedule import REASON_BEFORE_SESSION as REASON_BEFORE_SESSION
+from kap.services.measures.schedule import REASON_COURSE_END as REASON_COURSE_END
+from kap.services.measures.schedule import REASON_INTERVAL as REASON_INTERVAL
+from kap.services.measures.schedule import REASON_MONTHLY as REASON_MONTHLY
+from kap.services.measures.schedule import REASON_ONE_MONTH as REASON_ONE_MONTH
+from kap.services.measures.schedule import REASON_THREE_MONTHS as REASON_THREE_MONTHS
+from kap.services.measures.schedule import DueCheckin as DueCheckin
 from kap.services.measures.scoring import (
     Instrument,
     MeasureSummary,
