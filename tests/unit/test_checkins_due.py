@@ -453,28 +453,21 @@ def test_nothing_is_due_during_a_running_session(ctx, people):
 def test_follow_ups_belong_to_no_session_the_course_end_to_its_last():
     """A one-month answer is not about the course's last session; the end-of-course one is."""
     end = NOW - 31 * DAY
-    items = due_checkins(
-        NOW,
-        next_session_at=None,
-        session_ends=[end],
-        latest_taken={},
-        interval_days=7,
-        instruments=[PHQ9],
-        ended_course=EndedCourse(end, 5, [PHQ9]),
-    )
-    assert [(i.reason, i.session_id, i.session_at) for i in items] == [
-        (REASON_ONE_MONTH, None, end)
-    ]
-    soon = due_checkins(
-        end + 2 * DAY,
-        next_session_at=None,
-        session_ends=[end],
-        latest_taken={},
-        interval_days=7,
-        instruments=[PHQ9],
-        ended_course=EndedCourse(end, 5, [PHQ9]),
-    )
-    assert [(i.reason, i.session_id) for i in soon] == [(REASON_COURSE_END, 5)]
+
+    def at(now):
+        items = due_checkins(
+            now,
+            next_session_at=None,
+            session_ends=[end],
+            latest_taken={},
+            interval_days=7,
+            instruments=[PHQ9],
+            ended_course=EndedCourse(end, 5, [PHQ9]),
+        )
+        return [(i.reason, i.session_id, i.session_at) for i in items]
+
+    assert at(NOW) == [(REASON_ONE_MONTH, None, end)]
+    assert at(end + 2 * DAY) == [(REASON_COURSE_END, 5, end)]
 
 
 def test_after_a_course_in_the_database_and_the_next_course_s_baseline(ctx, people):
