@@ -27,3 +27,4 @@ def seed_demo_reminders(users: dict[str, User]) -> None:
             user_id=patient.id, email=True, push=False, quiet_start=start, quiet_end=end
         )
     )
+    db.session.commit()

@@ -85,6 +85,7 @@ def test_demo_patient_has_reminders_due_as_soon_as_the_app_runs(app, people):
 
     now = datetime.now(UTC)
     with app.app_context():
+        db.session.rollback()  # what seed-demo left uncommitted is not what make run sees
         patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
         choices = db.session.get(ReminderPreference, patient.id)
         assert choices is not None and choices.email and not choices.push
