@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from werkzeug.serving import run_simple
 
 from kap.jobs.consumers import start_embedded
 from kap.jobs.tasks import jobs_for
@@ -47,6 +50,8 @@ def init_app(app: Flask) -> None:
         from kap.dev.mail_sink import use_dev_mail_sink
         from kap.dev.views import SINK_EXTENSION
 
+        if "KAP_BASE_URL" not in os.environ:  # links in reminder e-mails lead here
+            app.config["BASE_URL"] = f"http://{host}:{port}"
         if not app.config.get("SMTP_HOST"):
             sink = use_dev_mail_sink(app.config, app.config["DEV_MAIL_PORT"])
             app.extensions[SINK_EXTENSION] = sink
@@ -54,6 +59,7 @@ def init_app(app: Flask) -> None:
         consumer = start_embedded(jobs_for(app).huey)
         click.echo(f"Background jobs run in this process ({app.config['JOBS_URL']}).")
         try:
-            app.run(host=host, port=port, use_reloader=False, threaded=True)
+            # werkzeug directly: Flask's app.run() refuses to run inside a `flask` command.
+            run_simple(host, port, app, use_reloader=False, threaded=True)
         finally:
             consumer.stop(graceful=True)
