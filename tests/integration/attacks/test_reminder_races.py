@@ -1,54 +1,33 @@
 """Thirty workers released together on the same due reminders: one e-mail per reminder.
 
-The app here has a database of its own with real connections per thread: a fresh PostgreSQL
-database when KAP_TEST_DATABASE_URL names PostgreSQL, else a SQLite file (the in-memory
-default shares one connection, which would serialise the race away).
+The app has a database of its own with a connection per thread (``seeded_app``: a fresh
+PostgreSQL database when KAP_TEST_DATABASE_URL names PostgreSQL, else a SQLite file; the
+in-memory default shares one connection, which would serialise the race away).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 
-from kap import create_app
-from kap.config import TestConfig
 from kap.dev.mail_sink import MailSink
 from kap.extensions import db
 from kap.models import User
 from kap.services.reminders.deliver import deliver_due
-from tests.database import own_postgres_database
 from tests.helpers import Person
-from tests.integration.attacks.helpers import race
+from tests.integration.attacks.helpers import race, seeded_app
 from tests.reminder_helpers import NOW, choose, deliveries, planned
 
 WORKERS = 30
 
 
-@pytest.fixture
-def race_app(tmp_path, demo_people_only):
-    own = own_postgres_database()
-    url = own[0] if own else f"sqlite:///{tmp_path / 'race.db'}"
-
-    class RaceConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 25, "hide_parameters": True}
-
-    from kap.demo.seed import seed_demo
-
-    app = create_app(RaceConfig())
-    with app.app_context():
-        db.create_all()
-        seed_demo()
-        db.session.commit()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if own:
-            own[1]()
+@pytest.fixture(scope="module")
+def race_app(tmp_path_factory) -> Iterator[Flask]:
+    """The app on its own database, demo data seeded."""
+    yield from seeded_app(tmp_path_factory.mktemp("reminder-races"))
 
 
 def test_thirty_workers_at_once_send_each_reminder_once(race_app):
