@@ -14,8 +14,9 @@ import pytest
 
 from kap.dev.mail_sink import MailSink
 from kap.extensions import db
-from kap.models.reminders import PushSubscription
-from kap.services.reminders.deliver import LATE_GRACE, MAX_ATTEMPTS, deliver_due
+from kap.models.reminders import PushSubscription, ReminderPreference
+from kap.services.reminders.deliver import MAX_ATTEMPTS, deliver_due
+from kap.services.reminders.timing import LATE_GRACE
 from tests.pushreceiver import PushReceiver
 from tests.reminder_helpers import CLINICAL_TEXT, NOW, choose, deliveries, planned, subscribe
 from tests.servers import free_port
@@ -109,7 +110,10 @@ def test_a_reminder_missed_for_longer_than_the_grace_is_never_sent(ctx, patient,
 @pytest.mark.parametrize("choice", [None, {"push": False, "email": False}])
 def test_a_patient_who_chose_no_channel_gets_nothing(ctx, patient, sink, receiver, choice):
     subscribe(patient, receiver.subscribe("phone"))
-    if choice is not None:
+    if choice is None:  # the demo patient has chosen e-mail: back to never having chosen
+        db.session.execute(db.delete(ReminderPreference))
+        db.session.commit()
+    else:
         choose(patient, **choice)
     assert deliver_due([planned(patient)], NOW).counts == {}
     assert deliveries() == []

@@ -33,13 +33,13 @@ from kap.models.reminders import (
     ReminderPreference,
 )
 from kap.services.mail import mail_configured, send_mail
+from kap.services.reminders.plan import patients_to_remind, upcoming_reminders
 from kap.services.reminders.planned import PlannedReminder
 from kap.services.reminders.push_sender import PushMessage, send_push
+from kap.services.reminders.timing import LATE_GRACE
 
 log = logging.getLogger(__name__)
 
-#: Until the planner lands (kap/services/reminders/plan.py owns LATE_GRACE): the same value.
-LATE_GRACE = timedelta(hours=6)
 #: How many times a delivery is tried in all (each tick retries a failed one, within
 #: LATE_GRACE): enough to ride out a mail server's restart, few enough not to hammer it.
 MAX_ATTEMPTS = 5
@@ -63,8 +63,6 @@ class DeliveryReport:
 
 def send_due(now: datetime) -> DeliveryReport:
     """Deliver every reminder due at ``now`` to every patient with a channel on."""
-    from kap.services.reminders.plan import patients_to_remind, upcoming_reminders
-
     report = DeliveryReport()
     patient_ids = db.session.scalars(patients_to_remind().with_only_columns(User.id)).all()
     for patient_id in patient_ids:
