@@ -204,6 +204,27 @@ def test_a_tick_another_worker_is_on_does_nothing(app, ctx, people, sink, tmp_pa
     assert runner.tasks.send_due_reminders.call_local().get("sent") >= 1
 
 
+def test_one_patient_whose_reminders_cannot_be_planned_holds_up_no_one_else(ctx, people, sink):
+    """The other clinic's time zone is broken (a bad import, say): its patient's planning
+    fails on every tick, and the demo patient's reminder still goes out."""
+    from kap.models import Clinic
+    from kap.services.reminders.deliver import send_due
+
+    _session_tomorrow_at_ten(people)
+    choose(people["patient@demo.test"], email=True)
+    choose(people["patient@other.test"], email=True)
+    other = db.session.get(Clinic, people["patient@other.test"].clinic_id)
+    other.timezone = "Mars/Olympus_Mons"
+    db.session.commit()
+    report = send_due(datetime(2031, 3, 4, 18, 0, tzinfo=NEW_YORK).astimezone(UTC))
+    assert report.counts["error"] == 1
+    assert report.counts["sent"] >= 1
+    assert [row[0].split(":")[0] for row in deliveries() if row[0].startswith("session")] == [
+        "session_day_before"
+    ]
+    assert len(sink.messages) == report.counts["sent"]
+
+
 def test_the_queue_url_chooses_the_store(tmp_path):
     from huey import RedisHuey, SqliteHuey
 

@@ -62,15 +62,24 @@ class DeliveryReport:
 
 
 def send_due(now: datetime) -> DeliveryReport:
-    """Deliver every reminder due at ``now`` to every patient with a channel on."""
+    """Deliver every reminder due at ``now`` to every patient with a channel on.
+
+    One patient's failure (a record the planner cannot read, a sender error) is logged by its
+    kind and does not hold up anyone else's reminders; the next tick tries that patient again.
+    """
     report = DeliveryReport()
     patient_ids = db.session.scalars(patients_to_remind().with_only_columns(User.id)).all()
     for patient_id in patient_ids:
-        patient = db.session.get(User, patient_id)
-        if patient is None:
-            continue
-        due = upcoming_reminders(patient, now, until=now + timedelta(microseconds=1))
-        report.merge(deliver_due(due, now))
+        try:
+            patient = db.session.get(User, patient_id)
+            if patient is None:
+                continue
+            due = upcoming_reminders(patient, now, until=now + timedelta(microseconds=1))
+            report.merge(deliver_due(due, now))
+        except Exception as error:  # isolation: the other patients still get theirs
+            db.session.rollback()
+            log.error("reminders for one patient failed: %s", type(error).__name__)
+            report.add("error")
     return report
 
 
