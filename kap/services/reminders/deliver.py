@@ -90,12 +90,23 @@ def deliver_due(reminders: Iterable[PlannedReminder], now: datetime) -> Delivery
     for reminder in reminders:
         if not now - LATE_GRACE <= reminder.send_at <= now:
             continue
-        patient = db.session.get(User, reminder.patient_id)
-        if patient is None or not patient.active or patient.clinic_id != reminder.clinic_id:
+        if not _may_be_reminded(db.session.get(User, reminder.patient_id), reminder):
             continue
-        for channel in channels_on(db.session.get(ReminderPreference, patient.id)):
+        for channel in channels_on(db.session.get(ReminderPreference, reminder.patient_id)):
             report.add(_deliver_on(reminder, channel, now))
     return report
+
+
+def _may_be_reminded(patient: User | None, reminder: PlannedReminder) -> bool:
+    """An active, not deleted patient of the reminder's clinic: a deactivated account, or one
+    whose data was deleted, gets nothing more."""
+    return (
+        patient is not None
+        and patient.is_patient
+        and patient.active
+        and patient.deleted_at is None
+        and patient.clinic_id == reminder.clinic_id
+    )
 
 
 def channels_on(preference: ReminderPreference | None) -> list[ReminderChannel]:
