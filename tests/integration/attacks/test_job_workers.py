@@ -1,5 +1,6 @@
 """Production's job workers as separate processes: two `flask jobs worker` processes on one
-queue, both enqueueing the every-minute tick, send the demo patient's due reminders once.
+queue (one running tasks in threads, one in forked processes), both enqueueing the
+every-minute tick, send the demo patient's due reminders once.
 
 The demo patient has chosen e-mail and the session booked this hour has reminders due
 within the late grace (kap/demo/reminders.py), so the first ticks have something to send.
@@ -38,9 +39,9 @@ def database_url(tmp_path):
         yield app.config["SQLALCHEMY_DATABASE_URI"]
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen:
+def _worker(env: dict[str, str], *options: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--workers", "2"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -73,7 +74,7 @@ def test_two_worker_processes_send_each_due_reminder_once(tmp_path, database_url
             KAP_SMTP_STARTTLS="0",
             KAP_JOBS_URL=f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
         )
-        workers = [_worker(env), _worker(env)]
+        workers = [_worker(env, "--workers", "2"), _worker(env, "--processes")]
         try:
             first = sink.wait_for(1, seconds=60)
             # Each worker enqueues a tick as it starts: give both time to run theirs.
