@@ -173,8 +173,9 @@ class PushReceiver:
         return self
 
     def close(self) -> None:
-        """Stop serving and free the port."""
-        self._server.shutdown()
+        """Stop serving and free the port (``shutdown`` alone waits forever if never started)."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> PushReceiver:
