@@ -146,7 +146,7 @@ class Config:
     #: The background jobs' queue (kap/jobs): a SQLite file for `make run`, redis:// or
     #: postgresql:// for separate worker processes in production.
     JOBS_URL = _env("JOBS_URL", f"sqlite:///{INSTANCE / 'jobs.sqlite3'}")
-    #: `make run`'s local mail sink (kap/devmail.py) listens here when KAP_SMTP_HOST is unset.
+    #: `make run`'s local mail sink (kap/dev/mail_sink.py) listens here when KAP_SMTP_HOST is unset.
     DEV_MAIL_PORT = int(_env("DEV_MAIL_PORT", "8025"))
 
     #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).

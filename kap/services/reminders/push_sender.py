@@ -2,9 +2,10 @@
 
 What is sent says nothing clinical: the clinic's name, "You have a reminder" and the in-app
 path the notification opens (the reminder's words show only after sign-in). The endpoint is
-a URL the patient's browser gave us, so before the server calls it the URL must name a push
-service of the allow-list (KAP_PUSH_ALLOWED_HOSTS): https, a known host, no redirects - a
-patient must not be able to make the server reach an address on its own network (SSRF).
+a URL the patient's browser gave us, so before each send it must still pass the allow-list
+(push_endpoints.endpoint_allowed, the rule the API checked when it was saved), and a push
+service's redirect is never followed - a patient must not be able to make the server reach
+an address on its own network (SSRF).
 A push service answering 404 or 410 says the subscription is gone: its row is deleted.
 """
 
@@ -15,14 +16,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from flask import current_app
 from pywebpush import WebPushException, webpush
 
 from kap.extensions import db
 from kap.models.reminders import PushSubscription
+from kap.services.reminders.push_endpoints import endpoint_allowed
 from kap.services.reminders.vapid import vapid_claims, vapid_configured, vapid_signer
 
 log = logging.getLogger(__name__)
@@ -60,38 +60,6 @@ class PushResult:
     @property
     def failed(self) -> bool:
         return bool(self.error) and not self.sent
-
-
-def endpoint_allowed(endpoint: str, allowed: str | None = None) -> bool:
-    """True when the server may call ``endpoint``: a push service of KAP_PUSH_ALLOWED_HOSTS.
-
-    An entry is a host (https only), ``*.domain`` (any host under it, https only), or
-    ``http://host`` (plain http for that exact host: only tests' local receivers). The URL may
-    carry no user name or password; ports are allowed only on ``http://`` entries' hosts.
-    """
-    try:
-        parts = urlsplit(endpoint)
-        port = parts.port
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password or parts.scheme not in ("https", "http"):
-        return False
-    for entry in _allow_list(allowed):
-        if entry.startswith("http://"):
-            if parts.scheme == "http" and host == entry.removeprefix("http://"):
-                return True
-            continue
-        if parts.scheme != "https" or port not in (None, 443):
-            continue
-        if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
-            return True
-    return False
-
-
-def _allow_list(allowed: str | None) -> list[str]:
-    text = allowed if allowed is not None else current_app.config["PUSH_ALLOWED_HOSTS"]
-    return [entry.strip().lower() for entry in (text or "").split(",") if entry.strip()]
 
 
 class _NoRedirects(requests.Session):
