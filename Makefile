@@ -15,7 +15,8 @@ help:
 	@echo "make test  - set up and run every test (lint included)"
 	@echo "make lint  - ruff format check and lint, mypy (strict), then Biome on the JavaScript (needs Node)"
 	@echo "make bench-data - write the benchmark data set into KAP_DATABASE_URL"
-	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*)"
+	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*);"
+	@echo "             it prints the job worker command (flask jobs worker) to run beside it"
 	@echo "make bench - measure every budget on a fresh PostgreSQL database (docs/benchmarks.md)"
 
 $(BIN)/python:
@@ -34,8 +35,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
-	@echo "Serving KAP Companion on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "Serving KAP Companion on http://127.0.0.1:$(PORT) with its background jobs  (Ctrl-C to stop)"
+	$(FLASK) run-with-jobs --host 127.0.0.1 --port $(PORT)
 
 # Biome (package.json, pinned in package-lock.json) formats and lints static/js and tests/js.
 BIOME := node_modules/.bin/biome
@@ -84,6 +85,8 @@ serve: $(VENV)/.runtime
 	@for name in $(PRODUCTION_SETTINGS); do [ -n "$${!name}" ] || { \
 		echo "make serve is the production profile: set $$name (see docs/benchmarks.md)." >&2; exit 1; }; done
 	KAP_ENV=production $(FLASK) db upgrade
+	@echo "Background jobs (reminders) run in separate processes on Redis or PostgreSQL:"
+	@echo "  KAP_ENV=production KAP_JOBS_URL=redis://... $(FLASK) jobs worker --workers 4"
 	@echo "Serving the production profile on $(HOST):$(PORT) with $${KAP_WORKERS:-$$((2 * $$(nproc)))} workers"
 	KAP_ENV=production exec $(BIN)/gunicorn --workers $${KAP_WORKERS:-$$((2 * $$(nproc)))} \
 		--bind $(HOST):$(PORT) --timeout 30 wsgi:app

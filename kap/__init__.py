@@ -62,6 +62,10 @@ def create_app(config: Config | str | None = None) -> Flask:
         pwa_bp,
     ):
         app.register_blueprint(blueprint)
+    if app.config["ENV_NAME"] == "development":  # the dev mail page exists nowhere else
+        from kap.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
 
     errors.init_app(app)
     security.init_app(app)

@@ -13,6 +13,9 @@ from kap.services.auth.signin import prune_expired_sessions
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from kap.jobs import cli as jobs_cli
+
+    jobs_cli.init_app(app)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no clinic.")

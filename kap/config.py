@@ -132,6 +132,22 @@ class Config:
     #: Without a key in production the app offers no push (e-mail and calendar remain).
     VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY")
     VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:admin@localhost")
+    #: Push services a patient's subscription may point at (comma-separated host names,
+    #: ``*.`` for any subdomain, https only; ``http://host`` allows plain http for that host,
+    #: which only tests do). Anything else is refused: a patient-supplied endpoint must never
+    #: make the server call an address of its own network (SSRF).
+    PUSH_ALLOWED_HOSTS = _env(
+        "PUSH_ALLOWED_HOSTS",
+        "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.apple.com,"
+        "*.notify.windows.com",
+    )
+    #: Where the app is reached from outside: the links in reminder e-mails are built on it.
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
+    #: The background jobs' queue (kap/jobs): a SQLite file for `make run`, redis:// or
+    #: postgresql:// for separate worker processes in production.
+    JOBS_URL = _env("JOBS_URL", f"sqlite:///{INSTANCE / 'jobs.sqlite3'}")
+    #: `make run`'s local mail sink (kap/dev/mail_sink.py) listens here when KAP_SMTP_HOST is unset.
+    DEV_MAIL_PORT = int(_env("DEV_MAIL_PORT", "8025"))
 
     #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
     ARGON2_TIME_COST = 3

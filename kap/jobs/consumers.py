@@ -1,0 +1,47 @@
+"""Running the queue: embedded in the app's own process (`make run`), or as a worker process.
+
+Embedded, the consumer's scheduler and workers are threads beside the development server;
+the server keeps the process's signal handlers (Ctrl-C stops it) and stops the consumer on
+its way out. A worker process (`flask jobs worker`) is Huey's own consumer loop, signals
+included: SIGINT/SIGTERM stop it, finishing the task at hand.
+"""
+
+from __future__ import annotations
+
+from huey import Huey
+from huey.consumer import Consumer
+
+#: Threads that run tasks in the embedded consumer (sending waits on SMTP and push services).
+EMBEDDED_WORKERS = 2
+
+
+class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """A consumer that runs in threads of a process it does not own: no signal handlers."""
+
+    def _set_signal_handlers(self) -> None:
+        """The host process keeps its own (the dev server's Ctrl-C)."""
+
+
+def start_embedded(huey: Huey, *, workers: int = EMBEDDED_WORKERS) -> EmbeddedConsumer:
+    """Start a consumer in this process (threads, periodic tasks on); ``stop()`` it after.
+
+    Locks a crashed process left behind are flushed first: with SQLite the queue has this
+    process to itself.
+    """
+    consumer = EmbeddedConsumer(
+        huey, workers=workers, worker_type="thread", periodic=True, flush_locks=True
+    )
+    consumer.start()
+    return consumer
+
+
+def run_worker(huey: Huey, *, workers: int, worker_type: str, periodic: bool) -> None:
+    """Run a production worker until it is told to stop (blocks).
+
+    ``periodic``: this process also enqueues the every-minute tick. Several that do are
+    harmless (the tick's lock and the delivery rows keep it to one send), one is enough.
+    """
+    consumer = Consumer(
+        huey, workers=workers, worker_type=worker_type, periodic=periodic, flush_locks=True
+    )
+    consumer.run()
