@@ -51,6 +51,18 @@ def book(email: str, at: datetime = SESSION_AT, kinds=NO_CHECKINS, **fields) -> 
     return session.id
 
 
+def choose(who: str, **fields) -> None:
+    """Set ``who``'s reminder choices (the demo patient has some already)."""
+    patient = user_by_email(who)
+    preference = db.session.get(ReminderPreference, patient.id)
+    if preference is None:
+        preference = ReminderPreference(user_id=patient.id, push=False, email=False)
+        db.session.add(preference)
+    for name, value in {"push": False, "email": False, **fields}.items():
+        setattr(preference, name, value)
+    db.session.commit()
+
+
 def plan(now: datetime, until: datetime | None = None, email: str = "patient@demo.test"):
     return upcoming_reminders(user_by_email(email), now, until=until or now + timedelta(days=14))
 
@@ -120,9 +132,7 @@ def test_each_session_follows_its_own_template_version(ctx, people):
 def test_quiet_hours_are_the_patients_own(ctx, people):
     """Quiet 17:00 to 07:00: the day-before reminder goes at 07:00 on the day."""
     book("patient@demo.test")
-    patient = user_by_email("patient@demo.test")
-    db.session.add(ReminderPreference(user_id=patient.id, quiet_start=time(17), quiet_end=time(7)))
-    db.session.commit()
+    choose("patient@demo.test", quiet_start=time(17), quiet_end=time(7))
     plans = {p.kind: p for p in plan(utc(2026, 12, 8))}
     assert plans[ReminderKind.SESSION_DAY_BEFORE].send_at == utc(2026, 12, 10, 12)
     assert plans[ReminderKind.FASTING].send_at == utc(2026, 12, 10, 1)  # stop at 03:00: kept
@@ -180,14 +190,9 @@ def test_patients_to_remind_are_those_with_a_sending_channel_on(ctx, people):
     one = user_by_email("patient@demo.test")
     two = user_by_email("patient2@demo.test")
     other = user_by_email("patient@other.test")
-    db.session.add_all(
-        [
-            ReminderPreference(user_id=one.id, push=True),
-            ReminderPreference(user_id=two.id, push=False, email=False),
-            ReminderPreference(user_id=other.id, email=True),
-        ]
-    )
-    db.session.commit()
+    choose(one.email, push=True)
+    choose(two.email)
+    choose(other.email, email=True)
     everyone = db.session.scalars(patients_to_remind()).all()
     assert [p.id for p in everyone] == sorted([one.id, other.id])
     demo = db.session.scalars(patients_to_remind(one.clinic_id)).all()
@@ -196,7 +201,7 @@ def test_patients_to_remind_are_those_with_a_sending_channel_on(ctx, people):
 
 def test_a_deactivated_patient_is_not_walked(ctx, people):
     one = user_by_email("patient@demo.test")
-    db.session.add(ReminderPreference(user_id=one.id, email=True))
+    choose(one.email, email=True)
     one.active = False
     db.session.commit()
     assert db.session.scalars(patients_to_remind()).all() == []
