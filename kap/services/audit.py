@@ -234,4 +234,6 @@ KNOWN_ACTIONS = (
     "intake.submit",
     "intake.decide",
     "intake.read",
+    # Reminders between sessions.
+    "reminders.update",
 )

@@ -53,6 +53,7 @@ SUBJECT_LABELS = {
     "consent_signature": "Signed consent",
     "intake": "Intake",
     "clinic_instrument": "Questionnaire",
+    "reminder_preferences": "Reminder choices",
 }
 
 

@@ -12,7 +12,7 @@ from kap.models.reminders import ReminderKind
 
 #: What a reminder that is no longer planned (its session was cancelled or moved, the
 #: check-in answered) said, in general words, for the list of reminders already sent.
-GENERAL_WORDS = {
+GENERAL_WORDS: dict[str, str] = {
     ReminderKind.SESSION_DAY_BEFORE: "Your session the next day.",
     ReminderKind.SESSION_SOON: "Your session in a couple of hours.",
     ReminderKind.FASTING: "When to stop eating before your session.",
