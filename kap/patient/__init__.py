@@ -14,6 +14,7 @@ from kap.patient import (  # noqa: E402,F401
     data_views,
     intake_views,
     journal_views,
+    reminder_views,
     session_mode_views,
     session_views,
     views,

@@ -1,7 +1,7 @@
 """Patient forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, TextAreaField, TimeField
 from wtforms.validators import Length, NumberRange, Optional
 
 from kap.services.sessions.flow import MAX_INTENTION_LENGTH
@@ -29,3 +29,16 @@ class JournalEntryForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     body = TextAreaField("Reply", validators=[Length(max=5000)])
+
+
+class ReminderChoicesForm(FlaskForm):
+    """Channels and quiet hours; the pair rule (both or neither, different) is the service's."""
+
+    push = BooleanField("Notifications on this phone or computer")
+    email = BooleanField("E-mail")
+    quiet_start = TimeField(
+        "Quiet from", format="%H:%M", validators=[Optional()], render_kw={"step": 60}
+    )
+    quiet_end = TimeField(
+        "Quiet until", format="%H:%M", validators=[Optional()], render_kw={"step": 60}
+    )

@@ -159,6 +159,8 @@ patient.sign_consent        POST   AUTH  302   400   ROLE  ROLE  ROLE  GONE  ROL
 patient.consent_copy        GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.intake              GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.intake              POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
+patient.reminders           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+patient.reminders           POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE  # own
 therapist.dashboard         GET    AUTH  ROLE  ROLE  200   200   ROLE  ROLE  200   ROLE
 therapist.patient           GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
@@ -244,6 +246,8 @@ api.patient_journal         GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GON
 api.create_measure          POST   AUTH  201   201   ROLE  ROLE  ROLE  201   ROLE  ROLE
 api.list_measures           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 api.list_instruments        GET    AUTH  200   200   200   200   200   200   200   200
+api.get_reminders           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
+api.put_reminders           PUT    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE  # own
 api.patient_measures        GET    AUTH  ROLE  ROLE  200   GONE  200   ROLE  GONE  GONE
 # The FHIR record: the patient and the care team; not the clinic admin (fhir_export.py).
 api.my_fhir                 GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
@@ -379,6 +383,7 @@ PAYLOADS = {
     ("api.update_journal_entry", "PATCH"): {"body": "Edited over the API.", "shared": False},
     ("api.create_comment", "POST"): {"body": "A comment sent to the API."},
     ("api.create_measure", "POST"): {"instrument": "gad7", "answers": [0] * 7},
+    ("api.put_reminders", "PUT"): {"channels": {"push": False, "email": True}},
     # The owner signed this version already (a repeat changes nothing); the name is theirs
     # typed in lower case, so no other caller's page can show the owner's name.
     ("patient.sign_consent", "POST"): lambda s: {
