@@ -329,11 +329,14 @@ def test_reminders_match_the_description(api_as, people, contract):
     """GET/PUT /me/reminders as described, with the 400 and 403 answers."""
     path = "/api/v1/me/reminders"
     patient = api_as("patient@demo.test")
-    assert contract.call(patient, "GET", path).json["channels"]["push"] is False
-    choices = {"channels": {"push": True}, "quiet_hours": {"start": "22:00", "end": "07:00"}}
+    assert contract.call(patient, "GET", path).json["channels"]["calendar"] is False
+    choices = {
+        "channels": {"push": True, "email": True},
+        "quiet_hours": {"start": "22:00", "end": "07:00"},
+    }
     saved = contract.call(patient, "PUT", path, json=choices).json
     assert saved["quiet_hours"] == {"start": "22:00", "end": "07:00"}
-    assert {item["channel"] for item in saved["upcoming"]} == {"push", "email"}  # demo: e-mail
+    assert {item["channel"] for item in saved["upcoming"]} == {"push", "email"}
     bad = contract.call(patient, "PUT", path, json={"quiet_hours": {"start": "25:00"}})
     assert bad.status_code == 400
     therapist = api_as("therapist@demo.test")

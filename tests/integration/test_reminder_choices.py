@@ -2,8 +2,9 @@
 GET/PUT /api/v1/me/reminders, and the Reminders page (form errors lose nothing; coming up and
 sent lately). Runs on SQLite and, with KAP_TEST_DATABASE_URL, on PostgreSQL.
 
-The demo patient chose e-mail with quiet hours 22:00 to 07:00 (kap/demo/reminders.py) and has
-a session booked this hour; patient2 has chosen nothing.
+The demo patient chose e-mail with quiet hours 22:00 to 07:00 (as kap/demo/reminders.py seeds,
+written again by ``demo_choices``) and has a session booked this hour; patient2 has chosen
+nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ from kap.services.reminders.preferences import preferences_of, save_preferences
 from tests.helpers import csrf_from, user_by_email
 
 PATH = "/api/v1/me/reminders"
+
+
+@pytest.fixture(autouse=True)
+def demo_choices(app, people):
+    """The demo patient's choices as the demo seeds them (e-mail, quiet 22:00 to 07:00),
+    written here so the tests do not depend on how the seed commits."""
+    with app.app_context():
+        patient = user_by_email("patient@demo.test")
+        preference = db.session.get(ReminderPreference, patient.id)
+        if preference is None:
+            preference = ReminderPreference(user_id=patient.id)
+            db.session.add(preference)
+        preference.push, preference.email = False, True
+        preference.quiet_start, preference.quiet_end = time(22), time(7)
+        db.session.commit()
 
 
 def _stored(email: str) -> ReminderPreference | None:
