@@ -10,9 +10,10 @@ from datetime import datetime
 class PlannedReminder:
     """A reminder the patient will get, before it is sent.
 
-    ``key`` names it for good (kind and what it is about, e.g. ``ride:session-12``): the same
-    reminder planned again has the same key, which is what makes sending it exactly once
-    possible. ``text`` is the in-app wording, shown only after sign-in; a push or e-mail never
+    ``key`` names it for good: kind, what it is about and, for a session, its booked time
+    (``ride:s12:20261210T1400Z``: a moved session gets its reminders anew). The same reminder
+    planned again has the same key, which is what makes sending it exactly once possible.
+    ``text`` is the in-app wording, shown only after sign-in; a push or e-mail never
     carries it.
     """
 
