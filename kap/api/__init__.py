@@ -28,6 +28,7 @@ from kap.api import (  # noqa: E402,F401
     monitoring,
     openapi,
     patients,
+    push_subscriptions,
     reminders,
     session_actions,
     sessions,

@@ -42,6 +42,7 @@ PATH_IDS = {
     "item_id": "checklist item",
     "entry_id": "journal entry",
     "patient_id": "patient",
+    "subscription_id": "push subscription",
 }
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 

@@ -236,4 +236,9 @@ KNOWN_ACTIONS = (
     "intake.read",
     # Reminders between sessions.
     "reminders.update",
+    # A device's Web Push subscription (kap/services/reminders/subscriptions.py).
+    "push_subscription.create",
+    "push_subscription.update",
+    "push_subscription.move",
+    "push_subscription.delete",
 )

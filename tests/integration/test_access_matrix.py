@@ -43,6 +43,7 @@ from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
+from kap.services.reminders.subscriptions import save_subscription
 from kap.services.screening.intake import submit as submit_intake
 from kap.services.sessions.flow import set_intention
 from tests.helpers import INTAKE_CHOICES, ApiClient
@@ -256,6 +257,9 @@ api.list_alerts             GET    AUTH  ROLE  ROLE  200   200   200   ROLE  200
 api.post_discharge          POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # too soon
 api.post_discharge_reopen   POST   AUTH  ROLE  ROLE  409   409   409   ROLE  GONE  GONE  # not out
 api.list_audit_events       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
+# This device's push subscription: any signed-in user saves their own; only theirs is deleted.
+api.save_push_subscription  POST   AUTH  201   201   201   201   201   201   201   201
+api.delete_push_subscription DELETE AUTH 200   GONE  GONE  GONE  GONE  GONE  GONE  GONE
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
 main.healthz                GET    200   200   200   200   200   200   200   200   200
 main.readyz                 GET    200   200   200   200   200   200   200   200   200
@@ -305,6 +309,11 @@ TABLES = {
 #: Ids that travel in the query string.
 QUERIES = {("patient.checkin_result", "GET"): {"id": "measure_id"}}
 
+
+#: A browser's push key (a P-256 point) for the push subscription rows.
+MATRIX_P256DH = (
+    "BNqRRlt4Bf0HDZEE293wFET4g4mtnJ_KWgPVqDjcsN1r7JbkoU6VzwdGsJM_MR0goYAwxghoCRsLakw1LJhbNqY"
+)
 
 #: What each write sends: a change to the owner's data, were the caller allowed to make it
 #: (form fields for pages, JSON under /api/; a callable receives the samples). Other writes
@@ -384,6 +393,10 @@ PAYLOADS = {
     ("api.create_comment", "POST"): {"body": "A comment sent to the API."},
     ("api.create_measure", "POST"): {"instrument": "gad7", "answers": [0] * 7},
     ("api.put_reminders", "PUT"): {"channels": {"push": False, "email": True}},
+    ("api.save_push_subscription", "POST"): {
+        "endpoint": "https://fcm.googleapis.com/fcm/send/matrix-device",
+        "keys": {"p256dh": MATRIX_P256DH, "auth": "AxWOZ8do-RQg8QeahlpiRA"},
+    },
     # The owner signed this version already (a repeat changes nothing); the name is theirs
     # typed in lower case, so no other caller's page can show the owner's name.
     ("patient.sign_consent", "POST"): lambda s: {
@@ -549,6 +562,12 @@ def _plant(media_dir: Path) -> dict[str, object]:
     ]
     db.session.add_all([audio, *alerts])
     db.session.commit()
+    push_subscription, _ = save_subscription(
+        owner,
+        endpoint="https://fcm.googleapis.com/fcm/send/matrix-owner",
+        p256dh=MATRIX_P256DH,
+        auth="AxWOZ8do-RQg8QeahlpiRA",
+    )
     items = today.template_version.checklist_items
     signature = db.session.scalar(
         select(ConsentSignature).where(ConsentSignature.patient_id == owner.id)
@@ -577,6 +596,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "undosed_session_id": undosed_session.id,
         "template_id": templates[0].id,
         "spare_template_id": templates[1].id,
+        "subscription_id": push_subscription.id,
         "signature_id": signature.id,
         "consent_document_id": signature.document_id,
         "consent_sha256": signature.document_sha256,

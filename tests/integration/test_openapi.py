@@ -341,3 +341,23 @@ def test_reminders_match_the_description(api_as, people, contract):
     assert bad.status_code == 400
     therapist = api_as("therapist@demo.test")
     assert contract.call(therapist, "GET", path).status_code == 403
+
+
+def test_push_subscription_routes_match_the_description(api_as, people, contract):
+    """Save (201, then 200 for the same endpoint), invalid (400), delete (200, then 404)."""
+    from tests.pushreceiver import PushReceiver
+
+    patient = api_as("patient@demo.test")
+    path = "/api/v1/me/push-subscriptions"
+    subscription = {
+        **PushReceiver().subscribe(),
+        "endpoint": "https://fcm.googleapis.com/fcm/send/contract",
+    }
+    created = contract.call(patient, "POST", path, json=subscription)
+    assert created.status_code == 201
+    assert contract.call(patient, "POST", path, json=subscription).status_code == 200
+    assert contract.call(patient, "POST", path, json={"keys": {}}).status_code == 400
+    one = {"subscription_id": created.json["subscription"]["id"]}
+    for status in (200, 404):
+        response = contract.call(patient, "DELETE", f"{path}/{{subscription_id}}", **one)
+        assert response.status_code == status
