@@ -18,7 +18,9 @@ const NETWORK_TIMEOUT_MS = 4000;
 importScripts(
   {{ url_for('static', filename='js/lib/device-store.js')|tojson }},
   {{ url_for('static', filename='js/lib/outbox-core.js')|tojson }},
+  {{ url_for('static', filename='js/lib/notifications.js')|tojson }},
 );
+const NOTIFICATION_ICON = {{ url_for('static', filename='icons/icon-192.png')|tojson }};
 
 const PRECACHED_PATHS = new Set(PRECACHE);
 // Which offline page stands in for which patient page.
@@ -113,5 +115,38 @@ self.addEventListener('sync', (event) => {
     self.KapOutbox.flushSignedIn().then((result) => {
       if (result.state === 'offline' || result.state === 'retry') throw new Error('outbox not sent yet');
     }),
+  );
+});
+
+// Web Push: a reminder arrived. It never carries clinical text (the server sends only "You have
+// a reminder" and a path); what it is about shows in the app after sign-in.
+self.addEventListener('push', (event) => {
+  let data = null;
+  try {
+    data = event.data ? event.data.json() : null;
+  } catch {
+    data = null; // not JSON: still show the generic notice (a silent push is not allowed)
+  }
+  const { title, options } = self.KapNotifications.fromPush(data, self.location.origin, NOTIFICATION_ICON);
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+// A tap opens the reminder's page of this app (never another site), reusing an open window.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const origin = self.location.origin;
+  const target = new URL(self.KapNotifications.safePath(event.notification.data?.path, origin), origin).href;
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const { action, client } = self.KapNotifications.tapAction(windows, target);
+      if (action === 'focus') return client.focus();
+      if (action === 'navigate') {
+        const focused = await client.focus();
+        // navigate() works on windows this worker controls; any other opens a new window.
+        if (focused.navigate) return focused.navigate(target).catch(() => self.clients.openWindow(target));
+      }
+      return self.clients.openWindow(target);
+    })(),
   );
 });
