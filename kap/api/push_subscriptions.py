@@ -7,13 +7,22 @@ from typing import Any
 from flask import jsonify
 from flask_login import current_user
 
+from kap.api import bp
 from kap.api.io import read_body
 from kap.api.operations import operation
 from kap.api.schemas.journal import Deleted
 from kap.api.schemas.push import NewPushSubscription, PushSubscriptionAnswer, PushSubscriptionInfo
 from kap.services.reminders import subscriptions
+from kap.services.reminders.vapid import application_server_key, vapid_configured
 
 ANY_SIGNED_IN = ()
+
+
+@bp.app_template_global("push_application_server_key")
+def push_application_server_key() -> str:
+    """The VAPID public key a page subscribes with (its opt-in partial,
+    templates/patient/_push_optin.html), or "" when this server sends no push."""
+    return application_server_key() if vapid_configured() else ""
 
 
 @operation(

@@ -237,3 +237,27 @@ def test_allowed_subdomain_and_http_for_the_tests_local_service(app, api_as, pat
     assert api.post(URL, json=local).status_code == 201
     app.config["ENV_NAME"] = "production"
     assert api.post(URL, json=receiver.subscribe()).status_code == 400
+
+
+def test_opt_in_partial_carries_the_vapid_key_and_loads_its_module(app, patient):
+    """The partial hands the page the server's public key and the API URL, and loads its
+    script as a module (CSP: no inline script); without a key it offers no button."""
+    from types import SimpleNamespace
+
+    from flask import render_template
+
+    from kap.services.reminders.vapid import application_server_key
+
+    with app.test_request_context():
+        html = render_template("patient/_push_optin.html", prefs=SimpleNamespace(push=True))
+        key = application_server_key()
+        app.config["VAPID_PRIVATE_KEY"] = ""
+        without_key = render_template("patient/_push_optin.html", prefs=SimpleNamespace(push=False))
+    assert f'data-application-server-key="{key}"' in html
+    assert f'data-subscriptions-url="{URL}"' in html
+    assert "Turn on notifications on this device" in html
+    assert '<script type="module" src="/static/js/pages/push-optin.js' in html
+    assert "data-push-channel-off" not in html
+    assert "Turn on notifications" not in without_key
+    assert "not set up to send notifications" in without_key
+    assert "data-push-channel-off" in without_key
