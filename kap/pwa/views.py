@@ -40,6 +40,7 @@ PRECACHED_STATIC = (
     "js/lib/offline.js",
     "js/lib/outbox-core.js",
     "js/lib/outbox.js",
+    "js/lib/push-device.js",
     "js/lib/start-card.js",
     "js/lib/start-window.js",
     "js/lib/session/clock.js",

@@ -112,7 +112,8 @@ def test_without_a_reachable_push_service_the_page_says_so(phone, live_server):
 
 def test_with_a_reachable_push_service_the_subscription_reaches_the_server(phone, live_server):
     """subscribe() answers as a browser with a push service would: the page saves it, says
-    so, offers Turn off, and Turn off removes it from the server and the browser."""
+    so, offers Turn off, and Turn off removes it from the server and the browser; so does
+    signing out."""
     with PushReceiver() as receiver:
         subscription = {
             **receiver.subscribe("phone"),
@@ -133,6 +134,14 @@ def test_with_a_reachable_push_service_the_subscription_reaches_the_server(phone
     page.get_by_role("button", name="Turn off on this device").click()
     expect(section).to_have_attribute("data-push-state", "off")
     expect(page.get_by_role("button", name=TURN_ON)).to_be_visible()
+    assert stored_endpoints(live_server) == []
+
+    # On again, then signing out forgets this device on the server too.
+    page.get_by_role("button", name=TURN_ON).click()
+    expect(section).to_have_attribute("data-push-state", "on")
+    assert stored_endpoints(live_server) == [subscription["endpoint"]]
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url("/signin")
     assert stored_endpoints(live_server) == []
 
 

@@ -1,12 +1,13 @@
 // "This device" on the Reminders page: turn this device's notifications on or off.
 //
 // On: ask permission → wait for the service worker → pushManager.subscribe() with the server's
-// VAPID key → save the subscription (POST /api/v1/me/push-subscriptions). Off: find this
-// device's id by saving it again (the same endpoint answers with the same id), delete it, and
-// unsubscribe in the browser. Every way this can fail ends in words the person can act on; the
-// section's data-push-state names the outcome for tests.
+// VAPID key → save the subscription (POST /api/v1/me/push-subscriptions). Off: forget this
+// device on the server and in the browser (lib/push-device.js, which sign-out uses too).
+// Every way this can fail ends in words the person can act on; the section's
+// data-push-state names the outcome for tests.
 
 import { api } from '../lib/api.js';
+import { forgetThisDevice } from '../lib/push-device.js';
 
 const section = document.querySelector('[data-push-optin]');
 const WAIT_MS = 15000;
@@ -126,16 +127,10 @@ function start(root) {
 
   async function turnOff() {
     show('working', 'Turning off notifications…');
-    const worker = await registration();
-    const subscription = await worker?.pushManager.getSubscription();
-    if (subscription) {
-      try {
-        const saved = await api.post(url, subscription.toJSON());
-        await api.delete(`${url}/${saved.subscription.id}`);
-      } catch (error) {
-        return refused(error);
-      }
-      await subscription.unsubscribe();
+    try {
+      await forgetThisDevice(await registration(), url);
+    } catch (error) {
+      return refused(error);
     }
     return show('off');
   }

@@ -214,6 +214,18 @@ function describeLeft(records, drafts) {
   return [...counts].map(([label, n]) => (n === 1 ? `1 × ${label}` : `${n} × ${label}`));
 }
 
+/** This device stops getting the person's notifications (best effort: Clear-Site-Data
+ * unregisters the service worker anyway, and the server forgets a subscription the push
+ * service calls gone). */
+async function forgetPushSubscription() {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    if (registration?.pushManager) await (await import('../lib/push-device.js')).forgetThisDevice(registration);
+  } catch {
+    /* signing out goes on */
+  }
+}
+
 let signingOut = false;
 let leaving = false; // this page is signing out: the wipe's own notice is not news to it
 async function signOut(event) {
@@ -250,6 +262,7 @@ async function signOut(event) {
         if (!go) return;
       }
     }
+    await forgetPushSubscription();
     leaving = true;
     await device.wipe();
     HTMLFormElement.prototype.submit.call(form); // the server ends the session, sends Clear-Site-Data
