@@ -173,6 +173,19 @@ def test_deleting_a_user_deletes_their_subscriptions(app, people, receiver):
     assert stored(app) == []
 
 
+def test_deleting_a_patients_data_forgets_their_devices(app, api_as, patient, admin, receiver):
+    """The clinic's deletion keeps the user row (a pseudonym), so their devices are removed
+    explicitly: no notification reaches a deleted patient's phone."""
+    from kap.services.people.data_rights import delete_patient_data
+
+    api_as(patient.email).post(URL, json=browser_subscription(receiver, FCM + "deleted"))
+    api_as("patient2@demo.test").post(URL, json=browser_subscription(receiver, FCM + "kept"))
+    with app.app_context():
+        delete_patient_data(db.session.get(User, admin.id), patient.id, "DELETE")
+    assert stored(app, user_id=patient.id) == []
+    assert [row.endpoint for row in stored(app)] == [FCM + "kept"]  # another patient's
+
+
 def _bad(receiver, **change):
     body = browser_subscription(receiver, FCM + "bad")
     keys = {**body["keys"], **change.pop("keys", {})}

@@ -33,6 +33,7 @@ from kap.services.auth.signin import revoke_sessions
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal.entries import readable_entries
 from kap.services.people.access import get_patient_for
+from kap.services.reminders.subscriptions import forget_devices
 from kap.services.screening.consent import signatures_on_file
 from kap.services.unit_of_work import audited_read, use_case
 
@@ -225,6 +226,7 @@ def delete_patient_data(admin: User, patient_id: int, confirm: str) -> User:
     patient.active = False
     patient.deleted_at = utcnow()
     revoke_sessions(patient)
+    forget_devices(patient)  # no notification reaches their phone any more
     audit.record(  # the rows first, then the audit chain (docs/architecture.md)
         "data.deletion",
         actor=admin,

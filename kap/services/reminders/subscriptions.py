@@ -157,6 +157,12 @@ def remove_subscription(user: User, subscription_id: int) -> None:
     _audit("push_subscription.delete", user, subscription)
 
 
+def forget_devices(user: User) -> None:
+    """Remove every subscription of ``user`` (their data is being deleted): part of the
+    caller's use case, which audits it."""
+    db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+
+
 def _drop_oldest_beyond_limit(user: User) -> None:
     """Keep the user's newest ``MAX_SUBSCRIPTIONS_PER_USER`` devices."""
     ids = db.session.scalars(
