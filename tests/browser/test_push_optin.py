@@ -157,8 +157,12 @@ def test_service_worker_shows_a_generic_notice_and_never_a_foreign_link(phone):
         lambda e: registrations.extend(e["registrations"]),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(500)
-    [registration] = [r for r in registrations if not r.get("isDeleted")][:1]
+    for _ in range(50):  # the registration is reported by an event, soon after enable
+        live = [r for r in registrations if not r.get("isDeleted")]
+        if live:
+            break
+        page.wait_for_timeout(100)
+    [registration] = live[:1]
     origin = page.evaluate("location.origin")
     payload = {"title": "Demo Clinic", "body": "You have a reminder", "path": "//evil.example/x"}
     cdp.send(
