@@ -76,9 +76,8 @@ def open_reminders(context) -> Page:
     page = context.new_page()
     sign_in(page, "patient@demo.test")
     page.goto("/patient/reminders")
-    page.wait_for_function(
-        "navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready"
-    )
+    # The page's service worker is installed and active (a slow machine takes a while).
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.active !== null)")
     return page
 
 
@@ -97,13 +96,11 @@ def test_without_a_reachable_push_service_the_page_says_so(phone, live_server):
     expect(page.get_by_role("status").filter(has_text="notification service")).to_contain_text(
         "could not reach its notification service"
     )
-    # It got as far as subscribe(): permission was granted and the worker was ready.
+    # It got as far as subscribe(): permission was granted, the worker was ready, and
+    # subscribe() itself failed — AbortError ("push service error") is what headless Chromium
+    # answers here; TimeoutError would be the page giving up on a subscribe() that hangs.
     assert page.evaluate("Notification.permission") == "granted"
-    assert section.get_attribute("data-push-error") in {
-        "AbortError",
-        "NotAllowedError",
-        "TimeoutError",
-    }
+    assert section.get_attribute("data-push-error") in {"AbortError", "TimeoutError"}
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.active !== null)")
     expect(button).to_be_visible()
     assert stored_endpoints(live_server) == []
