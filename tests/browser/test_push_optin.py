@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import screenshot, sign_in
+from tests.browser.helpers import SCREENSHOTS, sign_in
 from tests.pushreceiver import PushReceiver
 
 #: What the service worker has on screen: title, body and data of each notification.
@@ -104,7 +104,7 @@ def test_without_a_reachable_push_service_the_page_says_so(phone, live_server):
     assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.active !== null)")
     expect(button).to_be_visible()
     assert stored_endpoints(live_server) == []
-    screenshot(page, "push-optin-no-push-service-320")
+    section.screenshot(path=str(SCREENSHOTS / "push-optin-no-push-service-320.png"))
 
 
 def test_with_a_reachable_push_service_the_subscription_reaches_the_server(phone, live_server):
@@ -126,7 +126,7 @@ def test_with_a_reachable_push_service_the_subscription_reaches_the_server(phone
     # subscribe() got the server's VAPID public key: an uncompressed P-256 point.
     key = page.evaluate("self.__kapSubscribedWith")
     assert len(key) == 65 and key[0] == 4
-    screenshot(page, "push-optin-on-320")
+    section.screenshot(path=str(SCREENSHOTS / "push-optin-on-320.png"))
 
     page.get_by_role("button", name="Turn off on this device").click()
     expect(section).to_have_attribute("data-push-state", "off")
