@@ -236,4 +236,8 @@ KNOWN_ACTIONS = (
     "intake.read",
     # Reminders between sessions.
     "reminders.update",
+    # Between sessions: the private calendar feed and the patient's ride home.
+    "calendar.create",
+    "calendar.revoke",
+    "session.ride",
 )

@@ -54,6 +54,7 @@ SUBJECT_LABELS = {
     "intake": "Intake",
     "clinic_instrument": "Questionnaire",
     "reminder_preferences": "Reminder choices",
+    "calendar_feed": "Calendar link",
 }
 
 
