@@ -21,6 +21,7 @@ def limit_body_size():
 from kap.api import (  # noqa: E402,F401
     alerts,
     audit,
+    calendar,
     discharge,
     fhir,
     journal,

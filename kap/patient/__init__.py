@@ -9,6 +9,7 @@ bp = Blueprint("patient", __name__, url_prefix="/patient")
 restrict_blueprint(bp, Role.PATIENT)
 
 from kap.patient import (  # noqa: E402,F401
+    calendar_views,
     checkin_views,
     consent_views,
     data_views,
