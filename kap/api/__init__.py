@@ -30,6 +30,7 @@ from kap.api import (  # noqa: E402,F401
     openapi,
     patients,
     reminders,
+    ride,
     session_actions,
     sessions,
     signin,

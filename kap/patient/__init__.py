@@ -16,6 +16,7 @@ from kap.patient import (  # noqa: E402,F401
     intake_views,
     journal_views,
     reminder_views,
+    ride_views,
     session_mode_views,
     session_views,
     views,
