@@ -57,10 +57,17 @@ def test_confirm_ride_stores_one_trimmed_line_and_audits_without_the_name(app, s
 
 @pytest.mark.parametrize(
     ("driver", "message"),
-    [("", "Write who is driving you home"), ("   \n ", "Write who is"), ("x" * 121, "120")],
+    [
+        ("", "Write who is driving you home"),
+        ("   \n ", "Write who is"),
+        ("x" * 121, "120"),
+        ("Sam\x00", "letters, numbers"),
+        ("Sam\x07Jo", "letters, numbers"),
+    ],
 )
-def test_confirm_ride_refuses_empty_or_too_long(app, session_id, driver, message):
-    """Nothing to say, or more than 120 characters: Invalid on the driver field, nothing kept."""
+def test_confirm_ride_refuses_empty_too_long_or_unprintable(app, session_id, driver, message):
+    """Nothing to say, more than 120 characters or a control character: Invalid on the driver
+    field, nothing kept."""
     with app.app_context():
         with pytest.raises(Invalid) as refused:
             confirm_ride(_user("patient@demo.test"), session_id, driver)

@@ -9,6 +9,8 @@ audit row or a log; the audit row says only that the answer was given.
 
 from __future__ import annotations
 
+import unicodedata
+
 from kap.models import SessionStatus, TreatmentSession, User
 from kap.models.base import utcnow
 from kap.services import audit
@@ -20,6 +22,7 @@ from kap.services.unit_of_work import use_case
 FIELD = "driver"
 EMPTY = "Write who is driving you home (a name, or who they are to you)."
 TOO_LONG = f"Keep it to {MAX_DRIVER_LENGTH} characters."
+UNPRINTABLE = "Use letters, numbers and punctuation only."
 NOT_SCHEDULED = (
     "This session has already started or is no longer booked. Please tell the clinic's staff "
     "who is driving you home."
@@ -27,7 +30,8 @@ NOT_SCHEDULED = (
 
 
 def clean_driver(driver: object) -> str:
-    """The answer as stored: one line, trimmed, 1 to MAX_DRIVER_LENGTH characters."""
+    """The answer as stored: one line, trimmed, 1 to MAX_DRIVER_LENGTH characters, nothing
+    unprintable (a control character is no name, and PostgreSQL text cannot hold a NUL)."""
     if not isinstance(driver, str):
         raise Invalid("Who is driving you home must be text.", {FIELD: [EMPTY]})
     text = " ".join(driver.split())
@@ -35,6 +39,8 @@ def clean_driver(driver: object) -> str:
         raise Invalid("Say who is driving you home.", {FIELD: [EMPTY]})
     if len(text) > MAX_DRIVER_LENGTH:
         raise Invalid("That answer is too long.", {FIELD: [TOO_LONG]})
+    if any(unicodedata.category(character) == "Cc" for character in text):
+        raise Invalid("That answer has characters that cannot be shown.", {FIELD: [UNPRINTABLE]})
     return text
 
 
