@@ -21,6 +21,7 @@ from kap.services.reminders.calendar import (
     revoke_feed,
     token_hash,
 )
+from kap.services.reminders.plan import upcoming_reminders
 from kap.services.sessions.booking_conflicts import expected_minutes
 from kap.services.sessions.scheduling import cancel_session, reschedule_session
 from kap.web.logs import redact
@@ -73,6 +74,8 @@ def test_feed_lists_booked_sessions_in_utc_with_nothing_clinical(app, client, fe
     calendar = _parse(response.data)
     assert calendar["X-WR-CALNAME"] == "Demo Clinic"
     assert calendar["VERSION"] == "2.0" and calendar["PRODID"]
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in response.data
+    assert b"X-PUBLISHED-TTL:PT1H\r\n" in response.data
     events = {str(event["UID"]): event for event in calendar.walk("VEVENT")}
     now = datetime.now(UTC)
     with app.app_context():
@@ -104,26 +107,59 @@ def test_feed_lists_booked_sessions_in_utc_with_nothing_clinical(app, client, fe
     )
 
 
-def test_scheduled_sessions_carry_alarms_with_the_clinic_name_only(app, client, feed):
-    """A booked session ahead has alarms at reminder times; each says 'Reminder from <clinic>'."""
+def _alarm_times(event) -> list[datetime]:
+    """The event's alarm times; each must be an absolute UTC trigger saying VALUE=DATE-TIME."""
+    times = []
+    for alarm in event.walk("VALARM"):
+        assert str(alarm["ACTION"]) == "DISPLAY"
+        assert str(alarm["DESCRIPTION"]) == "Reminder from Demo Clinic"
+        assert alarm["TRIGGER"].params["VALUE"] == "DATE-TIME"
+        assert alarm["TRIGGER"].to_ical().endswith(b"Z")
+        times.append(alarm.decoded("TRIGGER"))
+    return sorted(times)
+
+
+def test_alarms_ring_when_the_planned_reminders_go_out(app, client, feed):
+    """Each booked session's alarms are exactly its planned reminders still ahead (absolute
+    UTC triggers), each saying only 'Reminder from <clinic>'."""
+    now = datetime.now(UTC)
     calendar = _parse(client.get(feed.removeprefix("http://localhost")).data)
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     with app.app_context():
         patient = _user("patient@demo.test")
+        planned = upcoming_reminders(patient, now, until=now + timedelta(days=180))
         ahead = [
             s
             for s in _sessions_of(patient.id)
-            if s.status == SessionStatus.SCHEDULED
-            and s.scheduled_at > datetime.now(UTC) + timedelta(days=1)
+            if s.status == SessionStatus.SCHEDULED and s.scheduled_at > now + timedelta(days=1)
         ]
         assert ahead
-        events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
         for session in ahead:
-            alarms = events[f"session-{session.id}@localhost"].walk("VALARM")
-            assert alarms, session.id
-            for alarm in alarms:
-                assert str(alarm["ACTION"]) == "DISPLAY"
-                assert str(alarm["DESCRIPTION"]) == "Reminder from Demo Clinic"
-                assert alarm.decoded("TRIGGER") is not None
+            expected = sorted(
+                p.send_at for p in planned if p.session_id == session.id and p.send_at >= now
+            )
+            assert expected, session.id
+            assert _alarm_times(events[f"session-{session.id}@localhost"]) == expected
+
+
+def test_alarms_follow_the_template_kinds_across_the_clock_change(app, feed):
+    """A template sending only the ride reminder: one alarm, at 19:00 New York time the
+    evening before — 00:00Z after the clocks went back on 1 November 2026 (not 23:00Z)."""
+    now = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)
+    with app.test_request_context():
+        patient = _user("patient@demo.test")
+        admin = _user("admin@demo.test")
+        session = [s for s in _sessions_of(patient.id) if s.status == SessionStatus.SCHEDULED][-1]
+        session_id = session.id
+        reschedule_session(admin, session, date(2026, 11, 3), time(9, 0), now=now)
+        session.template_version.reminder_kinds = ["ride"]
+        db.session.commit()
+        body = feed_calendar(_token(feed), now=now)
+    event = next(
+        e for e in _parse(body).walk("VEVENT") if str(e["UID"]) == f"session-{session_id}@localhost"
+    )
+    assert event["DTSTART"].to_ical() == b"20261103T140000Z"
+    assert _alarm_times(event) == [datetime(2026, 11, 3, 0, 0, tzinfo=UTC)]
 
 
 def test_feed_needs_no_cookie_and_sets_none(app, feed):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -30,9 +31,10 @@ from sqlalchemy.orm import selectinload
 from kap.extensions import db
 from kap.models import SessionStatus, TemplateVersion, TreatmentSession, User
 from kap.models.base import utcnow
-from kap.models.reminders import CalendarFeed, ReminderKind
+from kap.models.reminders import CalendarFeed
 from kap.services import audit
 from kap.services.reminders.calendar_ics import FeedEvent, build_calendar
+from kap.services.reminders.plan import upcoming_reminders
 from kap.services.sessions.booking_conflicts import expected_minutes
 from kap.services.unit_of_work import rollback_lost_race, use_case
 
@@ -47,11 +49,6 @@ DAYS_AHEAD = 180
 #: A cancelled session stays in the feed, marked cancelled, this long after it was
 #: cancelled, so calendar apps that already have it take it off (or strike it through).
 CANCELLED_KEPT_DAYS = 7
-#: Offsets used for a session's alarms (the day before, two hours before), by reminder kind.
-RELATIVE_ALARMS = {
-    ReminderKind.SESSION_DAY_BEFORE: timedelta(days=-1),
-    ReminderKind.SESSION_SOON: timedelta(hours=-2),
-}
 
 
 def token_hash(token: str) -> str:
@@ -166,10 +163,16 @@ def _feed_sessions(patient: User, now: datetime) -> list[TreatmentSession]:
     )
 
 
-def _alarms(session: TreatmentSession) -> list[timedelta]:
-    """The session's alarms: before it, for the reminder kinds its template sends."""
-    kinds = session.template_version.reminder_kinds or []
-    return [offset for kind, offset in RELATIVE_ALARMS.items() if kind in kinds]
+def _alarms_by_session(patient: User, now: datetime) -> dict[int, list[datetime]]:
+    """When each session's reminders go out (the planner's send_at: template kinds and quiet
+    hours applied), to ring as the event's alarms. Reminders about no session (a
+    questionnaire due) have no event to ring on and are left to the other channels; ones
+    already due are left out (an app syncing late would ring them all at once)."""
+    alarms: dict[int, list[datetime]] = defaultdict(list)
+    for reminder in upcoming_reminders(patient, now, until=now + timedelta(days=DAYS_AHEAD)):
+        if reminder.session_id is not None and reminder.send_at >= now:
+            alarms[reminder.session_id].append(reminder.send_at)
+    return alarms
 
 
 def _prepare_url(session_id: int) -> str:
@@ -183,6 +186,7 @@ def feed_calendar(token: str, now: datetime | None = None) -> bytes | None:
     if patient is None:
         return None
     now = now or utcnow()
+    alarms = _alarms_by_session(patient, now)
     host = urlsplit(feed_url(token)).hostname or "localhost"
     events = [
         FeedEvent(
@@ -193,7 +197,7 @@ def feed_calendar(token: str, now: datetime | None = None) -> bytes | None:
             cancelled=session.status == SessionStatus.CANCELLED,
             prepare_url=_prepare_url(session.id),
             last_modified=session.updated_at,
-            alarms=_alarms(session) if session.status == SessionStatus.SCHEDULED else (),
+            alarms=alarms.get(session.id, ()),
         )
         for session in _feed_sessions(patient, now)
     ]

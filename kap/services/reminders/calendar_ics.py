@@ -23,7 +23,7 @@ from icalendar import Alarm, Calendar, Event
 
 PRODID = "-//KAP Companion//Private appointments//EN"
 #: How often a calendar app should fetch the feed again (a hint; apps choose their own).
-REFRESH = timedelta(hours=1)
+REFRESH = timedelta(hours=1)  # X-PUBLISHED-TTL below says the same
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,8 @@ class FeedEvent:
     cancelled: bool
     prepare_url: str  # absolute; opens the session's page after sign-in
     last_modified: datetime | None
-    #: Absolute alarm times (UTC); or, when planned reminders are not available, offsets
-    #: before the start (negative timedeltas).
-    alarms: Sequence[datetime | timedelta] = ()
+    #: When the alarms ring (UTC): the times the patient's reminders of this session go out.
+    alarms: Sequence[datetime] = ()
 
 
 def summary_for(clinic_name: str) -> str:
@@ -62,15 +61,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _alarm(trigger: datetime | timedelta, clinic_name: str) -> Alarm:
+def _alarm(moment: datetime, clinic_name: str) -> Alarm:
+    """An alarm at an absolute time: the reminder's own time, whatever the event's zone."""
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", alarm_text_for(clinic_name))
-    if isinstance(trigger, datetime):
-        # An absolute trigger must say VALUE=DATE-TIME (RFC 5545 §3.8.6.3).
-        alarm.add("trigger", _utc(trigger), parameters={"VALUE": "DATE-TIME"})
-    else:
-        alarm.add("trigger", trigger)
+    # An absolute trigger must say VALUE=DATE-TIME (RFC 5545 §3.8.6.3).
+    alarm.add("trigger", _utc(moment), parameters={"VALUE": "DATE-TIME"})
     return alarm
 
 
@@ -108,7 +105,7 @@ def build_calendar(
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", clinic_name)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", "PT1H")  # the same hint, in Outlook's (text) property
     stamp = _utc(now).replace(microsecond=0)
     for item in events:
         calendar.add_component(_event(item, clinic_name, host, stamp))
