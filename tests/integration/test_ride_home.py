@@ -115,6 +115,19 @@ def test_ride_page_asks_saves_and_shows_the_answer(app, page_as, session_id):
     assert _session(app, session_id).ride_home == DRIVER
 
 
+def test_prepare_page_leads_to_the_ride_question_and_shows_the_answer(app, page_as, session_id):
+    """The session's page asks for the ride until it is answered, then shows the answer."""
+    browser = page_as("patient@demo.test")
+    link = f'<a href="/patient/sessions/{session_id}/ride">'
+    before = browser.get(f"/patient/sessions/{session_id}").text
+    assert f"{link}Tell us who is driving you home</a>" in before
+    with app.app_context():
+        confirm_ride(_user("patient@demo.test"), session_id, DRIVER)
+    after = browser.get(f"/patient/sessions/{session_id}").text
+    assert f"You said <strong>{DRIVER}</strong> is driving you home." in after
+    assert f"{link}Change your answer</a>" in after
+
+
 def test_ride_page_keeps_a_refused_answer_with_the_reason(app, page_as, session_id):
     """Too long: 400, the text kept in the field, the reason beside it."""
     browser = page_as("patient@demo.test")
