@@ -227,3 +227,25 @@ def test_board_shows_the_ride_and_prefills_discharge_but_staff_still_confirm(
             select(SessionDischarge).where(SessionDischarge.session_id == session_id)
         ).all()
         assert record.driver == DRIVER
+
+
+def test_the_answer_is_in_the_patients_export_and_goes_with_their_data(app, session_id):
+    """The ride answer (a name the patient wrote) is in their export and erased with their
+    data, and so is their calendar link."""
+    from kap.models.reminders import CalendarFeed
+    from kap.services.people.data_rights import delete_patient_data, export_patient_data
+    from kap.services.reminders.calendar import ensure_feed
+
+    with app.test_request_context():
+        patient = _user("patient@demo.test")
+        confirm_ride(patient, session_id, DRIVER)
+        ensure_feed(patient)
+        exported = export_patient_data(patient)
+        (mine,) = [s for s in exported["sessions"] if s["id"] == session_id]
+        assert mine["ride_home"] == DRIVER
+        patient_id = patient.id
+        delete_patient_data(_user("admin@demo.test"), patient_id, "DELETE")
+        session = db.session.get(TreatmentSession, session_id)
+        assert (session.ride_home, session.ride_home_at) == ("", None)
+        feeds = db.session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == patient_id))
+        assert feeds.all() == []
