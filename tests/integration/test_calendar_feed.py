@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+import urllib.request
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from kap.extensions import db
 from kap.models import AuditEvent, SessionStatus, TreatmentSession, User
@@ -308,3 +311,23 @@ def test_fetch_is_logged_without_the_secret(app, client, feed, caplog):
     assert all(token not in m for m in messages)
     line = f'127.0.0.1 - - "GET /calendar/{token}.ics HTTP/1.1" 200 -'
     assert redact(line) == '127.0.0.1 - - "GET /calendar/[redacted].ics HTTP/1.1" 200 -'
+
+
+def test_development_server_request_log_hides_the_feed_secret(app, feed, caplog):
+    """`make run`'s werkzeug request log shows /calendar/[redacted].ics, never the secret."""
+    token = _token(feed)
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            url = f"http://127.0.0.1:{server.server_port}/calendar/{token}.ics"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+                assert b"BEGIN:VCALENDAR" in response.read()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /calendar/[redacted].ics HTTP/1.1" in line for line in lines), lines
+    assert not any(token in r.getMessage() for r in caplog.records)
