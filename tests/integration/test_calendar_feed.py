@@ -14,6 +14,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from kap.config import TestConfig
 from kap.extensions import db
 from kap.models import AuditEvent, SessionStatus, TreatmentSession, User
 from kap.models.reminders import CalendarFeed
@@ -296,6 +297,8 @@ def test_feed_is_rate_limited_per_client(app, client, feed):
     answers = [client.get(path).status_code for _ in range(31)]
     assert answers[:30] == [200] * 30
     assert answers[30] == 429
+    refused = client.get(path)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
 def test_fetch_is_logged_without_the_secret(app, client, feed, caplog):
@@ -331,3 +334,17 @@ def test_development_server_request_log_hides_the_feed_secret(app, feed, caplog)
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("GET /calendar/[redacted].ics HTTP/1.1" in line for line in lines), lines
     assert not any(token in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture
+def counters_down(monkeypatch):
+    """The rate-limit counters live in a Redis that does not answer (before the app is made)."""
+    monkeypatch.setattr(TestConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:9/0")
+
+
+def test_feed_answers_503_when_the_counters_cannot_be_reached(counters_down, app, client, people):
+    """With the rate-limit storage down the feed says 'try again' (503), not a server error."""
+    with app.test_request_context():
+        url = ensure_feed(_user("patient@demo.test"))
+    response = client.get(url.removeprefix("http://localhost"))
+    assert response.status_code == 503
