@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from kap.models.reminders import ALL_REMINDER_KINDS, ReminderKind
+from kap.services.reminders.timing import (
+    DAY_BEFORE_AT,
+    FASTING_EARLY_STOP_BEFORE,
+    FASTING_EVENING_AT,
+    FASTING_LEAD,
+    INTEGRATION_AT,
+    RIDE_AT,
+    SOON_BEFORE,
+)
 
 
 @dataclass(frozen=True)
@@ -21,16 +31,28 @@ class ReminderChoice:
     hint: str
 
 
-#: The editor's checkboxes, in the order a course's reminders happen (clinic-local times).
+def _hours(delta: timedelta) -> str:
+    hours = round(delta.total_seconds() / 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+#: The editor's checkboxes, in the order a course's reminders happen (clinic-local times,
+#: from the planner's own rules in kap/services/reminders/timing.py).
 REMINDER_CHOICES = (
     ReminderChoice(
-        ReminderKind.SESSION_DAY_BEFORE, "The day before", "At 18:00: the session is tomorrow."
+        ReminderKind.SESSION_DAY_BEFORE,
+        "The day before",
+        f"At {DAY_BEFORE_AT:%H:%M}: the session is tomorrow.",
     ),
-    ReminderChoice(ReminderKind.SESSION_SOON, "Two hours before", "The session starts soon."),
+    ReminderChoice(
+        ReminderKind.SESSION_SOON, f"{_hours(SOON_BEFORE)} before", "The session starts soon."
+    ),
     ReminderChoice(
         ReminderKind.FASTING,
         "When to stop eating",
-        "From the clinic's fasting hours (the evening before when the stop time is early).",
+        "From the clinic's fasting hours: at "
+        f"{FASTING_EVENING_AT:%H:%M} the evening before when eating stops before "
+        f"{FASTING_EARLY_STOP_BEFORE:%H:%M}, else {_hours(FASTING_LEAD)} before it stops.",
     ),
     ReminderChoice(
         ReminderKind.NO_ALCOHOL,
@@ -40,9 +62,13 @@ REMINDER_CHOICES = (
     ReminderChoice(
         ReminderKind.RIDE,
         "Who is driving you home?",
-        "At 19:00 the evening before; the patient's answer shows on the board.",
+        f"At {RIDE_AT:%H:%M} the evening before; the patient's answer shows on the board.",
     ),
-    ReminderChoice(ReminderKind.INTEGRATION, "The day after", "At 10:00: an integration prompt."),
+    ReminderChoice(
+        ReminderKind.INTEGRATION,
+        "The day after",
+        f"At {INTEGRATION_AT:%H:%M}: an integration prompt.",
+    ),
     ReminderChoice(
         ReminderKind.CHECKIN_DUE,
         "A questionnaire is due",
