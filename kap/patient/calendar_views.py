@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, redirect
+from flask import flash, redirect, url_for
 from flask_login import current_user
 
 from kap.patient import bp
 from kap.services.reminders.calendar import ensure_feed, feed_url_of, revoke_feed
 from kap.web.forms import CsrfOnlyForm
 
-#: The Reminders page (the patient's reminder choices), where the calendar link lives.
-REMINDERS_PAGE = "/patient/reminders"
+
+def _back_to_reminders():
+    """To the calendar part of the Reminders page (kap/patient/reminder_views.py)."""
+    return redirect(url_for("patient.reminders", _anchor="calendar"))
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def turn_on_calendar():
     if CsrfOnlyForm().validate_on_submit():
         ensure_feed(current_user)
         flash("Your calendar link is ready. Add it to your calendar app.", "info")
-    return redirect(REMINDERS_PAGE + "#calendar")
+    return _back_to_reminders()
 
 
 @bp.route("/reminders/calendar/revoke", methods=["POST"])
@@ -61,4 +63,4 @@ def stop_calendar():
             "you can make a new link at any time.",
             "info",
         )
-    return redirect(REMINDERS_PAGE + "#calendar")
+    return _back_to_reminders()

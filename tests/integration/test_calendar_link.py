@@ -103,3 +103,26 @@ def test_partial_offers_to_make_a_link_when_there_is_none(app, people):
     assert 'action="/patient/reminders/calendar"' in html
     assert "Get my calendar link" in html
     assert "/calendar/" not in html.replace("/patient/reminders/calendar", "")
+
+
+def test_reminders_page_shows_the_link_once_turned_on_and_offers_it_again_once_stopped(
+    app, page_as, people
+):
+    """On the Reminders page: 'Get my calendar link' → the labelled URL with 'Add to my
+    calendar' and 'Stop the calendar link' → stopped, the old URL 404s, the button is back."""
+    browser = page_as("patient@demo.test")
+    page = browser.get("/patient/reminders").text
+    assert 'id="calendar-heading">In your calendar</h2>' in page
+    assert "Get my calendar link" in page and 'id="calendar-url"' not in page
+    on = browser.post("/patient/reminders/calendar", data={"csrf_token": csrf_from(page)})
+    assert on.headers["Location"] == "/patient/reminders#calendar"
+    shown = browser.get("/patient/reminders").text
+    url = re.search(r'id="calendar-url" type="url" value="([^"]+)"', shown).group(1)
+    assert f'href="webcal://{url.removeprefix("http://")}">Add to my calendar</a>' in shown
+    assert "Your calendar link is ready." in shown
+    feed_path = url.removeprefix("http://localhost")
+    assert app.test_client().get(feed_path).status_code == 200
+    browser.post("/patient/reminders/calendar/revoke", data={"csrf_token": csrf_from(shown)})
+    after = browser.get("/patient/reminders").text
+    assert "Get my calendar link" in after and url not in after
+    assert app.test_client().get(feed_path).status_code == 404
