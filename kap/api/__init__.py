@@ -21,6 +21,7 @@ def limit_body_size():
 from kap.api import (  # noqa: E402,F401
     alerts,
     audit,
+    calendar,
     discharge,
     fhir,
     journal,
@@ -30,6 +31,7 @@ from kap.api import (  # noqa: E402,F401
     patients,
     push_subscriptions,
     reminders,
+    ride,
     session_actions,
     sessions,
     signin,

@@ -129,9 +129,9 @@ def _operation_object(op: Operation, refs: dict[type[BaseModel], Schema]) -> Sch
     if params:
         result["parameters"] = params
     responses = {
-        str(status): _answer(
-            description, refs[model] if isinstance(model, type) else model, op.media_type
-        )
+        str(status): {"description": description}  # no body (204)
+        if model is None
+        else _answer(description, refs[model] if isinstance(model, type) else model, op.media_type)
         for status, (description, model) in op.responses.items()
     }
     for status in sorted(errors):

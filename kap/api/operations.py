@@ -22,8 +22,9 @@ from kap.models.base import MAX_ID
 from kap.web.roles import api_roles
 
 Schema = dict[str, Any]
-#: A response: its description and a model (or, rarely, a schema written out).
-Answer = tuple[str, type[BaseModel] | Schema]
+#: A response: its description and a model (or, rarely, a schema written out); None for an
+#: answer without a body (204).
+Answer = tuple[str, type[BaseModel] | Schema | None]
 
 #: Error answers by status: what each means, and its name in components/responses.
 ERROR_MEANINGS = {

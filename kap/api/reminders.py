@@ -12,8 +12,9 @@ from kap.api.operations import operation
 from kap.api.schemas.reminders import ReminderChoices, Reminders
 from kap.models import Role
 from kap.services.errors import Invalid
+from kap.services.reminders.calendar import ensure_feed, has_feed, revoke_feed
 from kap.services.reminders.overview import ReminderOverview, reminder_overview
-from kap.services.reminders.preferences import calendar_on, preferences_of, save_preferences
+from kap.services.reminders.preferences import preferences_of, save_preferences
 
 PATIENT_ONLY = (Role.PATIENT,)
 #: The service's field names as the API's body names them.
@@ -23,9 +24,9 @@ BODY_FIELDS = {
     "quiet_start": "quiet_hours",
     "quiet_end": "quiet_hours",
 }
-CALENDAR_ELSEWHERE = (
-    "Turn the calendar on with GET /api/v1/me/calendar (it answers your private URL) "
-    "and off with DELETE /api/v1/me/calendar."
+CALENDAR_CHANNEL = (
+    "true makes the private calendar URL (GET /api/v1/me/calendar answers it); false "
+    "revokes it, and the old URL answers 404 at once."
 )
 
 
@@ -82,7 +83,7 @@ def _parse_clock(text: str) -> time:
     description=(
         "Fields left out stay as they are; quiet_hours null removes them. Quiet hours are "
         "local clinic time, start and end different (22:00 to 07:00 spans midnight). "
-        "channels.calendar reports the private calendar feed: " + CALENDAR_ELSEWHERE
+        "channels.calendar is the private calendar feed: " + CALENDAR_CHANNEL
     ),
     responses={200: ("The choices as stored and what is coming up.", Reminders)},
 )
@@ -97,8 +98,6 @@ def put_reminders():
     if "quiet_hours" in body.model_fields_set:
         quiet = body.quiet_hours
         start, end = (_parse_clock(quiet.start), _parse_clock(quiet.end)) if quiet else (None, None)
-    if channels is not None and channels.calendar not in (None, calendar_on(current_user)):
-        raise Invalid(CALENDAR_ELSEWHERE, {"channels": [CALENDAR_ELSEWHERE]})
     try:
         save_preferences(current_user, push=push, email=email, quiet_start=start, quiet_end=end)
     except Invalid as error:
@@ -106,4 +105,10 @@ def put_reminders():
         for name, messages in error.fields.items():
             fields.setdefault(BODY_FIELDS.get(name, name), []).extend(messages)
         raise Invalid(error.message, fields) from None
+    # After the choices are valid and stored, so a refused PUT changes nothing.
+    calendar = None if channels is None else channels.calendar
+    if calendar is True and not has_feed(current_user):
+        ensure_feed(current_user)
+    elif calendar is False and has_feed(current_user):
+        revoke_feed(current_user)
     return _answer(reminder_overview(current_user))

@@ -60,7 +60,12 @@ def _forms(board, failed: dict | None = None) -> tuple[dict, dict]:
         rows[sid] = RowForms(
             vitals=scoped(VitalsForm(formdata=None, kind=row.suggested_kind), f"s{sid}-vitals"),
             check=scoped(CheckForm(formdata=None), f"s{sid}-check"),
-            discharge=scoped(DischargeForm(formdata=None), f"s{sid}-discharge"),
+            # The patient's own answer to "who is driving you home?" fills the driver in;
+            # the clinician still checks it and submits the discharge (discharge_rules).
+            discharge=scoped(
+                DischargeForm(formdata=None, driver=row.session.ride_home or None),
+                f"s{sid}-discharge",
+            ),
             reopen=scoped(ReopenForm(formdata=None), f"s{sid}-reopen"),
             check_in=scoped(CheckInForm(formdata=None), f"s{sid}-check_in"),
             administration=scoped(

@@ -70,6 +70,7 @@ def draft_from_form(form: MultiDict) -> TemplateDraft:
         checkin_instruments=form.getlist("checkin_instruments"),
         after_instruments=form.getlist("after_instruments"),
         monthly_instruments=form.getlist("monthly_instruments"),
+        reminder_kinds=form.getlist("reminder_kinds"),
         checklist=[
             ChecklistRow(
                 r.get("text", ""),

@@ -11,6 +11,7 @@ from kap.clinic.template_form import draft_from_form
 from kap.models import ROUTE_LABELS, TrackKind
 from kap.services.clinic import audio as media
 from kap.services.clinic import template_defaults as defaults
+from kap.services.clinic.reminder_choices import REMINDER_CHOICES
 from kap.services.clinic.templates import (
     SCHEDULES,
     TemplateDraft,
@@ -86,6 +87,7 @@ def _render_editor(draft, *, template=None, errors=None, status=200, form_errors
             textures=defaults.TEXTURE_LABELS,
             summary=_summary(draft, audio_files),
             instruments=_instrument_choices(draft),
+            reminder_choices=REMINDER_CHOICES,
         ),
         status,
     )

@@ -241,4 +241,8 @@ KNOWN_ACTIONS = (
     "push_subscription.update",
     "push_subscription.move",
     "push_subscription.delete",
+    # Between sessions: the private calendar feed and the patient's ride home.
+    "calendar.create",
+    "calendar.revoke",
+    "session.ride",
 )

@@ -55,6 +55,7 @@ SUBJECT_LABELS = {
     "clinic_instrument": "Questionnaire",
     "reminder_preferences": "Reminder choices",
     "push_subscription": "Device notifications",
+    "calendar_feed": "Calendar link",
 }
 
 

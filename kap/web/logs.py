@@ -1,11 +1,11 @@
 """What reaches the application log: never patient text, a password or a token (SECURITY.md).
 
 Two places could carry them there. The development server (``make run``) logs every request
-line, and an invitation link has its one-time token in the path. An unexpected error's
-message can quote what a person sent (a ``ValueError`` names the value it could not read);
-its traceback says where it happened, which is what a developer needs, so the message is left
-out. SQL parameters are kept out of logs and error messages by the engine's
-``hide_parameters`` (kap/config.py).
+line, and an invitation link has its one-time token in the path (a calendar feed URL its
+secret). An unexpected error's message can quote what a person sent (a ``ValueError``
+names the value it could not read); its traceback says where it happened, which is what a
+developer needs, so the message is left out. SQL parameters are kept out of logs and error
+messages by the engine's ``hide_parameters`` (kap/config.py).
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ import traceback
 
 from flask import Flask
 
-#: The one-time token in an invitation link (the only secret the app puts in a URL).
+#: The one-time token in an invitation link.
 INVITATION_TOKEN = re.compile(r"(/invite/)[^/\s?#\"']+")
+#: The secret of a private calendar feed (kap/main/calendar_feed.py).
+CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/\s?#\"']+?(\.ics)")
 REDACTED = "[redacted]"
 
 
 def redact(text: str) -> str:
-    """``text`` with any invitation token replaced."""
-    return INVITATION_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+    """``text`` with any invitation token or calendar-feed secret replaced (the only secrets
+    the app puts in a URL)."""
+    text = INVITATION_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+    return CALENDAR_TOKEN.sub(rf"\g<1>{REDACTED}\g<2>", text)
 
 
 class RedactTokens(logging.Filter):

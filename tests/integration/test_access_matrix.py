@@ -16,6 +16,7 @@ have their own tests that post real forms.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -38,11 +39,13 @@ from kap.models import (
     TreatmentSession,
     User,
 )
+from kap.models.reminders import CalendarFeed
 from kap.services.clinic.instruments import save_questionnaire
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
+from kap.services.reminders.calendar import token_hash
 from kap.services.reminders.subscriptions import save_subscription
 from kap.services.screening.intake import submit as submit_intake
 from kap.services.sessions.flow import set_intention
@@ -162,6 +165,10 @@ patient.intake              GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROL
 patient.intake              POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
 patient.reminders           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.reminders           POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE  # own
+patient.ride                GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+patient.confirm_ride_home   POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+patient.turn_on_calendar    POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE  # own link
+patient.stop_calendar       POST   AUTH  302   302   ROLE  ROLE  ROLE  302   ROLE  ROLE
 therapist.dashboard         GET    AUTH  ROLE  ROLE  200   200   ROLE  ROLE  200   ROLE
 therapist.patient           GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
@@ -260,6 +267,9 @@ api.list_audit_events       GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROL
 # This device's push subscription: any signed-in user saves their own; only theirs is deleted.
 api.save_push_subscription  POST   AUTH  201   201   201   201   201   201   201   201
 api.delete_push_subscription DELETE AUTH 200   GONE  GONE  GONE  GONE  GONE  GONE  GONE
+api.get_calendar            GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE  # own link
+api.delete_calendar         DELETE AUTH  204   204   ROLE  ROLE  ROLE  204   ROLE  ROLE
+api.put_ride                PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
 main.healthz                GET    200   200   200   200   200   200   200   200   200
 main.readyz                 GET    200   200   200   200   200   200   200   200   200
@@ -269,6 +279,14 @@ pwa.manifest                GET    200   200   200   200   200   200   200   200
 pwa.offline                 GET    200   200   200   200   200   200   200   200   200
 pwa.shell                   GET    200   200   200   200   200   200   200   200   200
 main.favicon                GET    301   301   301   301   301   301   301   301   301
+# The private calendar feed: no sign-in; a made-up secret is 404 for everyone.
+main.calendar_feed          GET    404   404   404   404   404   404   404   404   404
+""")
+
+#: The feed with a real secret: whoever holds the URL reads it, with a cookie or without.
+CALENDAR_FEED_MATRIX = _parse("""
+# endpoint                 method  anon  pat   pat2  ther  ther2 admin o.pat o.thr o.adm
+main.calendar_feed          GET    200   200   200   200   200   200   200   200   200
 """)
 
 #: The same routes with the id of the patient's private entry: only the patient has it.
@@ -304,6 +322,7 @@ SAMPLE_OVERRIDES = {
 TABLES = {
     "": (MATRIX, {}),
     "private entry": (PRIVATE_ENTRY_MATRIX, {"entry_id": "private_entry_id"}),
+    "calendar feed": (CALENDAR_FEED_MATRIX, {"token": "calendar_token"}),
 }
 
 #: Ids that travel in the query string.
@@ -397,6 +416,8 @@ PAYLOADS = {
         "endpoint": "https://fcm.googleapis.com/fcm/send/matrix-device",
         "keys": {"p256dh": MATRIX_P256DH, "auth": "AxWOZ8do-RQg8QeahlpiRA"},
     },
+    ("patient.confirm_ride_home", "POST"): {"driver": "Matrix driver"},
+    ("api.put_ride", "PUT"): {"driver": "Matrix driver"},
     # The owner signed this version already (a repeat changes nothing); the name is theirs
     # typed in lower case, so no other caller's page can show the owner's name.
     ("patient.sign_consent", "POST"): lambda s: {
@@ -546,6 +567,16 @@ def _plant(media_dir: Path) -> dict[str, object]:
         owner.clinic, email="leaving@demo.test", name="Lee Leaving", role="patient"
     )
     assign_therapist(leaving, therapist)
+    # A feed of a patient no caller is (a caller's own walk revokes theirs).
+    subscriber = create_user(
+        owner.clinic, email="subscriber@demo.test", name="Sue Scriber", role="patient"
+    )
+    calendar_token = secrets.token_urlsafe(32)
+    feed = CalendarFeed(
+        user_id=subscriber.id, clinic_id=subscriber.clinic_id, token_hash=token_hash(calendar_token)
+    )
+    feed.token = calendar_token
+    db.session.add(feed)
     media_dir.mkdir(parents=True, exist_ok=True)
     (media_dir / "sample.wav").write_bytes(b"RIFF....WAVE")
     audio = AudioFile(
@@ -604,6 +635,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
         "code": questionnaire.code,
         "page": "home",
         "token": "not-a-real-invitation-token",
+        "calendar_token": calendar_token,
     }
 
 
@@ -706,7 +738,7 @@ def test_every_route_has_a_row():
     """Each (endpoint, method) in the app has an expected answer for every caller."""
     routes = {(rule.endpoint, method) for rule, method in _routes(create_app(NoCsrf()))}
     missing = routes - MATRIX.keys()
-    stale = (MATRIX.keys() | PRIVATE_ENTRY_MATRIX.keys()) - routes
+    stale = (MATRIX.keys() | PRIVATE_ENTRY_MATRIX.keys() | CALENDAR_FEED_MATRIX.keys()) - routes
     assert not missing, f"routes without an access-matrix row: {sorted(missing)}"
     assert not stale, f"access-matrix rows for routes that no longer exist: {sorted(stale)}"
 

@@ -127,6 +127,9 @@ class Contract:
         assert status in operation["responses"], f"{method} {path}: undocumented {status}"
         answer = operation["responses"][status]
         pointer_parts = ("paths", path, method.lower(), "responses", status)
+        if "content" not in answer and "$ref" not in answer:  # an answer without a body (204)
+            assert response.data == b"", f"{method} {path} {status} has a body"
+            return None
         if "$ref" in answer:
             pointer_parts = tuple(answer["$ref"].removeprefix("#/").split("/"))
             answer = self.spec["components"]["responses"][pointer_parts[-1]]
@@ -361,3 +364,23 @@ def test_push_subscription_routes_match_the_description(api_as, people, contract
     for status in (200, 404):
         response = contract.call(patient, "DELETE", f"{path}/{{subscription_id}}", **one)
         assert response.status_code == status
+
+
+def test_calendar_link_and_ride_match_the_description(api_as, people, session_id, contract):
+    """GET/DELETE /me/calendar (a 204 without a body) and PUT /sessions/{id}/ride."""
+    patient = api_as("patient@demo.test")
+    url = contract.call(patient, "GET", "/api/v1/me/calendar").json["url"]
+    assert url.endswith(".ics")
+    assert contract.call(patient, "DELETE", "/api/v1/me/calendar").status_code == 204
+    therapist = api_as("therapist@demo.test")
+    assert contract.call(therapist, "GET", "/api/v1/me/calendar").status_code == 403
+    ride = "/api/v1/sessions/{session_id}/ride"
+    ids = {"session_id": session_id}
+    answer = contract.call(patient, "PUT", ride, json={"driver": "Sam"}, **ids)
+    assert answer.json["ride_home"] == "Sam"
+    assert contract.call(patient, "PUT", ride, json={"driver": ""}, **ids).status_code == 400
+    assert contract.call(patient, "PUT", ride, json={}, **ids).status_code == 400
+    assert (
+        contract.call(patient, "PUT", ride, json={"driver": "S"}, session_id=999999).status_code
+        == 404
+    )

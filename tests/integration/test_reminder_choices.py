@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from markupsafe import escape
@@ -193,7 +194,9 @@ def test_calendar_entries_are_the_feeds_alarms_while_a_feed_exists(api_as, app, 
         ({"quiet_hours": "22:00-07:00"}, "quiet_hours"),
         ({"channels": {"push": "yes"}}, "channels"),
         ({"channels": {"email": 1}}, "channels"),
-        ({"channels": {"calendar": True}}, "channels"),  # turned on at /api/v1/me/calendar
+        ({"channels": {"calendar": "on"}}, "channels"),
+        # a valid calendar choice does not make an invalid PUT half-happen
+        ({"channels": {"calendar": True}, "quiet_hours": {"start": "22:00"}}, "quiet_hours"),
     ],
 )
 def test_bad_puts_answer_400_naming_the_field_and_change_nothing(api_as, app, people, body, field):
@@ -204,6 +207,21 @@ def test_bad_puts_answer_400_naming_the_field_and_change_nothing(api_as, app, pe
     assert answer.json["error"]["code"] == "invalid"
     assert field in answer.json["error"]["fields"]
     assert api.get(PATH).json == before
+
+
+def test_put_turns_the_calendar_feed_on_and_off(api_as, app, people):
+    """channels.calendar true makes the private URL; false revokes it (the old URL 404s)."""
+    api = api_as("patient@demo.test")
+    turned_on = api.put(PATH, json={"channels": {"calendar": True}})
+    assert turned_on.status_code == 200 and turned_on.json["channels"]["calendar"] is True
+    url = api.get("/api/v1/me/calendar").json["url"]
+    feed_path = urlsplit(url).path
+    assert api.client.get(feed_path).status_code == 200
+    again = api.put(PATH, json={"channels": {"calendar": True}})  # the same URL stays
+    assert again.status_code == 200 and api.get("/api/v1/me/calendar").json["url"] == url
+    turned_off = api.put(PATH, json={"channels": {"calendar": False}})
+    assert turned_off.status_code == 200 and turned_off.json["channels"]["calendar"] is False
+    assert api.client.get(feed_path).status_code == 404
 
 
 def test_put_without_csrf_or_json_is_refused(api_as, people):

@@ -29,8 +29,10 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.models.reminders import ALL_REMINDER_KINDS
 from kap.services import audit
 from kap.services.clinic import template_defaults as defaults
+from kap.services.clinic.reminder_choices import clean_reminder_kinds
 from kap.services.errors import Conflict, Invalid
 from kap.services.measures.library import instruments_for
 from kap.services.queries import one_or_not_found
@@ -104,6 +106,8 @@ class TemplateDraft:
     checkin_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_CHECKIN))
     after_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_AFTER))
     monthly_instruments: list[str] = field(default_factory=lambda: list(DEFAULT_MONTHLY))
+    #: Reminder kinds (models.reminders.ReminderKind) the template's sessions send.
+    reminder_kinds: list[str] = field(default_factory=lambda: list(ALL_REMINDER_KINDS))
     checklist: list[ChecklistRow] = field(default_factory=list)
     intention_prompts: list[str] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
@@ -157,6 +161,9 @@ def draft_from_version(template: SessionTemplate, version: TemplateVersion) -> T
         checkin_instruments=list(version.checkin_instruments or []),
         after_instruments=list(version.after_instruments or []),
         monthly_instruments=list(version.monthly_instruments or []),
+        reminder_kinds=list(
+            ALL_REMINDER_KINDS if version.reminder_kinds is None else version.reminder_kinds
+        ),
         checklist=[
             ChecklistRow(i.text, i.help_text, i.required, i.day_of) for i in version.checklist_items
         ],
@@ -232,6 +239,10 @@ def validate_draft(
         setattr(draft, name, codes)
         if offered is not None and (unknown := [code for code in codes if code not in offered]):
             error(name, "Not a questionnaire your clinic offers: " + ", ".join(unknown) + ".")
+
+    draft.reminder_kinds, unknown_kinds = clean_reminder_kinds(draft.reminder_kinds)
+    if unknown_kinds:
+        error("reminder_kinds", "Not a reminder this app sends: " + ", ".join(unknown_kinds) + ".")
 
     for index, row in enumerate(draft.checklist):
         row.text = row.text.strip()
@@ -319,6 +330,7 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     version.checkin_instruments = list(draft.checkin_instruments)
     version.after_instruments = list(draft.after_instruments)
     version.monthly_instruments = list(draft.monthly_instruments)
+    version.reminder_kinds = list(draft.reminder_kinds)
     version.intention_prompts = list(draft.intention_prompts)
     version.integration_prompts = list(draft.integration_prompts)
     version.checklist_items = [

@@ -28,6 +28,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.models.reminders import CalendarFeed, ReminderDelivery, ReminderPreference
 from kap.services import audit
 from kap.services.auth.signin import revoke_sessions
 from kap.services.errors import Conflict, Invalid
@@ -86,6 +87,7 @@ def export_patient_data(patient: User) -> dict[str, Any]:
                 "status": s.status,
                 "template": s.template_version.template.name,
                 "intention": s.intention,
+                "ride_home": s.ride_home or None,
                 "checklist": [
                     {"text": item.text, "checked": item.id in {t.item_id for t in s.ticks}}
                     for item in s.template_version.checklist_items
@@ -213,11 +215,16 @@ def delete_patient_data(admin: User, patient_id: int, confirm: str) -> User:
     ):
         session.intention = None
         session.intention_updated_at = None
+        session.ride_home = ""  # a name the patient wrote (someone else's)
+        session.ride_home_at = None
     session_ids = select(TreatmentSession.id).where(TreatmentSession.patient_id == patient.id)
     db.session.execute(delete(ChecklistTick).where(ChecklistTick.session_id.in_(session_ids)))
     db.session.execute(delete(CareTeamMember).where(CareTeamMember.patient_id == patient.id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == patient.id))
     db.session.execute(delete(Invitation).where(Invitation.user_id == patient.id))
+    db.session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == patient.id))
+    db.session.execute(delete(ReminderPreference).where(ReminderPreference.user_id == patient.id))
+    db.session.execute(delete(ReminderDelivery).where(ReminderDelivery.patient_id == patient.id))
     patient.name = "Deleted patient"
     patient.email = f"deleted-{patient.id}@deleted.invalid"
     patient.password_hash = None

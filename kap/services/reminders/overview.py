@@ -20,9 +20,10 @@ from kap.models.reminders import (
     ReminderDelivery,
     ReminderPreference,
 )
+from kap.services.reminders.calendar import has_feed
 from kap.services.reminders.plan import planned_between, upcoming_reminders
 from kap.services.reminders.planned import PlannedReminder
-from kap.services.reminders.preferences import calendar_on, preferences_of
+from kap.services.reminders.preferences import preferences_of
 from kap.services.reminders.wording import GENERAL_WORDS
 
 #: "Coming up" looks two weeks ahead: a course's next sessions, not months of noise.
@@ -136,7 +137,7 @@ def reminder_overview(patient: User, now: datetime | None = None) -> ReminderOve
     """Everything the Reminders page and GET /api/v1/me/reminders show."""
     now = now or utcnow()
     preference = preferences_of(patient)
-    calendar = calendar_on(patient)
+    calendar = has_feed(patient)
     upcoming = [
         plan
         for plan in upcoming_reminders(patient, now, until=now + UPCOMING_FOR)

@@ -1,18 +1,16 @@
 """A patient's reminder choices: which channels send, and the quiet hours.
 
 Reminders are opt-in: with no saved row every channel is off. The calendar channel is not
-stored here: it is on while the patient has a private calendar feed (``calendar_on``).
+stored here: it is on while the patient has a private calendar feed (``calendar.has_feed``).
 """
 
 from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import exists, select
-
 from kap.extensions import db
 from kap.models import User
-from kap.models.reminders import CalendarFeed, ReminderPreference
+from kap.models.reminders import ReminderPreference
 from kap.services import audit
 from kap.services.errors import Invalid, NotFound
 from kap.services.unit_of_work import use_case
@@ -27,11 +25,6 @@ def preferences_of(user: User) -> ReminderPreference:
     if saved is not None:
         return saved
     return ReminderPreference(user_id=user.id, push=False, email=False)
-
-
-def calendar_on(user: User) -> bool:
-    """True while the user has a private calendar feed (the calendar channel)."""
-    return bool(db.session.scalar(select(exists().where(CalendarFeed.user_id == user.id))))
 
 
 def _errors(
