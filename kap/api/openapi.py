@@ -27,7 +27,17 @@ kap_session cookie (server-side, revocable) and carries a csrf_token. Every writ
 token in the X-CSRFToken header. Timestamps are ISO 8601 in UTC. Errors always have the shape
 {"error": {"code", "message", "fields"?}}. Bodies over 256 KB answer 413.
 """
-TAGS = ("Sign-in", "Sessions", "Journal", "Patients", "Alerts", "Check-ins", "Audit", "Meta")
+TAGS = (
+    "Sign-in",
+    "Sessions",
+    "Journal",
+    "Patients",
+    "Alerts",
+    "Check-ins",
+    "Reminders",
+    "Audit",
+    "Meta",
+)
 CSRF_HEADER: Schema = {
     "name": "X-CSRFToken",
     "in": "header",

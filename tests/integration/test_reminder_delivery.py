@@ -16,6 +16,7 @@ from kap.dev.mail_sink import MailSink
 from kap.extensions import db
 from kap.models.reminders import PushSubscription, ReminderPreference
 from kap.services.reminders.deliver import MAX_ATTEMPTS, deliver_due
+from kap.services.reminders.push_sender import notification_tag
 from kap.services.reminders.timing import LATE_GRACE
 from tests.pushreceiver import PushReceiver
 from tests.reminder_helpers import CLINICAL_TEXT, NOW, choose, deliveries, planned, subscribe
@@ -151,7 +152,9 @@ def test_push_round_trip_signed_encrypted_and_without_clinical_text(ctx, patient
             "title": "Demo Clinic",
             "body": "You have a reminder",
             "path": "/patient/reminders",
+            "tag": notification_tag("fasting:s1"),  # opaque: "fasting" is not in it
         }
+        assert "fasting" not in message.json()["tag"]
         assert CLINICAL_TEXT.encode() not in message.payload
         assert message.urgency == "normal"
         assert 0 < message.ttl <= LATE_GRACE.total_seconds()

@@ -35,7 +35,7 @@ from kap.models.reminders import (
 from kap.services.mail import mail_configured, send_mail
 from kap.services.reminders.plan import patients_to_remind, upcoming_reminders
 from kap.services.reminders.planned import PlannedReminder
-from kap.services.reminders.push_sender import PushMessage, send_push
+from kap.services.reminders.push_sender import PushMessage, notification_tag, send_push
 from kap.services.reminders.timing import LATE_GRACE
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,11 @@ def _send(
         return _send_email(reminder, clinic_name)
     remaining = reminder.send_at + LATE_GRACE - now
     ttl = max(MIN_PUSH_TTL_SECONDS, int(remaining.total_seconds()))
-    result = send_push(reminder.patient_id, PushMessage(clinic_name, reminder.path, ttl), now)
+    result = send_push(
+        reminder.patient_id,
+        PushMessage(clinic_name, reminder.path, ttl, notification_tag(reminder.key)),
+        now,
+    )
     db.session.commit()  # deleted subscriptions and last_sent_at, whatever the outcome
     if result.sent:
         return DeliveryStatus.SENT, ""

@@ -11,6 +11,7 @@ A push service answering 404 or 410 says the subscription is gone: its row is de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -41,11 +42,24 @@ class PushMessage:
     path: str
     #: How long the push service keeps it for a device that is offline (seconds).
     ttl: int
+    #: Names the notification on the device, so two reminders show as two (one tag would
+    #: collapse them and the later one's link would win); opaque, it says nothing of the kind.
+    tag: str = "kap-reminder"
 
     def payload(self) -> str:
         return json.dumps(
-            {"title": self.clinic_name, "body": "You have a reminder", "path": self.path}
+            {
+                "title": self.clinic_name,
+                "body": "You have a reminder",
+                "path": self.path,
+                "tag": self.tag,
+            }
         )
+
+
+def notification_tag(reminder_key: str) -> str:
+    """An opaque, stable tag for one reminder's notification."""
+    return "r-" + hashlib.sha256(reminder_key.encode()).hexdigest()[:16]
 
 
 @dataclass
