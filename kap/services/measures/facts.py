@@ -4,6 +4,9 @@ their answers for both their PHQ-9 scores and their latest answer per questionna
 
 The therapist dashboard reads these once for its whole care list and hands them to both
 ``checkins.checkins_due_for`` and ``signals.signals_for``; callers scope the patient ids.
+A caller that has them as a query (the dashboard: the care list) passes it as ``among``: the
+database then picks the rows by a subquery, where 80 ids bound one by one made each
+statement long to build, send and parse (more CPU than the statement itself).
 """
 
 from __future__ import annotations
@@ -13,10 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 
 from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TemplateVersion, TreatmentSession
+
+
+#: The same patients as ``patient_ids``, as a query of their ids.
+PatientScope = Select[tuple[int]]
+
+
+def _of_patients(
+    column: ColumnElement[int], patient_ids: Sequence[int], among: PatientScope | None
+) -> ColumnElement[bool]:
+    return column.in_(among if among is not None else patient_ids)
 
 
 class SessionFact(NamedTuple):
@@ -40,7 +53,9 @@ class SessionFact(NamedTuple):
         return self.started_at or self.scheduled_at
 
 
-def session_facts(patient_ids: Sequence[int]) -> dict[int, list[SessionFact]]:
+def session_facts(
+    patient_ids: Sequence[int], *, among: PatientScope | None = None
+) -> dict[int, list[SessionFact]]:
     """Each patient's sessions that are not cancelled, in booked order (two queries: the
     sessions, then their few template versions, so no JSON is decoded once per session)."""
     rows = db.session.execute(
@@ -55,7 +70,7 @@ def session_facts(patient_ids: Sequence[int]) -> dict[int, list[SessionFact]]:
             TreatmentSession.template_version_id,
         )
         .where(
-            TreatmentSession.patient_id.in_(patient_ids),
+            _of_patients(TreatmentSession.patient_id, patient_ids, among),
             TreatmentSession.status != SessionStatus.CANCELLED,
         )
         .order_by(TreatmentSession.patient_id, TreatmentSession.scheduled_at, TreatmentSession.id)
@@ -73,6 +88,8 @@ def session_facts(patient_ids: Sequence[int]) -> dict[int, list[SessionFact]]:
     }
     facts: dict[int, list[SessionFact]] = {patient_id: [] for patient_id in patient_ids}
     for id_, patient_id, course_id, at, started, completed, status, version_id in rows:
+        if patient_id not in facts:  # joined ``among`` after the caller read its ids
+            continue
         facts[patient_id].append(
             SessionFact(
                 id_, patient_id, course_id, at, started, completed, status, *versions[version_id]
@@ -91,7 +108,9 @@ class AnswerFacts:
     phq9: dict[int, list[tuple[datetime, int]]]
 
 
-def answer_facts(patient_ids: Sequence[int], now: datetime) -> AnswerFacts:
+def answer_facts(
+    patient_ids: Sequence[int], now: datetime, *, among: PatientScope | None = None
+) -> AnswerFacts:
     """Both, from one read of the patients' answers up to ``now``."""
     latest: dict[int, dict[str, datetime]] = {patient_id: {} for patient_id in patient_ids}
     phq9: dict[int, list[tuple[datetime, int]]] = {patient_id: [] for patient_id in patient_ids}
@@ -102,9 +121,14 @@ def answer_facts(patient_ids: Sequence[int], now: datetime) -> AnswerFacts:
             MeasureResponse.created_at,
             MeasureResponse.score,
         )
-        .where(MeasureResponse.patient_id.in_(patient_ids), MeasureResponse.created_at <= now)
+        .where(
+            _of_patients(MeasureResponse.patient_id, patient_ids, among),
+            MeasureResponse.created_at <= now,
+        )
         .order_by(MeasureResponse.patient_id, MeasureResponse.created_at, MeasureResponse.id)
     ):
+        if patient_id not in latest:  # joined ``among`` after the caller read its ids
+            continue
         latest[patient_id][code] = at  # in time order: the last one wins
         if code == "phq9" and score is not None:
             phq9[patient_id].append((at, score))

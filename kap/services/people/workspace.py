@@ -96,16 +96,16 @@ def unread_shared_entries(therapist: User) -> Select[int, int]:
 def dashboard_rows(therapist: User, now: datetime | None = None) -> list[PatientRow]:
     """Every patient in the therapist's care with what needs their attention."""
     now = now or utcnow()
+    visible = patients_visible_to(therapist)
     patients = db.session.execute(
-        patients_visible_to(therapist)
-        .with_only_columns(User.id, User.name, User.email)
-        .order_by(User.name)
+        visible.with_only_columns(User.id, User.name, User.email).order_by(User.name)
     )
     rows = {p.id: PatientRow(PatientRef(*p)) for p in patients}
     if not rows:
         return []
     ids = list(rows)
-    sessions = session_facts(ids)
+    among = visible.with_only_columns(User.id)  # the same ids, filtered in the database
+    sessions = session_facts(ids, among=among)
     for patient_id, booked in sessions.items():
         rows[patient_id].next_session_at = next(
             (
@@ -117,13 +117,15 @@ def dashboard_rows(therapist: User, now: datetime | None = None) -> list[Patient
         )
     for patient_id, count in db.session.execute(
         select(Alert.patient_id, func.count())
-        .where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))
+        .where(Alert.patient_id.in_(among), Alert.resolved_at.is_(None))
         .group_by(Alert.patient_id)
     ):
-        rows[patient_id].open_alerts = count
+        if patient_id in rows:  # joined the care list since it was read
+            rows[patient_id].open_alerts = count
     for patient_id, count in db.session.execute(unread_shared_entries(therapist)):
-        rows[patient_id].unread_entries = count
-    answers = answer_facts(ids, now)
+        if patient_id in rows:
+            rows[patient_id].unread_entries = count
+    answers = answer_facts(ids, now, among=among)
     for patient_id, series in answers.phq9.items():
         if series:
             rows[patient_id].baseline_phq9, rows[patient_id].latest_phq9 = (
