@@ -17,18 +17,19 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import QueryableAttribute
 
 from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TemplateVersion, TreatmentSession
 
-
 #: The same patients as ``patient_ids``, as a query of their ids.
-PatientScope = Select[tuple[int]]
+PatientScope = Select[int]
 
 
 def _of_patients(
-    column: ColumnElement[int], patient_ids: Sequence[int], among: PatientScope | None
+    column: QueryableAttribute[int], patient_ids: Sequence[int], among: PatientScope | None
 ) -> ColumnElement[bool]:
+    """``column`` among the patients: by the subquery when there is one, else by the ids."""
     return column.in_(among if among is not None else patient_ids)
 
 
