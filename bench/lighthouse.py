@@ -20,6 +20,11 @@ CHROME_FLAGS = (
     "--disable-background-networking --disable-component-update --disable-sync"
 )
 CATEGORIES = ("performance", "accessibility", "best-practices")
+#: Lighthouse's own "Please run Lighthouse again" trace failures (NO_NAVSTART, NO_FCP…) are
+#: the tool's, not the page's: Chromium 156 loses a trace now and then on a busy machine.
+#: They are retried this many times; any other failure stops the benchmark at once.
+TRACE_RETRIES = 2
+TRACE_FAILURE = "Please run Lighthouse again"
 
 
 def run(lighthouse_bin: Path, url: str, cookie_header: str | None) -> dict:
@@ -39,7 +44,10 @@ def run(lighthouse_bin: Path, url: str, cookie_header: str | None) -> dict:
     if cookie_header:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie_header})}")
     env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    for _attempt in range(1 + TRACE_RETRIES):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 or TRACE_FAILURE not in done.stderr:
+            break
     if done.returncode != 0:  # say why: Lighthouse explains itself on stderr
         raise SystemExit(f"Lighthouse failed on {url} ({done.returncode}):\n{done.stderr[-3000:]}")
     report = json.loads(out.read_text())
