@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,24 +19,27 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"KAP_{name}", default)
 
 
-def _instance_secret(name: str) -> str:
-    """A per-checkout random value kept in instance/ (development only), made on first use."""
+def _instance_value(name: str, make: Callable[[], str]) -> str:
+    """A per-checkout value kept in instance/``name`` (development only), made on first use
+    by ``make`` and readable by its owner alone."""
     INSTANCE.mkdir(parents=True, exist_ok=True)
     key_file = INSTANCE / name
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.write_text(make())
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _instance_secret(name: str) -> str:
+    """A per-checkout random value kept in instance/ (development only)."""
+    return _instance_value(name, lambda: secrets.token_urlsafe(48))
 
 
 def _instance_data_key() -> str:
     """A development field-encryption key kept in instance/ (production must set its own)."""
-    INSTANCE.mkdir(parents=True, exist_ok=True)
-    key_file = INSTANCE / "data_key"
-    if not key_file.exists():
-        key_file.write_text(f"dev1:{base64.b64encode(secrets.token_bytes(32)).decode()}")
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return _instance_value(
+        "data_key", lambda: f"dev1:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+    )
 
 
 def _new_vapid_key() -> str:
@@ -56,12 +60,7 @@ def _new_vapid_key() -> str:
 
 def _instance_vapid_key() -> str:
     """A development VAPID key kept in instance/ (production sets KAP_VAPID_PRIVATE_KEY)."""
-    INSTANCE.mkdir(parents=True, exist_ok=True)
-    key_file = INSTANCE / "vapid_private.pem"
-    if not key_file.exists():
-        key_file.write_text(_new_vapid_key())
-        key_file.chmod(0o600)
-    return key_file.read_text()
+    return _instance_value("vapid_private.pem", _new_vapid_key)
 
 
 def _proxy_count(value: str | None) -> int:

@@ -12,7 +12,7 @@ from kap.api.operations import operation
 from kap.api.schemas.reminders import ReminderChoices, Reminders
 from kap.models import Role
 from kap.services.errors import Invalid
-from kap.services.reminders.calendar import ensure_feed, has_feed, revoke_feed
+from kap.services.reminders.calendar import ensure_feed, revoke_feed
 from kap.services.reminders.overview import ReminderOverview, reminder_overview
 from kap.services.reminders.preferences import preferences_of, save_preferences
 
@@ -106,9 +106,10 @@ def put_reminders():
             fields.setdefault(BODY_FIELDS.get(name, name), []).extend(messages)
         raise Invalid(error.message, fields) from None
     # After the choices are valid and stored, so a refused PUT changes nothing.
+    # Both are idempotent: on keeps the URL there is, off with none changes nothing.
     calendar = None if channels is None else channels.calendar
-    if calendar is True and not has_feed(current_user):
+    if calendar is True:
         ensure_feed(current_user)
-    elif calendar is False and has_feed(current_user):
+    elif calendar is False:
         revoke_feed(current_user)
     return _answer(reminder_overview(current_user))
