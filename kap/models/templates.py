@@ -43,6 +43,19 @@ ROUTE_LABELS = {
 }
 
 
+class PromptFallback(enum.StrEnum):
+    """What a cue with no recording of the clinic's own voice sounds like."""
+
+    GENERATED_VOICE = "generated_voice"
+    CHIME_ONLY = "chime_only"
+
+
+PROMPT_FALLBACK_LABELS = {
+    PromptFallback.GENERATED_VOICE: "A generated voice reads the prompt",
+    PromptFallback.CHIME_ONLY: "The chime alone (the words show on screen)",
+}
+
+
 class TrackKind(enum.StrEnum):
     """Where a track's sound comes from."""
 
@@ -118,6 +131,12 @@ class TemplateVersion(Model):
     reminder_kinds: Mapped[list[str]] = mapped_column(
         JSON, default=lambda: list(ALL_REMINDER_KINDS), server_default=ALL_REMINDER_KINDS_JSON
     )
+    #: How a cue without a recording sounds in the session's prompt track (PromptFallback).
+    prompt_fallback: Mapped[str] = mapped_column(
+        String(20),
+        default=PromptFallback.GENERATED_VOICE,
+        server_default=PromptFallback.GENERATED_VOICE.value,
+    )
     intention_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     integration_prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -183,3 +202,7 @@ class EyeMaskCue(Model):
     at_seconds: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(String(300))
     chime: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The prompt read in the clinic's own voice (recorded or uploaded in the template editor).
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("audio_files.id"), index=True)
+
+    recording: Mapped[AudioFile | None] = relationship("AudioFile")
