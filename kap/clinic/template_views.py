@@ -8,7 +8,7 @@ from flask_login import current_user
 from kap.clinic import bp
 from kap.clinic.template_editor import apply_list_action
 from kap.clinic.template_form import draft_from_form
-from kap.models import ROUTE_LABELS, TrackKind
+from kap.models import PROMPT_FALLBACK_LABELS, ROUTE_LABELS, TrackKind
 from kap.services.clinic import audio as media
 from kap.services.clinic import template_defaults as defaults
 from kap.services.clinic.reminder_choices import REMINDER_CHOICES
@@ -88,6 +88,10 @@ def _render_editor(draft, *, template=None, errors=None, status=200, form_errors
             summary=_summary(draft, audio_files),
             instruments=_instrument_choices(draft),
             reminder_choices=REMINDER_CHOICES,
+            # The prompt voice: the select's choices, and each cue's recording by id
+            # (played back from url_for("main.audio", audio_id=...)).
+            prompt_fallbacks=PROMPT_FALLBACK_LABELS,
+            recordings=audio_files,
         ),
         status,
     )

@@ -139,6 +139,7 @@ patient.start_session       POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROL
 patient.change_phase        POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.call_staff          POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.session_mode        GET    AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+patient.session_prompts     GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.integration         GET    AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.journal_list        GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.new_entry           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
@@ -198,6 +199,7 @@ clinic.archive_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROL
 clinic.restore_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
 clinic.audio_library        GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.audio_library        POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
+clinic.upload_recording     POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
 clinic.people               GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.add_person           GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.add_person           POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
