@@ -15,7 +15,7 @@ DECAY_SECONDS = 2.4  # to a thousandth of the peak
 #: [frequency ratio, relative gain, relative decay]: the upper partials fade first.
 PARTIALS = ((1.0, 1.0, 1.0), (2.0, 0.3, 0.55), (3.0, 0.12, 0.35), (4.16, 0.05, 0.2))
 #: Loud enough to be heard over the music, soft enough not to startle someone resting.
-PEAK = 0.6
+PEAK = 0.75
 
 
 @cache

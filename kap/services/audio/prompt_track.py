@@ -45,7 +45,7 @@ from kap.services.clinic.audio import audio_path, media_dir
 
 #: Bumped whenever the sound of a track changes (chime, voice settings, levels, codec), so
 #: phones fetch the new one.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: The words start this long after the chime: inside the second after the cue's time.
 VOICE_AFTER_CHIME = 0.6
 #: A recorded prompt may last this long (the editor refuses longer ones).
@@ -142,9 +142,19 @@ def render(plan: PromptPlan) -> tuple[Samples, list[Sound]]:
         if words is not None and words.size:
             start = at + (VOICE_AFTER_CHIME if plan.chimes(cue) else 0.0)
             sounds.append(_mix(track, words, start, "voice", index))
-    # Two prompts close together overlap rather than shift: their times are the clinic's.
-    np.clip(track, -1.0, 1.0, out=track)
-    return track, sounds
+    # Two prompts close together overlap rather than shift (their times are the clinic's), and
+    # a chime's tail lies under the words: where the sum is loud, its peaks are rounded off.
+    return limited(track), sounds
+
+
+def limited(samples: Samples, knee: float = 0.9) -> Samples:
+    """Samples below ``knee`` unchanged; above it, bent smoothly so that none reaches 1."""
+    loud = np.abs(samples) > knee
+    if loud.any():
+        over = np.abs(samples[loud]) - knee
+        bent = knee + (1.0 - knee) * np.tanh(over / (1.0 - knee))
+        samples[loud] = np.sign(samples[loud]) * bent
+    return samples
 
 
 def _words(plan: PromptPlan, cue: PromptCue) -> Samples | None:

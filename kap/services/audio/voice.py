@@ -22,7 +22,7 @@ PITCH = 38
 PITCH_RANGE = 30
 VOICE_NAME = b"en-us"
 #: Speech level: clearly above the session's music bed (whose RMS is about 0.12 at full volume).
-TARGET_RMS = 0.22
+TARGET_RMS = 0.3
 MAX_PEAK = 0.95
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -99,7 +99,7 @@ def _compressed(samples: Samples) -> Samples:
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     if peak == 0.0:
         return samples
-    drive = 2.5
+    drive = 3.0
     rounded: Samples = (np.tanh(drive * samples / peak) / np.tanh(drive)).astype(np.float32)
     return rounded
 
