@@ -25,7 +25,7 @@ test('other lists and other numbers are left alone', () => {
 
 test('the number people read is the position counted from one', () => {
   assert.equal(renumberLabel('Move prompt 3 up', 0), 'Move prompt 1 up');
-  assert.equal(renumberLabel('Preview track 1 (15 seconds)', 4), 'Preview track 5 (15 seconds)');
+  assert.equal(renumberLabel('Preview track 1', 4), 'Preview track 5');
 });
 
 test('moves swap neighbours and follow the moved row', () => {

@@ -121,12 +121,19 @@ function enhanceErrorSummary() {
 let previewAudio = null;
 let previewButton = null;
 
+/** The button says what it does now: preview this track, or stop its preview. */
+function labelPreview(button, playing) {
+  const number = button.closest('li').querySelector('[data-n]')?.textContent ?? '';
+  button.textContent = playing ? 'Stop preview' : 'Preview';
+  button.setAttribute('aria-label', playing ? `Stop preview of track ${number}` : `Preview track ${number}`);
+}
+
 function stopPreview() {
   if (previewAudio) {
     previewAudio.pause();
     URL.revokeObjectURL(previewAudio.src);
   }
-  if (previewButton) previewButton.textContent = 'Preview 15 s';
+  if (previewButton) labelPreview(previewButton, false);
   previewAudio = previewButton = null;
 }
 
@@ -154,7 +161,7 @@ async function onPreview(button) {
       stopPreview();
       state.textContent = '';
     });
-    button.textContent = 'Stop preview';
+    labelPreview(button, true);
     state.textContent = 'Playing 15 seconds.';
     await previewAudio.play();
   } catch {
