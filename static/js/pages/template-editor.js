@@ -79,11 +79,10 @@ function onRowAction(event) {
     .getAttribute('aria-label')
     ?.replace(/^(Move|Remove) /, '')
     .replace(/ (up|down)$/, '');
-  for (const position of order) {
-    list.append(position === null ? blank.content.firstElementChild.cloneNode(true) : rows[position]);
-  }
+  const added = verb === 'add' ? blank.content.firstElementChild.cloneNode(true) : null;
+  for (const position of order) list.append(position === null ? added : rows[position]);
   renumber(list, name);
-  enhanceRows(list);
+  if (added) enhanceRows(added);
   if (focus === null) {
     editor.querySelector(`[data-add="${name}"]`)?.focus();
   } else if (verb === 'up' || verb === 'down') {
