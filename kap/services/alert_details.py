@@ -91,7 +91,7 @@ def alert_details(viewer: User, alerts: Sequence[Alert]) -> dict[int, AlertDetai
                 select(TreatmentSession.id, TreatmentSession.scheduled_at).where(
                     TreatmentSession.id.in_(session_ids)
                 )
-            ).tuples()
+            ).all()
         )
         for alert in alerts:
             if alert.kind == AlertKind.CALL_STAFF and alert.session_id in booked:

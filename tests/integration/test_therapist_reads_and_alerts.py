@@ -218,3 +218,64 @@ def test_alert_without_its_answers_says_so(app, client, auth, people):
     page = client.get("/therapist/").text
     assert "The answers behind this alert were not found" in page
     assert ITEM9_TEXT not in page
+
+
+def test_call_staff_alert_names_the_session(app, client, auth, people):
+    """A Call staff alert says which booked session it came from, and the contact."""
+    from kap.models import Alert, AlertKind, TreatmentSession
+
+    patient = people["patient@demo.test"]
+    with app.app_context():
+        session = db.session.scalars(
+            select(TreatmentSession).where(TreatmentSession.patient_id == patient.id)
+        ).first()
+        assert session is not None
+        db.session.add(
+            Alert(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                session_id=session.id,
+                kind=AlertKind.CALL_STAFF,
+            )
+        )
+        db.session.commit()
+        booked = session.scheduled_at.isoformat().replace("+00:00", "")
+    auth.login("therapist@demo.test")
+    page = client.get("/therapist/").text
+    card = page[page.index('class="alert-card') :]
+    card = card[: card.index("</article>")]
+    assert "<dt>Session</dt>" in card and f'datetime="{booked}' in card
+    assert "<dt>Check-in</dt>" not in card
+    assert f'href="mailto:{patient.email}"' in card
+
+
+def test_alert_details_cost_the_same_statements_for_one_alert_or_many(
+    app, client, auth, people, api_as
+):
+    """The answers behind every open alert are read in one statement, not one per alert."""
+    from sqlalchemy import event
+
+    patient = people["patient@demo.test"]
+    phone = api_as(patient.email)
+
+    def dashboard_statements() -> int:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/therapist/").status_code == 200
+        finally:
+            with app.app_context():
+                event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    auth.login("therapist@demo.test")
+    phone.post("/api/v1/measures", json={"instrument": "phq9", "answers": PHQ9_ITEM9})
+    dashboard_statements()  # warm: the first request also loads the clinic's definitions
+    one = dashboard_statements()
+    for _ in range(2):
+        phone.post("/api/v1/measures", json={"instrument": "phq9", "answers": PHQ9_ITEM9})
+    page = client.get("/therapist/").text
+    assert page.count("Answer that raised it") == 3
+    assert dashboard_statements() == one
