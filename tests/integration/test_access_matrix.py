@@ -176,6 +176,10 @@ therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GON
 therapist.fhir_record       GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.entry             GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.comment           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_read    POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_unread  POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+# The next unread entry of the caller's own patients (the dashboard when there is none).
+therapist.next_unread        GET    AUTH  ROLE  ROLE  302   302   ROLE  ROLE  302   ROLE
 therapist.add_clinical_note POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.acknowledge       POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.resolve           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
@@ -296,6 +300,8 @@ PRIVATE_ENTRY_MATRIX = _parse("""
 # endpoint                 method  anon  pat   pat2  ther  ther2 admin o.pat o.thr o.adm
 therapist.entry             GET    AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
 therapist.comment           POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_read    POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_unread  POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
 api.create_comment          POST   AUTH  201   GONE  GONE  GONE  ROLE  GONE  GONE  ROLE
 """)
 
