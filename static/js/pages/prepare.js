@@ -216,9 +216,8 @@ function startButton() {
     } catch {
       return HTMLFormElement.prototype.submit.call(startForm);
     }
-    if (response.redirected && new URL(response.url).pathname === modeUrl) {
-      return enterSessionMode(modeUrl, { html: await response.text() });
-    }
+    const html = response.ok ? await response.text().catch(() => '') : '';
+    if (html.includes('id="session-data"')) return enterSessionMode(modeUrl, { html }); // started
     // Refused: the server's answer says why (a flashed message on the preparation page).
     if (response.redirected) return location.assign(response.url);
     return HTMLFormElement.prototype.submit.call(startForm);

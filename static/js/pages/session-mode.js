@@ -189,6 +189,12 @@ function gesture() {
   primeSpeech();
 }
 
+/** Puts a session element in the page (no controls: never shown), so it can be found and inspected. */
+function attach(audio, role) {
+  audio.dataset.kapAudio = role;
+  ui.root.append(audio);
+}
+
 /** The prompt track on its own element, kept on the clock like the music (lib/session/prompts.js). */
 function makePrompts() {
   const info = data.prompt_audio;
@@ -212,12 +218,14 @@ function makePrompts() {
     prepareChime({ audio: handed?.chime }).catch(() => {});
   });
   track.load().catch(() => {});
+  attach(track.element, 'prompts');
   return track;
 }
 
 function makePlayer() {
   const audios = handed?.music ?? [0, 1].map(() => document.createElement('audio'));
   prompts = makePrompts();
+  for (const audio of audios) attach(audio, 'music');
   const volume = Number(quietly(() => sessionStorage.getItem(VOLUME_KEY)) ?? ui.volume.value);
   ui.volume.value = String(Number.isFinite(volume) ? volume : 80);
   player = new SessionPlayer({
@@ -306,6 +314,7 @@ function stopMusic() {
   player = null;
   prompts?.destroy();
   prompts = null;
+  for (const audio of ui.root.querySelectorAll('audio[data-kap-audio]')) audio.remove();
   keepAwake(false);
   releaseChime();
   quietly(() => speechSynthesis.cancel());
