@@ -506,3 +506,27 @@ def test_session_mode_opens_with_the_intention_at_320_px_dark(page: Page, walkth
     expect(page.locator("#sm-remaining")).to_have_text(re.compile(r"^1:5\d$"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     calm_screenshot(page, "session-mode-intention-320-dark")
+
+
+def test_after_the_session_integration_and_journal_stay_dim(page: Page, walkthrough_id):
+    """On the session's day, once the music is over, the integration page and the journal keep
+    the dim session palette; other pages (home) do not."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.emulate_media(color_scheme="dark")
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+    begin_music(page)
+    advance_to(page, started_ms, PLAYLIST_SECONDS + DOWNTIME_SECONDS + 1)
+    wait_for_status(page, walkthrough_id, "integration")
+    page.get_by_role("link", name="Open your integration journal").click()
+    expect(page).to_have_url(f"/patient/sessions/{walkthrough_id}/integration")
+    html = page.locator("html")
+    expect(html).to_have_class("session-dim")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(11, 10, 9)"
+    calm_screenshot(page, "session-integration-dim-320-dark")
+    page.goto("/patient/journal")
+    expect(html).to_have_class("session-dim")
+    page.goto("/patient/")
+    expect(html).not_to_have_class("session-dim")
