@@ -46,9 +46,11 @@ PRECACHED_STATIC = (
     "js/lib/session/clock.js",
     "js/lib/session/cues.js",
     "js/lib/session/player.js",
+    "js/lib/session/prompts.js",
     "js/lib/session/soundscape.js",
     "js/lib/session/staff-call.js",
     "js/lib/session/timeline.js",
+    "js/lib/session/unlock.js",
     "js/lib/session/wakelock.js",
     "js/lib/session/wav.js",
 )
