@@ -213,6 +213,41 @@ for (const button of document.querySelectorAll('[data-offline-reload]')) {
   button.addEventListener('click', () => location.reload());
 }
 
+/**
+ * "No connection" is true only while it is: once the phone is online and the server answers,
+ * the banner says so (this page still shows what is on the phone until it is reloaded).
+ */
+async function watchConnection() {
+  const banner = $('[data-offline-banner]');
+  if (!banner) return;
+  const text = $('.offline-banner__text', banner);
+  const button = $('[data-offline-reload]', banner);
+  const offlineText = text.innerHTML;
+  const reachable = async () => {
+    try {
+      const response = await fetch('/healthz', { cache: 'no-store', credentials: 'omit' });
+      return response.ok;
+    } catch {
+      return false;
+    }
+  };
+  const check = async () => {
+    const back = navigator.onLine && (await reachable());
+    banner.dataset.state = back ? 'online' : 'offline';
+    if (back) {
+      text.textContent = 'Connected again. Reload to see everything from your clinic.';
+      button.textContent = 'Reload';
+    } else {
+      text.innerHTML = offlineText; // the page's own markup, not data
+      button.textContent = 'Try again';
+    }
+  };
+  addEventListener('online', check);
+  addEventListener('offline', check);
+  await check();
+}
+watchConnection();
+
 const pages = { home, prepare, integration, crisis };
 if (page === 'crisis') {
   crisis();
