@@ -47,6 +47,7 @@ function list(node, texts) {
   node.replaceChildren(
     ...texts.map((text) => {
       const li = document.createElement('li');
+      li.dir = 'auto'; // the clinic's or the patient's words, in any script
       li.textContent = text;
       return li;
     }),
