@@ -4,7 +4,8 @@
 // and the outbox record, so however often it is sent, the server keeps one entry. Once the
 // server has it, the journal opens at the entry; until then the page says where it is.
 
-import { clinicZone, core, currentUser, drafts, inZone, isShell, storedSessions } from '../lib/device.js';
+import { localLabel } from '../lib/dates.js';
+import { clinicZone, core, currentUser, drafts, isShell, storedSessions } from '../lib/device.js';
 import { bindDraft } from '../lib/drafts.js';
 import * as outbox from '../lib/outbox.js';
 
@@ -89,9 +90,7 @@ async function fillSessionChoices() {
     const option = document.createElement('option');
     option.value = String(data.id);
     option.dataset.prompts = JSON.stringify(data.integration_prompts ?? []);
-    const when = new Date(data.scheduled_at);
-    const day = inZone({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }, zone);
-    option.textContent = `${when.toLocaleDateString(undefined, day)} · ${data.template_name}`;
+    option.textContent = `${localLabel(data.scheduled_at, 'date', zone)} · ${data.template_name}`;
     select.append(option);
   }
   select.value = wanted;

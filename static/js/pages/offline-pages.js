@@ -1,12 +1,12 @@
 // The offline pages (templates/pwa/*): filled in from this phone's device store, then handed to
 // the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
 
+import { localLabel } from '../lib/dates.js';
 import {
   clinicLine,
   clinicZone,
   crisisContacts,
   currentUser,
-  inZone,
   sessionWithPending,
   storedSession,
   storedSessions,
@@ -21,21 +21,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const sessionId = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]) || null;
 
 const zone = await clinicZone(user); // times as the clinic's pages show them, wherever the phone is
-const longDate = (iso) =>
-  new Date(iso).toLocaleString(
-    undefined,
-    inZone(
-      {
-        weekday: 'short',
-        day: 'numeric',
-        month: 'short',
-        year: 'numeric',
-        hour: '2-digit',
-        minute: '2-digit',
-      },
-      zone,
-    ),
-  );
+const longDate = (iso) => localLabel(iso, 'full', zone); // as the online page writes it
 
 function setTime(node, iso) {
   if (!node || !iso) return;
