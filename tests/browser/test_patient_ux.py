@@ -281,6 +281,10 @@ def test_journal_list_is_quieter(small_dark: Page):
     expect(private.locator("summary", has_text=re.compile("^Add a note"))).to_be_visible()
     expect(private.locator("summary", has_text=re.compile("^Reply"))).to_have_count(0)
     expect(shared.locator("summary", has_text=re.compile("^Reply"))).to_be_visible()
+    # The demo's session groups (this module's own entries come first): a private and a
+    # shared entry in view, under the header.
+    page.evaluate("document.querySelectorAll('.journal-group')[1].scrollIntoView()")
+    page.evaluate("window.scrollBy(0, -8)")
     screenshot(page, "journal-list-320-dark", full_page=False)
 
     private.locator(".entry-menu summary").click()
