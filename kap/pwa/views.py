@@ -34,6 +34,7 @@ PRECACHED_STATIC = (
     "js/pages/pwa.js",
     "js/pages/session-mode.js",
     "js/lib/api.js",
+    "js/lib/dates.js",
     "js/lib/device-store.js",
     "js/lib/device.js",
     "js/lib/drafts.js",

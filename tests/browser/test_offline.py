@@ -248,7 +248,8 @@ def test_offline_pages_show_times_in_the_clinics_zone(page: Page, context: Brows
 
 
 def test_a_draft_survives_a_reload_without_signal(page: Page, context):
-    """Typed, not saved; offline reload: the text is still there, and it saves later."""
+    """Typed, not saved; offline reload: the text is offered back (a new entry starts empty,
+    issue 17), restored with one tap, and it saves later."""
     sign_in(page, PATIENT)
     page.goto("/patient/journal/new")
     controlled(page)
@@ -259,6 +260,8 @@ def test_a_draft_survives_a_reload_without_signal(page: Page, context):
     context.set_offline(True)
     page.reload()
     expect(page.locator("[data-offline-banner]")).to_be_visible()
+    expect(page.get_by_label("What would you like to write?")).to_have_value("")
+    page.get_by_role("button", name="Restore draft").click()
     expect(page.get_by_label("What would you like to write?")).to_have_value(text)
     expect(page.locator("[data-draft-status]")).to_have_text("Your unsaved draft is back.")
 
