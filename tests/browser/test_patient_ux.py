@@ -396,9 +396,12 @@ def test_app_status_sits_above_the_tab_bar(small: Page):
     page = small
     sign_in(page, PATIENT)
     page.goto("/patient/journal")
+    # pwa.js writes the status line once the outbox has been read: after that, not before.
+    page.wait_for_load_state("networkidle")
     page.evaluate("""() => { const box = document.getElementById('app-status');
         box.innerHTML = '<p class="app-status__text">1 item waiting to sync</p>';
         box.hidden = false; }""")
+    expect(page.locator("#app-status")).to_be_visible()
     box, bar = page.locator("#app-status").bounding_box(), page.locator(".tab-bar").bounding_box()
     assert box and bar and box["y"] + box["height"] <= bar["y"], (box, bar)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")

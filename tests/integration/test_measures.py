@@ -416,8 +416,8 @@ def test_unscored_questionnaires_are_listed_with_their_answers(api_as, app, peop
     )
     assert 'id="chart-week_notes"' not in html
     notes = html.split('id="answers-week_notes"')[1].split("</section>")[0]
-    assert "<dt>Mood</dt><dd>Fine</dd>" in notes
-    assert "<dd>Slept better after the walk</dd>" in notes
+    assert '<dt>Mood</dt><dd dir="auto">Fine</dd>' in notes
+    assert '<dd dir="auto">Slept better after the walk</dd>' in notes
 
 
 # --- CSV export ---------------------------------------------------------------------------

@@ -37,6 +37,10 @@ DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*['"](\.{1,2}/[^'"]+)['"]\s*\)""")
 PAGES_RUN_BY_THE_OFFLINE_SHELLS = {
     ("pages/offline-pages.js", "pages/prepare.js"),
     ("pages/offline-pages.js", "pages/integration.js"),
+    # Start session opens session mode in the same document, so the tap that unlocked the
+    # audio still counts (a new page would need a second tap on iOS): prepare.js runs the
+    # session-mode page's script once its markup is swapped in.
+    ("pages/prepare.js", "pages/session-mode.js"),
 }
 
 
