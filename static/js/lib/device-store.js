@@ -50,17 +50,20 @@
         request.onsuccess = () => {
           const db = request.result;
           // Another tab is deleting it (sign-out): let go at once so the delete can finish.
+          const forget = () => connections.get(key) === opening && connections.delete(key);
           db.onversionchange = () => {
             db.close();
-            connections.delete(key);
+            forget();
           };
-          db.onclose = () => connections.delete(key);
+          db.onclose = forget; // the browser closed it (Safari: storage server lost)
           resolve(db);
         };
         request.onerror = () => {
-          connections.delete(key);
+          if (connections.get(key) === opening) connections.delete(key);
           reject(request.error);
         };
+        // Another connection holds an older version open: the open waits, then goes on.
+        request.onblocked = () => console.warn('IndexedDB open is waiting for another tab to let go');
       });
       connections.set(key, opening);
     }
@@ -81,12 +84,64 @@
     );
   }
 
-  /**
-   * One transaction on one store. `body(store)` issues requests; the promise resolves with
-   * the last request's result once the transaction has committed. Writes of writing (outbox,
-   * drafts) ask for strict durability: on disk before "saved" is shown.
-   */
-  async function transact(userId, storeName, mode, body) {
+  // Safari's IndexedDB (and WebKitGTK's) sometimes fails a transaction for no reason of ours:
+  // "UnknownError", "Connection to Indexed Database server lost", a connection that went stale
+  // while the app slept (InvalidStateError, TransactionInactiveError). Such a failure is tried
+  // again on a freshly opened connection after a short pause; an aborted transaction wrote
+  // nothing, so a retry never writes a record twice. Other errors (a bad value, a full disk)
+  // would fail the same way again and are reported at once.
+  const ATTEMPTS = 4;
+  const BACKOFF_MS = [50, 200, 600];
+  const TRANSIENT = new Set([
+    'InvalidStateError',
+    'UnknownError',
+    'TransactionInactiveError',
+    'AbortError',
+    'TimeoutError',
+  ]);
+
+  /** An error worth another try on a new connection. */
+  function isTransient(error) {
+    return !error?.name || error.name === 'Error' || TRANSIENT.has(error.name);
+  }
+
+  /** What a caller sees when storage gave up: says what failed, how often, and why. */
+  class StoreError extends Error {
+    constructor(storeName, attempts, cause) {
+      const why = cause?.name && cause.name !== 'Error' ? `${cause.name}: ${cause.message}` : cause?.message;
+      super(
+        attempts > 1
+          ? `this phone's storage failed ${attempts} times (${why || 'IndexedDB transaction failed'})`
+          : `this phone's storage refused it (${why || 'IndexedDB transaction failed'})`,
+        { cause },
+      );
+      this.name = 'StoreError';
+      this.store = storeName;
+      this.attempts = attempts;
+    }
+  }
+
+  /** Forgets (and closes) a connection that failed, so the next attempt opens a new one. */
+  function dropConnection(userId) {
+    const key = String(userId);
+    const opening = connections.get(key);
+    connections.delete(key);
+    opening?.then(
+      (db) => {
+        try {
+          db.close();
+        } catch {
+          /* already closed */
+        }
+      },
+      () => {},
+    );
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** One attempt: the transaction's last request's result once it has committed. */
+  async function attempt(userId, storeName, mode, body) {
     const db = await openDb(userId);
     const strict = mode === 'readwrite' && (storeName === 'outbox' || storeName === 'drafts');
     return new Promise((resolve, reject) => {
@@ -95,8 +150,29 @@
       const request = body(tx.objectStore(storeName));
       if (request) request.onsuccess = () => (result = request.result);
       tx.oncomplete = () => resolve(result);
-      tx.onerror = tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction failed'));
+      tx.onerror = tx.onabort = () => reject(tx.error || request?.error || new Error('IndexedDB transaction failed'));
     });
+  }
+
+  /**
+   * One transaction on one store. `body(store)` issues requests; the promise resolves with
+   * the last request's result once the transaction has committed. Writes of writing (outbox,
+   * drafts) ask for strict durability: on disk before "saved" is shown. A transient failure is
+   * retried on a reopened database (ATTEMPTS in all); then it rejects with a StoreError.
+   */
+  async function transact(userId, storeName, mode, body) {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await attempt(userId, storeName, mode, body);
+      } catch (error) {
+        if (!validUser(userId)) throw error;
+        if (!isTransient(error)) throw new StoreError(storeName, tries, error);
+        dropConnection(userId);
+        if (tries >= ATTEMPTS) throw new StoreError(storeName, tries, error);
+        console.warn(`IndexedDB ${mode} on ${storeName} failed (${error?.name}); trying again`, error);
+        await pause(BACKOFF_MS[tries - 1] ?? BACKOFF_MS.at(-1));
+      }
+    }
   }
 
   const indexedDbStore = {
@@ -184,7 +260,9 @@
   }
 
   global.KapStore = Object.freeze({
+    ATTEMPTS,
     DB_PREFIX,
+    StoreError,
     closeAll,
     databaseNames,
     dbName,
