@@ -100,8 +100,16 @@
     'TimeoutError',
   ]);
 
+  /**
+   * WebKit in a private window (and WebDriver's ephemeral sessions) cannot store a Blob in
+   * IndexedDB: "UnknownError: Error preparing Blob/File data to be stored in object store".
+   * Retrying the same value fails the same way; storing its bytes works (see put below).
+   */
+  const refusesBlobs = (error) => /Blob\/File/.test(`${error?.message ?? ''} ${error?.cause?.message ?? ''}`);
+
   /** An error worth another try on a new connection. */
   function isTransient(error) {
+    if (refusesBlobs(error)) return false;
     return !error?.name || error.name === 'Error' || TRANSIENT.has(error.name);
   }
 
@@ -121,21 +129,14 @@
     }
   }
 
-  /** Forgets (and closes) a connection that failed, so the next attempt opens a new one. */
+  /**
+   * Forgets a connection that failed, so the next attempt opens a new one. It is not closed
+   * here: other transactions may still run on it, and WebKit leaves a transaction of a closed
+   * connection hanging, blocking every later write to its store. It closes when a sign-out
+   * deletes the database (versionchange) or when the page goes.
+   */
   function dropConnection(userId) {
-    const key = String(userId);
-    const opening = connections.get(key);
-    connections.delete(key);
-    opening?.then(
-      (db) => {
-        try {
-          db.close();
-        } catch {
-          /* already closed */
-        }
-      },
-      () => {},
-    );
+    connections.delete(String(userId));
   }
 
   const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -175,10 +176,58 @@
     }
   }
 
+  // ---- Blobs where IndexedDB refuses them: kept as {kapBlob: 1, bytes, type} and given back
+  // as Blobs. Only after a refusal: elsewhere a stored Blob stays on disk until it is played,
+  // while bytes are read whole into memory (a 60-minute session's music is large).
+  let blobsRefused = false;
+  const isBlob = (value) => typeof Blob !== 'undefined' && value instanceof Blob;
+  const hasBlob = (value) => value && typeof value === 'object' && Object.values(value).some(isBlob);
+
+  async function packBlobs(value) {
+    const packed = { ...value };
+    for (const [field, item] of Object.entries(value)) {
+      if (isBlob(item)) packed[field] = { kapBlob: 1, bytes: await item.arrayBuffer(), type: item.type };
+    }
+    return packed;
+  }
+
+  // Parts of 256 KB, viewed, not copied: WebKitGTK's media player refuses (MEDIA_ERR 4) a
+  // large Blob built from one ArrayBuffer, and plays the same bytes given in parts.
+  function chunks(bytes) {
+    const parts = [];
+    for (let at = 0; at < bytes.byteLength; at += 262144) {
+      parts.push(new Uint8Array(bytes, at, Math.min(262144, bytes.byteLength - at)));
+    }
+    return parts;
+  }
+
+  function unpackBlobs(value) {
+    if (!value || typeof value !== 'object' || !Object.values(value).some((v) => v?.kapBlob === 1)) return value;
+    const unpacked = { ...value };
+    for (const [field, item] of Object.entries(value)) {
+      if (item?.kapBlob === 1) unpacked[field] = new Blob(chunks(item.bytes), { type: item.type });
+    }
+    return unpacked;
+  }
+
+  async function putValue(userId, name, value) {
+    if (!(blobsRefused && hasBlob(value))) {
+      try {
+        return await transact(userId, name, 'readwrite', (s) => s.put(value));
+      } catch (error) {
+        if (!hasBlob(value) || !refusesBlobs(error)) throw error;
+        blobsRefused = true;
+        console.warn('IndexedDB refuses Blobs here (private window?): storing their bytes instead');
+      }
+    }
+    const packed = await packBlobs(value);
+    return transact(userId, name, 'readwrite', (s) => s.put(packed));
+  }
+
   const indexedDbStore = {
-    get: (userId, name, key) => transact(userId, name, 'readonly', (s) => s.get(key)),
-    all: (userId, name) => transact(userId, name, 'readonly', (s) => s.getAll()),
-    put: (userId, name, value) => transact(userId, name, 'readwrite', (s) => s.put(value)),
+    get: async (userId, name, key) => unpackBlobs(await transact(userId, name, 'readonly', (s) => s.get(key))),
+    all: async (userId, name) => (await transact(userId, name, 'readonly', (s) => s.getAll())).map(unpackBlobs),
+    put: putValue,
     delete: (userId, name, key) => transact(userId, name, 'readwrite', (s) => s.delete(key)),
     clear: (userId, name) => transact(userId, name, 'readwrite', (s) => s.clear()),
   };
@@ -256,6 +305,16 @@
     return new Promise((resolve) => {
       const request = indexedDB.deleteDatabase(name);
       request.onsuccess = request.onerror = request.onblocked = () => resolve();
+    });
+  }
+
+  // A page kept in the back/forward cache keeps its connections, and WebKit freezes their
+  // transactions with it: every later page then waits forever to write the outbox ("Saving…"
+  // that never ends). So a page that is hidden lets go of the database; if it is shown again,
+  // the next call opens a new connection.
+  if (typeof global.addEventListener === 'function' && typeof global.document !== 'undefined') {
+    global.addEventListener('pagehide', () => {
+      closeAll();
     });
   }
 
