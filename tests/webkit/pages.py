@@ -49,7 +49,10 @@ return [...(window.__kapMedia || [])].some(
 def wait(driver: WebDriver, condition: Callable[[WebDriver], Any], seconds: float = 20, what=""):
     """The condition's first truthy value; fails after ``seconds`` saying what was awaited."""
     return WebDriverWait(
-        driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        driver,
+        seconds,
+        poll_frequency=0.1,
+        ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
     ).until(condition, message=what or getattr(condition, "__name__", "condition"))
 
 
@@ -95,6 +98,13 @@ def button(driver: WebDriver, name: str) -> WebElement:
         if label == name and element.is_displayed():
             return element
     raise NoSuchElementException(f"no visible button named {name!r}")
+
+
+def tap(driver: WebDriver, element: WebElement) -> None:
+    """Click ``element`` in the middle of the window: fixed bars (the offline banner, the
+    "Ready offline" toast) cover the window's edges, where WebDriver would otherwise click."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def link(driver: WebDriver, name: str) -> WebElement:
