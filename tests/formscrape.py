@@ -17,6 +17,7 @@ class _Forms(HTMLParser):
         self._option_selected = False
         self._textarea: str | None = None
         self._textarea_text: list[str] = []
+        self._in_template = 0  # a <template>'s fields are inert: browsers never submit them
 
     @property
     def _fields(self) -> list[tuple[str, str]]:
@@ -24,6 +25,10 @@ class _Forms(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if tag == "template":
+            self._in_template += 1
+        if self._in_template:
+            return
         if tag == "form":
             self.forms.append({"action": attributes.get("action", ""), "fields": []})
         elif not self.forms:
@@ -47,12 +52,18 @@ class _Forms(HTMLParser):
             self._textarea_text = []
 
     def handle_data(self, data):
+        if self._in_template:
+            return
         if self._textarea is not None:
             self._textarea_text.append(data)
         elif self._option_value is not None or self._select:
             self._option_text.append(data)
 
     def handle_endtag(self, tag):
+        if tag == "template":
+            self._in_template -= 1
+        if self._in_template:
+            return
         if tag == "option" and self._select:
             value = self._option_value
             if value is None:

@@ -51,6 +51,11 @@ def audio_url(audio_id: int) -> str:
     return url_for("main.audio", audio_id=audio_id)
 
 
+def prompt_url(session_id: int, key: str) -> str:
+    """Where the session's prompt track is fetched from (the key busts a stale copy)."""
+    return url_for("patient.session_prompts", session_id=session_id, v=key)
+
+
 @operation(
     "/sessions/<int:session_id>",
     summary="One session with everything needed to prepare and run it",
@@ -62,7 +67,9 @@ def audio_url(audio_id: int) -> str:
 )
 def get_session(session_id: int):
     """One session with its checklist, intention, playlist, cues and prompts."""
-    detail = session_detail(get_session_for(current_user, session_id), audio_url, current_user)
+    detail = session_detail(
+        get_session_for(current_user, session_id), audio_url, prompt_url, current_user
+    )
     # The API contract reads both ways ("the list item plus ..." and the {user: ...} envelope of
     # /me), so the fields are at the top level and, identically, under "session".
     return jsonify(session=detail, **detail)

@@ -14,6 +14,7 @@ from kap.clinic import (  # noqa: E402,F401
     consent_views,
     instrument_views,
     people_views,
+    recording_views,
     schedule_views,
     settings_views,
     template_views,

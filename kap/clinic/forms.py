@@ -111,6 +111,8 @@ class PersonForm(FlaskForm):
         default=Role.PATIENT.value,
         validators=[InputRequired("Choose a role.")],
     )
+    #: For a patient: their care team, set in the same step (the view fills the choices).
+    therapists = MultiCheckboxField("Care team: therapists who will see this patient", coerce=int)
 
 
 class CareTeamForm(FlaskForm):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -41,11 +43,28 @@ INVITATION_NOTICE = "invitation_notice"
 
 def _show_invitation_next(issued) -> None:
     how = "We e-mailed it to them too." if issued.emailed else "Pass it on to them securely."
-    notice = (
-        f"Invitation link for {issued.user.name} (works once, for 7 days): "
-        f"{invitation_link(issued.token)} — {how}"
+    notice = {"name": issued.user.name, "link": invitation_link(issued.token), "how": how}
+    seal_in_session(INVITATION_NOTICE, current_user, json.dumps(notice))
+
+
+def _invitation_notice() -> dict[str, str] | None:
+    """The invitation link waiting to be shown once (name, link, how it reaches them)."""
+    sealed = unseal_from_session(INVITATION_NOTICE, current_user, pop=True)
+    if not sealed:
+        return None
+    try:
+        notice = json.loads(sealed)
+    except ValueError:
+        return None
+    return notice if isinstance(notice, dict) else None
+
+
+def _therapist_choices():
+    """The clinic's therapists for a care-team choice, deactivated ones marked."""
+    return choices(
+        (t.id, t.name + ("" if t.active else " (deactivated)"))
+        for t in care_teams.therapists_by_name(current_user)
     )
-    seal_in_session(INVITATION_NOTICE, current_user, notice)
 
 
 PEOPLE_PER_PAGE = 50
@@ -74,6 +93,7 @@ def people():
 def add_person():
     """Add a patient, therapist or admin; they get a one-time invitation link."""
     form = PersonForm()
+    form.therapists.choices = _therapist_choices()
     if form.validate_on_submit():
         try:
             issued = invitations.invite_person(
@@ -87,9 +107,22 @@ def add_person():
             attach_errors(form, error)
         else:
             _show_invitation_next(issued)
+            _set_first_care_team(issued.user, form.therapists.data or [])
             return redirect(url_for("clinic.person", user_id=issued.user.id))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("clinic/person_new.html", form=form), status
+
+
+def _set_first_care_team(person: User, therapist_ids: list[int]) -> None:
+    """The care team chosen on the invite form (patients only; audited like any change)."""
+    if not person.is_patient or not therapist_ids:
+        return
+    try:
+        team = care_teams.set_care_team(current_user, person.id, therapist_ids)
+    except Invalid as error:
+        flash(f"The invitation was made, but the care team was not set: {error.message}", "error")
+    else:
+        flash(f"Care team: {', '.join(t.name for t in team)}.", "info")
 
 
 def template_choices():
@@ -103,16 +136,15 @@ def person_page(
     booster_form=None,
     reschedule=None,
     refused=None,
+    preview=None,
     status=200,
 ):
     """A person's page; the forms passed in (after a refused post) keep what was typed,
     ``reschedule`` (session id, form) re-opens that session's move form with its messages and
-    ``refused`` (session id, message) shows why a change to that session was refused."""
+    ``refused`` (session id, message) shows why a change to that session was refused;
+    ``preview`` lists the moments the course form would book (nothing booked yet)."""
     team_form = CareTeamForm()
-    therapists = care_teams.therapists_by_name(current_user)
-    team_form.therapists.choices = choices(
-        (t.id, t.name + ("" if t.active else " (deactivated)")) for t in therapists
-    )
+    team_form.therapists.choices = _therapist_choices()
     sessions = []
     if person.is_patient:
         team_form.therapists.data = [t.id for t in care_teams.care_team_of(person)]
@@ -136,7 +168,8 @@ def person_page(
         on_record_text=ON_RECORD,
         cancel_form=CancelForm(formdata=None),
         action_form=CsrfOnlyForm(),
-        invitation_notice=unseal_from_session(INVITATION_NOTICE, current_user, pop=True),
+        preview=preview,
+        invitation_notice=_invitation_notice(),
     ), status
 
 

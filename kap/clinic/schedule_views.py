@@ -6,7 +6,7 @@ field and everything typed kept; a room clash also offers the "Book anyway" tick
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from kap.clinic import bp
@@ -17,6 +17,8 @@ from kap.services.errors import Conflict, Invalid
 from kap.services.people import invitations
 from kap.services.sessions import scheduling
 from kap.services.sessions.booking_conflicts import BookingClash
+from kap.services.sessions.course_dates import course_local_times
+from kap.timezones import local_to_utc
 from kap.web.forms import attach_errors
 
 
@@ -42,6 +44,8 @@ def schedule_course(user_id: int):
     form = ScheduleCourseForm()
     form.template_id.choices = template_choices()
     status = 400
+    if request.form.get("action") == "preview":
+        return _preview_course(person, form)
     if form.validate_on_submit():
         try:
             course = scheduling.schedule_course(
@@ -66,6 +70,27 @@ def schedule_course(user_id: int):
             )
             return redirect(url_for("clinic.person", user_id=person.id) + "#sessions")
     return person_page(person, schedule_form=form, status=status)
+
+
+def _preview_course(person, form: ScheduleCourseForm):
+    """The course form again with the dates it would book listed above its button; nothing
+    is booked. The dates come from the rule scheduling uses (course_local_times)."""
+    if not form.validate_on_submit():
+        return person_page(person, schedule_form=form, status=400)
+    try:
+        local = course_local_times(
+            form.pattern.data,
+            start_date=form.start_date.data,
+            weekdays=form.weekdays.data or [],
+            clock=form.clock.data,
+            custom_times=form.custom_dates.data or "",
+        )
+    except Invalid as error:
+        attach_errors(form, error)
+        return person_page(person, schedule_form=form, status=400)
+    timezone = current_user.clinic.timezone
+    moments = [local_to_utc(day, at, timezone) for day, at in local]
+    return person_page(person, schedule_form=form, preview=moments)
 
 
 @bp.route("/people/<int:user_id>/boosters", methods=["POST"])

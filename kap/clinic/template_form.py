@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from werkzeug.datastructures import MultiDict
 
-from kap.models import TrackKind
+from kap.models import PromptFallback, TrackKind
 from kap.services.clinic.templates import ChecklistRow, CueRow, TemplateDraft, TrackRow
 
 _ROW_FIELD = re.compile(r"^(checklist|tracks|cues|contacts)-(\d{1,3})-([a-z_]+)$")
@@ -83,9 +83,15 @@ def draft_from_form(form: MultiDict) -> TemplateDraft:
         intention_prompts=_prompts(form, "intention"),
         tracks=[_track(r) for r in _rows(form, "tracks")],
         cues=[
-            CueRow(r.get("at", ""), r.get("text", ""), r.get("chime") == "y")
+            CueRow(
+                r.get("at", ""),
+                r.get("text", ""),
+                r.get("chime") == "y",
+                _int(r["recording_id"], -1) if r.get("recording_id") else None,
+            )
             for r in _rows(form, "cues")
         ],
+        prompt_fallback=form.get("prompt_fallback", PromptFallback.GENERATED_VOICE),
         integration_prompts=_prompts(form, "integration"),
     )
 

@@ -6,14 +6,16 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.clinic import bp
-from kap.clinic.template_editor import apply_list_action
+from kap.clinic.template_editor import apply_list_action, error_summary
 from kap.clinic.template_form import draft_from_form
-from kap.models import ROUTE_LABELS, TrackKind
+from kap.models import PROMPT_FALLBACK_LABELS, ROUTE_LABELS, TrackKind
 from kap.services.clinic import audio as media
 from kap.services.clinic import template_defaults as defaults
 from kap.services.clinic.reminder_choices import REMINDER_CHOICES
 from kap.services.clinic.templates import (
     SCHEDULES,
+    ChecklistRow,
+    CueRow,
     TemplateDraft,
     TrackRow,
     archive_template,
@@ -68,8 +70,13 @@ def _instrument_choices(draft: TemplateDraft) -> dict[str, list]:
     return choices
 
 
+#: The empty rows the editor's script clones when a row is added (one per list).
+EMPTY_ROWS = {"checklist": ChecklistRow(), "track": TrackRow(), "cue": CueRow()}
+
+
 def _render_editor(draft, *, template=None, errors=None, status=200, form_errors=()):
     audio_files = clinic_audio_files(current_user.clinic_id)
+    errors = errors or {}
     version = template.current_version if template else None
     return (
         render_template(
@@ -78,8 +85,15 @@ def _render_editor(draft, *, template=None, errors=None, status=200, form_errors
             template=template,
             version=version,
             in_use=sessions_using(version) if version else 0,
-            errors=errors or {},
+            errors=errors,
+            error_summary=error_summary(errors),
             form_errors=list(form_errors),
+            empty=EMPTY_ROWS,
+            prompt_fallback_labels=PROMPT_FALLBACK_LABELS,
+            fallback=draft.prompt_fallback,
+            recordings_url=url_for("clinic.upload_recording"),
+            # Each cue's recording by id (played back from main.audio).
+            recordings=audio_files,
             form=CsrfOnlyForm(),
             audio_files=sorted(audio_files.values(), key=lambda a: a.original_name.lower()),
             routes=ROUTE_LABELS,

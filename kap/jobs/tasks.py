@@ -1,10 +1,10 @@
 """The app's background tasks, registered on a Huey instance, and the instance an app uses.
 
-``send_due_reminders`` runs every minute. A task lock keeps two workers from working the same
-tick at once (less work, fewer collisions), but exactly once does not rest on it: each
-delivery claims its own unique row first (services.reminders.deliver). An error (the
-database unreachable, say) fails the tick, which Huey retries with a growing delay; the next
-minute's tick tries again anyway.
+``send_due_reminders`` runs every minute, ``prepare_prompt_tracks`` every five. A task lock
+keeps two workers from working the same tick at once (less work, fewer collisions), but
+exactly once does not rest on it: each delivery claims its own unique row first
+(services.reminders.deliver). An error (the database unreachable, say) fails the tick, which
+Huey retries with a growing delay; the next minute's tick tries again anyway.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ SEND_DUE_LOCK = "send-due-reminders"
 TICK_RETRIES = 3
 TICK_RETRY_DELAY_SECONDS = 15
 TICK_RETRY_BACKOFF = 2
+#: The lock of one round of making the coming sessions' prompt tracks.
+PROMPT_TRACKS_LOCK = "prepare-prompt-tracks"
 #: Where an app keeps its Huey instance (``jobs_for``).
 JOBS_EXTENSION = "kap_jobs"
 
@@ -40,6 +42,7 @@ class JobTasks:
 
     huey: Huey
     send_due_reminders: Any  # a huey TaskWrapper
+    prepare_prompt_tracks: Any
 
 
 def register_tasks(huey: Huey, app: Flask, *, clock: Callable[[], datetime] = utcnow) -> JobTasks:
@@ -65,7 +68,19 @@ def register_tasks(huey: Huey, app: Flask, *, clock: Callable[[], datetime] = ut
             log.info("reminder tick skipped: another worker is on it")
             return {"locked": 1}
 
-    return JobTasks(huey, send_due_reminders)
+    @huey.periodic_task(crontab(minute="*/5"), name="prepare_prompt_tracks")
+    def prepare_prompt_tracks() -> dict[str, int]:
+        """Make the prompt tracks of the next two days' sessions ahead of the phones asking
+        (a long track takes seconds to encode; a phone asking first still gets it made)."""
+        from kap.services.audio.prompt_track import prepare_upcoming
+
+        try:
+            with huey.lock_task(PROMPT_TRACKS_LOCK), app.app_context():
+                return {"made": prepare_upcoming(clock())}
+        except TaskLockedException:
+            return {"locked": 1}
+
+    return JobTasks(huey, send_due_reminders, prepare_prompt_tracks)
 
 
 def jobs_for(app: Flask) -> JobTasks:

@@ -15,6 +15,7 @@ from kap.patient import (  # noqa: E402,F401
     data_views,
     intake_views,
     journal_views,
+    prompt_views,
     reminder_views,
     ride_views,
     session_mode_views,

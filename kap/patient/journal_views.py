@@ -7,6 +7,7 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kap.models import SessionStatus
 from kap.patient import bp
 from kap.patient.forms import CommentForm, JournalEntryForm
 from kap.services.errors import Conflict, Invalid
@@ -21,10 +22,38 @@ def _entry_fields(form: JournalEntryForm) -> dict:
     session_id = form.session_id.data
     return {
         "body": form.body.data or "",
-        "mood": form.mood.data,
+        "mood": _mood(form),
         "shared": bool(form.shared.data),
         "session_id": int(session_id) if session_id and session_id.isdigit() else None,
     }
+
+
+def _mood(form: JournalEntryForm) -> int | None:
+    """The mood, or None when the slider was shown and "Note my mood" left unticked.
+
+    A range input always sends a value, so the form says whether it counts; a post without
+    the slider (an older page) is taken as it is.
+    """
+    if request.form.get("mood_field") == "range" and request.form.get("mood_given") != "y":
+        return None
+    return form.mood.data
+
+
+#: A session an entry can be about: one that has begun (not a future or cancelled one).
+STARTED = frozenset(
+    {
+        SessionStatus.SESSION,
+        SessionStatus.DOWNTIME,
+        SessionStatus.INTEGRATION,
+        SessionStatus.COMPLETE,
+    }
+)
+
+
+def _session_choices(keep: int | None) -> list:
+    """Past sessions, newest first, plus the one an entry being edited is already about."""
+    chosen = [s for s in visible_sessions(current_user) if s.status in STARTED or s.id == keep]
+    return sorted(chosen, key=lambda s: s.scheduled_at, reverse=True)
 
 
 ENTRIES_PER_PAGE = 20
@@ -55,12 +84,17 @@ def journal_list():
 
 
 def _render_form(form, entry=None, status=200):
+    sessions = _session_choices(entry.session_id if entry else None)
+    chosen = next((s for s in sessions if str(s.id) == (form.session_id.data or "")), None)
+    if chosen is None:
+        form.session_id.data = ""  # a future or unknown session is not offered
     return render_template(
         "patient/journal_form.html",
         form=form,
         entry=entry,
         care_team=care_team_of(current_user),
-        sessions=visible_sessions(current_user),
+        sessions=sessions,
+        prompts=list(chosen.template_version.integration_prompts or []) if chosen else [],
     ), status
 
 
@@ -144,9 +178,9 @@ def reply(entry_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            journal.add_comment(current_user, entry_id, form.body.data or "")
+            comment = journal.add_comment(current_user, entry_id, form.body.data or "")
         except Invalid as error:
             flash(error.message, "error")
         else:
-            flash("Reply added.", "info")
+            flash("Reply added." if comment.entry.shared else "Note added.", "info")
     return redirect(url_for("patient.journal_list") + f"#entry-{entry_id}")

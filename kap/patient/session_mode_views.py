@@ -3,7 +3,7 @@
 from flask import redirect, render_template, url_for
 from flask_login import current_user
 
-from kap.api.sessions import audio_url
+from kap.api.sessions import audio_url, prompt_url
 from kap.models import SessionStatus
 from kap.patient import bp
 from kap.services.sessions.data import session_detail
@@ -20,7 +20,7 @@ def session_mode(session_id: int):
     if session.status == SessionStatus.COMPLETE:
         return redirect(url_for("patient.integration", session_id=session.id))
     calls = calls_of(session)
-    data = session_detail(session, audio_url, calls=calls)
+    data = session_detail(session, audio_url, prompt_url, calls=calls)
     data["urls"] = {
         "phase": url_for("api.post_phase", session_id=session.id),
         "call_staff": url_for("api.post_call_staff", session_id=session.id),

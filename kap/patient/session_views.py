@@ -18,8 +18,31 @@ from kap.services.people.care_teams import care_team_of
 from kap.services.screening import intake as screening_intake
 from kap.services.screening.consent import consent_missing
 from kap.services.sessions import flow as session_flow
+from kap.services.sessions.queries import todays_sessions
 from kap.services.sessions.start_window import start_state
 from kap.web.forms import CsrfOnlyForm, attach_errors
+
+#: Pages that stay in the dim session palette on the day of a session once its music is over.
+DIM_AFTER_SESSION = frozenset(
+    {"patient.integration", "patient.journal_list", "patient.new_entry", "patient.edit_entry"}
+)
+_AFTER_MUSIC = (SessionStatus.DOWNTIME, SessionStatus.INTEGRATION, SessionStatus.COMPLETE)
+
+
+def _session_palette() -> bool:
+    """Whether this page keeps session mode's dim palette: the integration page and the journal,
+    on the calendar day (the clinic's) of a session whose music is over (downtime, integration or
+    complete). The rule needs no state on the phone, holds after a reload or on another device,
+    and ends by itself the next morning. Other pages, and other days, pay no query."""
+    if request.endpoint not in DIM_AFTER_SESSION or not current_user.is_authenticated:
+        return False
+    return any(s.status in _AFTER_MUSIC for s in todays_sessions(current_user))
+
+
+@bp.context_processor
+def session_palette_context() -> dict:
+    """``session_palette()`` for base.html's <html> class (read only where it is called)."""
+    return {"session_palette": _session_palette}
 
 
 def _prepare_page(session, intention_form=None, status=200):

@@ -33,15 +33,17 @@ def home():
     progress = preparation_progress(upcoming_next) if upcoming_next else (0, 0)
     missing = missing_required(upcoming_next) if upcoming_next else []
     zone = ZoneInfo(current_user.clinic.timezone)
+    entry_count = count_own_entries(current_user)
     return render_template(
         "patient/home.html",
+        new_patient=not entry_count and not past,
         next_session=upcoming_next,
         progress=progress,
         missing=missing,
         later=later,
         past=list(reversed(past)),
         due=[(item, reason_words(item, zone)) for item in checkins_due(current_user)],
-        entry_count=count_own_entries(current_user),
+        entry_count=entry_count,
         consent=signature_status(current_user),
         intake_status=intake_status(current_user),
         intake_labels=STATUS_LABELS,

@@ -8,11 +8,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kap.models.base import utcnow
+from kap.services.alert_details import alert_details
 from kap.services.alerts import acknowledge_alert, open_alerts, resolve_alert
 from kap.services.board.administrations import ROUTE_WORDS, administrations_of, dose_text
 from kap.services.board.scope import observations_of
 from kap.services.errors import Conflict, Invalid
 from kap.services.journal import entries as journal
+from kap.services.journal import reads
 from kap.services.journal.clinical_notes import add_note, notes_about
 from kap.services.measures.checkins import checkins_due_for, measures_overview
 from kap.services.measures.schedule import REASON_LABELS
@@ -32,10 +34,14 @@ from kap.web.redirects import safe_next_path
 @bp.route("/")
 def dashboard():
     """Assigned patients, open alerts first, then unread entries, then the soonest session."""
+    alerts = open_alerts(current_user)
+    rows = dashboard_rows(current_user)
     return render_template(
         "therapist/dashboard.html",
-        rows=dashboard_rows(current_user),
-        alerts=open_alerts(current_user),
+        rows=rows,
+        unread_total=sum(row.unread_entries for row in rows),
+        alerts=alerts,
+        alert_details=alert_details(current_user, alerts) if alerts else {},
         intakes=intakes_awaiting(current_user),
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
@@ -68,9 +74,11 @@ def patient(patient_id: int):
         entries=entries,
         entries_page=entries_page,
         read_ids=journal.read_entry_ids(current_user, [e.id for e in entries]),
+        unread_here=reads.unread_count(current_user, person.id),
         notes=notes_about(current_user, person.id),
         note_form=NoteForm(formdata=None),
         alerts=alerts,
+        alert_details=alert_details(current_user, alerts) if alerts else {},
         form=CsrfOnlyForm(),
         resolve_form=ResolveForm(formdata=None),
         consent=signatures_of(current_user, person.id).status,
@@ -94,8 +102,50 @@ def entry(entry_id: int):
         "therapist/entry.html",
         entry=item,
         patient=get_patient_for(current_user, item.patient_id),
+        intention=reads.read_intention_of(current_user, item),
+        unread_left=reads.unread_count(current_user),
         comment_form=CommentForm(formdata=None),
+        form=CsrfOnlyForm(),
     )
+
+
+@bp.route("/entries/<int:entry_id>/read", methods=["POST"])
+def mark_entry_read(entry_id: int):
+    """Mark a shared entry read without opening it (from the patient's list)."""
+    if CsrfOnlyForm().validate_on_submit():
+        item = reads.mark_entry_read(current_user, entry_id)
+        flash("Marked read.", "info")
+        return redirect(_back_to_list(item.patient_id, entry_id))
+    return redirect(url_for("therapist.dashboard"))
+
+
+@bp.route("/entries/<int:entry_id>/unread", methods=["POST"])
+def mark_entry_unread(entry_id: int):
+    """Put a shared entry back among my unread ones. Back to the list, not to the entry:
+    opening the entry again would mark it read at once."""
+    if CsrfOnlyForm().validate_on_submit():
+        item = reads.mark_entry_unread(current_user, entry_id)
+        flash("Marked unread. It stays unread until you open it.", "info")
+        return redirect(_back_to_list(item.patient_id, entry_id))
+    return redirect(url_for("therapist.dashboard"))
+
+
+def _back_to_list(patient_id: int, entry_id: int) -> str:
+    """The page the button was on (a page of the patient's list), at the entry's line."""
+    back = (safe_next_path(request.form.get("back")) or "").partition("#")[0]
+    return (back or url_for("therapist.patient", patient_id=patient_id)) + f"#entry-{entry_id}"
+
+
+@bp.route("/entries/next-unread")
+def next_unread():
+    """Open the next unread shared entry: the patient's own first (``?patient=``), then the
+    oldest unread of my other patients; the dashboard when all are read."""
+    patient_id = request.args.get("patient", type=int)
+    entry_id = reads.next_unread_entry_id(current_user, patient_id)
+    if entry_id is None:
+        flash("No unread shared entries: you have read everything your patients shared.", "info")
+        return redirect(url_for("therapist.dashboard"))
+    return redirect(url_for("therapist.entry", entry_id=entry_id))
 
 
 @bp.route("/entries/<int:entry_id>/comments", methods=["POST"])

@@ -34,3 +34,26 @@ def sign_in(page, email: str, password: str = "demo-password") -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+#: axe-core from npm (package.json; `make test` installs it with Biome).
+AXE = Path(os.environ.get("KAP_AXE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's violations on the page as "rule: targets" lines (an empty list is clean).
+
+    Without axe-core the test skips, unless KAP_REQUIRE_BROWSER=1 (CI), where it fails.
+    """
+    import pytest
+
+    if not AXE.exists():
+        message = f"axe-core not found at {AXE}: run `make lint` (npm ci) or set KAP_AXE_JS"
+        if os.environ.get("KAP_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    page.evaluate(AXE.read_text() + ";0")
+    return page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']}))"
+        ".violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`)"
+    )

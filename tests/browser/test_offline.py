@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+from tests.browser.test_session_mode import PROMPT_PLAYING, serve_prompt_track
 
 PATIENT = "patient@demo.test"
 PATIENT2 = "patient2@demo.test"
@@ -78,10 +79,12 @@ def storage_report(page: Page) -> dict:
 
 
 def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: BrowserContext):
-    """Ready offline online; offline, reload: it starts from cache, prompts, then downtime."""
+    """Ready offline online (music and prompt track stored); offline, reload: it starts from
+    cache in the same tap, the prompt track playing from the phone's copy, then downtime."""
     page.clock.install()
     sign_in(page, PATIENT)
     session_id = walkthrough_id(page)
+    prompt_key = serve_prompt_track(page, session_id)["key"]
     page.goto(f"/patient/sessions/{session_id}")
     for label in REQUIRED:
         page.get_by_label(label).check()
@@ -94,12 +97,15 @@ def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: Bro
         """async () => {
             const {core, currentUser} = await import('/static/js/lib/device.js');
             const user = currentUser();
-            return {tracks: (await core.store.all(user, 'tracks')).map((t) => t.blob.size),
+            const rows = await core.store.all(user, 'tracks');
+            return {tracks: rows.filter((t) => !t.promptKey).map((t) => t.blob.size),
+                    prompts: rows.filter((t) => t.promptKey).map((t) => [t.key, t.promptKey]),
                     sessions: (await core.store.all(user, 'sessions')).map((s) => s.id)};
         }"""
     )
     assert stored["sessions"] == [session_id]
     assert len(stored["tracks"]) == 2 and min(stored["tracks"]) > 100_000  # both tracks' audio
+    assert stored["prompts"] == [[f"{session_id}:prompts", prompt_key]]
     screenshot(page, "offline-ready-phone")
 
     context.set_offline(True)
@@ -109,10 +115,12 @@ def test_walkthrough_runs_from_the_phone_with_no_signal(page: Page, context: Bro
     page.get_by_role("button", name="Start session").click()
     expect(page).to_have_url(re.compile(rf"/patient/sessions/{session_id}/mode\?device=1$"))
     expect(page.locator("#sm")).to_have_attribute("data-phase", "session")
-    begin = page.get_by_role("button", name="Tap to begin the music")
     wait_until(page, "document.getElementById('sm').dataset.audio !== 'pending'", 30)
-    if begin.is_visible():
-        begin.click()
+    expect(page.get_by_role("button", name="Tap to begin the music")).to_be_hidden()  # one tap
+    wait_until(page, PROMPT_PLAYING, 30)
+    assert page.evaluate(
+        "document.querySelector('audio[data-kap-audio=\"prompts\"]').src.startsWith('blob:')"
+    )
     page.clock.run_for(6_000)
     expect(page.locator("#sm-prompt")).to_have_text(FIRST_PROMPT)
 
@@ -240,7 +248,8 @@ def test_offline_pages_show_times_in_the_clinics_zone(page: Page, context: Brows
 
 
 def test_a_draft_survives_a_reload_without_signal(page: Page, context):
-    """Typed, not saved; offline reload: the text is still there, and it saves later."""
+    """Typed, not saved; offline reload: the text is offered back (a new entry starts empty,
+    issue 17), restored with one tap, and it saves later."""
     sign_in(page, PATIENT)
     page.goto("/patient/journal/new")
     controlled(page)
@@ -251,6 +260,8 @@ def test_a_draft_survives_a_reload_without_signal(page: Page, context):
     context.set_offline(True)
     page.reload()
     expect(page.locator("[data-offline-banner]")).to_be_visible()
+    expect(page.get_by_label("What would you like to write?")).to_have_value("")
+    page.get_by_role("button", name="Restore draft").click()
     expect(page.get_by_label("What would you like to write?")).to_have_value(text)
     expect(page.locator("[data-draft-status]")).to_have_text("Your unsaved draft is back.")
 

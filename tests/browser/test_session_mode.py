@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 
@@ -296,3 +297,171 @@ def test_without_javascript_the_forms_move_the_phases_and_call_staff(
     finally:
         no_js.close()
     assert session_json(page, walkthrough_id)["status"] == "integration"
+
+
+# ---- The prompt track: the server's own (kap/services/audio/prompt_track.py), AAC in MP4.
+
+
+def serve_prompt_track(page: Page, session_id: int) -> dict:
+    """The session's `prompt_audio` as the server names it (the track is the real one)."""
+    info = session_json(page, session_id)["prompt_audio"]
+    assert info and info["type"] == "audio/mp4", info
+    return info
+
+
+PROMPT_PLAYING = """(() => {
+  const el = document.querySelector('audio[data-kap-audio="prompts"]');
+  return Boolean(el && !el.paused && el.currentTime > 0);
+})()"""
+MUSIC_PLAYING = (
+    """[...document.querySelectorAll('audio[data-kap-audio="music"]')].some((el) => !el.paused)"""
+)
+# Counts what speechSynthesis is asked to say (the prompt track replaces it).
+COUNT_SPEECH = """
+window.kapSpoken = [];
+if (window.speechSynthesis) {
+  const speak = speechSynthesis.speak.bind(speechSynthesis);
+  speechSynthesis.speak = (u) => { if (u.text) window.kapSpoken.push(u.text); return speak(u); };
+}
+"""
+
+
+def test_start_session_starts_music_and_prompt_track_in_the_same_tap(page: Page, walkthrough_id):
+    """Where a document may not play until it is tapped, the Start session tap is enough: session
+    mode opens in the same document, the prompt track and the music play, no second tap; the
+    prompts come from the track (no speechSynthesis), their words still on screen."""
+    page.add_init_script(REFUSE_PLAY_UNTIL_TAPPED)
+    page.add_init_script(COUNT_SPEECH)
+    page.clock.install()
+    sign_in(page, PATIENT)
+    serve_prompt_track(page, walkthrough_id)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+
+    wait_until(page, PROMPT_PLAYING, 30_000)
+    wait_until(page, MUSIC_PLAYING, 30_000)
+    expect(page.locator("#sm")).to_have_attribute("data-audio", "playing")
+    expect(page.get_by_role("button", name="Tap to begin the music")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Prepare for your session")).to_have_count(0)
+
+    # The lock screen shows the session: set on start, and set again on every `playing`.
+    metadata = page.evaluate(
+        """(() => { const m = navigator.mediaSession.metadata;
+          return m && {title: m.title, artist: m.artist, album: m.album,
+                       artwork: m.artwork.map((a) => a.sizes)}; })()"""
+    )
+    assert metadata == {
+        "title": "Settling",
+        "artist": "KAP Companion",
+        "album": session_json(page, walkthrough_id)["template_name"],
+        "artwork": ["192x192", "512x512"],
+    }, metadata
+    page.evaluate("navigator.mediaSession.metadata = null")
+    page.evaluate(
+        "document.querySelector('audio[data-kap-audio=\"prompts\"]')"
+        ".dispatchEvent(new Event('playing'))"
+    )
+    assert page.evaluate("navigator.mediaSession.metadata?.title") == "Settling"
+
+    advance_to(page, started_ms, 6)
+    expect(page.locator("#sm-prompt")).to_have_text(FIRST_PROMPT)
+    wait_until(page, PROMPT_PLAYING)
+    position = page.evaluate(
+        "document.querySelector('audio[data-kap-audio=\"prompts\"]').currentTime"
+    )
+    assert abs(position - 6) < 1.5, position  # on the session clock
+    assert page.evaluate("window.kapSpoken") == []
+    expect(page.locator("#sm-note")).to_be_hidden()
+
+
+def test_a_prompt_track_that_fails_falls_back_to_the_phones_voice(page: Page, walkthrough_id):
+    """A track the phone cannot play: the cue is spoken by speechSynthesis; a quiet note says so."""
+    page.clock.install()
+    sign_in(page, PATIENT)
+    serve_prompt_track(page, walkthrough_id)
+    page.context.route(
+        re.compile(rf"/patient/sessions/{walkthrough_id}/prompts\.m4a"),
+        lambda route: route.fulfill(status=200, body=b"not audio"),
+    )
+    page.add_init_script(COUNT_SPEECH)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+    begin_music(page)
+    expect(page.locator("#sm-note")).to_contain_text("this phone reads them", timeout=15_000)
+    advance_to(page, started_ms, 6)
+    expect(page.locator("#sm-prompt")).to_have_text(FIRST_PROMPT)
+
+
+def test_i_need_to_stop_pauses_and_offers_help_without_ending(page: Page, walkthrough_id):
+    """I need to stop: music and clock pause; Call staff now, Crisis support, Resume; the
+    session is not ended (that is the clinician's decision)."""
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    begin_music(page)
+    wait_until(page, MUSIC_PLAYING, 30_000)
+    page.get_by_role("button", name="I need to stop").click()
+
+    panel = page.get_by_role("region", name="The music is paused")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_role("link", name="Crisis support")).to_be_visible()
+    expect(page.get_by_role("button", name="Pause")).to_be_hidden()
+    assert not page.evaluate(MUSIC_PLAYING)
+    played = page.locator("#sm-elapsed").text_content()
+    page.wait_for_timeout(2500)
+    assert page.locator("#sm-elapsed").text_content() == played  # the clock stands still
+    calm_screenshot(page, "session-mode-stop-phone")
+
+    with page.expect_response(lambda r: r.url.endswith("/call-staff")) as answer:
+        panel.get_by_role("button", name="Call staff now").click()
+    assert answer.value.status == 201
+    expect(page.locator("#sm-staff-status")).to_have_text("Sent — waiting for staff")
+    assert session_json(page, walkthrough_id)["status"] == "session"
+
+    panel.get_by_role("button", name="Resume the music").click()
+    expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    wait_until(page, MUSIC_PLAYING)
+
+
+def test_session_mode_opens_with_the_intention_at_320_px_dark(page: Page, walkthrough_id):
+    """The intention is shown calmly when session mode starts, with the time played and left."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.emulate_media(color_scheme="dark")
+    sign_in(page, PATIENT)
+    page.goto(f"/patient/sessions/{walkthrough_id}")
+    intention = "To meet whatever comes with curiosity, and to rest when I need to."
+    page.get_by_role("textbox", name="Your intention").fill(intention)
+    page.get_by_role("button", name="Save intention").click()
+    expect(page.locator("[data-intention-status]")).to_contain_text("saved", timeout=10_000)
+    start_session(page, walkthrough_id)
+    begin_music(page)
+    shown = page.locator("#sm-intention-text")
+    expect(shown).to_have_text(intention)
+    expect(shown).to_have_attribute("dir", "auto")
+    expect(page.locator("#sm-remaining")).to_have_text(re.compile(r"^1:5\d$"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    calm_screenshot(page, "session-mode-intention-320-dark")
+
+
+def test_after_the_session_integration_and_journal_stay_dim(page: Page, walkthrough_id):
+    """On the session's day, once the music is over, the integration page and the journal keep
+    the dim session palette; other pages (home) do not."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.emulate_media(color_scheme="dark")
+    page.clock.install()
+    sign_in(page, PATIENT)
+    start_session(page, walkthrough_id)
+    started_ms = millis(session_json(page, walkthrough_id)["started_at"])
+    begin_music(page)
+    advance_to(page, started_ms, PLAYLIST_SECONDS + DOWNTIME_SECONDS + 1)
+    wait_for_status(page, walkthrough_id, "integration")
+    page.get_by_role("link", name="Open your integration journal").click()
+    expect(page).to_have_url(f"/patient/sessions/{walkthrough_id}/integration")
+    html = page.locator("html")
+    expect(html).to_have_class("session-dim")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(11, 10, 9)"
+    calm_screenshot(page, "session-integration-dim-320-dark")
+    page.goto("/patient/journal")
+    expect(html).to_have_class("session-dim")
+    page.goto("/patient/")
+    expect(html).not_to_have_class("session-dim")

@@ -139,6 +139,7 @@ patient.start_session       POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROL
 patient.change_phase        POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.call_staff          POST   AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.session_mode        GET    AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
+patient.session_prompts     GET    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.integration         GET    AUTH  302   GONE  ROLE  ROLE  ROLE  GONE  ROLE  ROLE
 patient.journal_list        GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
 patient.new_entry           GET    AUTH  200   200   ROLE  ROLE  ROLE  200   ROLE  ROLE
@@ -175,6 +176,10 @@ therapist.measures_csv      GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GON
 therapist.fhir_record       GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.entry             GET    AUTH  ROLE  ROLE  200   GONE  ROLE  ROLE  GONE  ROLE
 therapist.comment           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_read    POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_unread  POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
+# The next unread entry of the caller's own patients (the dashboard when there is none).
+therapist.next_unread        GET    AUTH  ROLE  ROLE  302   302   ROLE  ROLE  302   ROLE
 therapist.add_clinical_note POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.acknowledge       POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
 therapist.resolve           POST   AUTH  ROLE  ROLE  302   GONE  ROLE  ROLE  GONE  ROLE
@@ -198,6 +203,7 @@ clinic.archive_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROL
 clinic.restore_questionnaire POST  AUTH  ROLE  ROLE  ROLE  ROLE  302   ROLE  ROLE  GONE
 clinic.audio_library        GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.audio_library        POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
+clinic.upload_recording     POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
 clinic.people               GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.add_person           GET    AUTH  ROLE  ROLE  ROLE  ROLE  200   ROLE  ROLE  200
 clinic.add_person           POST   AUTH  ROLE  ROLE  ROLE  ROLE  400   ROLE  ROLE  400
@@ -294,6 +300,8 @@ PRIVATE_ENTRY_MATRIX = _parse("""
 # endpoint                 method  anon  pat   pat2  ther  ther2 admin o.pat o.thr o.adm
 therapist.entry             GET    AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
 therapist.comment           POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_read    POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
+therapist.mark_entry_unread  POST   AUTH  ROLE  ROLE  GONE  GONE  ROLE  ROLE  GONE  ROLE
 api.create_comment          POST   AUTH  201   GONE  GONE  GONE  ROLE  GONE  GONE  ROLE
 """)
 

@@ -365,3 +365,44 @@ test('the silent clip is one blob URL for the page, which destroy never revokes'
   }
   assert.ok(!revoked.includes(url), 'an element may still be loading it');
 });
+
+test('lock-screen metadata has title, artist, album and artwork, and is re-applied on playing', async () => {
+  globalThis.MediaMetadata = class {
+    constructor(init) {
+      Object.assign(this, init);
+    }
+  };
+  try {
+    const ctx = setup();
+    ctx.player.start();
+    await advance(ctx, 0.5);
+    const first = ctx.media.metadata;
+    assert.equal(first.title, 'Scape 1');
+    assert.equal(first.artist, 'KAP Companion');
+    assert.equal(first.album, DATA.template_name);
+    assert.deepEqual(
+      first.artwork.map((a) => [a.src, a.sizes, a.type]),
+      [
+        ['/static/icons/icon-192.png', '192x192', 'image/png'],
+        ['/static/icons/icon-512.png', '512x512', 'image/png'],
+      ],
+    );
+    ctx.media.metadata = null; // what iOS does when an element (re)starts
+    ctx.a.dispatchEvent(new Event('playing'));
+    assert.equal(ctx.media.metadata.title, 'Scape 1');
+    assert.notEqual(ctx.media.metadata, first, 'a fresh object, set again');
+  } finally {
+    delete globalThis.MediaMetadata;
+  }
+});
+
+test('duck() lowers the music where volume is writable', async () => {
+  let duck = 1;
+  const ctx = setup({ volume: 1, duck: () => duck });
+  ctx.player.start();
+  await advance(ctx, 20);
+  assert.ok(Math.abs(ctx.a.volume - 1) < 0.01);
+  duck = 0.4;
+  await advance(ctx, 0.2);
+  assert.ok(Math.abs(ctx.a.volume - 0.4) < 0.01, `volume ${ctx.a.volume}`);
+});

@@ -129,6 +129,16 @@ class Cue(ResponseModel):
     chime: bool
 
 
+class PromptAudio(ResponseModel):
+    """The track that sounds every cue (chime and words) at its time, for the phone to play
+    beside the music; its time 0 is the session clock's 0."""
+
+    url: str = Field(description="Where the track is fetched from (AAC in MP4, mono).")
+    key: str = Field(description="Changes whenever the track would sound different.")
+    duration_seconds: float = Field(ge=0)
+    type: Literal["audio/mp4"]
+
+
 class StartWindow(ResponseModel):
     """When session mode may start: from the clinic's minutes before scheduled_at (never
     before that local day) until the local day's end (exclusive). Outside it, phase session
@@ -149,6 +159,7 @@ class SessionDetail(SessionSummary, PhaseTimes):
     playlist_seconds: float = Field(ge=0)
     crossfade_seconds: int = Field(ge=0)
     cues: list[Cue]
+    prompt_audio: PromptAudio | None = Field(description="null when the session has no cues.")
     downtime_minutes: int = Field(ge=0)
     observation_minutes: int = Field(ge=0)
     integration_prompts: list[str]

@@ -22,6 +22,7 @@ from kap.models import (
     DoseRoute,
     EyeMaskCue,
     PlaylistTrack,
+    PromptFallback,
     SessionTemplate,
     TemplateVersion,
     TrackKind,
@@ -31,6 +32,7 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.models.reminders import ALL_REMINDER_KINDS
 from kap.services import audit
+from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
 from kap.services.clinic import template_defaults as defaults
 from kap.services.clinic.reminder_choices import clean_reminder_kinds
 from kap.services.errors import Conflict, Invalid
@@ -84,6 +86,7 @@ class CueRow:
     at: str = ""  # as typed, e.g. "0:30"
     text: str = ""
     chime: bool = True
+    recording_id: int | None = None  # the prompt in the clinic's own voice
 
 
 @dataclass
@@ -112,6 +115,8 @@ class TemplateDraft:
     intention_prompts: list[str] = field(default_factory=list)
     tracks: list[TrackRow] = field(default_factory=list)
     cues: list[CueRow] = field(default_factory=list)
+    #: How a cue without a recording sounds (models.templates.PromptFallback).
+    prompt_fallback: str = PromptFallback.GENERATED_VOICE
     integration_prompts: list[str] = field(default_factory=list)
 
 
@@ -180,7 +185,11 @@ def draft_from_version(template: SessionTemplate, version: TemplateVersion) -> T
             )
             for t in version.tracks
         ],
-        cues=[CueRow(format_duration(c.at_seconds), c.text, c.chime) for c in version.cues],
+        cues=[
+            CueRow(format_duration(c.at_seconds), c.text, c.chime, c.recording_id)
+            for c in version.cues
+        ],
+        prompt_fallback=version.prompt_fallback,
         integration_prompts=list(version.integration_prompts or []),
     )
 
@@ -310,6 +319,16 @@ def validate_draft(
                 "Move it earlier or lengthen the playlist.",
             )
         cue_seconds.append(seconds or 0)
+        if cue.recording_id is not None:
+            recording = audio_files.get(cue.recording_id)
+            if recording is None:
+                error(
+                    f"cues-{index}-recording_id", "Record the prompt again: that recording is gone."
+                )
+            elif recording.duration_seconds > MAX_PROMPT_SECONDS + 1:
+                error(f"cues-{index}-recording_id", "Keep a recorded prompt under a minute.")
+    if draft.prompt_fallback not in PromptFallback.__members__.values():
+        error("prompt_fallback", "Choose how prompts without a recording sound.")
 
     if errors:
         raise Invalid("Some fields need attention.", errors)
@@ -333,6 +352,7 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     version.reminder_kinds = list(draft.reminder_kinds)
     version.intention_prompts = list(draft.intention_prompts)
     version.integration_prompts = list(draft.integration_prompts)
+    version.prompt_fallback = draft.prompt_fallback
     version.checklist_items = [
         ChecklistItem(
             position=i,
@@ -360,7 +380,12 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
     ]
     version.cues = sorted(
         (
-            EyeMaskCue(at_seconds=valid.cue_seconds[i], text=c.text, chime=c.chime)
+            EyeMaskCue(
+                at_seconds=valid.cue_seconds[i],
+                text=c.text,
+                chime=c.chime,
+                recording_id=c.recording_id,
+            )
             for i, c in enumerate(draft.cues)
         ),
         key=lambda cue: cue.at_seconds,

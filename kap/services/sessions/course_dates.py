@@ -72,3 +72,27 @@ def parse_custom_times(text: str) -> list[tuple[date, time]]:
     if len(set(moments)) != len(moments):
         raise Invalid("A date is listed twice.", {"custom_dates": ["Remove the repeated date."]})
     return sorted(moments)
+
+
+def course_local_times(
+    pattern: str,
+    *,
+    start_date: date | None,
+    weekdays: Sequence[int],
+    clock: time | None,
+    custom_times: str,
+) -> list[tuple[date, time]]:
+    """The local (date, clock time) of every session a course would have, in order.
+
+    The one home of the rule: scheduling books these, and the course form previews them.
+    """
+    if pattern == CoursePattern.CUSTOM:
+        return parse_custom_times(custom_times)
+    if start_date is None or clock is None:
+        fields = {}
+        if start_date is None:
+            fields["start_date"] = ["Choose the first date."]
+        if clock is None:
+            fields["clock"] = ["Choose the time of day."]
+        raise Invalid("Choose when the course starts.", fields)
+    return [(day, clock) for day in pattern_dates(pattern, start_date, weekdays)]

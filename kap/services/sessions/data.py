@@ -8,6 +8,7 @@ from typing import Any
 
 from kap.extensions import db
 from kap.models import Clinic, TrackKind, TreatmentSession, User
+from kap.services.audio import prompt_track
 from kap.services.sessions import start_window
 from kap.services.sessions.playlist import playlist_length
 from kap.services.sessions.staff_calls import StaffCall, call_data, calls_of
@@ -32,9 +33,25 @@ def session_summary(session: TreatmentSession) -> dict[str, Any]:
     }
 
 
+def prompt_audio(
+    session: TreatmentSession, prompt_url: Callable[[int, str], str]
+) -> dict[str, Any] | None:
+    """Where the session's prompt track is and what it is (None when there are no cues)."""
+    plan = prompt_track.plan_for(session.template_version)
+    if plan is None:
+        return None
+    return {
+        "url": prompt_url(session.id, plan.key),
+        "key": plan.key,
+        "duration_seconds": plan.duration_seconds,
+        "type": prompt_track.CONTENT_TYPE,
+    }
+
+
 def session_detail(
     session: TreatmentSession,
     audio_url: Callable[[int], str],
+    prompt_url: Callable[[int, str], str],
     reader: User | None = None,
     calls: list[StaffCall] | None = None,
 ) -> dict[str, Any]:
@@ -45,6 +62,7 @@ def session_detail(
     session can say "phone the clinic" when a call cannot be sent offline.
     The intention is for the patient and their care team ("Your care team can read it"): a
     clinic admin as ``reader`` gets it empty: clinic admins do not read what patients write.
+    ``prompt_audio`` is the track that sounds the cues on the phone (services/audio).
     ``start_window`` and each item's ``tickable_from`` let the phone (offline too) keep Start
     session and early day-of items disabled; the server checks both again.
     """
@@ -92,6 +110,7 @@ def session_detail(
             {"at_seconds": cue.at_seconds, "text": cue.text, "chime": cue.chime}
             for cue in version.cues
         ],
+        "prompt_audio": prompt_audio(session, prompt_url),
         "downtime_minutes": version.downtime_minutes,
         "observation_minutes": version.observation_minutes,
         "integration_prompts": list(version.integration_prompts or []),

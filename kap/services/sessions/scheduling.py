@@ -30,10 +30,7 @@ from kap.services.sessions.booking_conflicts import (
     expected_minutes,
     room_key,
 )
-from kap.services.sessions.course_dates import (
-    parse_custom_times,
-    pattern_dates,
-)
+from kap.services.sessions.course_dates import course_local_times
 from kap.services.sessions.queries import (  # noqa: F401 - re-exported for existing imports
     ACTIVE_STATUSES,
     ON_RECORD,
@@ -114,17 +111,9 @@ def schedule_course(
     template = _schedulable_template(actor, template_id)
     timezone = actor.clinic.timezone
     custom = pattern == CoursePattern.CUSTOM
-    if custom:
-        local = parse_custom_times(custom_times)
-    else:
-        if start_date is None or clock is None:
-            fields = {}
-            if start_date is None:
-                fields["start_date"] = ["Choose the first date."]
-            if clock is None:
-                fields["clock"] = ["Choose the time of day."]
-            raise Invalid("Choose when the course starts.", fields)
-        local = [(day, clock) for day in pattern_dates(pattern, start_date, weekdays)]
+    local = course_local_times(
+        pattern, start_date=start_date, weekdays=weekdays, clock=clock, custom_times=custom_times
+    )
     moments = [local_to_utc(day, at, timezone) for day, at in local]
     _check_not_past(moments, now or utcnow(), "custom_dates" if custom else "start_date")
     version = template.current_version

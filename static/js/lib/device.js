@@ -150,6 +150,29 @@ export async function keepTrack(userId, sessionId, trackId, blob) {
   await core.store.put(userId, 'tracks', { key: trackKey(sessionId, trackId), session: Number(sessionId), blob });
 }
 
+// ---- The prompt track (interfaces: session JSON `prompt_audio`), kept like a track under
+// `${sessionId}:prompts`; its `key` changes with the cues, so a stale copy is never played.
+
+export const promptsKey = (sessionId) => `${sessionId}:prompts`;
+
+/** The stored prompt track if it is the one `info` describes (same key), else null. */
+export async function promptBlob(userId, sessionId, info) {
+  if (!info) return null;
+  const row = await core.store.get(userId, 'tracks', promptsKey(sessionId));
+  return row?.promptKey === info.key ? (row.blob ?? null) : null;
+}
+
+/** Keeps (or replaces) the prompt track, only for the session this phone is keeping. */
+export async function keepPrompts(userId, sessionId, info, blob) {
+  if (!(await storedSession(userId, sessionId))) return;
+  await core.store.put(userId, 'tracks', {
+    key: promptsKey(sessionId),
+    session: Number(sessionId),
+    promptKey: info.key,
+    blob,
+  });
+}
+
 // ---- The clinic's time zone: offline pages show times as the server's pages do.
 
 const ZONE_META = 'meta[name="kap-clinic-zone"]';

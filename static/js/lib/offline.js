@@ -2,7 +2,16 @@
 // session mode runs from start to journal with no signal. "Ready offline" is shown only when all
 // of it is stored and the service worker holds the app itself.
 
-import { core, keepTrack, storeCrisisContacts, storedSession, storeSessionData, trackBlob } from './device.js';
+import {
+  core,
+  keepPrompts,
+  keepTrack,
+  promptBlob,
+  storeCrisisContacts,
+  storedSession,
+  storeSessionData,
+  trackBlob,
+} from './device.js';
 
 export const READY_LABEL = 'Ready offline';
 const SW_WAIT_MS = 15000;
@@ -20,6 +29,16 @@ async function getJson(url) {
 
 /** The tracks the phone must hold: none once the music is over (integration needs only text). */
 const neededTracks = (data) => (['integration', 'complete'].includes(data.status) ? [] : (data.playlist ?? []));
+
+/** The prompt track the phone must hold (null: none, or the music is over). */
+const neededPrompts = (data) =>
+  ['integration', 'complete'].includes(data.status) ? null : (data.prompt_audio ?? null);
+
+async function downloadPrompts(info) {
+  const response = await fetch(info.url, { credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`The spoken prompts could not be downloaded (${response.status}).`);
+  return response.blob();
+}
 
 /** Drops everything stored for sessions other than `keepId` (only the next one stays). */
 async function keepOnly(userId, keepId) {
@@ -72,6 +91,12 @@ export async function prepareSession(userId, sessionId, { onProgress = () => {} 
     stored += 1;
     onProgress({ stored, total: playlist.length });
   }
+  // The prompts are part of "ready": without them a session offline would have no spoken prompts.
+  const prompts = neededPrompts(data);
+  if (prompts && !(await promptBlob(userId, data.id, prompts))) {
+    onProgress({ stored, total: playlist.length, prompts: true });
+    await keepPrompts(userId, data.id, prompts, await downloadPrompts(prompts));
+  }
   await storeCrisisContacts(userId).catch(() => {}); // best effort: the offline page has defaults
   await shellReady();
   const record = await storedSession(userId, data.id);
@@ -87,7 +112,9 @@ export async function readiness(userId, sessionId) {
   const playlist = neededTracks(record.data);
   let stored = 0;
   for (const track of playlist) if (await trackBlob(userId, sessionId, track.id).catch(() => null)) stored += 1;
-  return { ready: record.ready && stored === playlist.length, stored, total: playlist.length };
+  const prompts = neededPrompts(record.data);
+  const promptsStored = !prompts || Boolean(await promptBlob(userId, sessionId, prompts).catch(() => null));
+  return { ready: record.ready && stored === playlist.length && promptsStored, stored, total: playlist.length };
 }
 
 /**
@@ -106,8 +133,10 @@ export function showReadiness(element, userId, sessionId) {
     set('pending', 'Getting this session ready for offline use…');
     try {
       await prepareSession(userId, sessionId, {
-        onProgress: ({ stored, total }) =>
-          total && set('pending', `Getting this session ready for offline use… (music ${stored} of ${total})`),
+        onProgress: ({ stored, total, prompts }) =>
+          prompts
+            ? set('pending', 'Getting this session ready for offline use… (spoken prompts)')
+            : total && set('pending', `Getting this session ready for offline use… (music ${stored} of ${total})`),
       });
       set('ready', READY_LABEL);
     } catch (error) {

@@ -16,3 +16,28 @@ if (user) {
     showReadiness(line, user, next);
   }
 }
+
+// A first visit: the welcome shows until "Got it", remembered on this phone (there is no field
+// for it on the account; signing out clears it, and the server stops offering it once the
+// patient has written or finished a session).
+const welcome = document.querySelector('[data-welcome]');
+const seenKey = user ? `kap:welcome-seen:${user}` : null;
+const seen = () => {
+  try {
+    return localStorage.getItem(seenKey) === '1';
+  } catch {
+    return false;
+  }
+};
+if (welcome && seenKey && !seen()) {
+  welcome.hidden = false;
+  welcome.querySelector('[data-welcome-dismiss]').addEventListener('click', () => {
+    try {
+      localStorage.setItem(seenKey, '1');
+    } catch {
+      /* shown again next visit: harmless */
+    }
+    welcome.hidden = true;
+    document.getElementById('main')?.focus();
+  });
+}

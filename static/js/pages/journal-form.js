@@ -4,7 +4,8 @@
 // and the outbox record, so however often it is sent, the server keeps one entry. Once the
 // server has it, the journal opens at the entry; until then the page says where it is.
 
-import { clinicZone, core, currentUser, inZone, isShell, storedSessions } from '../lib/device.js';
+import { localLabel } from '../lib/dates.js';
+import { clinicZone, core, currentUser, drafts, isShell, storedSessions } from '../lib/device.js';
 import { bindDraft } from '../lib/drafts.js';
 import * as outbox from '../lib/outbox.js';
 
@@ -45,7 +46,8 @@ function read() {
   clearErrors();
   const f = form.elements;
   const body = f.body.value.replace(/\r\n/g, '\n');
-  const mood = f.mood.value.trim();
+  // The slider always has a value; it counts only once "Note my mood" is ticked.
+  const mood = f.mood_given && !f.mood_given.checked ? '' : f.mood.value.trim();
   let ok = true;
   if (!body.trim()) {
     showError('body', 'Write something before saving.');
@@ -74,21 +76,114 @@ function read() {
   };
 }
 
+/** A session an entry can be about has begun (the server's list offers past sessions only). */
+const begun = (data) =>
+  data.status !== 'cancelled' && (data.status !== 'scheduled' || new Date(data.scheduled_at) <= new Date());
+
 /** Offline, the only session to choose is the one stored on the phone. */
 async function fillSessionChoices() {
   const select = form.elements.namedItem('session_id');
   const wanted = new URLSearchParams(location.search).get('session_id') ?? '';
   const zone = await clinicZone(user);
   for (const { data } of await storedSessions(user).catch(() => [])) {
+    if (!begun(data)) continue;
     const option = document.createElement('option');
     option.value = String(data.id);
-    const when = new Date(data.scheduled_at);
-    const day = inZone({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }, zone);
-    option.textContent = `${when.toLocaleDateString(undefined, day)} · ${data.template_name}`;
+    option.dataset.prompts = JSON.stringify(data.integration_prompts ?? []);
+    option.textContent = `${localLabel(data.scheduled_at, 'date', zone)} · ${data.template_name}`;
     select.append(option);
   }
   select.value = wanted;
   if (select.value !== wanted) select.value = '';
+}
+
+/** The mood slider's number and the "Note my mood" tick follow each other. */
+function bindMood() {
+  const f = form.elements;
+  if (!f.mood_given) return () => {};
+  const output = form.querySelector('[data-mood-value]');
+  const off = form.querySelector('[data-mood-off]');
+  const show = () => {
+    output.textContent = f.mood.value;
+    off.hidden = f.mood_given.checked;
+  };
+  f.mood.addEventListener('input', () => {
+    f.mood_given.checked = true;
+    show();
+  });
+  f.mood_given.addEventListener('change', show);
+  return show;
+}
+
+/** The clinic's integration questions of the session the entry is about, above the text. */
+function bindPrompts() {
+  const select = form.elements.namedItem('session_id');
+  const card = form.querySelector('[data-entry-prompts]');
+  const list = form.querySelector('[data-entry-prompt-list]');
+  const body = form.elements.namedItem('body');
+  if (!select || !card) return () => {};
+  const show = () => {
+    let prompts = [];
+    try {
+      prompts = JSON.parse(select.selectedOptions[0]?.dataset.prompts ?? '[]');
+    } catch {
+      prompts = [];
+    }
+    list.replaceChildren(
+      ...prompts.map((text) => {
+        const item = document.createElement('li');
+        item.dir = 'auto';
+        item.textContent = text;
+        return item;
+      }),
+    );
+    card.hidden = prompts.length === 0;
+    const described = (body.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && id !== list.id);
+    if (prompts.length) described.push(list.id);
+    body.setAttribute('aria-describedby', described.join(' '));
+  };
+  select.addEventListener('change', show);
+  return show;
+}
+
+/**
+ * Unsaved writing from an earlier new entry (one that never reached the outbox) is offered,
+ * not poured into this one: a new entry starts empty, and the older text stays in its own
+ * draft until the patient restores or discards it.
+ */
+async function offerOlderDraft(key, waiting, refresh) {
+  const older = (await drafts.all(user).catch(() => []))
+    .filter((d) => d.key !== key && String(d.key).startsWith('journal-new'))
+    .sort((a, b) => String(b.savedAt).localeCompare(String(a.savedAt)));
+  const offer = document.querySelector('[data-draft-offer]');
+  for (const stale of older.filter((d) => waiting.has(d.fields?.body) || !d.fields?.body?.trim())) {
+    await drafts.delete(user, stale.key).catch(() => {}); // its text is in the outbox already
+  }
+  const kept = older.find((d) => !waiting.has(d.fields?.body) && d.fields?.body?.trim());
+  if (!kept || !offer) return;
+  const text = kept.fields.body.trim();
+  offer.querySelector('[data-draft-offer-text]').textContent = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  offer.hidden = false;
+  offer.querySelector('[data-draft-restore]').addEventListener('click', async () => {
+    const f = form.elements;
+    for (const [name, value] of Object.entries(kept.fields)) {
+      const el = f.namedItem(name);
+      if (!el || name === 'client_id') continue; // this entry keeps its own client_id
+      if (el.type === 'checkbox') el.checked = Boolean(value);
+      else el.value = value;
+    }
+    form.dispatchEvent(new Event('change')); // saved as this entry's draft
+    await drafts.delete(user, kept.key).catch(() => {});
+    offer.hidden = true;
+    refresh();
+    say('Your unsaved draft is back.');
+    f.body.focus();
+  });
+  offer.querySelector('[data-draft-discard]').addEventListener('click', async () => {
+    await drafts.delete(user, kept.key).catch(() => {});
+    offer.hidden = true;
+    say('The old draft is deleted.');
+  });
 }
 
 function savedPanel(record, values) {
@@ -123,17 +218,27 @@ async function prepareForm() {
   // would answer with that entry and the draft's text would be lost. A draft whose text already
   // waits in the outbox is simply done.
   const waiting = new Set((await outbox.list().catch(() => [])).map((r) => r.body?.body));
-  const draft = bindDraft(form, entryId ? `journal-edit:${entryId}` : 'journal-new', {
-    fields: ['body', 'mood', 'shared', 'session_id'],
+  const showMood = bindMood();
+  const showPrompts = bindPrompts();
+  const refresh = () => {
+    showMood();
+    showPrompts();
+  };
+  const key = entryId ? `journal-edit:${entryId}` : `journal-new:${f.client_id.value}`;
+  const draft = bindDraft(form, key, {
+    fields: ['body', 'mood', 'mood_given', 'shared', 'session_id'],
     extra: () => (entryId ? { base_revision: f.base_revision.value } : {}),
     accept: (saved) => !waiting.has(saved.fields?.body),
     onRestore: (saved) => {
       if (saved.base_revision) f.base_revision.value = saved.base_revision; // edited from there
+      refresh();
       say('Your unsaved draft is back.');
     },
     onStatus: say,
   });
   await draft.ready;
+  refresh();
+  if (!entryId) await offerOlderDraft(key, waiting, refresh);
   return draft;
 }
 

@@ -2,7 +2,8 @@
 // offline). Each item says where it is; one the server refused stays until the patient decides,
 // with its text shown, so nothing is ever lost without them choosing it.
 
-import { clinicZone, core, currentUser, inZone } from '../lib/device.js';
+import { localLabel } from '../lib/dates.js';
+import { clinicZone, core, currentUser } from '../lib/device.js';
 import * as outbox from '../lib/outbox.js';
 
 const section = document.querySelector('[data-outbox-list]');
@@ -22,13 +23,7 @@ function el(tag, className, text) {
 
 const zone = await clinicZone(user); // as the entries the server listed above show their times
 
-function when(iso) {
-  const date = new Date(iso);
-  return date.toLocaleString(
-    undefined,
-    inZone({ weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' }, zone),
-  );
-}
+const when = (iso) => localLabel(iso, 'short', zone); // as the entries the server listed
 
 function action(text, onClick, extra = '') {
   const button = el('button', `button ${extra}`.trim(), text);

@@ -1,12 +1,12 @@
 // The offline pages (templates/pwa/*): filled in from this phone's device store, then handed to
 // the same scripts as the online pages (prepare.js, integration.js, journal-form.js).
 
+import { localLabel } from '../lib/dates.js';
 import {
   clinicLine,
   clinicZone,
   crisisContacts,
   currentUser,
-  inZone,
   sessionWithPending,
   storedSession,
   storedSessions,
@@ -21,21 +21,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const sessionId = Number(location.pathname.match(/\/sessions\/(\d+)/)?.[1]) || null;
 
 const zone = await clinicZone(user); // times as the clinic's pages show them, wherever the phone is
-const longDate = (iso) =>
-  new Date(iso).toLocaleString(
-    undefined,
-    inZone(
-      {
-        weekday: 'short',
-        day: 'numeric',
-        month: 'short',
-        year: 'numeric',
-        hour: '2-digit',
-        minute: '2-digit',
-      },
-      zone,
-    ),
-  );
+const longDate = (iso) => localLabel(iso, 'full', zone); // as the online page writes it
 
 function setTime(node, iso) {
   if (!node || !iso) return;
@@ -47,6 +33,7 @@ function list(node, texts) {
   node.replaceChildren(
     ...texts.map((text) => {
       const li = document.createElement('li');
+      li.dir = 'auto'; // the clinic's or the patient's words, in any script
       li.textContent = text;
       return li;
     }),
@@ -212,6 +199,41 @@ async function crisis() {
 for (const button of document.querySelectorAll('[data-offline-reload]')) {
   button.addEventListener('click', () => location.reload());
 }
+
+/**
+ * "No connection" is true only while it is: once the phone is online and the server answers,
+ * the banner says so (this page still shows what is on the phone until it is reloaded).
+ */
+async function watchConnection() {
+  const banner = $('[data-offline-banner]');
+  if (!banner) return;
+  const text = $('.offline-banner__text', banner);
+  const button = $('[data-offline-reload]', banner);
+  const offlineText = text.innerHTML;
+  const reachable = async () => {
+    try {
+      const response = await fetch('/healthz', { cache: 'no-store', credentials: 'omit' });
+      return response.ok;
+    } catch {
+      return false;
+    }
+  };
+  const check = async () => {
+    const back = navigator.onLine && (await reachable());
+    banner.dataset.state = back ? 'online' : 'offline';
+    if (back) {
+      text.textContent = 'Connected again. Reload to see everything from your clinic.';
+      button.textContent = 'Reload';
+    } else {
+      text.innerHTML = offlineText; // the page's own markup, not data
+      button.textContent = 'Try again';
+    }
+  };
+  addEventListener('online', check);
+  addEventListener('offline', check);
+  await check();
+}
+watchConnection();
 
 const pages = { home, prepare, integration, crisis };
 if (page === 'crisis') {

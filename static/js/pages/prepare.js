@@ -7,6 +7,7 @@ import { currentUser, isShell, storedSessions } from '../lib/device.js';
 import { bindDraft } from '../lib/drafts.js';
 import { readiness, showReadiness } from '../lib/offline.js';
 import * as outbox from '../lib/outbox.js';
+import { unlockSessionAudio } from '../lib/session/unlock.js';
 import { startGate } from '../lib/start-card.js';
 
 const form = document.querySelector('[data-checklist]');
@@ -168,11 +169,14 @@ function startButton() {
     event.preventDefault();
     const blocked = gate.reason();
     if (blocked) return say(blocked);
+    // Inside the tap, before the first await: the elements session mode will play are unlocked
+    // now, so the music starts with this one tap (iOS and WebKit allow no play() later otherwise).
+    unlockSessionAudio();
     const { ready } = await readiness(user, sessionId);
     if (!ready) {
       if (isShell()) return say('This session is not saved on this phone, so it cannot start without a connection.');
       await outbox.flushNow(); // ticks made a moment ago first: the server checks them
-      return HTMLFormElement.prototype.submit.call(startForm); // the server starts it
+      return startOnServer(); // the server starts it
     }
     start.dataset.starting = 'y';
     start.disabled = true;
@@ -194,8 +198,30 @@ function startButton() {
       return say(`The session could not start: ${refused?.error?.message ?? 'the server refused it.'}`);
     }
     // Synced: the server's page. Not yet: this phone's copy, straight from the cache.
-    location.assign(state === 'synced' ? modeUrl : `${modeUrl}?device=1`);
+    if (state === 'synced') enterSessionMode(modeUrl);
+    else enterSessionMode(`${modeUrl}?device=1`, { from: startForm.dataset.shellUrl });
   });
+
+  /** The form's own post, read here: on success the server's session mode opens in this page. */
+  async function startOnServer() {
+    start.dataset.starting = 'y';
+    start.disabled = true;
+    let response;
+    try {
+      response = await fetch(startForm.action, {
+        method: 'POST',
+        body: new FormData(startForm),
+        credentials: 'same-origin',
+      });
+    } catch {
+      return HTMLFormElement.prototype.submit.call(startForm);
+    }
+    const html = response.ok ? await response.text().catch(() => '') : '';
+    if (html.includes('id="session-data"')) return enterSessionMode(modeUrl, { html }); // started
+    // Refused: the server's answer says why (a flashed message on the preparation page).
+    if (response.redirected) return location.assign(response.url);
+    return HTMLFormElement.prototype.submit.call(startForm);
+  }
 
   function say(text) {
     let note = startForm.querySelector('[data-start-note]');
@@ -207,6 +233,66 @@ function startButton() {
       startForm.append(note);
     }
     note.textContent = text;
+  }
+}
+
+// ---- Session mode in this same document. A new document would have to be tapped again before
+// it may play; this one was tapped (Start session), and its audio elements are unlocked
+// (lib/session/unlock.js hands them to session-mode.js). A reload of the mode URL is an
+// ordinary page load again (with its "Tap to begin the music" fallback).
+
+/** Adds the page's stylesheets not yet here, resolving once they apply (or after a moment). */
+function adoptStylesheets(doc) {
+  const have = new Set([...document.querySelectorAll('link[rel="stylesheet"]')].map((l) => l.href));
+  const loads = [];
+  for (const link of doc.querySelectorAll('link[rel="stylesheet"]')) {
+    const href = new URL(link.getAttribute('href'), location.href).href;
+    if (have.has(href)) continue;
+    const added = document.createElement('link');
+    added.rel = 'stylesheet';
+    added.href = href;
+    loads.push(
+      new Promise((resolve) => {
+        added.addEventListener('load', resolve, { once: true });
+        added.addEventListener('error', resolve, { once: true }); // unstyled beats no session
+      }),
+    );
+    document.head.append(added);
+  }
+  return Promise.race([Promise.all(loads), new Promise((resolve) => setTimeout(resolve, 2000))]);
+}
+
+/**
+ * Swaps this page for session mode at `url` (its HTML fetched from `from`, default the URL
+ * itself, unless given) and runs session-mode.js here; any failure loads the page the plain way.
+ */
+async function enterSessionMode(url, { html, from = url } = {}) {
+  try {
+    if (html === undefined) {
+      const response = await fetch(from, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      if (!response.ok) throw new Error(`session mode answered ${response.status}`);
+      html = await response.text();
+    }
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const header = doc.querySelector('.site-header');
+    const main = doc.getElementById('main');
+    if (!header || !main || !doc.getElementById('sm')) throw new Error('not the session mode page');
+    // Scripts are run by import below; <noscript> parsed without scripting would show its text.
+    for (const el of doc.querySelectorAll('noscript, script:not([type="application/json"])')) el.remove();
+    await adoptStylesheets(doc);
+    document.title = doc.title;
+    for (const { name } of [...document.body.attributes]) document.body.removeAttribute(name);
+    for (const { name, value } of doc.body.attributes) document.body.setAttribute(name, value);
+    document.querySelector('.site-header')?.replaceWith(document.adoptNode(header));
+    document.getElementById('main').replaceWith(document.adoptNode(main));
+    history.pushState({ kapSessionMode: true }, '', url);
+    // Back leaves session mode for the preparation page: load it for real.
+    addEventListener('popstate', () => location.reload(), { once: true });
+    await import('./session-mode.js');
+    document.getElementById('main')?.focus({ preventScroll: true });
+  } catch (error) {
+    console.warn('Opening session mode as a new page.', error);
+    location.assign(url);
   }
 }
 

@@ -48,6 +48,15 @@ function button(text, onClick) {
   return b;
 }
 
+/**
+ * "Ready to use offline" is for patients (clinicians' pages are never kept offline), and not on
+ * a page with a session's own readiness line: the app shell being ready says nothing about
+ * the session's music, and the two must never disagree.
+ */
+function mayAnnounceReady() {
+  return (Boolean(patient) || shell) && !document.querySelector('[data-offline-ready], .offline-ready');
+}
+
 // ---- Service worker: install, "Ready to use offline", "Update available — reload".
 function offerUpdate(worker) {
   say(
@@ -75,13 +84,15 @@ async function registerWorker() {
     return;
   }
   if (registration.waiting && container.controller) offerUpdate(registration.waiting);
-  registration.addEventListener('updatefound', () => {
-    const worker = registration.installing;
+  const watch = (worker) =>
     worker?.addEventListener('statechange', () => {
       if (worker.state === 'installed' && container.controller && !firstInstall) offerUpdate(worker);
-      if (worker.state === 'activated' && firstInstall) say('ready', 'Ready to use offline', null, 6000);
+      if (worker.state === 'activated' && firstInstall && mayAnnounceReady()) {
+        say('ready', 'Ready to use offline', null, 6000);
+      }
     });
-  });
+  registration.addEventListener('updatefound', () => watch(registration.installing));
+  if (firstInstall) watch(registration.installing); // installing since an earlier page
   // An installed app is rarely navigated: look for a new version when it comes back to the front.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') registration.update().catch(() => {});

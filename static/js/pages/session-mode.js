@@ -16,6 +16,7 @@ import {
   core,
   currentUser,
   keepTrack,
+  promptBlob,
   sessionWithPending,
   storedSession,
   storeSessionData,
@@ -25,8 +26,10 @@ import * as outbox from '../lib/outbox.js';
 import { quietly, SessionClock } from '../lib/session/clock.js';
 import { announceCue, CueRunner, prepareChime, primeSpeech, releaseChime } from '../lib/session/cues.js';
 import { SessionPlayer, silentClip } from '../lib/session/player.js';
+import { duckGain, PromptTrack } from '../lib/session/prompts.js';
 import { startStaffCall } from '../lib/session/staff-call.js';
 import { downtimeRemaining, phaseAt, playlistLength, positionAt } from '../lib/session/timeline.js';
+import { takeSessionAudio } from '../lib/session/unlock.js';
 
 const TICK_MS = 250; // cues must land within 1 s of their time
 const RANK = { session: 0, downtime: 1, integration: 2 };
@@ -54,8 +57,20 @@ const ui = {
   yes: $('sm-call-yes'),
   no: $('sm-call-no'),
   staff: $('sm-staff-status'),
+  note: $('sm-note'),
+  intention: $('sm-intention'),
+  intentionText: $('sm-intention-text'),
+  elapsed: $('sm-elapsed'),
+  remaining: $('sm-remaining'),
+  stop: $('sm-stop'),
+  stopPanel: $('sm-stop-panel'),
+  stopCall: $('sm-stop-call'),
+  stopResume: $('sm-stop-resume'),
 };
 const user = currentUser();
+// Audio elements unlocked by the Start session tap on the preparation page, when session mode was
+// loaded into that same document: the music starts at once, with no second tap.
+const handed = takeSessionAudio();
 /** One direct try, where there is no device store for the outbox (storage blocked). */
 const postNow = (url, body) => import('../lib/api.js').then(({ api }) => api.post(url, body));
 /** After start-up, once the page is idle (Safari has no requestIdleCallback). */
@@ -101,9 +116,11 @@ let known = data.status in RANK ? data.status : 'session'; // the last phase rec
 const serverDowntimeEnd = (Date.parse(data.downtime_started_at) || Date.now()) + downtimeMs;
 let shown = null;
 let player = null;
+let prompts = null; // the prompt track's player, when the session has one
 let started = false; // player.start() has run: never twice from this page's own code
 let trackIndex = -1;
 let countdownText = '';
+let timeText = '';
 let lateCue = null; // a prompt that fired while the music was still loading
 let lastTick = 0;
 let timer = null;
@@ -166,13 +183,49 @@ function keepAwake(on) {
 }
 
 function gesture() {
+  if (prompts?.active) return; // the prompt track carries chime and voice: nothing else to unlock
   // iOS: unlock the chime's <audio> and speech inside the tap, before any await.
-  prepareChime().catch(() => {});
+  prepareChime({ audio: handed?.chime }).catch(() => {});
   primeSpeech();
 }
 
+/** Puts a session element in the page (no controls: never shown), so it can be found and inspected. */
+function attach(audio, role) {
+  audio.dataset.kapAudio = role;
+  ui.root.append(audio);
+}
+
+/** The prompt track on its own element, kept on the clock like the music (lib/session/prompts.js). */
+function makePrompts() {
+  const info = data.prompt_audio;
+  if (!info?.url) return null;
+  const track = new PromptTrack({
+    element: handed?.prompt ?? document.createElement('audio'),
+    clock,
+    info,
+    ...(user && { loadBlob: () => promptBlob(user, data.id, info) }),
+  });
+  track.addEventListener('playing', () => {
+    setAudio('playing');
+    ui.begin.hidden = true;
+    player?.applyMetadata(); // iOS drops the lock screen's metadata when an element starts
+  });
+  track.addEventListener('blocked', () => blocked());
+  track.addEventListener('error', () => {
+    // Quietly: the words stay on screen and the phone's own chime and voice take over.
+    ui.note.textContent = 'Spoken prompts could not play here; this phone reads them instead.';
+    ui.note.hidden = false;
+    prepareChime({ audio: handed?.chime }).catch(() => {});
+  });
+  track.load().catch(() => {});
+  attach(track.element, 'prompts');
+  return track;
+}
+
 function makePlayer() {
-  const audios = [0, 1].map(() => document.createElement('audio'));
+  const audios = handed?.music ?? [0, 1].map(() => document.createElement('audio'));
+  prompts = makePrompts();
+  for (const audio of audios) attach(audio, 'music');
   const volume = Number(quietly(() => sessionStorage.getItem(VOLUME_KEY)) ?? ui.volume.value);
   ui.volume.value = String(Number.isFinite(volume) ? volume : 80);
   player = new SessionPlayer({
@@ -180,6 +233,8 @@ function makePlayer() {
     clock,
     audioElements: audios,
     volume: ui.volume.value / 100,
+    // The music is lowered under each spoken prompt of the track (where volume is writable).
+    duck: (elapsed) => (prompts?.active ? duckGain(elapsed, data.cues) : 1),
     // Stored audio first, so the session runs without signal; a rendered soundscape is kept.
     ...(user && {
       loadBlob: (track) => trackBlob(user, data.id, track.id),
@@ -206,6 +261,8 @@ function makePlayer() {
     }
   });
   player.addEventListener('statechange', ({ detail }) => {
+    prompts?.sync(); // paused and resumed with the clock
+    if (!detail.paused && ui.root.dataset.stop === 'y') stopping(false); // resumed from the lock screen
     ui.pause.textContent = detail.paused ? 'Resume' : 'Pause';
     if (detail.paused) {
       keepAwake(false);
@@ -214,10 +271,16 @@ function makePlayer() {
   });
 }
 
+/** Starts (or resumes) the music and the prompt track together, with the clock. */
+function startAudio() {
+  player.start();
+  prompts?.start();
+}
+
 /** From a tap: starts (or resumes) the music, unlocking audio and speech first. */
 function play() {
   started = true;
-  player.start();
+  startAudio();
   gesture();
   ui.begin.hidden = true;
 }
@@ -239,7 +302,7 @@ function tryAutoplay() {
   const allowed = () => {
     if (started || !player || clock.isPaused) return;
     started = true;
-    player.start();
+    startAudio();
   };
   Promise.resolve(probe.play()) // old Safari returns undefined
     .then(allowed, (error) => (error?.name === 'NotAllowedError' ? started || blocked() : allowed()))
@@ -249,6 +312,9 @@ function tryAutoplay() {
 function stopMusic() {
   player?.destroy(); // the last track has already faded out with the playlist's end
   player = null;
+  prompts?.destroy();
+  prompts = null;
+  for (const audio of ui.root.querySelectorAll('audio[data-kap-audio]')) audio.remove();
   keepAwake(false);
   releaseChime();
   quietly(() => speechSynthesis.cancel());
@@ -267,12 +333,40 @@ ui.volume.addEventListener('input', () => {
   quietly(() => sessionStorage.setItem(VOLUME_KEY, ui.volume.value));
 });
 
+// ---- "I need to stop": pauses the music and the clock and offers help. It never ends the
+// session (that is the clinician's decision with the patient); Resume goes on where it paused.
+function stopping(on) {
+  ui.stopPanel.hidden = !on;
+  ui.root.dataset.stop = on ? 'y' : '';
+  $('view-session').hidden = on || shown !== 'session';
+  ui.music.hidden = on || shown !== 'session';
+  ui.stop.hidden = on || shown !== 'session';
+  if (on) ui.stopPanel.focus();
+}
+
+ui.stop.addEventListener('click', () => {
+  if (player && !clock.isPaused) player.pause();
+  else if (!player) clock.pause();
+  stopping(true);
+  tick();
+});
+ui.stopResume.addEventListener('click', () => {
+  stopping(false);
+  if (player) play();
+  else clock.resume();
+  tick();
+  ui.pause.focus();
+});
+ui.stopCall.addEventListener('click', () => ui.yes.click()); // the Call staff flow, confirmed by this tap
+
 // ---- Prompts.
 function showCue(cue) {
+  ui.intention.open = false; // the intention was read at the start; the prompts speak now
   ui.prompt.textContent = cue.text;
   ui.prompt.classList.remove('is-new');
   void ui.prompt.offsetWidth; // restart the gentle fade-in
   ui.prompt.classList.add('is-new');
+  if (prompts?.active) return; // the prompt track sounds it, inside the media already playing
   const audio = ui.root.dataset.audio;
   if (audio === 'pending' || audio === 'blocked') lateCue = { cue, at: Date.now() };
   else announceCue(cue).catch(() => {}); // also when a track failed: the voice still guides
@@ -285,14 +379,23 @@ function enter(phase, w) {
   ui.root.dataset.phase = phase;
   for (const name of Object.keys(RANK)) $(`view-${name}`).hidden = name !== phase;
   ui.music.hidden = phase !== 'session';
+  ui.stop.hidden = phase !== 'session';
+  if (phase !== 'session') stopping(false);
   if (phase === 'session') {
     const passed = (data.cues ?? []).filter((cue) => cue.at_seconds <= w.elapsed).pop();
     ui.prompt.textContent = passed?.text ?? ''; // the last prompt, shown again after a reload
+    ui.intentionText.textContent = data.intention ?? '';
+    ui.intention.hidden = !data.intention;
+    ui.intention.open = !passed;
     makePlayer();
     ui.pause.textContent = clock.isPaused ? 'Resume' : 'Pause';
     // Load or render the music once the first screen is up (autoplay or a tap may start it sooner).
     whenIdle(() => player?.prepare().catch(() => {}));
-    if (!clock.isPaused) tryAutoplay();
+    if (clock.isPaused) {
+      /* Resume is the tap that starts it */
+    } else if (handed)
+      play(); // unlocked by the Start session tap in this document: start now
+    else tryAutoplay();
   } else {
     ui.prompt.textContent = '';
     stopMusic();
@@ -303,7 +406,13 @@ function enter(phase, w) {
 function render(w, now) {
   if (w.phase !== shown) enter(w.phase, w);
   if (w.phase === 'session') {
-    ui.progress.value = Math.round((1000 * Math.min(w.elapsed, musicEnd)) / (musicEnd || 1));
+    const played = Math.min(Math.max(0, w.elapsed), musicEnd);
+    ui.progress.value = Math.round((1000 * played) / (musicEnd || 1));
+    const times = [clockText(Math.floor(played)), clockText(Math.ceil(musicEnd - played))];
+    if (times.join() !== timeText) {
+      timeText = times.join();
+      [ui.elapsed.textContent, ui.remaining.textContent] = times;
+    }
     const pos = positionAt(w.elapsed, playlist, data.crossfade_seconds);
     const index = pos ? (pos.fadingTo ?? pos.index) : playlist.length - 1;
     if (index !== trackIndex && playlist[index]) {

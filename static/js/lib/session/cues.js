@@ -1,7 +1,10 @@
 // Eye-mask prompts: fires each cue once as the session clock passes it, with a chime and calm speech.
 
 import { defaultStorage, quietly } from './clock.js';
-import { unlockAudio } from './player.js';
+import { primeSpeech, unlockAudio } from './unlock.js';
+
+export { primeSpeech };
+
 import { cuesBetween } from './timeline.js';
 
 /** Cues older than this at start-up are skipped: a reload must not replay a burst of prompts. */
@@ -106,21 +109,6 @@ export function speak(
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Call from the "Start session" tap: asks the browser to load its voices (Chrome lists them
- * asynchronously) and speaks an empty utterance, which iOS requires inside a gesture.
- */
-export function primeSpeech(synth = globalThis.speechSynthesis) {
-  try {
-    synth.getVoices();
-    const hush = new SpeechSynthesisUtterance('');
-    hush.volume = 0;
-    synth.speak(hush);
-  } catch {
-    /* speech unsupported */
   }
 }
 

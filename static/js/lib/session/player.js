@@ -6,13 +6,19 @@
 // tick, never counted, so pauses, reloads and throttled timers cannot put music and cues apart.
 
 import { fadeGain, positionAt, trackStarts } from './timeline.js';
-import { encodeWav } from './wav.js';
+import { silentClip, unlockAudio } from './unlock.js';
+
+export { silentClip, unlockAudio };
 
 const TICK_MS = 100;
 const RESYNC_SECONDS = 2; // drift allowed before seeking: a seek is audible, small drift is not
 const RESUME_FADE_MS = 1500;
-const MEDIA_EVENTS = ['timeupdate', 'ended', 'error'];
-let silentUrl = null;
+const MEDIA_EVENTS = ['timeupdate', 'ended', 'error', 'playing'];
+/** The lock screen's picture: the app's icons, the size the platform prefers picked from them. */
+export const ARTWORK = [
+  { src: '/static/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+  { src: '/static/icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+];
 
 function pauseIfPlaying(el) {
   if (!el.paused) el.pause();
@@ -21,28 +27,6 @@ function pauseIfPlaying(el) {
 // The synthesiser loads on first use: a session page that never reaches a soundscape, or has not
 // started yet, does not parse it. (A service worker must precache it for offline sessions.)
 const renderLazily = async (...args) => (await import('./soundscape.js')).renderSoundscape(...args);
-
-/**
- * A 20 ms silent WAV clip's blob URL, made once and never revoked: an element may still be
- * loading it (play() is refused at once without a tap, the fetch goes on), and revoking it then
- * fails that load with an error in the console.
- */
-export function silentClip() {
-  silentUrl ??= URL.createObjectURL(encodeWav([new Float32Array(441)], 22050));
-  return silentUrl;
-}
-
-/**
- * Plays a silent clip on `audio` so that later play() calls from script are allowed: iOS
- * requires one play inside a user gesture, so call this in the tap handler before any await.
- * @param {HTMLAudioElement} audio
- */
-export function unlockAudio(audio) {
-  if (!audio || audio.dataset.kapUnlocked) return;
-  audio.dataset.kapUnlocked = '1';
-  if (!audio.getAttribute('src')) audio.src = silentClip();
-  audio.play()?.catch(() => {}); // AbortError once the real source replaces it
-}
 
 /**
  * Whether writing HTMLMediaElement.volume works. iOS ignores it (the hardware buttons own the
@@ -92,6 +76,8 @@ export class SessionPlayer extends EventTarget {
    * @param {(track) => Promise<Blob|null>} [o.loadBlob]  a cached copy of a track, tried first
    * @param {(track, blob: Blob) => unknown} [o.store]  receives each generated soundscape blob
    * @param {number} [o.volume]  master volume 0–1
+   * @param {(elapsed: number) => number} [o.duck]  a gain factor 0–1 at a session time (the
+   *   music lowered under a spoken prompt); applied only where volume is writable
    * @param {Function} [o.renderSoundscape]  @param {MediaSession} [o.mediaSession]  for tests
    */
   constructor({ data, clock, audioElements, volume = 1, ...opts }) {
@@ -216,6 +202,8 @@ export class SessionPlayer extends EventTarget {
     const slot = this.#slots.find((s) => s.el === event.target);
     if (event.type === 'error') {
       if (slot?.url && !this.#failed.has(slot.index)) this.#fail(slot.index, slot.el.error);
+    } else if (event.type === 'playing') {
+      this.applyMetadata(); // iOS drops the lock screen's metadata when an element (re)starts
     } else if (Date.now() - this.#lastSync >= TICK_MS * 0.9) {
       this.#sync(); // media events still fire with the screen locked, when timers may not
     }
@@ -281,6 +269,7 @@ export class SessionPlayer extends EventTarget {
     const sounding = new Map([[pos.index, pos.offset]]);
     if (pos.fadingTo !== null) sounding.set(pos.fadingTo, elapsed - this.#starts[pos.fadingTo]);
     const resumeFade = Math.min(1, (Date.now() - this.#resumedAt) / RESUME_FADE_MS);
+    const duck = this.#opts.duck ? Math.min(1, Math.max(0, this.#opts.duck(elapsed))) : 1;
     this.#slots.forEach((slot, parity) => {
       // Each element serves the sounding track of its parity; an idle one buffers the next.
       const index = [...sounding.keys()].find((i) => i % 2 === parity) ?? current + 1;
@@ -296,7 +285,7 @@ export class SessionPlayer extends EventTarget {
         return;
       }
       const offset = sounding.get(index);
-      this.#drive(slot, offset, this.#volume * resumeFade * fadeGain(index, offset, this.#playlist, crossfade));
+      this.#drive(slot, offset, this.#volume * resumeFade * duck * fadeGain(index, offset, this.#playlist, crossfade));
     });
   }
 
@@ -350,11 +339,29 @@ export class SessionPlayer extends EventTarget {
   #announce(index) {
     this.#current = index;
     const track = this.#playlist[index];
-    const { mediaSession, album } = this.#opts;
-    if (mediaSession && globalThis.MediaMetadata) {
-      mediaSession.metadata = new MediaMetadata({ title: track.title, artist: 'KAP Companion', album });
-    }
+    this.applyMetadata();
     this.#emit('trackchange', { index, track });
+  }
+
+  /**
+   * Sets the lock screen's Media Session metadata for the current track: its title, the app as
+   * artist, the session's template as album, the app icons as artwork. Re-applied on every
+   * `playing` event (of the music or the prompt element), because iOS forgets it.
+   */
+  applyMetadata() {
+    const { mediaSession, album } = this.#opts;
+    const track = this.#playlist[this.#current] ?? this.#playlist[0];
+    if (!mediaSession || !globalThis.MediaMetadata || !track || this.#destroyed) return;
+    try {
+      mediaSession.metadata = new MediaMetadata({
+        title: track.title,
+        artist: 'KAP Companion',
+        album,
+        artwork: ARTWORK,
+      });
+    } catch {
+      /* a platform without artwork support still shows the rest on the next call */
+    }
   }
 
   #finish() {

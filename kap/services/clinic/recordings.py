@@ -1,0 +1,83 @@
+"""Prompts recorded in the clinic's own voice (the template editor's Record or upload).
+
+A browser's MediaRecorder makes WebM/Opus (Chromium), MP4/AAC (Safari) or Ogg; an upload may be
+WAV, MP3 or M4A. Whatever arrives is decoded by its content (PyAV), checked for length and for
+sound at all, and kept as a short mono WAV in the clinic's audio library, so the prompt track
+can mix it exactly and any browser can play it back in the editor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from typing import BinaryIO
+
+import numpy as np
+
+from kap.extensions import db
+from kap.models import AudioFile, User
+from kap.services import audit
+from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
+from kap.services.audio.samples import SAMPLE_RATE, decode, encode_wav, rms
+from kap.services.clinic.audio import media_dir, megabytes
+from kap.services.errors import Invalid, TooLarge
+from kap.services.unit_of_work import use_case
+
+MAX_RECORDING_BYTES = 5 * 1024 * 1024
+#: Quieter than this throughout is a microphone that recorded nothing (about -50 dBFS).
+SILENT_RMS = 0.003
+#: Louder than this is sound worth keeping; the silence before and after it is cut.
+SPEECH_THRESHOLD = 0.02
+#: Kept around the speech when the silence before and after it is cut.
+EDGE_SECONDS = 0.15
+
+
+def _read_limited(stream: BinaryIO) -> bytes:
+    data = stream.read(MAX_RECORDING_BYTES + 1)
+    if len(data) > MAX_RECORDING_BYTES:
+        raise TooLarge(
+            f"That recording is larger than {megabytes(MAX_RECORDING_BYTES)}.",
+            {"audio": [f"Up to {megabytes(MAX_RECORDING_BYTES)} per prompt."]},
+        )
+    if not data:
+        raise Invalid("That recording is empty.", {"audio": ["The recording is empty."]})
+    return data
+
+
+@use_case
+def store_recording(actor: User, stream: BinaryIO) -> AudioFile:
+    """Check and keep a recorded prompt for the actor's clinic."""
+    samples = decode(io.BytesIO(_read_limited(stream)), MAX_PROMPT_SECONDS)
+    loud = np.flatnonzero(np.abs(samples) > SPEECH_THRESHOLD)
+    if rms(samples) < SILENT_RMS or loud.size == 0:
+        raise Invalid(
+            "We could not hear anything in that recording. Check the microphone and try again.",
+            {"audio": ["The recording is silent."]},
+        )
+    edge = round(EDGE_SECONDS * SAMPLE_RATE)
+    kept = samples[max(0, int(loud[0]) - edge) : int(loud[-1]) + 1 + edge]
+    storage_name = f"{secrets.token_hex(16)}.wav"
+    target = media_dir() / storage_name
+    encode_wav(kept, target)
+    content = target.read_bytes()
+    audio = AudioFile(
+        clinic_id=actor.clinic_id,
+        original_name="Recorded prompt",
+        content_type="audio/wav",
+        size_bytes=len(content),
+        duration_seconds=round(kept.size / SAMPLE_RATE, 2),
+        storage_name=storage_name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by_id=actor.id,
+    )
+    db.session.add(audio)
+    db.session.flush()
+    audit.record(
+        "audio.upload",
+        actor=actor,
+        subject_type="audio_file",
+        subject_id=audio.id,
+        detail=f"format=wav; kind=prompt recording; seconds={round(audio.duration_seconds)}",
+    )
+    return audio
