@@ -8,11 +8,12 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-python test-js lint format clean help bench-data serve bench
+.PHONY: run test test-python test-js test-webkit lint format clean help bench-data serve bench
 
 help:
 	@echo "make run   - set up and serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make test  - set up and run every test (lint included)"
+	@echo "make test-webkit - the WebKit lane (Safari's engine: webkit2gtk-driver, xvfb, pulseaudio)"
 	@echo "make lint  - ruff format check and lint, mypy (strict), then Biome on the JavaScript (needs Node)"
 	@echo "make bench-data - write the benchmark data set into KAP_DATABASE_URL"
 	@echo "make serve - the production profile (gunicorn; PostgreSQL, Redis, keys from KAP_*);"
@@ -57,7 +58,7 @@ format: $(VENV)/.dev node_modules/.installed
 	$(BIN)/ruff check --fix .
 	$(BIOME) check --write .
 
-test: $(VENV)/.dev lint test-js test-python
+test: $(VENV)/.dev lint test-js test-python test-webkit
 
 # Tests run in parallel, one worker per core (pytest-xdist); a module's tests stay on one
 # worker, so its live server and browser start once. TEST_WORKERS=0 runs them in-process.
@@ -66,8 +67,19 @@ test: $(VENV)/.dev lint test-js test-python
 # operation per test would silently not run. (Exit status 5: PYTEST_ARGS selected no fuzz test.)
 TEST_WORKERS ?= auto
 test-python: $(VENV)/.dev
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not fuzz" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m "not fuzz" --ignore=tests/webkit $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m fuzz $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# Safari's engine: WebKitGTK through WebKitWebDriver on an Xvfb display the tests start, with a
+# PulseAudio null sink when pulseaudio is installed (tests/webkit/conftest.py). One process: a
+# WebKit window and a live server per module. Without the driver or Xvfb: a visible SKIPPED,
+# unless KAP_REQUIRE_WEBKIT=1 (.ci/run), when it fails.
+test-webkit: $(VENV)/.dev
+	@if [ -x /usr/bin/WebKitWebDriver ] && command -v Xvfb >/dev/null; then \
+		$(BIN)/python -m pytest -p no:xdist tests/webkit $(WEBKIT_ARGS); \
+	elif [ "$$KAP_REQUIRE_WEBKIT" = 1 ]; then \
+		echo "KAP_REQUIRE_WEBKIT=1 but WebKitWebDriver or Xvfb is missing (apt-get install webkit2gtk-driver xvfb)" >&2; exit 1; \
+	else echo "SKIPPED tests/webkit: WebKitWebDriver or Xvfb not found (apt-get install webkit2gtk-driver xvfb pulseaudio)"; fi
 
 # The session-mode engine's pure parts, on node's built-in runner (no npm packages).
 test-js:

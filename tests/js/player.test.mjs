@@ -259,11 +259,16 @@ test('autoplay refusal is reported once and retried only after start()', async (
   assert.equal(ctx.a.paused, false);
 });
 
-test('a track that fails to load is reported once and skipped', async () => {
+test('a track that fails is loaded again once, then reported once and skipped', async () => {
   const ctx = setup();
   ctx.player.start();
   ctx.clock.t = 61;
   await advance(ctx, 0.2);
+  const firstPlays = ctx.b.plays;
+  ctx.b.dispatchEvent(new Event('error'));
+  await advance(ctx, 1);
+  assert.equal(ctx.events.filter(([t]) => t === 'error').length, 0, 'the first failure is retried');
+  assert.ok(ctx.b.plays > firstPlays, 'and the track plays again');
   ctx.b.dispatchEvent(new Event('error'));
   await advance(ctx, 1);
   const errors = ctx.events.filter(([t]) => t === 'error');

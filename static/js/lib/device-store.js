@@ -50,17 +50,20 @@
         request.onsuccess = () => {
           const db = request.result;
           // Another tab is deleting it (sign-out): let go at once so the delete can finish.
+          const forget = () => connections.get(key) === opening && connections.delete(key);
           db.onversionchange = () => {
             db.close();
-            connections.delete(key);
+            forget();
           };
-          db.onclose = () => connections.delete(key);
+          db.onclose = forget; // the browser closed it (Safari: storage server lost)
           resolve(db);
         };
         request.onerror = () => {
-          connections.delete(key);
+          if (connections.get(key) === opening) connections.delete(key);
           reject(request.error);
         };
+        // Another connection holds an older version open: the open waits, then goes on.
+        request.onblocked = () => console.warn('IndexedDB open is waiting for another tab to let go');
       });
       connections.set(key, opening);
     }
@@ -81,12 +84,65 @@
     );
   }
 
+  // Safari's IndexedDB (and WebKitGTK's) sometimes fails a transaction for no reason of ours:
+  // "UnknownError", "Connection to Indexed Database server lost", a connection that went stale
+  // while the app slept (InvalidStateError, TransactionInactiveError). Such a failure is tried
+  // again on a freshly opened connection after a short pause; an aborted transaction wrote
+  // nothing, so a retry never writes a record twice. Other errors (a bad value, a full disk)
+  // would fail the same way again and are reported at once.
+  const ATTEMPTS = 4;
+  const BACKOFF_MS = [50, 200, 600];
+  const TRANSIENT = new Set([
+    'InvalidStateError',
+    'UnknownError',
+    'TransactionInactiveError',
+    'AbortError',
+    'TimeoutError',
+  ]);
+
   /**
-   * One transaction on one store. `body(store)` issues requests; the promise resolves with
-   * the last request's result once the transaction has committed. Writes of writing (outbox,
-   * drafts) ask for strict durability: on disk before "saved" is shown.
+   * WebKit in a private window (and WebDriver's ephemeral sessions) cannot store a Blob in
+   * IndexedDB: "UnknownError: Error preparing Blob/File data to be stored in object store".
+   * Retrying the same value fails the same way; storing its bytes works (see put below).
    */
-  async function transact(userId, storeName, mode, body) {
+  const refusesBlobs = (error) => /Blob\/File/.test(`${error?.message ?? ''} ${error?.cause?.message ?? ''}`);
+
+  /** An error worth another try on a new connection. */
+  function isTransient(error) {
+    if (refusesBlobs(error)) return false;
+    return !error?.name || error.name === 'Error' || TRANSIENT.has(error.name);
+  }
+
+  /** What a caller sees when storage gave up: says what failed, how often, and why. */
+  class StoreError extends Error {
+    constructor(storeName, attempts, cause) {
+      const why = cause?.name && cause.name !== 'Error' ? `${cause.name}: ${cause.message}` : cause?.message;
+      super(
+        attempts > 1
+          ? `this phone's storage failed ${attempts} times (${why || 'IndexedDB transaction failed'})`
+          : `this phone's storage refused it (${why || 'IndexedDB transaction failed'})`,
+        { cause },
+      );
+      this.name = 'StoreError';
+      this.store = storeName;
+      this.attempts = attempts;
+    }
+  }
+
+  /**
+   * Forgets a connection that failed, so the next attempt opens a new one. It is not closed
+   * here: other transactions may still run on it, and WebKit leaves a transaction of a closed
+   * connection hanging, blocking every later write to its store. It closes when a sign-out
+   * deletes the database (versionchange) or when the page goes.
+   */
+  function dropConnection(userId) {
+    connections.delete(String(userId));
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** One attempt: the transaction's last request's result once it has committed. */
+  async function attempt(userId, storeName, mode, body) {
     const db = await openDb(userId);
     const strict = mode === 'readwrite' && (storeName === 'outbox' || storeName === 'drafts');
     return new Promise((resolve, reject) => {
@@ -95,14 +151,83 @@
       const request = body(tx.objectStore(storeName));
       if (request) request.onsuccess = () => (result = request.result);
       tx.oncomplete = () => resolve(result);
-      tx.onerror = tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction failed'));
+      tx.onerror = tx.onabort = () => reject(tx.error || request?.error || new Error('IndexedDB transaction failed'));
     });
   }
 
+  /**
+   * One transaction on one store. `body(store)` issues requests; the promise resolves with
+   * the last request's result once the transaction has committed. Writes of writing (outbox,
+   * drafts) ask for strict durability: on disk before "saved" is shown. A transient failure is
+   * retried on a reopened database (ATTEMPTS in all); then it rejects with a StoreError.
+   */
+  async function transact(userId, storeName, mode, body) {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await attempt(userId, storeName, mode, body);
+      } catch (error) {
+        if (!validUser(userId)) throw error;
+        if (!isTransient(error)) throw new StoreError(storeName, tries, error);
+        dropConnection(userId);
+        if (tries >= ATTEMPTS) throw new StoreError(storeName, tries, error);
+        console.warn(`IndexedDB ${mode} on ${storeName} failed (${error?.name}); trying again`, error);
+        await pause(BACKOFF_MS[tries - 1] ?? BACKOFF_MS.at(-1));
+      }
+    }
+  }
+
+  // ---- Blobs where IndexedDB refuses them: kept as {kapBlob: 1, bytes, type} and given back
+  // as Blobs. Only after a refusal: elsewhere a stored Blob stays on disk until it is played,
+  // while bytes are read whole into memory (a 60-minute session's music is large).
+  let blobsRefused = false;
+  const isBlob = (value) => typeof Blob !== 'undefined' && value instanceof Blob;
+  const hasBlob = (value) => value && typeof value === 'object' && Object.values(value).some(isBlob);
+
+  async function packBlobs(value) {
+    const packed = { ...value };
+    for (const [field, item] of Object.entries(value)) {
+      if (isBlob(item)) packed[field] = { kapBlob: 1, bytes: await item.arrayBuffer(), type: item.type };
+    }
+    return packed;
+  }
+
+  // Parts of 256 KB, viewed, not copied: WebKitGTK's media player refuses (MEDIA_ERR 4) a
+  // large Blob built from one ArrayBuffer, and plays the same bytes given in parts.
+  function chunks(bytes) {
+    const parts = [];
+    for (let at = 0; at < bytes.byteLength; at += 262144) {
+      parts.push(new Uint8Array(bytes, at, Math.min(262144, bytes.byteLength - at)));
+    }
+    return parts;
+  }
+
+  function unpackBlobs(value) {
+    if (!value || typeof value !== 'object' || !Object.values(value).some((v) => v?.kapBlob === 1)) return value;
+    const unpacked = { ...value };
+    for (const [field, item] of Object.entries(value)) {
+      if (item?.kapBlob === 1) unpacked[field] = new Blob(chunks(item.bytes), { type: item.type });
+    }
+    return unpacked;
+  }
+
+  async function putValue(userId, name, value) {
+    if (!(blobsRefused && hasBlob(value))) {
+      try {
+        return await transact(userId, name, 'readwrite', (s) => s.put(value));
+      } catch (error) {
+        if (!hasBlob(value) || !refusesBlobs(error)) throw error;
+        blobsRefused = true;
+        console.warn('IndexedDB refuses Blobs here (private window?): storing their bytes instead');
+      }
+    }
+    const packed = await packBlobs(value);
+    return transact(userId, name, 'readwrite', (s) => s.put(packed));
+  }
+
   const indexedDbStore = {
-    get: (userId, name, key) => transact(userId, name, 'readonly', (s) => s.get(key)),
-    all: (userId, name) => transact(userId, name, 'readonly', (s) => s.getAll()),
-    put: (userId, name, value) => transact(userId, name, 'readwrite', (s) => s.put(value)),
+    get: async (userId, name, key) => unpackBlobs(await transact(userId, name, 'readonly', (s) => s.get(key))),
+    all: async (userId, name) => (await transact(userId, name, 'readonly', (s) => s.getAll())).map(unpackBlobs),
+    put: putValue,
     delete: (userId, name, key) => transact(userId, name, 'readwrite', (s) => s.delete(key)),
     clear: (userId, name) => transact(userId, name, 'readwrite', (s) => s.clear()),
   };
@@ -183,8 +308,20 @@
     });
   }
 
+  // A page kept in the back/forward cache keeps its connections, and WebKit freezes their
+  // transactions with it: every later page then waits forever to write the outbox ("Saving…"
+  // that never ends). So a page that is hidden lets go of the database; if it is shown again,
+  // the next call opens a new connection.
+  if (typeof global.addEventListener === 'function' && typeof global.document !== 'undefined') {
+    global.addEventListener('pagehide', () => {
+      closeAll();
+    });
+  }
+
   global.KapStore = Object.freeze({
+    ATTEMPTS,
     DB_PREFIX,
+    StoreError,
     closeAll,
     databaseNames,
     dbName,

@@ -19,6 +19,10 @@
     complete: 'completed_at',
   };
   let localQueue = Promise.resolve(); // a lock where the Web Locks API is missing
+  // Records the server has confirmed but this phone's storage failed to remove (the store
+  // retries first; Safari's IndexedDB can still give up). Kept here, by record id, so the next
+  // flush only removes them and never sends a check-in or a staff call a second time.
+  const confirmed = new Map();
 
   /** Send order: Call staff first, then everything else in the order it happened. */
   function sendOrder(a, b) {
@@ -198,6 +202,18 @@
     }
   }
 
+  /**
+   * Removes a record the server has confirmed, then updates the stored session and tells the
+   * pages. If storage gives up, this rejects (the flush reports it) and the record stays in
+   * `confirmed`, so the next flush removes it without sending it again.
+   */
+  async function settleSent(userId, record, result) {
+    await store.delete(userId, 'outbox', record.seq);
+    confirmed.delete(record.id);
+    await afterSync(userId, record).catch(() => {});
+    notify(userId, { type: 'synced', record, result });
+  }
+
   function withLock(name, task) {
     const locks = global.navigator?.locks;
     if (locks?.request) return locks.request(name, task);
@@ -210,17 +226,24 @@
    * Sends the patient's pending records in order, one at a time, each until the server has it.
    * Resolves with {state, sent, retryAfter?}: state is idle (all sent or only records needing
    * the person left), offline, retry, signed-out or other-user (someone else is signed in
-   * here: their session must never carry this patient's writing).
+   * here: their session must never carry this patient's writing). Rejects with the store's
+   * StoreError when this phone's storage gives up; no record is lost or sent twice by that.
    */
   function flush(userId, { fetchImpl = global.fetch.bind(global) } = {}) {
     return withLock(`kap-outbox-${userId}`, async () => {
       const queue = (await records(userId)).filter((r) => r.state !== 'attention');
       if (!queue.length) return { state: 'idle', sent: 0 };
-      let me = await whoIsSignedIn(fetchImpl);
-      if (me.state !== 'ok') return { state: me.state, sent: 0 };
-      if (me.userId !== String(userId)) return { state: 'other-user', sent: 0 };
+      const unsent = queue.filter((r) => !confirmed.has(r.id));
       let sent = 0;
-      for (const record of queue) {
+      for (const record of queue.filter((r) => confirmed.has(r.id))) {
+        await settleSent(userId, record, confirmed.get(record.id)); // the server has it already
+        sent += 1;
+      }
+      if (!unsent.length) return { state: 'idle', sent };
+      let me = await whoIsSignedIn(fetchImpl);
+      if (me.state !== 'ok') return { state: me.state, sent };
+      if (me.userId !== String(userId)) return { state: 'other-user', sent };
+      for (const record of unsent) {
         let outcome = await send(record, me.token, fetchImpl);
         if (outcome.kind === 'csrf') {
           me = await whoIsSignedIn(fetchImpl);
@@ -231,10 +254,9 @@
         }
         if (outcome.kind === 'check-phase') outcome = await checkPhase(record, outcome, fetchImpl);
         if (outcome.kind === 'done') {
-          await store.delete(userId, 'outbox', record.seq);
-          await afterSync(userId, record).catch(() => {});
+          confirmed.set(record.id, outcome.body);
+          await settleSent(userId, record, outcome.body);
           sent += 1;
-          notify(userId, { type: 'synced', record, result: outcome.body });
           continue;
         }
         if (outcome.kind === 'attention') {

@@ -72,8 +72,9 @@ export function flushNow() {
     do {
       again = false;
       result = await core.flush(user).catch((error) => {
-        console.warn('Outbox flush failed', error);
-        return { state: 'retry', sent: 0 };
+        // Storage gave up after its retries (Safari's IndexedDB): nothing is lost, try later.
+        console.warn(`Outbox flush failed: ${error?.message ?? error}`, error);
+        return { state: 'retry', sent: 0, error };
       });
     } while (again && result.state === 'idle');
     return result;

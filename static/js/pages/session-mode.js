@@ -258,6 +258,9 @@ function makePlayer() {
     } else {
       if (ui.root.dataset.audio === 'pending') setAudio('error');
       ui.of.textContent = '· could not play; prompts will still come';
+      // For support and tests: the media error's code (MediaError) or the message.
+      const { error } = detail;
+      ui.root.dataset.audioError = String(error?.code ?? error?.message ?? error ?? 'unknown');
     }
   });
   player.addEventListener('statechange', ({ detail }) => {

@@ -55,6 +55,7 @@ export class SessionPlayer extends EventTarget {
   #pending = new Map(); // playlist index -> Promise while loading or rendering
   #ownUrls = new Set(); // blob URLs we created and must revoke
   #failed = new Set();
+  #retried = new Set(); // tracks that failed once and were loaded again
   #queue = Promise.resolve(); // one render at a time: each holds several MB
   #volume = 1;
   #rampable;
@@ -201,12 +202,26 @@ export class SessionPlayer extends EventTarget {
   #mediaEvent(event) {
     const slot = this.#slots.find((s) => s.el === event.target);
     if (event.type === 'error') {
-      if (slot?.url && !this.#failed.has(slot.index)) this.#fail(slot.index, slot.el.error);
+      if (!slot?.url || this.#failed.has(slot.index)) return;
+      if (this.#retried.has(slot.index)) return this.#fail(slot.index, slot.el.error);
+      this.#retry(slot); // once: a media pipeline under load (WebKitGTK's) may fail a good file
     } else if (event.type === 'playing') {
       this.applyMetadata(); // iOS drops the lock screen's metadata when an element (re)starts
     } else if (Date.now() - this.#lastSync >= TICK_MS * 0.9) {
       this.#sync(); // media events still fire with the screen locked, when timers may not
     }
+  }
+
+  /** Loads the slot's track afresh (rendered or fetched again, not from the phone's copy). */
+  #retry(slot) {
+    const { index, url } = slot;
+    this.#retried.add(index);
+    slot.el.pause();
+    slot.el.removeAttribute('src');
+    Object.assign(slot, { url: null, index: -1 });
+    this.#urls.delete(index);
+    if (this.#ownUrls.delete(url)) URL.revokeObjectURL(url);
+    this.#prepare(index);
   }
 
   #fail(index, error) {
@@ -233,9 +248,12 @@ export class SessionPlayer extends EventTarget {
   async #load(track) {
     const { loadBlob, store } = this.#opts;
     // A cache miss or a failing cache is not an error: fall back to the network or to rendering.
-    let blob = await Promise.resolve(track)
-      .then((t) => loadBlob?.(t))
-      .catch(() => null);
+    const index = this.#playlist.indexOf(track);
+    let blob = this.#retried.has(index)
+      ? null // the stored copy may be what failed
+      : await Promise.resolve(track)
+          .then((t) => loadBlob?.(t))
+          .catch(() => null);
     if (!blob) {
       if (track.kind !== 'soundscape') return track.url;
       const render = () =>
