@@ -5,14 +5,15 @@ from flask_login import current_user
 
 from kap.clinic import bp
 from kap.services.clinic import audio as media
-from kap.services.clinic.templates import clinic_audio_files
+from kap.services.clinic.templates import clinic_audio_files, music_files
 from kap.services.errors import DomainError
 from kap.web.forms import CsrfOnlyForm
 
 
 def _render_library(errors=None, status=200):
+    # Newest first; recorded prompts live with their template, not in the music library.
     files = sorted(
-        clinic_audio_files(current_user.clinic_id).values(),
+        music_files(clinic_audio_files(current_user.clinic_id)),
         key=lambda a: a.created_at,
         reverse=True,
     )

@@ -23,6 +23,7 @@ from kap.services.clinic.templates import (
     create_template,
     draft_from_version,
     get_template_for,
+    music_files,
     new_template_draft,
     restore_template,
     save_template,
@@ -95,7 +96,7 @@ def _render_editor(draft, *, template=None, errors=None, status=200, form_errors
             # Each cue's recording by id (played back from main.audio).
             recordings=audio_files,
             form=CsrfOnlyForm(),
-            audio_files=sorted(audio_files.values(), key=lambda a: a.original_name.lower()),
+            audio_files=music_files(audio_files),
             routes=ROUTE_LABELS,
             keys=defaults.SOUNDSCAPE_KEYS,
             textures=defaults.TEXTURE_LABELS,

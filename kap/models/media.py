@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kap.models.base import Model, UTCDateTime, utcnow
+
+
+class AudioPurpose(enum.StrEnum):
+    """What an audio file is for: music for a playlist, or a prompt in the clinic's voice."""
+
+    TRACK = "track"
+    PROMPT = "prompt"
 
 
 class AudioFile(Model):
@@ -23,5 +31,9 @@ class AudioFile(Model):
     duration_seconds: Mapped[float] = mapped_column(Float)
     storage_name: Mapped[str] = mapped_column(String(80), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: A recorded prompt is not music: it is kept out of the library and the track picker.
+    purpose: Mapped[str] = mapped_column(
+        String(20), default=AudioPurpose.TRACK, server_default=AudioPurpose.TRACK.value
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -1,4 +1,5 @@
-"""session audio: prompts in the clinic's recorded voice, and what a cue without one sounds like
+"""session audio: prompts in the clinic's recorded voice (kept apart from the music library), and
+what a cue without one sounds like
 
 Revision ID: 0011_prompt_audio
 Revises: 0010_reminders
@@ -18,6 +19,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("audio_files", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("purpose", sa.String(length=20), server_default="track", nullable=False)
+        )
     with op.batch_alter_table("template_versions", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -47,3 +52,5 @@ def downgrade():
         batch_op.drop_column("recording_id")
     with op.batch_alter_table("template_versions", schema=None) as batch_op:
         batch_op.drop_column("prompt_fallback")
+    with op.batch_alter_table("audio_files", schema=None) as batch_op:
+        batch_op.drop_column("purpose")

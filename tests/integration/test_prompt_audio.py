@@ -234,3 +234,20 @@ def test_the_job_makes_tracks_of_the_coming_sessions_once(app, people):
         assert coming  # the demo books sessions today
         assert prompt_track.prepare_upcoming(now) >= 1
         assert prompt_track.prepare_upcoming(now) == 0
+
+
+def test_a_recorded_prompt_stays_out_of_the_music(admin_api, app, people):
+    """A recording is not offered as a track, not listed in the audio library, and a track
+    pointed at one is refused: music and prompts do not mix up."""
+    recording = _record(admin_api)
+    editor = admin_api.get("/clinic/templates/new").text
+    assert f'value="upload:{recording}"' not in editor
+    assert "Recorded prompt" not in admin_api.get("/clinic/audio").text
+    with app.app_context():
+        template = demo_template(WALKTHROUGH)
+        draft = draft_from_version(template, template.current_version)
+        draft.tracks[0].kind = "upload"
+        draft.tracks[0].audio_file_id = recording
+        with pytest.raises(Exception) as refused:
+            save_template(_admin(), template, draft, template.revision)
+        assert "tracks-0-kind" in refused.value.fields

@@ -17,6 +17,7 @@ import numpy as np
 
 from kap.extensions import db
 from kap.models import AudioFile, User
+from kap.models.media import AudioPurpose
 from kap.services import audit
 from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
 from kap.services.audio.samples import SAMPLE_RATE, decode, encode_wav, rms
@@ -70,6 +71,7 @@ def store_recording(actor: User, stream: BinaryIO) -> AudioFile:
         storage_name=storage_name,
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_by_id=actor.id,
+        purpose=AudioPurpose.PROMPT,
     )
     db.session.add(audio)
     db.session.flush()

@@ -30,6 +30,7 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
+from kap.models.media import AudioPurpose
 from kap.models.reminders import ALL_REMINDER_KINDS
 from kap.services import audit
 from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
@@ -280,7 +281,7 @@ def validate_draft(
             error(f"tracks-{index}-title", "Give the track a title.")
         if track.kind == TrackKind.UPLOAD:
             audio = audio_files.get(track.audio_file_id or -1)
-            if audio is None:
+            if audio is None or audio.purpose != AudioPurpose.TRACK:
                 error(f"tracks-{index}-kind", "Choose an uploaded file from this clinic.")
                 durations.append(0.0)
             else:
@@ -393,7 +394,8 @@ def fill_version(version: TemplateVersion, valid: ValidTemplate) -> None:
 
 
 def clinic_audio_files(clinic_id: int) -> dict[int, AudioFile]:
-    """The clinic's uploaded files by id (what its tracks may point at)."""
+    """The clinic's audio files by id: uploaded music (what its tracks may point at) and
+    recorded prompts (what its cues may point at)."""
     files = db.session.scalars(select(AudioFile).where(AudioFile.clinic_id == clinic_id))
     return {audio.id: audio for audio in files}
 
@@ -545,3 +547,9 @@ def restore_template(actor: User, template: SessionTemplate) -> None:
         raise Conflict("Another active template has this name; rename one first.")
     template.archived_at = None
     _audit_template("template.restore", actor, template, f"name={template.name}")
+
+
+def music_files(files: dict[int, AudioFile]) -> list[AudioFile]:
+    """The uploaded music among ``files``, by name (the library and the track picker)."""
+    music = [audio for audio in files.values() if audio.purpose == AudioPurpose.TRACK]
+    return sorted(music, key=lambda audio: audio.original_name.lower())
