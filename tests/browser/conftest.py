@@ -156,13 +156,14 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     One per test module, so a module that starts the demo session or writes entries never
     changes what another module sees.
     """
+    yield from demo_server(tmp_path_factory, "browser-tests-secret-key-0123456789abcdef")
+
+
+def demo_server(tmp_path_factory, secret_key: str) -> Iterator[LiveServer]:
+    """A live server with freshly seeded demo data for one module (the browser lanes share it)."""
     instance = tmp_path_factory.mktemp("instance")
     port = free_port()
-    env = server_env(
-        instance,
-        f"sqlite:///{instance / 'kap.db'}",
-        KAP_SECRET_KEY="browser-tests-secret-key-0123456789abcdef",
-    )
+    env = server_env(instance, f"sqlite:///{instance / 'kap.db'}", KAP_SECRET_KEY=secret_key)
     server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
     server.flask("db", "upgrade", check=True)
     server.flask("seed-demo", check=True)

@@ -11,40 +11,11 @@ import {
   PromptTrack,
 } from '../../static/js/lib/session/prompts.js';
 import { takeSessionAudio, unlockSessionAudio } from '../../static/js/lib/session/unlock.js';
+import { FakeAudio } from './fake-audio.mjs';
 
-/** Enough of HTMLAudioElement: metadata "loads" as soon as src is set; time moves by hand. */
-class FakeAudio extends EventTarget {
-  constructor({ refuse = null, duration = 300 } = {}) {
-    super();
-    Object.assign(this, { dataset: {}, paused: true, muted: false, seeking: false, readyState: 0 });
-    Object.assign(this, { currentTime: 0, duration: NaN, plays: 0, seeks: 0, refuse, length: duration, error: null });
-    this._src = null;
-  }
-  get src() {
-    return this._src ?? '';
-  }
-  set src(url) {
-    this._src = url;
-    this.readyState = 1;
-    this.duration = this.length;
-  }
-  getAttribute(name) {
-    return name === 'src' ? this._src : null;
-  }
-  removeAttribute() {
-    this._src = null;
-  }
-  load() {}
-  play() {
-    this.plays++;
-    if (this.refuse) return Promise.reject(Object.assign(new Error('no'), { name: this.refuse }));
-    this.paused = false;
-    return Promise.resolve();
-  }
-  pause() {
-    this.paused = true;
-  }
-}
+/** The prompt track's element: a five-minute file unless a test says otherwise. */
+const promptAudio = (options = {}) => new FakeAudio({ durationOf: () => 300, ...options });
+
 // Seeks are counted through a setter on the instance's currentTime.
 function countSeeks(el) {
   let time = el.currentTime;
@@ -84,7 +55,7 @@ afterEach(() => {
   mock.restoreAll();
 });
 
-async function started({ t = 0, el = countSeeks(new FakeAudio()), loadBlob } = {}) {
+async function started({ t = 0, el = countSeeks(promptAudio()), loadBlob } = {}) {
   const clock = clockAt(t);
   const track = new PromptTrack({ element: el, clock, info: INFO, loadBlob });
   tracks.push(track);
@@ -177,7 +148,7 @@ test('an error event marks the track failed, once, so cues fall back to chime an
 });
 
 test('a refused play() asks for a tap instead of failing; start() tries again', async () => {
-  const el = new FakeAudio({ refuse: 'NotAllowedError' });
+  const el = promptAudio({ refuse: 'NotAllowedError' });
   const blocked = [];
   const clock = clockAt(3);
   const track = new PromptTrack({ element: el, clock, info: INFO });
@@ -219,7 +190,7 @@ test('the music is lowered under each prompt and comes back between them', () =>
 test('the Start session tap unlocks four elements and hands them over once', () => {
   const made = [];
   const create = () => {
-    const el = new FakeAudio();
+    const el = promptAudio();
     made.push(el);
     return el;
   };

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import LiveServer
-from tests.servers import free_port, server_env
+from tests.browser.conftest import LiveServer, demo_server
 
 WEBKIT_DRIVER = os.environ.get("KAP_WEBKIT_DRIVER", "/usr/bin/WebKitWebDriver")
 XVFB = shutil.which("Xvfb") or "/usr/bin/Xvfb"
@@ -156,18 +155,4 @@ def driver(display, audio_server, tmp_path):
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     """gunicorn on a free port with fresh demo data, one per module (as tests/browser does)."""
-    instance = tmp_path_factory.mktemp("instance")
-    port = free_port()
-    env = server_env(
-        instance,
-        f"sqlite:///{instance / 'kap.db'}",
-        KAP_SECRET_KEY="webkit-tests-secret-key-0123456789abcdef",
-    )
-    server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
-    server.flask("db", "upgrade", check=True)
-    server.flask("seed-demo", check=True)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+    yield from demo_server(tmp_path_factory, "webkit-tests-secret-key-0123456789abcdef")

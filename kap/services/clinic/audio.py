@@ -150,24 +150,28 @@ def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile
         os.replace(temporary, folder / storage_name)
     finally:
         temporary.unlink(missing_ok=True)
-    audio = AudioFile(
-        clinic_id=actor.clinic_id,
-        original_name=(Path(original_name or "audio").name or "audio")[:255],
-        content_type=audio_format.content_type,
-        size_bytes=size,
-        duration_seconds=round(duration, 2),
-        storage_name=storage_name,
-        sha256=sha256,
-        uploaded_by_id=actor.id,
+    return keep_audio(
+        actor,
+        AudioFile(
+            original_name=(Path(original_name or "audio").name or "audio")[:255],
+            content_type=audio_format.content_type,
+            size_bytes=size,
+            duration_seconds=round(duration, 2),
+            storage_name=storage_name,
+            sha256=sha256,
+        ),
+        f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
     )
+
+
+def keep_audio(actor: User, audio: AudioFile, detail: str) -> AudioFile:
+    """Record a file already stored in the media folder as the actor's clinic's, audited."""
+    audio.clinic_id = actor.clinic_id
+    audio.uploaded_by_id = actor.id
     db.session.add(audio)
     db.session.flush()
     audit.record(
-        "audio.upload",
-        actor=actor,
-        subject_type="audio_file",
-        subject_id=audio.id,
-        detail=f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
+        "audio.upload", actor=actor, subject_type="audio_file", subject_id=audio.id, detail=detail
     )
     return audio
 

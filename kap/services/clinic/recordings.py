@@ -15,13 +15,11 @@ from typing import BinaryIO
 
 import numpy as np
 
-from kap.extensions import db
 from kap.models import AudioFile, User
 from kap.models.media import AudioPurpose
-from kap.services import audit
 from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
 from kap.services.audio.samples import SAMPLE_RATE, decode, encode_wav, rms
-from kap.services.clinic.audio import media_dir, megabytes
+from kap.services.clinic.audio import keep_audio, media_dir, megabytes
 from kap.services.errors import Invalid, TooLarge
 from kap.services.unit_of_work import use_case
 
@@ -62,24 +60,17 @@ def store_recording(actor: User, stream: BinaryIO) -> AudioFile:
     target = media_dir() / storage_name
     encode_wav(kept, target)
     content = target.read_bytes()
-    audio = AudioFile(
-        clinic_id=actor.clinic_id,
-        original_name="Recorded prompt",
-        content_type="audio/wav",
-        size_bytes=len(content),
-        duration_seconds=round(kept.size / SAMPLE_RATE, 2),
-        storage_name=storage_name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        uploaded_by_id=actor.id,
-        purpose=AudioPurpose.PROMPT,
+    seconds = round(kept.size / SAMPLE_RATE, 2)
+    return keep_audio(
+        actor,
+        AudioFile(
+            original_name="Recorded prompt",
+            content_type="audio/wav",
+            size_bytes=len(content),
+            duration_seconds=seconds,
+            storage_name=storage_name,
+            sha256=hashlib.sha256(content).hexdigest(),
+            purpose=AudioPurpose.PROMPT,
+        ),
+        f"format=wav; kind=prompt recording; seconds={round(seconds)}",
     )
-    db.session.add(audio)
-    db.session.flush()
-    audit.record(
-        "audio.upload",
-        actor=actor,
-        subject_type="audio_file",
-        subject_id=audio.id,
-        detail=f"format=wav; kind=prompt recording; seconds={round(audio.duration_seconds)}",
-    )
-    return audio
