@@ -53,7 +53,12 @@ export function bindDraft(
     timer = setTimeout(save, SAVE_DELAY_MS);
   };
 
-  let touched = false; // typing before the draft is back wins: it is newer
+  // Words typed before this ran (a slow phone, the page's script still loading) count as
+  // typing: they are saved, and a draft coming back does not overwrite them.
+  const typedEarly = inputs().some(
+    (el) => (el.tagName === 'TEXTAREA' || el.type === 'text') && el.value !== el.defaultValue,
+  );
+  let touched = typedEarly; // typing before the draft is back wins: it is newer
   const touch = () => (touched = true);
   form.addEventListener('input', touch, { once: true });
 
@@ -78,6 +83,7 @@ export function bindDraft(
 
   form.addEventListener('input', changed);
   form.addEventListener('change', changed);
+  if (typedEarly) changed();
   // Leaving or hiding the page (the app switcher, a locked screen) saves at once.
   addEventListener('pagehide', save);
   document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && save());

@@ -128,7 +128,7 @@ async function prepare() {
   );
   startCard(data);
   list($('[data-prompts]'), data.intention_prompts ?? []);
-  $('#text').value = data.intention ?? '';
+  $('#text').defaultValue = data.intention ?? ''; // as the server renders it: not the patient's typing
   await import('./prepare.js');
 }
 
