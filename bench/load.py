@@ -117,7 +117,11 @@ def locust(
         command,
         capture_output=True,
         text=True,
-        env={**_env_without_kap(), "BENCH_LOCUST_USERS": str(users_file)},
+        env={
+            **_env_without_kap(),
+            "BENCH_LOCUST_USERS": str(users_file),
+            "BENCH_LOCUST_SIGN_INS": f"{prefix}_sign_in_failures.json",
+        },
         check=False,
     )
     try:
@@ -126,11 +130,13 @@ def locust(
         failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))  # noqa: SIM115
     except (OSError, StopIteration):  # no statistics: locust itself failed, and says why
         raise ToolFailure("locust", f"exit {run.returncode}: {run.stderr or run.stdout}") from None
+    # Failed sign-ins, which a steady run's reset of the statistics would otherwise hide.
+    signed_out = _sign_in_failures(Path(f"{prefix}_sign_in_failures.json")) if steady else []
     return {
         "users": users,
         "seconds": seconds,
         "requests": int(total["Request Count"]),
-        "errors": int(total["Failure Count"]),
+        "errors": int(total["Failure Count"]) + len(signed_out),
         "rps": round(float(total["Requests/s"]), 1),
         "p50_ms": _ms(total["50%"]),
         "p95_ms": _ms(total["95%"]),
@@ -144,9 +150,17 @@ def locust(
             for row in rows
             if row["Name"] != "Aggregated"
         },
-        "failures": [f"{row['Occurrences']} x {row['Name']}: {row['Error']}" for row in failures],
+        "failures": [f"{row['Occurrences']} x {row['Name']}: {row['Error']}" for row in failures]
+        + [f"1 x sign in while spawning: {failure}" for failure in signed_out],
         "exit_code": run.returncode,
     }
+
+
+def _sign_in_failures(path: Path) -> list[str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # locust ended before its quitting event: nothing known
+        return []
 
 
 def _ms(value: str) -> float:
