@@ -55,19 +55,23 @@ def _yardstick(latency: dict | None) -> float | None:
     return latency["bare route in the app"]["rps"]
 
 
+def _users(count: int) -> str:
+    return f"{count} user" if count == 1 else f"{count} users"
+
+
 def capacity_found(found: dict) -> str:
     """'40 users (…)' as the budget table says it."""
     if found["users"] == 0:
         head = "0 users (the first step missed the limit)"
     else:
-        head = f"{found['users']} users ({found['rps_at_capacity']:.0f} req/s, p95 " + (
+        head = f"{_users(found['users'])} ({found['rps_at_capacity']:.0f} req/s, p95 " + (
             f"{found['p95_at_capacity_ms']:.0f} ms)"
         )
     if found["ramp_exhausted"]:
         return head + "; every step held: at least this many"
     missed = next(s for s in found["steps"] if s["users"] == found["first_missed"])
     return head + (
-        f"; {missed['users']} users missed: p95 {missed['p95_ms']:.0f} ms, "
+        f"; {_users(missed['users'])} missed: p95 {missed['p95_ms']:.0f} ms, "
         f"{missed['errors']} errors"
     )
 
