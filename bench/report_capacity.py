@@ -159,9 +159,10 @@ def _ten_times_markdown(results: dict) -> list[str]:
     out.append(
         f"Generated in {data['seconds'] / 60:.1f} min ({data['seconds']:.0f} s): "
         + ", ".join(f"{count:,} {name}" for name, count in data["rows"].items())
-        + f". Busiest patient: {ten['queries']['subject_entries']:,} entries (at "
-        f"{results['queries']['full']['patients']:,} patients: "
-        f"{results['queries']['full']['subject_entries']:,}). Each size is served "
+        + f". Statements are counted for the benchmark set's busiest patient and for the "
+        f"patient of the same number here, who stands at the same place in their course "
+        f"({results['queries']['full']['subject_entries']:,} and "
+        f"{ten['queries']['subject_entries']:,} entries). Each size is served "
         "on its own and measured beside its own bare route; req/s ÷ bare is the page's "
         "share of the bare route's throughput in that same server's run.\n\n"
     )

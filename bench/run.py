@@ -213,10 +213,12 @@ def _yardstick(before: dict, after: dict) -> dict:
     }
 
 
-def ten_times(args, server: str, name: str, work: Path) -> dict:
+def ten_times(args, server: str, name: str, work: Path, patient_email: str) -> dict:
     """The same pages at ten times the data (DESIGN §5 Capacity: 20,000 patients, 1,000,000
     journal entries) in a database of their own: the data's generation time, statements per
-    page and wrk's numbers beside the app's bare route, on a server of their own."""
+    page (about ``patient_email``, the benchmark set's subject: the same patient number has
+    the same place in their course at any scale) and wrk's numbers beside the app's bare
+    route, on a server of their own."""
     if not args.ten_times:
         return {"skipped": "--no-ten-times (or KAP_BENCH_TEN_TIMES=0)"}
     try:
@@ -234,8 +236,10 @@ def ten_times(args, server: str, name: str, work: Path) -> dict:
         )
         results = {"data": json.loads(data_report.read_text())}
         print("--- SQL statements per page at 10x", flush=True)
-        results["queries"] = json.loads(servers.run_app_command(env, "bench.queries", "bench",
-                                                                capture=True))  # fmt: skip
+        counted = servers.run_app_command(
+            env, "bench.queries", "bench", patient_email, capture=True
+        )
+        results["queries"] = json.loads(counted)
         print("--- latency and throughput at 10x (wrk)", flush=True)
         with servers.gunicorn(
             "bench.serve_app:app", servers.free_port(), args.workers, env, "/healthz",
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             ) as bare,
         ):  # fmt: skip
             results.update(measure(args, base, bare, tool_paths, work, envs["full"]))
-        results["ten_times"] = ten_times(args, server, f"{prefix}_x10_{stamp}", work)
+        subject = results["queries"]["full"]["subjects"]["patient_email"]
+        results["ten_times"] = ten_times(args, server, f"{prefix}_x10_{stamp}", work, subject)
     finally:
         for name in names.values():
             servers.drop_database(server, name)
