@@ -18,7 +18,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -51,6 +51,22 @@ BENCH_PASSWORD = "bench-password"  # noqa: S105 - public by design, like the dem
 #: Base32 TOTP secret of every bench therapist (their authenticator codes come from it).
 BENCH_TOTP_SECRET = "KAPBENCHKAPBENCHKAPBENCHKAPBENCH"  # noqa: S105 - bench data only
 BATCH = 5000
+#: The model of each table bench.rows builds.
+MODELS = {
+    model.__tablename__: model
+    for model in (
+        CareTeamMember,
+        Course,
+        TreatmentSession,
+        ChecklistTick,
+        JournalEntry,
+        JournalComment,
+        EntryRead,
+        MeasureResponse,
+        Alert,
+        ClinicalNote,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,18 @@ class Scale:
     entries: int = 100_000
     checkins: int = 20_000
     slug: str = "bench"
+
+    def times(self, factor: int) -> Scale:
+        """Every count ``factor`` times over (DESIGN §5 Capacity: the pages at 10x the data,
+        20,000 patients and 1,000,000 entries; patients per therapist stay as they are)."""
+        return replace(
+            self,
+            therapists=self.therapists * factor,
+            patients=self.patients * factor,
+            sessions=self.sessions * factor,
+            entries=self.entries * factor,
+            checkins=self.checkins * factor,
+        )
 
     @property
     def domain(self) -> str:
@@ -222,24 +250,14 @@ def generate(scale: Scale = Scale(), seed: int = 8, now: datetime | None = None)
             )
         },
     )
-    built = row_builders.build(plan, scale)
-    for model in (
-        CareTeamMember,
-        Course,
-        TreatmentSession,
-        ChecklistTick,
-        JournalEntry,
-        JournalComment,
-        EntryRead,
-        MeasureResponse,
-        Alert,
-        ClinicalNote,
-    ):
-        _insert(model, built[model.__tablename__])
+    counts = {"clinics": 1, "users": 1 + len(therapists) + len(patients)}
+    counts.update(dict.fromkeys(row_builders.TABLES, 0))
+    for chunk in row_builders.build(plan, scale):
+        for table in row_builders.TABLES:
+            _insert(MODELS[table], chunk[table])
+            counts[table] += len(chunk[table])
     _reset_sequences()
     db.session.commit()
-    counts = {"clinics": 1, "users": 1 + len(therapists) + len(patients)}
-    counts.update({name: len(rows) for name, rows in built.items()})
     return counts
 
 
@@ -255,7 +273,11 @@ def analyze() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Command line: generate the benchmark data set into the configured database."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    defaults = Scale()
+    parser.add_argument(
+        "--times", type=int, default=1, help="every default count this many times over"
+    )
+    args, _ = parser.parse_known_args(argv)
+    defaults = Scale().times(args.times)
     for field in ("therapists", "patients", "sessions", "entries", "checkins"):
         parser.add_argument(f"--{field}", type=int, default=getattr(defaults, field))
     parser.add_argument("--slug", default=defaults.slug)

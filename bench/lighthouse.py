@@ -15,20 +15,22 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.attempts import ToolFailure
+
 CHROME_FLAGS = (
     "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
     "--disable-background-networking --disable-component-update --disable-sync"
 )
 CATEGORIES = ("performance", "accessibility", "best-practices")
-#: Lighthouse's own "Please run Lighthouse again" trace failures (NO_NAVSTART, NO_FCP…) are
-#: the tool's, not the page's: Chromium 156 loses a trace now and then on a busy machine.
-#: They are retried this many times; any other failure stops the benchmark at once.
-TRACE_RETRIES = 2
-TRACE_FAILURE = "Please run Lighthouse again"
 
 
 def run(lighthouse_bin: Path, url: str, cookie_header: str | None) -> dict:
-    """Scores (0-100) per category, failed audits of the non-performance categories, bytes."""
+    """Scores (0-100) per category, failed audits of the non-performance categories, bytes.
+
+    Raises ToolFailure with Lighthouse's own message when it exits non-zero (its "Please run
+    Lighthouse again" trace failures are the tool's, not the page's: Chromium loses a trace
+    now and then on a busy machine); the bench retries once, then reports (bench.attempts).
+    """
     out = Path(tempfile.mkdtemp(prefix="kap-lighthouse-")) / "report.json"
     command = [
         str(lighthouse_bin),
@@ -44,12 +46,12 @@ def run(lighthouse_bin: Path, url: str, cookie_header: str | None) -> dict:
     if cookie_header:
         command.append(f"--extra-headers={json.dumps({'Cookie': cookie_header})}")
     env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
-    for _attempt in range(1 + TRACE_RETRIES):
+    try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        if done.returncode == 0 or TRACE_FAILURE not in done.stderr:
-            break
-    if done.returncode != 0:  # say why: Lighthouse explains itself on stderr
-        raise SystemExit(f"Lighthouse failed on {url} ({done.returncode}):\n{done.stderr[-3000:]}")
+    except subprocess.TimeoutExpired:
+        raise ToolFailure("Lighthouse", f"no result in 300 s on {url}") from None
+    if done.returncode != 0 or not out.exists():  # say why: Lighthouse explains itself on stderr
+        raise ToolFailure("Lighthouse", f"exit {done.returncode} on {url}: {done.stderr[-3000:]}")
     report = json.loads(out.read_text())
     scores = {name: round((report["categories"][name]["score"] or 0) * 100) for name in CATEGORIES}
     failed = []

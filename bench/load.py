@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.attempts import ToolFailure
+
 HERE = Path(__file__).resolve().parent
 #: What Chromium sends; pages are measured compressed, as people receive them.
 BROWSER_ENCODING = "gzip, deflate, br, zstd"
@@ -45,9 +47,11 @@ def wrk(url: str, requests: list[tuple[str, str]], *, connections: int, seconds:
         BROWSER_ENCODING,
     ]
     load_before = load_average()
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     Path(listing.name).unlink()
-    line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
+    line = next((line for line in done.stdout.splitlines() if line.startswith("BENCH_JSON ")), "")
+    if done.returncode or not line:
+        raise ToolFailure("wrk", f"exit {done.returncode} on {url}: {done.stderr or done.stdout}")
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     seconds_run = raw["duration_us"] / 1e6
     return {
@@ -72,9 +76,23 @@ def load_average() -> float:
         return -1.0
 
 
-def locust(locust_bin: str, url: str, users_file: Path, *, users: int, seconds: int) -> dict:
-    """The mixed load (bench/locustfile.py): ``users`` signed-in people for ``seconds``."""
+def locust(
+    locust_bin: str,
+    url: str,
+    users_file: Path,
+    *,
+    users: int,
+    seconds: int,
+    spawn_rate: int = 10,
+    steady: bool = False,
+) -> dict:
+    """The mixed load (bench/locustfile.py): ``users`` signed-in people for ``seconds``.
+
+    ``steady``: the statistics are reset once every user is spawned (and signed in), and
+    ``seconds`` of steady load follow (bench.capacity); otherwise the spawn is counted in.
+    """
     prefix = Path(tempfile.mkdtemp(prefix="kap-locust-")) / "run"
+    spawning = -(-users // spawn_rate) if steady else 0
     command = [
         locust_bin,
         "-f",
@@ -83,9 +101,9 @@ def locust(locust_bin: str, url: str, users_file: Path, *, users: int, seconds: 
         "--users",
         str(users),
         "--spawn-rate",
-        "10",
+        str(spawn_rate),
         "--run-time",
-        f"{seconds}s",
+        f"{seconds + spawning}s",
         "--host",
         url,
         "--csv",
@@ -93,38 +111,67 @@ def locust(locust_bin: str, url: str, users_file: Path, *, users: int, seconds: 
         "--only-summary",
         "--loglevel",
         "WARNING",
+        *(["--reset-stats"] if steady else []),
     ]
     run = subprocess.run(
         command,
         capture_output=True,
         text=True,
-        env={**_env_without_kap(), "BENCH_LOCUST_USERS": str(users_file)},
+        env={
+            **_env_without_kap(),
+            "BENCH_LOCUST_USERS": str(users_file),
+            "BENCH_LOCUST_SIGN_INS": f"{prefix}_sign_in_failures.json",
+        },
         check=False,
     )
-    rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))  # noqa: SIM115
-    total = next(row for row in rows if row["Name"] == "Aggregated")
-    failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))  # noqa: SIM115
+    try:
+        rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))  # noqa: SIM115
+        total = next(row for row in rows if row["Name"] == "Aggregated")
+        failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))  # noqa: SIM115
+    except (OSError, StopIteration):  # no statistics: locust itself failed, and says why
+        raise ToolFailure("locust", f"exit {run.returncode}: {run.stderr or run.stdout}") from None
+    # Failed sign-ins that a steady run's reset of the statistics hid: all of them, less
+    # those made after the reset (the last users sign in as spawning ends), still counted.
+    signed_out = _sign_in_failures(Path(f"{prefix}_sign_in_failures.json")) if steady else []
+    still_counted = sum(int(row["Failure Count"]) for row in rows if row["Name"] == "sign in")
+    hidden = signed_out[still_counted:]
     return {
         "users": users,
         "seconds": seconds,
         "requests": int(total["Request Count"]),
-        "errors": int(total["Failure Count"]),
+        "errors": int(total["Failure Count"]) + len(hidden),
         "rps": round(float(total["Requests/s"]), 1),
-        "p50_ms": float(total["50%"]),
-        "p95_ms": float(total["95%"]),
-        "p99_ms": float(total["99%"]),
+        "p50_ms": _ms(total["50%"]),
+        "p95_ms": _ms(total["95%"]),
+        "p99_ms": _ms(total["99%"]),
         "by_request": {
             row["Name"]: {
                 "requests": int(row["Request Count"]),
                 "errors": int(row["Failure Count"]),
-                "p95_ms": float(row["95%"]),
+                "p95_ms": _ms(row["95%"]),
             }
             for row in rows
             if row["Name"] != "Aggregated"
         },
-        "failures": [f"{row['Occurrences']} x {row['Name']}: {row['Error']}" for row in failures],
+        "failures": [f"{row['Occurrences']} x {row['Name']}: {row['Error']}" for row in failures]
+        + [f"1 x sign in before the reset: {failure}" for failure in hidden],
         "exit_code": run.returncode,
     }
+
+
+def _sign_in_failures(path: Path) -> list[str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # locust ended before its quitting event: nothing known
+        return []
+
+
+def _ms(value: str) -> float:
+    """A locust percentile: ``N/A`` when nothing was measured (then no time at all)."""
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 def _env_without_kap() -> dict:

@@ -17,7 +17,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from locust import FastHttpUser, between, task
+from locust import FastHttpUser, between, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.textgen import journal_body
@@ -26,6 +26,16 @@ from bench.totp import seconds_to_next_step, totp
 ACCOUNTS = json.loads(Path(os.environ["BENCH_LOCUST_USERS"]).read_text())
 _free = {"patient": list(ACCOUNTS["patients"]), "therapist": list(ACCOUNTS["therapists"])}
 _rng = random.Random(8)  # noqa: S311 - load generation, not security
+#: Sign-ins that failed. In a capacity step (``--reset-stats``) the statistics are reset once
+#: everyone is spawned, sign-ins included, so they are written out apart at the end
+#: (BENCH_LOCUST_SIGN_INS names the file) and counted as errors by bench/load.py.
+SIGN_IN_FAILURES: list[str] = []
+
+
+@events.quitting.add_listener
+def _report_sign_in_failures(environment, **_kwargs) -> None:
+    if os.environ.get("BENCH_LOCUST_SIGN_INS"):
+        Path(os.environ["BENCH_LOCUST_SIGN_INS"]).write_text(json.dumps(SIGN_IN_FAILURES))
 
 
 class Person(FastHttpUser):
@@ -37,6 +47,8 @@ class Person(FastHttpUser):
 
     def on_start(self) -> None:
         email = _free[self.role].pop()
+        self.csrf = ""
+        self.signed_in = False
         body = {"email": email, "password": ACCOUNTS["password"]}
         for attempt in range(2):
             if self.role == "therapist":
@@ -53,8 +65,10 @@ class Person(FastHttpUser):
                     gevent.sleep(seconds_to_next_step())
                     continue
                 response.failure(f"sign-in {response.status_code}")
+                SIGN_IN_FAILURES.append(f"sign-in {response.status_code}")
                 return
         self.csrf = response.json()["csrf_token"]
+        self.signed_in = True
 
     def page(self, path: str, name: str) -> None:
         with self.client.get(path, name=name, catch_response=True) as response:
@@ -70,9 +84,11 @@ class Patient(Person):
 
     def on_start(self) -> None:
         super().on_start()
+        self.session_ids, self.last_client_id = [0], None
+        if not self.signed_in:
+            return  # every request of this person fails, and counts
         sessions = self.client.get("/api/v1/sessions", name="/api/v1/sessions").json()
         self.session_ids = [s["id"] for s in sessions["sessions"]] or [0]
-        self.last_client_id = None
 
     @task(3)
     def home(self) -> None:
@@ -115,9 +131,11 @@ class Therapist(Person):
 
     def on_start(self) -> None:
         super().on_start()
+        self.patient_ids, self.entry_ids = [], []
+        if not self.signed_in:
+            return
         patients = self.client.get("/api/v1/patients", name="/api/v1/patients").json()
         self.patient_ids = [p["id"] for p in patients["patients"]]
-        self.entry_ids: list[int] = []
         for patient_id in self.patient_ids[:3]:
             shared = self.client.get(
                 f"/api/v1/patients/{patient_id}/journal", name="/api/v1/patients/[id]/journal"

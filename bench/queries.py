@@ -58,8 +58,6 @@ class Subjects:
 
 def busiest_patient(clinic_id: int) -> Subjects:
     """The clinic's patient with the most journal entries, their therapist and next session."""
-    from kap.models import CareTeamMember
-
     patient_id = db.session.scalar(
         select(JournalEntry.patient_id)
         .where(JournalEntry.clinic_id == clinic_id)
@@ -67,6 +65,13 @@ def busiest_patient(clinic_id: int) -> Subjects:
         .order_by(func.count().desc(), JournalEntry.patient_id)
         .limit(1)
     )
+    return subjects_of(patient_id)
+
+
+def subjects_of(patient_id: int) -> Subjects:
+    """A patient, their first therapist and their next session (or their first one)."""
+    from kap.models import CareTeamMember
+
     patient = db.session.get(User, patient_id)
     therapist = db.session.scalar(
         select(User)
@@ -123,8 +128,11 @@ def statements_per_page(app, subjects: Subjects, password: str, totp_secret: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.queries SLUG``: statements per page as JSON for the configured database
-    (the bench app's settings, KAP_* from the environment), about SLUG's busiest patient."""
+    """``python -m bench.queries SLUG [EMAIL]``: statements per page as JSON for the configured
+    database (the bench app's settings, KAP_* from the environment), about SLUG's busiest
+    patient or the patient EMAIL. A page's statements depend on where the patient stands
+    (mid-course, a session today…), so data sets are compared about patients who stand alike:
+    at ten times the data, the same patient number as in the benchmark set (bench.run)."""
     import json
     import sys
     from dataclasses import asdict
@@ -133,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     from bench.serve_app import app
     from kap.models import Clinic
 
-    slug = (argv if argv is not None else sys.argv[1:])[0]
+    slug, *email = argv if argv is not None else sys.argv[1:]
     with app.app_context():
         clinic_id = db.session.scalar(select(Clinic.id).where(Clinic.slug == slug))
-        subjects = busiest_patient(clinic_id)
+        if email:
+            subjects = subjects_of(db.session.scalar(select(User.id).where(User.email == email[0])))
+        else:
+            subjects = busiest_patient(clinic_id)
         patients = db.session.scalar(
             select(func.count()).where(User.clinic_id == clinic_id, User.role == Role.PATIENT)
         )

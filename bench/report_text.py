@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bench import attempts
+
 USAGE = """\
 # Benchmarks
 
@@ -95,8 +97,18 @@ def _kb(value: int) -> str:
 
 def _table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    """A table cell on one line (a tool's message can hold newlines and pipes)."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def _failed(name: str, result: dict, columns: int) -> list:
+    """A table row for a tool run that failed: the tool's message, then empty cells."""
+    return [name, attempts.failure_text(result), *[""] * (columns - 2)]
 
 
 def markdown(results: dict) -> str:
@@ -168,7 +180,9 @@ def markdown(results: dict) -> str:
                 "audits not passed",
             ],
             [
-                [
+                _failed(name, r, 9)
+                if attempts.is_failed(r)
+                else [
                     name,
                     r["scores"]["performance"],
                     r["scores"]["accessibility"],
@@ -199,7 +213,9 @@ def markdown(results: dict) -> str:
                 "load average before",
             ],
             [
-                [
+                _failed(name, r, 10)
+                if attempts.is_failed(r)
+                else [
                     name,
                     r["p50_ms"],
                     r["p95_ms"],
@@ -217,12 +233,13 @@ def markdown(results: dict) -> str:
     )
     latency = results["latency"]
     in_app, bare_app = latency["bare route in the app"], latency["bare Flask app"]
-    out.append(
-        f"\nBare route of the app, runs before and after the pages: {in_app['runs_rps']} req/s. "
-        f"For context, the journal against a bare Flask app (`bench/bare_app.py`): "
-        f"{latency['journal']['rps'] / bare_app['rps']:.2f} "
-        f"({latency['journal']['rps']:.0f} vs {bare_app['rps']:.0f} req/s).\n"
-    )
+    if not any(attempts.is_failed(r) for r in (in_app, bare_app, latency["journal"])):
+        out.append(
+            f"\nBare route of the app, runs before and after the pages: {in_app['runs_rps']} "
+            f"req/s. For context, the journal against a bare Flask app (`bench/bare_app.py`): "
+            f"{latency['journal']['rps'] / bare_app['rps']:.2f} "
+            f"({latency['journal']['rps']:.0f} vs {bare_app['rps']:.0f} req/s).\n"
+        )
     out.append("\n### SQL statements per request\n")
     small, full = results["queries"]["small"], results["queries"]["full"]
     out.append(
@@ -236,11 +253,15 @@ def markdown(results: dict) -> str:
         )
     )
     load = results["load"]
-    out.append(
-        f"\n### Mixed load (locust): {load['users']} users, {load['seconds']} s\n\n"
-        f"{load['requests']:,} requests, {load['errors']} errors, {load['rps']} req/s; "
-        f"p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, p99 {load['p99_ms']} ms.\n\n"
-    )
+    if attempts.is_failed(load):
+        out.append(f"\n### Mixed load (locust)\n\nNot measured: {attempts.failure_text(load)}\n")
+        load = {"by_request": {}, "failures": []}
+    else:
+        out.append(
+            f"\n### Mixed load (locust): {load['users']} users, {load['seconds']} s\n\n"
+            f"{load['requests']:,} requests, {load['errors']} errors, {load['rps']} req/s; "
+            f"p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, p99 {load['p99_ms']} ms.\n\n"
+        )
     out.append(
         _table(
             ["request", "count", "errors", "p95 ms"],

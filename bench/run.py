@@ -4,8 +4,11 @@ Steps: install the tools (bench.tools); create two databases on KAP_BENCH_POSTGR
 postgres@127.0.0.1:5432, trust auth) — the full data set and a 10-patient one; migrate and
 generate both; count SQL statements per page in each; serve the app and a bare Flask route
 under gunicorn; sign people in; weigh and audit the pages (Playwright + axe-core, Lighthouse);
-measure latency and throughput (wrk); run the mixed 60-second load (locust); drop the
-databases; write bench-results.json and docs/benchmarks.md (bench.report).
+measure latency and throughput (wrk); run the mixed 60-second load (locust); search the
+capacity of one app server (bench.capacity); then, in a third database, the same pages at ten
+times the data (``--no-ten-times`` skips it); drop the databases; write bench-results.json
+and docs/benchmarks.md (bench.report). A measuring tool that fails is retried once, then
+reported as a failed row (bench.attempts).
 Exit status 1 when a budget is missed (the report is written either way).
 """
 
@@ -22,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import load, report, servers, tools
+from bench import attempts, capacity, load, report, servers, tools
 from bench.httpclient import client_for, sign_in
 
 PASSWORD = "bench-password"  # noqa: S105 - bench.datagen.BENCH_PASSWORD (not imported: no app here)
@@ -106,28 +109,63 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
     from bench import lighthouse
 
     results["lighthouse"] = {
-        name: lighthouse.run(
-            tool_paths["lighthouse"], base + path, f"kap_session={cookie}" if cookie else None
+        name: attempts.retry_then_report(
+            lambda path=path, cookie=cookie: lighthouse.run(
+                tool_paths["lighthouse"], base + path, f"kap_session={cookie}" if cookie else None
+            ),
+            f"Lighthouse: {name}",
         )
         for name, (path, cookie) in pages.items()
     }
     print("--- latency and throughput (wrk)", flush=True)
     results["latency"] = _latency(args, base, bare)
     print(f"--- mixed load: {args.users} users for {args.load_seconds} s (locust)", flush=True)
-    users_file = work / "locust-users.json"
-    users_file.write_text(json.dumps({
-        "patients": [_email("patient", n) for n in range(101, 161)],
-        "therapists": [_email("therapist", n) for n in range(21, 51)],
-        "password": PASSWORD,
-        "totp_secret": TOTP_SECRET,
-    }))  # fmt: skip
-    results["load"] = load.locust(
-        str(tool_paths["locust"]), base, users_file, users=args.users, seconds=args.load_seconds
+    users_file = _accounts_file(work / "locust-users.json", range(101, 161), range(21, 51))
+    results["load"] = attempts.retry_then_report(
+        lambda: load.locust(
+            str(tool_paths["locust"]), base, users_file, users=args.users, seconds=args.load_seconds
+        ),
+        "mixed load",
     )
+    results["capacity"] = {"one app server": _capacity(args, base, tool_paths, work)}
     return results
 
 
+def _accounts_file(path: Path, patients: range, therapists: range) -> Path:
+    """The accounts the simulated people of a locust run sign in with (bench/locustfile.py)."""
+    path.write_text(json.dumps({
+        "patients": [_email("patient", n) for n in patients],
+        "therapists": [_email("therapist", n) for n in therapists],
+        "password": PASSWORD,
+        "totp_secret": TOTP_SECRET,
+    }))  # fmt: skip
+    return path
+
+
+def _capacity(args, base_url: str, tool_paths: dict, work: Path) -> dict:
+    """Capacity of the deployment at ``base_url`` (bench.capacity), with every bench account
+    the other measurements leave free: patients 161-2000 and all 50 therapists (their
+    one-time codes of the earlier runs have expired by the time the ramp signs them in)."""
+    print(f"--- capacity at {base_url}: ramp {args.capacity_ramp} (locust)", flush=True)
+    accounts = _accounts_file(work / "capacity-users.json", range(161, 2001), range(1, 51))
+    return capacity.capacity(
+        base_url, str(tool_paths["locust"]), accounts, ramp=args.capacity_ramp,
+        seconds=args.capacity_seconds, bisections=args.capacity_bisections,
+    )  # fmt: skip
+
+
 def _latency(args, base: str, bare: str) -> dict:
+    """The pages and the app's bare route (bench.run._page_latency), then, for context, a bare
+    Flask app."""
+    runs = _page_latency(args, base)
+    runs["bare Flask app"] = _timed(args, bare, [("/", "")])
+    return runs
+
+
+def _page_latency(args, base: str) -> dict:
+    """wrk on the measured pages, each signed in as 10 therapists or 20 patients, between two
+    runs of the yardstick: a route of this app that does nothing of its own, requested signed
+    in (bench/serve_app.py)."""
     therapists = [
         sign_in(base, _email("therapist", n), PASSWORD, TOTP_SECRET) for n in range(2, 12)
     ]
@@ -137,35 +175,91 @@ def _latency(args, base: str, bare: str) -> dict:
         listed = client_for(base, person).json("GET", "/api/v1/sessions")["sessions"]
         sessions.append((f"/api/v1/sessions/{listed[-1]['id']}", person.cookie_header))
     targets = {
-        "therapist dashboard": (base, [("/therapist/", t.cookie_header) for t in therapists]),
-        "journal": (base, [("/patient/journal", p.cookie_header) for p in patients]),
-        "session detail": (base, sessions),
+        "therapist dashboard": [("/therapist/", t.cookie_header) for t in therapists],
+        "journal": [("/patient/journal", p.cookie_header) for p in patients],
+        "session detail": sessions,
     }
     bare_routes = [("/bench/bare", p.cookie_header) for p in patients]
-    connections = load.wrk_connections(args)
-    runs = {}
+    in_app_before = _timed(args, base, bare_routes)
+    runs = {name: _timed(args, base, requests) for name, requests in targets.items()}
+    in_app_after = _timed(args, base, bare_routes)
+    runs["bare route in the app"] = _yardstick(in_app_before, in_app_after)
+    return runs
 
-    def run(url, requests):
+
+def _timed(args, url: str, requests: list[tuple[str, str]]) -> dict:
+    """One wrk measurement (after a warm-up), retried once if wrk fails, then reported."""
+    connections = load.wrk_connections(args)
+
+    def run() -> dict:
         load.wrk(url, requests, connections=connections, seconds=3)  # warm-up, not counted
         result = load.wrk(url, requests, connections=connections, seconds=args.seconds)
         # For context: as many requests at once as there are workers, so they queue for CPU.
         result["wide"] = load.wrk(url, requests, connections=args.workers, seconds=10)
         return result
 
-    # The yardstick, before and after the pages: a route of this app that does nothing of its
-    # own, requested signed in (bench/serve_app.py); and, for context, a bare Flask app.
-    in_app_before = run(base, bare_routes)
-    bare_app = run(bare, [("/", "")])
-    for name, (url, requests) in targets.items():
-        runs[name] = run(url, requests)
-    in_app_after = run(base, bare_routes)
-    runs["bare route in the app"] = {
-        **in_app_before,
-        "rps": round(statistics.mean([in_app_before["rps"], in_app_after["rps"]]), 1),
-        "runs_rps": [in_app_before["rps"], in_app_after["rps"]],
+    return attempts.retry_then_report(run, f"wrk {requests[0][0]}")
+
+
+def _yardstick(before: dict, after: dict) -> dict:
+    """The bare route's runs before and after the pages, as one: their mean req/s."""
+    measured = [run for run in (before, after) if not attempts.is_failed(run)]
+    if not measured:
+        return before
+    return {
+        **measured[0],
+        "rps": round(statistics.mean(run["rps"] for run in measured), 1),
+        "runs_rps": [run["rps"] for run in measured],
     }
-    runs["bare Flask app"] = bare_app
-    return runs
+
+
+def ten_times(args, server: str, name: str, work: Path, patient_email: str) -> dict:
+    """The same pages at ten times the data (DESIGN §5 Capacity: 20,000 patients, 1,000,000
+    journal entries) in a database of their own: the data's generation time, statements per
+    page (about ``patient_email``, the benchmark set's subject: the same patient number has
+    the same place in their course at any scale) and wrk's numbers beside the app's bare
+    route, on a server of their own."""
+    if not args.ten_times:
+        return {"skipped": "--no-ten-times (or KAP_BENCH_TEN_TIMES=0)"}
+    try:
+        env = _bench_env(servers.create_database(server, name))
+        servers.run_app_command(env, "flask", "db", "upgrade", capture=True)
+        print(f"--- bench data at {args.ten_times_factor}x (timed)", flush=True)
+        data_report = work / "data-x10.json"
+        servers.run_app_command(
+            env,
+            "bench.datagen",
+            "--times",
+            str(args.ten_times_factor),
+            "--report",
+            str(data_report),
+        )
+        results = {"data": json.loads(data_report.read_text())}
+        print("--- SQL statements per page at 10x", flush=True)
+        counted = servers.run_app_command(
+            env, "bench.queries", "bench", patient_email, capture=True
+        )
+        results["queries"] = json.loads(counted)
+        print("--- latency and throughput at 10x (wrk)", flush=True)
+        with servers.gunicorn(
+            "bench.serve_app:app", servers.free_port(), args.workers, env, "/healthz",
+            work / "app-x10.log",
+        ) as base:  # fmt: skip
+            results["latency"] = _page_latency(args, base)
+        return results
+    finally:
+        servers.drop_database(server, name)
+
+
+def _counts(text: str) -> list[int]:
+    """``5,10,20`` → [5, 10, 20] (argparse type of --capacity-ramp)."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not counts or any(count < 1 for count in counts) or counts != sorted(set(counts)):
+        raise argparse.ArgumentTypeError(f"want rising counts of 1 or more: {text!r}")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,6 +270,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=20, help="each wrk run")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument(
+        "--capacity-ramp", type=_counts, default=list(capacity.RAMP),
+        help="user counts to step through, e.g. 5,10,20 (then bisected)",
+    )  # fmt: skip
+    parser.add_argument("--capacity-seconds", type=int, default=30, help="steady load per step")
+    parser.add_argument("--capacity-bisections", type=int, default=capacity.BISECTIONS)
+    parser.add_argument(
+        "--no-ten-times", dest="ten_times", action="store_false",
+        default=os.environ.get("KAP_BENCH_TEN_TIMES", "1") != "0",
+        help="skip the 10x data set (about 10 more minutes; also KAP_BENCH_TEN_TIMES=0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ten-times-factor", type=int, default=10, help="for short trial runs of the bench only"
+    )
     args = parser.parse_args(argv)
 
     tools.ensure_debian_tools()
@@ -184,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     tool_paths = {"lighthouse": lighthouse_bin, "axe": axe, "locust": locust_bin}
     server = os.environ.get("KAP_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
     stamp = f"{int(time.time())}_{os.getpid()}"
-    names = {"full": f"kap_bench_{stamp}", "small": f"kap_bench_small_{stamp}"}
+    # A shared server can hold several runs at once (KAP_BENCH_DB_PREFIX tells them apart).
+    prefix = os.environ.get("KAP_BENCH_DB_PREFIX", "kap_bench")
+    names = {"full": f"{prefix}_{stamp}", "small": f"{prefix}_small_{stamp}"}
     work = Path(tempfile.mkdtemp(prefix="kap-bench-"))
     tempfile.tempdir = str(work)  # every temporary file of the run goes here, removed at the end
     results: dict = {"meta": report.meta(args, tools.versions(lighthouse_bin, locust_bin))}
@@ -217,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             ) as bare,
         ):  # fmt: skip
             results.update(measure(args, base, bare, tool_paths, work, envs["full"]))
+        subject = results["queries"]["full"]["subjects"]["patient_email"]
+        results["ten_times"] = ten_times(args, server, f"{prefix}_x10_{stamp}", work, subject)
     finally:
         for name in names.values():
             servers.drop_database(server, name)
