@@ -9,10 +9,12 @@ track reads a chunk, not the track.
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, make_response, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import FileWrapper
 
 from kap.services.media import MediaMissing, media_store
+from kap.web.errors import error_response
 
 #: Bytes handed to the server per iteration of the body.
 BLOCK_BYTES = 64 * 1024
@@ -39,6 +41,11 @@ def media_response(name: str, *, mimetype: str, etag: str) -> Response:
         response.content_length = size
         response.set_etag(etag)
         return response.make_conditional(request, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        body.close()
+        # The house's error answer, with the length the player should have asked within
+        # (the generic HTTP error handler would drop werkzeug's Content-Range).
+        return make_response(error_response(416, headers={"Content-Range": f"bytes */{size}"}))
     except BaseException:
-        body.close()  # a 416 is raised from make_conditional: the file is not handed on
+        body.close()
         raise

@@ -55,13 +55,13 @@ class DatabaseStore:
             postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         )
         with self.engine.begin() as connection:
-            created = connection.execute(
+            blob_id = connection.scalar(
                 insert_blob(MediaBlob)
                 .values(name=name, size_bytes=0, sha256="", chunk_bytes=self.chunk_bytes)
                 .on_conflict_do_nothing(index_elements=["name"])
+                .returning(MediaBlob.id)
             )
-            if created.rowcount == 1:
-                blob_id = connection.scalar(select(MediaBlob.id).where(MediaBlob.name == name))
+            if blob_id is not None:
                 size, digest = 0, hashlib.sha256()
                 for seq, chunk in enumerate(limited_chunks(stream, limit, self.chunk_bytes)):
                     connection.execute(
