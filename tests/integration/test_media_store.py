@@ -13,12 +13,13 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kap import create_app
 from kap.config import TestConfig
@@ -97,6 +98,24 @@ def upload(client, filename: str, content: bytes) -> int:
     return max(int(i) for i in re.findall(r'src="/media/audio/(\d+)"', library))
 
 
+@contextmanager
+def chunk_queries(app: Flask) -> Iterator[list[str]]:
+    """The statements that read media chunks on ``app``'s engine while the block runs."""
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM media_chunks" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def folder_files(app: Flask) -> list[str]:
     folder = Path(app.config["MEDIA_DIR"])
     return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
@@ -125,17 +144,19 @@ def test_an_upload_through_one_server_plays_through_the_other(server, tmp_path):
     assert whole.headers["Content-Length"] == str(len(content))
     assert whole.data == content
     boundary = CHUNK_BYTES
-    for requested, start, end in [
-        ("bytes=0-99", 0, 99),
-        (f"bytes={boundary - 1000}-{boundary + 999}", boundary - 1000, boundary + 999),
-        (f"bytes={2 * boundary - 5}-", 2 * boundary - 5, len(content) - 1),
-        ("bytes=-100", len(content) - 100, len(content) - 1),
+    for requested, start, end, chunks_read in [
+        ("bytes=0-99", 0, 99, 1),
+        (f"bytes={boundary - 1000}-{boundary + 999}", boundary - 1000, boundary + 999, 2),
+        (f"bytes={2 * boundary - 5}-", 2 * boundary - 5, len(content) - 1, 2),
+        ("bytes=-100", len(content) - 100, len(content) - 1, 1),
     ]:
-        part = player.get(url, headers={"Range": requested})
-        assert part.status_code == 206, requested
-        assert part.headers["Content-Range"] == f"bytes {start}-{end}/{len(content)}"
-        assert part.headers["Content-Length"] == str(end - start + 1)
-        assert part.data == content[start : end + 1], requested
+        with chunk_queries(second) as queries:
+            part = player.get(url, headers={"Range": requested})
+            assert part.status_code == 206, requested
+            assert part.headers["Content-Range"] == f"bytes {start}-{end}/{len(content)}"
+            assert part.headers["Content-Length"] == str(end - start + 1)
+            assert part.data == content[start : end + 1], requested
+        assert len(queries) == chunks_read, requested  # only the chunks the range spans
     beyond = player.get(url, headers={"Range": f"bytes={len(content)}-"})
     assert beyond.status_code == 416
     assert beyond.headers["Content-Range"] == f"bytes */{len(content)}"
