@@ -63,6 +63,22 @@ def _instance_vapid_key() -> str:
     return _instance_value("vapid_private.pem", _new_vapid_key)
 
 
+#: Where media is kept (kap/services/media): files under MEDIA_DIR, or rows of the database.
+MEDIA_STORES = ("folder", "database")
+
+
+def _media_store(value: str | None, database_url: str) -> str:
+    """KAP_MEDIA_STORE, or by default ``database`` on PostgreSQL (several app servers share
+    it) and ``folder`` otherwise (the embedded default); a clear error for anything else."""
+    if not value:
+        return "database" if database_url.startswith("postgresql") else "folder"
+    if value not in MEDIA_STORES:
+        raise RuntimeError(
+            f"KAP_MEDIA_STORE must be one of {', '.join(MEDIA_STORES)}, not {value!r}."
+        )
+    return value
+
+
 def _proxy_count(value: str | None) -> int:
     """KAP_TRUSTED_PROXIES as a count of proxy hops (a clear error for anything else)."""
     text = (value or "0").strip()
@@ -115,7 +131,9 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the server-side session
 
-    #: Uploaded audio: where it is kept and how large one file may be.
+    #: Media (uploads, recordings, prompt tracks): which store keeps it (None: chosen by the
+    #: database, see _media_store), the folder store's root, and how large one upload may be.
+    MEDIA_STORE = _env("MEDIA_STORE")
     MEDIA_DIR = _env("MEDIA_DIR", str(INSTANCE / "media"))
     MAX_UPLOAD_BYTES = int(_env("MAX_UPLOAD_MB", "50")) * 1024 * 1024
     #: A new value makes every phone fetch the app shell anew, files unchanged (kap/pwa).
@@ -169,8 +187,13 @@ class Config:
             self.DATA_KEYS = _instance_data_key()
         if not self.VAPID_PRIVATE_KEY:
             self.VAPID_PRIVATE_KEY = _instance_vapid_key()
+        self._derive()
+
+    def _derive(self) -> None:
+        """Settings that follow from others (every configuration's __init__ calls this)."""
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
+        self.MEDIA_STORE = _media_store(self.MEDIA_STORE, self.SQLALCHEMY_DATABASE_URI or "")
 
 
 class TestConfig(Config):
@@ -214,7 +237,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_NAME = "__Host-kap_session"
 
     def __init__(self) -> None:
-        self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
+        self._derive()
         if (self.SECRET_KEY or "") in INSECURE_SECRET_KEYS or len(self.SECRET_KEY or "") < 32:
             raise RuntimeError(
                 "KAP_SECRET_KEY must be set to a random value of at least 32 characters "

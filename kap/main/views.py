@@ -1,11 +1,12 @@
 """Liveness and readiness for the load balancer, the favicon, and audio for signed-in users."""
 
-from flask import jsonify, redirect, send_file, url_for
+from flask import jsonify, redirect, url_for
 from flask_login import current_user, login_required
 
 from kap.main import bp
-from kap.services.clinic.audio import audio_path, get_audio_for
+from kap.services.clinic.audio import get_audio_for
 from kap.web.health import database_answers, limit_storage_answers
+from kap.web.media import media_response
 
 
 @bp.route("/healthz")
@@ -39,12 +40,9 @@ def favicon():
 def audio(audio_id: int):
     """An audio file of the viewer's clinic (404 for others'), seekable via HTTP ranges."""
     audio_file = get_audio_for(current_user, audio_id)
-    response = send_file(
-        audio_path(audio_file),
-        mimetype=audio_file.content_type,
-        conditional=True,  # Range and If-None-Match support, so players can seek
-        etag=audio_file.sha256,
-        max_age=0,
+    # Range and If-None-Match support, so players can seek and revalidate.
+    response = media_response(
+        audio_file.storage_name, mimetype=audio_file.content_type, etag=audio_file.sha256
     )
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -15,7 +15,7 @@ from kap.models.intake import INTAKE_DECISIONS, IntakeStatus, IntakeSubmission
 from kap.models.invitations import Invitation
 from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
 from kap.models.measures import ClinicInstrument, MeasureResponse
-from kap.models.media import AudioFile
+from kap.models.media import AudioFile, MediaBlob, MediaChunk
 from kap.models.people import (
     DEFAULT_CRISIS_CONTACTS,
     CareTeamMember,
@@ -90,6 +90,8 @@ __all__ = [
     "JournalComment",
     "JournalEntry",
     "MeasureResponse",
+    "MediaBlob",
+    "MediaChunk",
     "MedicationAdministration",
     "PlaylistTrack",
     "PromptFallback",

@@ -1,11 +1,15 @@
-"""Uploaded audio files, kept on disk and served only within their clinic."""
+"""Uploaded audio files, served only within their clinic, and the media store's own tables.
+
+An ``AudioFile`` names its bytes by ``storage_name``; the bytes live in the media store
+(kap/services/media): a folder, or the ``media_blobs``/``media_chunks`` rows below.
+"""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kap.models.base import Model, UTCDateTime, utcnow
@@ -19,7 +23,7 @@ class AudioPurpose(enum.StrEnum):
 
 
 class AudioFile(Model):
-    """One uploaded track. ``storage_name`` is a random name in the media folder."""
+    """One uploaded track. ``storage_name`` is its random name in the media store."""
 
     __tablename__ = "audio_files"
 
@@ -37,3 +41,33 @@ class AudioFile(Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class MediaBlob(Model):
+    """One stored file of the database media store: its name, length and checksum.
+
+    ``name`` is unique, so two app servers putting the same name at once keep one blob (the
+    second's insert does nothing). ``chunk_bytes`` is the chunk size it was written with, so a
+    later change of the store's chunk size still reads older blobs.
+    """
+
+    __tablename__ = "media_blobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    chunk_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MediaChunk(Model):
+    """Bytes ``seq * chunk_bytes`` onwards of a blob: a Range request reads only its chunks."""
+
+    __tablename__ = "media_chunks"
+
+    blob_id: Mapped[int] = mapped_column(
+        ForeignKey("media_blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -16,6 +16,7 @@ have their own tests that post real forms.
 
 from __future__ import annotations
 
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,6 +44,7 @@ from kap.models.reminders import CalendarFeed
 from kap.services.clinic.instruments import save_questionnaire
 from kap.services.journal import entries as journal
 from kap.services.journal.clinical_notes import add_note
+from kap.services.media import media_store
 from kap.services.people.accounts import create_user
 from kap.services.people.care_teams import assign_therapist
 from kap.services.reminders.calendar import token_hash
@@ -484,7 +486,7 @@ class World:
             db.create_all()
             limiter.reset()
             seed_demo()
-            samples = _plant(media_dir)
+            samples = _plant()
             db.session.remove()
         return cls(app, samples)
 
@@ -519,7 +521,7 @@ class World:
         return f"{url}?{urlencode(query)}" if query else url
 
 
-def _plant(media_dir: Path) -> dict[str, object]:
+def _plant() -> dict[str, object]:
     """Records of the demo patient and clinic for the URLs, with the canaries in them."""
     owner = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
     therapist = db.session.scalar(select(User).where(User.email == "therapist@demo.test"))
@@ -585,8 +587,7 @@ def _plant(media_dir: Path) -> dict[str, object]:
     )
     feed.token = calendar_token
     db.session.add(feed)
-    media_dir.mkdir(parents=True, exist_ok=True)
-    (media_dir / "sample.wav").write_bytes(b"RIFF....WAVE")
+    media_store().put("sample.wav", io.BytesIO(b"RIFF....WAVE"))
     audio = AudioFile(
         clinic_id=owner.clinic_id,
         original_name="sample.wav",

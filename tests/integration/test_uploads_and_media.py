@@ -1,7 +1,8 @@
 """Uploading audio to the clinic's library and serving it back to the clinic's own people.
 
 Uploads go through the real, CSRF-protected library page. Each test checks the stored
-``AudioFile`` rows and the files in the app's own MEDIA_DIR (a fresh tmp folder per test).
+``AudioFile`` rows and the files in the app's media store: the folder store in its own MEDIA_DIR
+(a fresh tmp folder per test), or the database store on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from kap.extensions import db
 from kap.models import AudioFile
-from kap.services.clinic.audio import megabytes
+from kap.services.media import media_store, megabytes
 from tests.helpers import csrf_from
 
 AUDIO = Path(__file__).resolve().parent.parent / "fixtures" / "audio"
@@ -48,10 +49,16 @@ def stored_audio(app) -> list[AudioFile]:
         return list(db.session.scalars(select(AudioFile).order_by(AudioFile.id)))
 
 
-def files_in_media_dir(app) -> list[str]:
-    """Names of everything in MEDIA_DIR, temporary files included."""
-    folder = Path(app.config["MEDIA_DIR"])
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+def files_in_media_store(app) -> list[str]:
+    """Names of everything in the media store (the folder store's temporary files included)."""
+    with app.app_context():
+        return media_store().names()
+
+
+def stored_bytes(app, name: str) -> bytes:
+    """The bytes the media store keeps under ``name``."""
+    with app.app_context(), media_store().open(name) as stored:
+        return stored.read()
 
 
 def page_errors(page_html: str) -> list[str]:
@@ -100,9 +107,9 @@ def test_each_accepted_format_is_stored_with_its_duration(
     assert audio.size_bytes == len(content)
     assert audio.sha256 == hashlib.sha256(content).hexdigest()
     assert (audio.clinic_id, audio.uploaded_by_id) == (admin.clinic_id, admin.id)
-    assert files_in_media_dir(app) == [audio.storage_name]
+    assert files_in_media_store(app) == [audio.storage_name]
     assert audio.storage_name.endswith(f".{extension}")
-    assert (Path(app.config["MEDIA_DIR"]) / audio.storage_name).read_bytes() == content
+    assert stored_bytes(app, audio.storage_name) == content
 
     library = client.get("/clinic/audio").text
     assert f"Uploaded “{filename}”." in library
@@ -147,7 +154,7 @@ def test_file_that_is_not_audio_is_refused_and_nothing_is_kept(
     assert response.status_code == 400
     assert page_errors(response.text) == [message]
     assert stored_audio(app) == []
-    assert files_in_media_dir(app) == []
+    assert files_in_media_store(app) == []
 
 
 def test_upload_without_a_file_is_refused(app, client, auth, people):
@@ -181,7 +188,7 @@ def test_size_limit_is_enforced_to_the_byte(app, client, auth, people, room, sta
         [message] = page_errors(response.text)
         assert message.startswith(f"That file is larger than the limit of {megabytes(limit)}.")
         assert stored_audio(app) == []
-        assert files_in_media_dir(app) == []
+        assert files_in_media_store(app) == []
     else:
         assert len(stored_audio(app)) == 1
 
@@ -196,7 +203,7 @@ def test_request_beyond_the_servers_limit_is_refused(app, client, auth, people):
     assert response.status_code == 413
     assert "That is too large to send here." in response.text
     assert stored_audio(app) == []
-    assert files_in_media_dir(app) == []
+    assert files_in_media_store(app) == []
 
 
 def test_only_clinic_admins_can_upload(app, client, auth, people):
@@ -234,7 +241,7 @@ def test_template_editor_refuses_a_file_that_is_not_audio(app, client, auth, peo
     assert response.status_code == 400
     assert re.search(rf'id="upload-error">{re.escape(NOT_AUDIO_MESSAGE)}</p>', response.text)
     assert stored_audio(app) == []
-    assert files_in_media_dir(app) == []
+    assert files_in_media_store(app) == []
 
 
 def test_template_editor_upload_button_adds_a_track(app, client, auth, people):

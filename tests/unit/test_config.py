@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kap.config import ProductionConfig, load_config
+from kap.config import Config, ProductionConfig, load_config
 
 
 @pytest.mark.parametrize("secret", ["", "dev", "change-me", "short-key"])
@@ -64,3 +64,30 @@ def test_service_worker_revision_is_read_from_the_environment():
         check=True,
     )
     assert result.stdout.strip() == "2026-11-22"
+
+
+@pytest.mark.parametrize(
+    ("database_url", "chosen", "expected"),
+    [
+        ("postgresql+psycopg://kap@db/kap", None, "database"),
+        ("sqlite:///instance/kap.db", None, "folder"),
+        ("postgresql+psycopg://kap@db/kap", "folder", "folder"),
+        ("sqlite:///instance/kap.db", "database", "database"),
+    ],
+)
+def test_media_store_follows_the_database_unless_chosen(
+    monkeypatch, database_url, chosen, expected
+):
+    """KAP_MEDIA_STORE defaults to the database on PostgreSQL (several app servers) and to
+    the folder otherwise; a choice is kept."""
+    monkeypatch.setattr(Config, "SQLALCHEMY_DATABASE_URI", database_url)
+    monkeypatch.setattr(Config, "MEDIA_STORE", chosen)
+    chosen_store = Config().MEDIA_STORE
+    assert chosen_store == expected
+
+
+def test_an_unknown_media_store_is_an_error(monkeypatch):
+    """A typo in KAP_MEDIA_STORE fails at start, naming the choices."""
+    monkeypatch.setattr(Config, "MEDIA_STORE", "s3")
+    with pytest.raises(RuntimeError, match="KAP_MEDIA_STORE must be one of folder, database"):
+        Config()

@@ -9,18 +9,19 @@ starts; the clinic's recording of the prompt (or, where there is none, a generat
 nothing, as the template chooses) follows within a second. Everything between is silence, which
 AAC stores in almost nothing (an hour is about 0.6 MB).
 
-The file is made on first request and kept under the media folder by a key over everything that
-changes its sound, so it is made once per template version and voice choice, by whichever app
-server is asked first (made in a temporary file and renamed: two servers at once both write the
-same bytes).
+The file is made on first request (or ahead by the prepare_prompt_tracks job) and kept in the
+media store (kap/services/media) under a key over everything that changes its sound, so it is
+made once per template version and voice choice, by whichever app server is asked first, and
+every server serves those same bytes. It is rendered into a local temporary file (PyAV writes
+to a path) and then put: two servers rendering one key at once keep one copy (the store's put
+is idempotent on the name).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,7 @@ from kap.services.audio.samples import (
     silence,
     trimmed,
 )
-from kap.services.clinic.audio import audio_path, media_dir
+from kap.services.media import media_store
 
 #: Bumped whenever the sound of a track changes (chime, voice settings, levels, codec), so
 #: phones fetch the new one.
@@ -64,7 +65,8 @@ class PromptCue:
     at_seconds: int
     text: str
     chime: bool
-    recording: Path | None
+    #: The recording's name in the media store.
+    recording: str | None
     recording_sha256: str | None
 
 
@@ -125,7 +127,7 @@ def _cue(cue: EyeMaskCue) -> PromptCue:
         at_seconds=cue.at_seconds,
         text=cue.text,
         chime=cue.chime,
-        recording=audio_path(recording) if recording is not None else None,
+        recording=recording.storage_name if recording is not None else None,
         recording_sha256=recording.sha256 if recording is not None else None,
     )
 
@@ -159,7 +161,8 @@ def limited(samples: Samples, knee: float = 0.9) -> Samples:
 
 def _words(plan: PromptPlan, cue: PromptCue) -> Samples | None:
     if cue.recording is not None:
-        recorded = trimmed(decode(cue.recording, MAX_PROMPT_SECONDS))
+        with media_store().materialised(cue.recording) as path:
+            recorded = trimmed(decode(path, MAX_PROMPT_SECONDS))
         return normalized(recorded, voice.TARGET_RMS, voice.MAX_PEAK)
     if plan.fallback == PromptFallback.GENERATED_VOICE:
         return voice.speak(cue.text)
@@ -173,21 +176,19 @@ def _mix(track: Samples, sound: Samples, start: float, kind: str, index: int) ->
     return Sound(kind, index, start, start + part.size / SAMPLE_RATE)
 
 
-def track_file(plan: PromptPlan) -> Path:
-    """The track on disk, made now if this server has not made it before."""
-    target = _stored(plan)
-    folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if target.exists():
-        return target
-    temporary = folder / f".{plan.key}-{secrets.token_hex(6)}.m4a"
-    try:
-        samples, _ = render(plan)
-        encode_m4a(samples, temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return target
+def track_name(plan: PromptPlan) -> str:
+    """The track's name in the media store, made and put now if no server has made it yet."""
+    name = stored_name(plan)
+    store = media_store()
+    if store.exists(name):
+        return name
+    samples, _ = render(plan)
+    with tempfile.TemporaryDirectory(prefix="kap-prompts-") as folder:
+        encoded = Path(folder) / f"{plan.key}.m4a"
+        encode_m4a(samples, encoded)
+        with encoded.open("rb") as source:
+            store.put(name, source)
+    return name
 
 
 def prepare_upcoming(now: datetime) -> int:
@@ -208,11 +209,12 @@ def prepare_upcoming(now: datetime) -> int:
     made = 0
     for version in versions:
         plan = plan_for(version)
-        if plan is not None and not _stored(plan).exists():
-            track_file(plan)
+        if plan is not None and not media_store().exists(stored_name(plan)):
+            track_name(plan)
             made += 1
     return made
 
 
-def _stored(plan: PromptPlan) -> Path:
-    return media_dir() / "prompts" / f"{plan.key}.m4a"
+def stored_name(plan: PromptPlan) -> str:
+    """Where the plan's track is kept in the media store."""
+    return f"prompts/{plan.key}.m4a"

@@ -1,10 +1,12 @@
-"""Uploaded audio: size and type checks from the file's content, durations, storage, access."""
+"""Uploaded audio: size and type checks from the file's content, durations, storage, access.
+
+The bytes are kept in the media store (kap/services/media), under the row's ``storage_name``.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -22,7 +24,10 @@ from sqlalchemy import select
 from kap.extensions import db
 from kap.models import AudioFile, User
 from kap.services import audit
-from kap.services.errors import Invalid, TooLarge
+from kap.services.errors import Invalid
+from kap.services.media import copy_limited, media_store
+from kap.services.media import media_dir as media_dir  # the folder store's root, as before
+from kap.services.media import megabytes as megabytes  # the size limit's wording, as before
 from kap.services.queries import one_or_not_found
 from kap.services.sessions.playlist import MAX_TRACK_SECONDS, format_duration
 from kap.services.unit_of_work import use_case
@@ -44,35 +49,6 @@ FORMATS: dict[type, AudioFormat] = {
     WAVE: AudioFormat("audio/wav", "wav", "WAV"),
 }
 ACCEPTED = "MP3, OGG/Opus, M4A/AAC or WAV"
-CHUNK = 1024 * 1024
-
-
-def megabytes(size: int) -> str:
-    """'50 MB', or '0.5 MB' for small limits."""
-    return f"{size / (1024 * 1024):g} MB"
-
-
-def media_dir() -> Path:
-    """Where uploads are kept (KAP_MEDIA_DIR, default instance/media)."""
-    path = Path(current_app.config["MEDIA_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _copy_limited(stream: BinaryIO, target: BinaryIO, limit: int) -> tuple[int, str]:
-    size = 0
-    digest = hashlib.sha256()
-    while chunk := stream.read(CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(
-                f"That file is larger than the limit of {megabytes(limit)}. "
-                "Please upload a smaller or more compressed file."
-            )
-        digest.update(chunk)
-        target.write(chunk)
-    return size, digest.hexdigest()
-
 
 #: The lowest bit rate any accepted compressed format can carry (Opus goes down to 6 kbit/s):
 #: a file of N bytes cannot play longer than N * 8 / this many seconds.
@@ -136,36 +112,37 @@ def _identify(path: Path) -> tuple[AudioFormat, float]:
 
 @use_case
 def store_upload(actor: User, stream: BinaryIO, original_name: str) -> AudioFile:
-    """Check and keep an uploaded audio file for the actor's clinic."""
+    """Check and keep an uploaded audio file for the actor's clinic.
+
+    The upload is spooled to a local temporary file first (mutagen reads a path, and nothing
+    reaches the store before the content is known to be audio), then put in the media store.
+    """
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    folder = media_dir()
-    temporary = folder / f".upload-{secrets.token_hex(8)}"
-    try:
-        with temporary.open("wb") as target:
-            size, sha256 = _copy_limited(stream, target, limit)
-        if size == 0:
+    with tempfile.NamedTemporaryFile(prefix="kap-upload-") as spooled:
+        stored = copy_limited(stream, spooled, limit)
+        spooled.flush()
+        if stored.size == 0:
             raise Invalid("That file is empty.", {"file": ["The file is empty."]})
-        audio_format, duration = _identify(temporary)
+        audio_format, duration = _identify(Path(spooled.name))
         storage_name = f"{secrets.token_hex(16)}.{audio_format.extension}"
-        os.replace(temporary, folder / storage_name)
-    finally:
-        temporary.unlink(missing_ok=True)
+        spooled.seek(0)
+        media_store().put(storage_name, spooled)
     return keep_audio(
         actor,
         AudioFile(
             original_name=(Path(original_name or "audio").name or "audio")[:255],
             content_type=audio_format.content_type,
-            size_bytes=size,
+            size_bytes=stored.size,
             duration_seconds=round(duration, 2),
             storage_name=storage_name,
-            sha256=sha256,
+            sha256=stored.sha256,
         ),
-        f"format={audio_format.extension}; seconds={round(duration)}; bytes={size}",
+        f"format={audio_format.extension}; seconds={round(duration)}; bytes={stored.size}",
     )
 
 
 def keep_audio(actor: User, audio: AudioFile, detail: str) -> AudioFile:
-    """Record a file already stored in the media folder as the actor's clinic's, audited."""
+    """Record a file already put in the media store as the actor's clinic's, audited."""
     audio.clinic_id = actor.clinic_id
     audio.uploaded_by_id = actor.id
     db.session.add(audio)
@@ -182,11 +159,6 @@ def get_audio_for(user: User, audio_id: int) -> AudioFile:
         select(AudioFile).where(AudioFile.id == audio_id, AudioFile.clinic_id == user.clinic_id),
         "audio file",
     )
-
-
-def audio_path(audio: AudioFile) -> Path:
-    """The file on disk."""
-    return media_dir() / audio.storage_name
 
 
 def title_from_filename(name: str) -> str:

@@ -8,9 +8,10 @@ can mix it exactly and any browser can play it back in the editor.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import secrets
+import tempfile
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -19,8 +20,9 @@ from kap.models import AudioFile, User
 from kap.models.media import AudioPurpose
 from kap.services.audio.prompt_track import MAX_PROMPT_SECONDS
 from kap.services.audio.samples import SAMPLE_RATE, decode, encode_wav, rms
-from kap.services.clinic.audio import keep_audio, media_dir, megabytes
+from kap.services.clinic.audio import keep_audio
 from kap.services.errors import Invalid, TooLarge
+from kap.services.media import media_store, megabytes
 from kap.services.unit_of_work import use_case
 
 MAX_RECORDING_BYTES = 5 * 1024 * 1024
@@ -57,19 +59,21 @@ def store_recording(actor: User, stream: BinaryIO) -> AudioFile:
     edge = round(EDGE_SECONDS * SAMPLE_RATE)
     kept = samples[max(0, int(loud[0]) - edge) : int(loud[-1]) + 1 + edge]
     storage_name = f"{secrets.token_hex(16)}.wav"
-    target = media_dir() / storage_name
-    encode_wav(kept, target)
-    content = target.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="kap-recording-") as folder:
+        encoded = Path(folder) / storage_name
+        encode_wav(kept, encoded)  # PyAV writes to a path; a minute of mono WAV is ~3 MB
+        with encoded.open("rb") as source:
+            stored = media_store().put(storage_name, source)
     seconds = round(kept.size / SAMPLE_RATE, 2)
     return keep_audio(
         actor,
         AudioFile(
             original_name="Recorded prompt",
             content_type="audio/wav",
-            size_bytes=len(content),
+            size_bytes=stored.size,
             duration_seconds=seconds,
             storage_name=storage_name,
-            sha256=hashlib.sha256(content).hexdigest(),
+            sha256=stored.sha256,
             purpose=AudioPurpose.PROMPT,
         ),
         f"format=wav; kind=prompt recording; seconds={round(seconds)}",
