@@ -159,6 +159,9 @@ class Config:
     AUDIT_KEY = _env("AUDIT_KEY")
     #: Field-encryption keys, newest first: "id:base64key,id:base64key" (KAP_DATA_KEYS).
     DATA_KEYS = _env("DATA_KEYS")
+    #: Encrypts `flask backup` files: base64 of 32 random bytes (KAP_BACKUP_KEY). Only the
+    #: backup and restore commands read it; production has no default (README, "Backups").
+    BACKUP_KEY = _env("BACKUP_KEY")
 
     def __init__(self) -> None:
         if not self.SECRET_KEY:
@@ -169,6 +172,10 @@ class Config:
             self.DATA_KEYS = _instance_data_key()
         if not self.VAPID_PRIVATE_KEY:
             self.VAPID_PRIVATE_KEY = _instance_vapid_key()
+        if not self.BACKUP_KEY:
+            self.BACKUP_KEY = _instance_value(
+                "backup_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+            )
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
 
@@ -182,6 +189,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
     AUDIT_KEY = "test-audit-key-not-for-production"
     DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="  # 32 bytes, tests only
+    BACKUP_KEY = "dGVzdC1iYWNrdXAta2V5LTMyLWJ5dGVzLWxvbmctMDE="  # 32 bytes, tests only
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     VAPID_PRIVATE_KEY = _new_vapid_key()  # one per test process, never written to disk
