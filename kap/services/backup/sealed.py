@@ -180,6 +180,7 @@ class SealedReader:
         self._counter = 0
         self._next = _read_exactly(source, self._chunk + TAG)
         self._plain = b""
+        self._offset = 0
         self._done = False
 
     def _open_next(self) -> None:
@@ -189,7 +190,7 @@ class SealedReader:
         nonce = _nonce(self._prefix, self._counter)
         aad = self._header + (b"\x01" if final else b"\x00")
         try:
-            self._plain = self._aead.decrypt(nonce, sealed, aad)
+            self._plain, self._offset = self._aead.decrypt(nonce, sealed, aad), 0
         except InvalidTag:
             raise BackupError(
                 f"The backup file is damaged, truncated or altered (chunk {self._counter} does "
@@ -203,16 +204,20 @@ class SealedReader:
         parts: list[bytes] = []
         wanted = size if size >= 0 else None
         while wanted is None or wanted > 0:
-            if not self._plain:
+            if self._offset == len(self._plain):
                 if self._done:
                     break
                 self._open_next()
                 continue
-            take = self._plain if wanted is None else self._plain[:wanted]
-            self._plain = self._plain[len(take) :]
-            parts.append(take)
+            # An offset into the chunk, not a shorter copy of it: tarfile reads 10 KB at a
+            # time, and re-slicing a 1 MiB chunk for each read would copy it a hundred times.
+            end = (
+                len(self._plain) if wanted is None else min(len(self._plain), self._offset + wanted)
+            )
+            parts.append(self._plain[self._offset : end])
             if wanted is not None:
-                wanted -= len(take)
+                wanted -= end - self._offset
+            self._offset = end
         return b"".join(parts)
 
     def drain(self) -> None:
