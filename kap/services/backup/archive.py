@@ -117,8 +117,21 @@ def _add(archive: tarfile.TarFile, path: Path, name: str) -> FileEntry:
         try:
             archive.addfile(info, cast("BinaryIO", hashing))
         except OSError:
-            raise BackupError(f"{name} changed while it was being backed up; run again.") from None
+            if hashing.size < info.size:  # tarfile: "unexpected end of data"
+                raise BackupError(f"{name} shrank while it was backed up; run again.") from None
+            raise
     return FileEntry(name, hashing.size, hashing.digest.hexdigest())
+
+
+def _add_media(archive: tarfile.TarFile, folder: Path) -> list[FileEntry]:
+    """Every backed-up media file into ``archive``; a file deleted meanwhile is left out."""
+    entries = []
+    for relative, path in _media_files(folder):
+        try:
+            entries.append(_add(archive, path, media_member(relative)))
+        except FileNotFoundError:
+            continue  # deleted since the folder was listed: not part of this backup
+    return entries
 
 
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -147,10 +160,7 @@ def make_backup(output: Path | None = None) -> BackupReport:
                 stream = cast("BinaryIO", writer)
                 with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:
                     dumped = _add(archive, dump_path, database.DUMP_NAMES[kind])
-                    media = [
-                        _add(archive, path, media_member(relative))
-                        for relative, path in _media_files(folder)
-                    ]
+                    media = _add_media(archive, folder)
                     manifest = Manifest(
                         revision=snapshot.revision,
                         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -162,6 +172,8 @@ def make_backup(output: Path | None = None) -> BackupReport:
                     _add_bytes(archive, NAME, manifest.to_json())
                 writer.finish()
             replace_durably(temporary, output)
+        except OSError as error:  # a full disk, a folder we may not write: no traceback
+            raise BackupError(f"The backup could not be written: {error}.") from None
         finally:
             temporary.unlink(missing_ok=True)
     return BackupReport(output, output.stat().st_size, key_id(key), manifest)
@@ -235,9 +247,16 @@ def restore_backup(source: Path) -> RestoreReport:
     """Restore the backup at ``source`` into the (empty) configured database and the media
     folder; every byte is checked before anything is written."""
     key = configured_key()
+    try:
+        return _restore(Path(source), key)
+    except OSError as error:  # a full disk, a folder we may not write: no traceback
+        raise BackupError(f"The restore could not finish: {error}.") from None
+
+
+def _restore(source: Path, key: bytes) -> RestoreReport:
     with tempfile.TemporaryDirectory(prefix="kap-restore-") as folder:
         work = Path(folder)
-        manifest = _unpack(Path(source), key, work)
+        manifest = _unpack(source, key, work)
         needs_upgrade = _needs_upgrade(manifest.revision)
         dump_file = _check(work, manifest.database)
         checked = [(_check(work, entry), entry) for entry in manifest.media]
