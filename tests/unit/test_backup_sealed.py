@@ -4,8 +4,8 @@ multi-chunk file (cut, reordered, repeated, appended, edited header) is detected
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
-import os
 
 import pytest
 
@@ -21,7 +21,7 @@ from kap.services.backup.sealed import (
 
 KEY = bytes(range(32))
 CHUNK = 64  # small chunks, so a short payload spans many of them
-PAYLOAD = os.urandom(CHUNK * 5 + 17)
+PAYLOAD = hashlib.shake_256(b"payload").digest(CHUNK * 5 + 17)  # the same in every worker
 
 
 def _seal(payload: bytes = PAYLOAD, key: bytes = KEY) -> bytes:
@@ -45,10 +45,10 @@ def _split(data: bytes) -> tuple[bytes, list[bytes]]:
     return data[:header_end], [body[i : i + size] for i in range(0, len(body), size)]
 
 
-@pytest.mark.parametrize("payload", [b"", b"x", PAYLOAD[:CHUNK], PAYLOAD[: CHUNK * 2], PAYLOAD])
-def test_what_is_sealed_opens_unchanged(payload: bytes) -> None:
+@pytest.mark.parametrize("length", [0, 1, CHUNK, CHUNK * 2, len(PAYLOAD)])
+def test_what_is_sealed_opens_unchanged(length: int) -> None:
     """Any length, including empty and exact multiples of the chunk size, round-trips."""
-    assert _open(_seal(payload)) == payload
+    assert _open(_seal(PAYLOAD[:length])) == PAYLOAD[:length]
 
 
 def test_reads_of_any_size_return_the_same_bytes() -> None:
