@@ -177,6 +177,9 @@ class Config:
     AUDIT_KEY = _env("AUDIT_KEY")
     #: Field-encryption keys, newest first: "id:base64key,id:base64key" (KAP_DATA_KEYS).
     DATA_KEYS = _env("DATA_KEYS")
+    #: Encrypts `flask backup` files: base64 of 32 random bytes (KAP_BACKUP_KEY). Only the
+    #: backup and restore commands read it; production has no default (README, "Backups").
+    BACKUP_KEY = _env("BACKUP_KEY")
 
     def __init__(self) -> None:
         if not self.SECRET_KEY:
@@ -187,6 +190,10 @@ class Config:
             self.DATA_KEYS = _instance_data_key()
         if not self.VAPID_PRIVATE_KEY:
             self.VAPID_PRIVATE_KEY = _instance_vapid_key()
+        if not self.BACKUP_KEY:
+            self.BACKUP_KEY = _instance_value(
+                "backup_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+            )
         self._derive()
 
     def _derive(self) -> None:
@@ -205,6 +212,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
     AUDIT_KEY = "test-audit-key-not-for-production"
     DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="  # 32 bytes, tests only
+    BACKUP_KEY = "dGVzdC1iYWNrdXAta2V5LTMyLWJ5dGVzLWxvbmctMDE="  # 32 bytes, tests only
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     RATELIMIT_STORAGE_URI = "memory://"
     VAPID_PRIVATE_KEY = _new_vapid_key()  # one per test process, never written to disk

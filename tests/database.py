@@ -54,14 +54,15 @@ def drop_worker_database() -> None:
     admin.dispose()
 
 
-def own_postgres_database() -> tuple[str, Callable[[], None]] | None:
-    """A fresh PostgreSQL database beside KAP_TEST_DATABASE_URL's, and how to drop it; None
-    when the tests run on SQLite (for servers and apps that need a database to themselves)."""
+def own_postgres_database(label: str = "attack") -> tuple[str, Callable[[], None]] | None:
+    """A fresh PostgreSQL database beside KAP_TEST_DATABASE_URL's (named after ``label``), and
+    how to drop it; None when the tests run on SQLite (for servers and apps that need a
+    database to themselves)."""
     url = os.environ.get("KAP_TEST_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         return None
     server, _, name = url.rpartition("/")
-    own = f"{name}_attack_{secrets.token_hex(3)}"
+    own = f"{name}_{label}_{secrets.token_hex(3)}"
     admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{own}"'))
