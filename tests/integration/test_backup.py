@@ -39,8 +39,9 @@ import io, sys
 from sqlalchemy import select
 from kap.extensions import db
 from kap.models import User
-from kap.services.clinic.audio import media_dir, store_upload
+from kap.services.clinic.audio import store_upload
 from kap.services.journal.entries import create_entry
+from kap.services.media import media_store
 from tests.audio_helpers import encoded, tone
 from wsgi import app
 
@@ -49,9 +50,22 @@ with app.app_context():
     patient = db.session.scalar(select(User).where(User.email == "patient@demo.test"))
     if sys.argv[2] == "upload":
         store_upload(admin, io.BytesIO(encoded(tone(2.0), "wav", "pcm_s16le")), "tide.wav")
-        (media_dir() / "prompts").mkdir(exist_ok=True)
-        (media_dir() / "prompts" / "generated.m4a").write_bytes(b"made again on demand")
+        media_store().put("prompts/generated.m4a", io.BytesIO(b"made again on demand"))
     create_entry(patient, sys.argv[1], {"body": sys.argv[3], "shared": False})
+"""
+
+READ_MEDIA = """
+import hashlib
+from flask import current_app
+from kap.services.media import media_store
+from wsgi import app
+
+with app.app_context():
+    store = media_store()
+    print(current_app.config["MEDIA_STORE"])
+    for name in sorted(store.names()):
+        with store.open(name) as stored:
+            print(name, hashlib.sha256(stored.read()).hexdigest())
 """
 
 READ_ENTRIES = """
@@ -83,8 +97,6 @@ class RoundTrip:
 
     source: Server
     target: Server
-    source_media: Path
-    target_media: Path
     backup_file: Path
     restore_output: str
 
@@ -113,7 +125,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoundTrip]:
         target = Server("", {**rotated, "KAP_DATABASE_URL": target_url,
                              "KAP_MEDIA_DIR": str(target_media)})  # fmt: skip
         restored = target.flask("restore", str(backup_file), check=True)
-        yield RoundTrip(source, target, source_media, target_media, backup_file, restored.stdout)
+        yield RoundTrip(source, target, backup_file, restored.stdout)
     finally:
         drop_source()
         drop_target()
@@ -139,13 +151,10 @@ def _rows(url: str) -> dict[str, list[tuple[object, ...]]]:
         engine.dispose()
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` by relative path, with its bytes."""
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+def _media(server: Server) -> tuple[str, dict[str, str]]:
+    """The server's media store (folder or database) and every name in it with its sha256."""
+    kind, *lines = server.python(READ_MEDIA).splitlines()
+    return kind, dict(line.split(" ", 1) for line in lines)
 
 
 def test_every_row_of_every_table_is_restored(round_trip: RoundTrip) -> None:
@@ -162,12 +171,16 @@ def test_every_row_of_every_table_is_restored(round_trip: RoundTrip) -> None:
 def test_every_media_byte_is_restored_and_generated_prompts_are_not(
     round_trip: RoundTrip,
 ) -> None:
-    """The uploaded file comes back byte for byte; prompts/ (made again on demand) does not."""
-    source = _files(round_trip.source_media)
+    """The uploaded file comes back byte for byte, through the store the app reads. In the
+    folder store prompts/ (made again on demand) is left out; in the database store it is in
+    the dump with everything else, and comes back whole."""
+    kind, source = _media(round_trip.source)
     assert "prompts/generated.m4a" in source
-    uploaded = {name: data for name, data in source.items() if not name.startswith("prompts/")}
+    uploaded = {name: sha for name, sha in source.items() if not name.startswith("prompts/")}
     assert len(uploaded) == 1 and next(iter(uploaded)).endswith(".wav")
-    assert _files(round_trip.target_media) == uploaded
+    target_kind, restored = _media(round_trip.target)
+    assert target_kind == kind
+    assert restored == (uploaded if kind == "folder" else source)
 
 
 def test_audit_chain_still_verifies_after_restore(round_trip: RoundTrip) -> None:
