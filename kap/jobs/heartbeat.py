@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from huey import Huey
 
@@ -36,11 +37,12 @@ def last_beat(huey: Huey) -> float | None:
     return float(value) if value is not None else None
 
 
-def worker_state(huey: Huey, stale_after: float) -> tuple[str, int | None]:
-    """(ok|stale|missing, age in whole seconds or None). A store that cannot be read counts as
-    missing: no app server can tell that a worker runs."""
+def worker_state(queue: Callable[[], Huey], stale_after: float) -> tuple[str, int | None]:
+    """(ok|stale|missing, age in whole seconds or None) of the heartbeat in ``queue()``'s
+    store. A store that cannot be opened or read counts as missing: then no app server can
+    tell that a worker runs."""
     try:
-        at = last_beat(huey)
+        at = last_beat(queue())
     except Exception as error:  # Redis, SQLite or PostgreSQL errors alike
         log.warning("worker heartbeat unreadable: %s", type(error).__name__)
         return MISSING, None

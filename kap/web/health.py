@@ -33,7 +33,5 @@ def limit_storage_answers() -> bool:
 
 def worker_heartbeat() -> tuple[str, int | None]:
     """(ok|stale|missing, the heartbeat's age in seconds or None) for the app's job queue."""
-    return worker_state(
-        jobs_for(current_app._get_current_object()).huey,  # type: ignore[attr-defined]
-        current_app.config["WORKER_STALE_SECONDS"],
-    )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return worker_state(lambda: jobs_for(app).huey, app.config["WORKER_STALE_SECONDS"])
