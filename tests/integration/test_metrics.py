@@ -114,9 +114,15 @@ def test_requests_are_counted_by_endpoint_and_status_never_by_url(app, api_as, p
         after, "kap_http_request_duration_seconds_bucket", endpoint="api.list_journal",
         status="200", le="+Inf",
     ) == requests_counted(after, "api.list_journal", "200")  # fmt: skip
-    assert value(
-        after, "kap_http_request_duration_seconds_sum", endpoint="api.list_journal", status="200"
-    ) > 0
+    assert (
+        value(
+            after,
+            "kap_http_request_duration_seconds_sum",
+            endpoint="api.list_journal",
+            status="200",
+        )
+        > 0
+    )
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} | {"unmatched"}
     for family in text_string_to_metric_families(after):
         for sample in family.samples:
