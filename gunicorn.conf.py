@@ -7,6 +7,9 @@ here, in the master: to a private temporary folder unless the operator named one
 gunicorn instance its own). The folder is emptied when gunicorn starts, as prometheus_client
 requires (files of an earlier run would be counted again), and a worker that exits is marked
 dead so its live gauges stop being reported.
+
+With JSON logs (KAP_LOG_FORMAT, production's default) gunicorn's own lines are JSON too. Its
+access log stays off: the app logs each request itself, by endpoint, never by URL.
 """
 
 from __future__ import annotations
@@ -25,12 +28,30 @@ if not os.environ.get(MULTIPROC_ENV):
     os.environ[OWN_FOLDER_ENV] = "1"
 
 
+def _json_lines(server) -> None:
+    """gunicorn's own log lines as JSON objects when the app logs JSON."""
+    from kap.config import CONFIGS
+
+    profile = CONFIGS.get(os.environ.get("KAP_ENV", "development"), CONFIGS["development"])
+    if profile.LOG_FORMAT == "json":
+        from kap.web.logs import JsonFormatter
+
+        for handler in server.log.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
 def on_starting(server) -> None:
     """Start with an empty metrics folder: only this run's workers are counted."""
     folder = Path(os.environ[MULTIPROC_ENV])
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()
+    _json_lines(server)
+
+
+def on_reload(server) -> None:
+    """A reload sets gunicorn's log handlers up anew."""
+    _json_lines(server)
 
 
 def child_exit(server, worker) -> None:

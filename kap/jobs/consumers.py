@@ -27,7 +27,9 @@ class BeatingConsumer(Consumer):  # type: ignore[misc]
     starts after Huey's own start, so a consumer that forks task processes has closed its
     store connection first."""
 
-    def __init__(self, huey: Huey, *, heartbeat_seconds: float, **options: Any) -> None:
+    def __init__(
+        self, huey: Huey, *, heartbeat_seconds: float = HEARTBEAT_SECONDS, **options: Any
+    ) -> None:
         super().__init__(huey, **options)
         self.heartbeat = Heartbeat(huey, heartbeat_seconds)
 
