@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -130,9 +131,11 @@ def exposition(extra: Iterable[Collector] = ()) -> bytes:
     return generate_latest(_Scrape(extra))
 
 
-def serve_metrics(port: int) -> None:
-    """Serve the metrics on 127.0.0.1:``port`` from a thread (a job worker, which has no
-    web server of its own); a proxy or the host's Prometheus reaches it there."""
+def serve_metrics(port: int) -> WSGIServer:
+    """Serve the metrics on 127.0.0.1:``port`` from a daemon thread (a job worker, which has
+    no web server of its own); the host's Prometheus reaches it there. Returns the server
+    (``shutdown()`` stops it)."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr="127.0.0.1", registry=_Scrape(()))
+    server, _thread = start_http_server(port, addr="127.0.0.1", registry=_Scrape(()))
+    return server

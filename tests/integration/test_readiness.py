@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import time
+import urllib.request
 from dataclasses import replace
 
 import pytest
@@ -19,8 +20,9 @@ from kap.jobs.heartbeat import Heartbeat, beat, last_beat
 from kap.jobs.observe import observe
 from kap.jobs.queue import make_huey
 from kap.jobs.tasks import JOBS_EXTENSION, jobs_for
-from kap.metrics import JOB_EVENTS
+from kap.metrics import JOB_EVENTS, serve_metrics
 from kap.web.logs import JsonFormatter
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -163,3 +165,17 @@ def test_a_worker_counts_its_jobs_beats_and_logs_the_job_id(tmp_path):
     assert line["message"] == "working on it"
     assert line["logger"] == "tests.job"
     assert line["level"] == "INFO"
+
+
+def test_a_worker_serves_its_metrics_on_a_port_of_its_own():
+    """`flask jobs worker --metrics-port` has no web app: its job counts are served apart."""
+    JOB_EVENTS.labels("tests.served", "succeeded").inc()
+    server = serve_metrics(free_port())
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 'kap_jobs_total{event="succeeded",task="tests.served"}' in text
