@@ -26,11 +26,12 @@ def create_app(config: Config | str | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from kap import audit_anchor, cli, extensions
-    from kap.web import errors, routing, server_session, templating
+    from kap.web import errors, request_log, routing, server_session, templating
     from kap.web import headers as security
     from kap.web import static_files as perf
 
     routing.init_app(app)  # before any blueprint registers <int:...> rules
+    request_log.init_app(app)  # first after-request hook, so it runs last and times the rest
     from kap.auth import login, timeouts
 
     extensions.db.init_app(app)

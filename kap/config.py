@@ -89,6 +89,23 @@ def _proxy_count(value: str | None) -> int:
     return int(text)
 
 
+def _log_format(value: str | None) -> str:
+    """KAP_LOG_FORMAT: text or json (a clear error for anything else)."""
+    text = (value or "").strip().lower()
+    if text not in ("text", "json"):
+        raise RuntimeError(f"KAP_LOG_FORMAT must be text or json, not {value!r}.")
+    return text
+
+
+def _metrics_token(value: str | None) -> str | None:
+    """KAP_METRICS_TOKEN: unset (no /metrics at all) or a secret long enough not to guess."""
+    if not value:
+        return None
+    if len(value) < 16:
+        raise RuntimeError("KAP_METRICS_TOKEN must be at least 16 random characters.")
+    return value
+
+
 class Config:
     """Development defaults: SQLite under instance/, memory rate limits, a generated key."""
 
@@ -163,6 +180,17 @@ class Config:
     #: The background jobs' queue (kap/jobs): a SQLite file for `make run`, redis:// or
     #: postgresql:// for separate worker processes in production.
     JOBS_URL = _env("JOBS_URL", f"sqlite:///{INSTANCE / 'jobs.sqlite3'}")
+    #: A job worker writes a heartbeat into the jobs store this often (kap/jobs/heartbeat.py);
+    #: /readyz calls it stale once it is older than WORKER_STALE_SECONDS.
+    WORKER_HEARTBEAT_SECONDS = 15
+    WORKER_STALE_SECONDS = 60
+    #: Whether /readyz fails (503) while no worker beats: in production, where reminders stop
+    #: without one; elsewhere it only reports it.
+    READY_NEEDS_WORKER = False
+    #: Log lines: plain text for people at a terminal, or one JSON object per line.
+    LOG_FORMAT = _log_format(_env("LOG_FORMAT", "text"))
+    #: The bearer token Prometheus sends to GET /metrics; unset, /metrics answers 404.
+    METRICS_TOKEN = _metrics_token(_env("METRICS_TOKEN"))
     #: `make run`'s local mail sink (kap/dev/mail_sink.py) listens here when KAP_SMTP_HOST is unset.
     DEV_MAIL_PORT = int(_env("DEV_MAIL_PORT", "8025"))
 
@@ -243,6 +271,8 @@ class ProductionConfig(Config):
     #: The __Host- prefix: browsers accept the cookie only if Secure, for "/", from this exact
     #: host (no Domain), so a sibling subdomain cannot plant or overwrite it.
     SESSION_COOKIE_NAME = "__Host-kap_session"
+    READY_NEEDS_WORKER = True
+    LOG_FORMAT = _log_format(_env("LOG_FORMAT", "json"))
 
     def __init__(self) -> None:
         self._derive()

@@ -34,9 +34,11 @@ def pytest_sessionfinish(session):
 
 @pytest.fixture
 def app(tmp_path):
-    """The application with TestConfig (CSRF on), an empty database and its own media folder."""
+    """The application with TestConfig (CSRF on), an empty database, its own media folder and
+    job queue."""
     app = create_app(TestConfig())
     app.config["MEDIA_DIR"] = str(tmp_path / "media")
+    app.config["JOBS_URL"] = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"  # /readyz reads it
     with app.app_context():
         reset_database(app)
         # A test of an unreachable counter storage has nothing to reset there.

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 #: The repository: where `wsgi.py` is, so commands run from here.
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,13 +57,17 @@ def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, 
     return env
 
 
-def start_gunicorn(env: dict[str, str], port: int, *options: str) -> subprocess.Popen:
-    """gunicorn serving ``wsgi:app`` on 127.0.0.1:``port`` (``options``: workers, threads)."""
+def start_gunicorn(
+    env: dict[str, str], port: int, *options: str, stderr: IO[bytes] | None = None
+) -> subprocess.Popen:
+    """gunicorn serving ``wsgi:app`` on 127.0.0.1:``port`` (``options``: workers, threads),
+    with the repository's gunicorn.conf.py; ``stderr``: where its log lines go."""
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"],
         cwd=ROOT,
         env=env,
+        stderr=stderr,
     )  # fmt: skip
 
 

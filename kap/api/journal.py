@@ -18,6 +18,7 @@ from kap.api.schemas.journal import (
     NewComment,
     NewEntry,
 )
+from kap.metrics import count_replay
 from kap.models import Role
 from kap.services.journal import entries as journal
 
@@ -73,6 +74,8 @@ def create_journal_entry():
     body = read_body(NewEntry)
     fields = body.values(sent_only=True)
     entry, created = journal.create_entry(current_user, body.client_id, fields)
+    if not created:
+        count_replay("journal_entry")
     return _entry_response(entry, 201 if created else 200)
 
 

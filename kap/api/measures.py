@@ -14,6 +14,7 @@ from kap.api.schemas.clinical import (
     PatientMeasures,
     RecordedMeasure,
 )
+from kap.metrics import count_replay
 from kap.models import Role
 from kap.services.measures import checkins as measures
 from kap.services.measures.library import instruments_for
@@ -78,6 +79,8 @@ def create_measure():
         client_id=body.client_id,
         session_id=body.session_id,
     )
+    if not created:
+        count_replay("measure")
     data = Measure.answer(measures.views_of([response])[0])
     data["item9_positive"] = measures.is_item9_positive(response)
     if data["item9_positive"]:

@@ -16,6 +16,7 @@ from kap.api.schemas.sessions import (
     PhaseAnswer,
     PhaseChange,
 )
+from kap.metrics import count_replay
 from kap.models import Role
 from kap.services.sessions import flow as session_flow
 from kap.services.sessions.data import session_summary
@@ -116,6 +117,8 @@ def post_phase(session_id: int):
     body = read_body(PhaseChange)
     at = session_flow.parse_device_time(body.at)
     session, changed = session_flow.advance_phase(current_user, session_id, body.phase, at)
+    if not changed:
+        count_replay("phase")
     return jsonify(session={**session_summary(session), **_phase_times(session)}, changed=changed)
 
 
@@ -141,6 +144,8 @@ def post_call_staff(session_id: int):
     body = read_body(CallStaff)
     at = session_flow.parse_device_time(body.at)
     alert, created = session_flow.call_staff(current_user, session_id, body.client_id, at)
+    if not created:
+        count_replay("call_staff")
     return jsonify(
         alert={"id": alert.id, "kind": alert.kind, "created_at": iso(alert.created_at)},
         call=call_data(call_of_alert(alert)),

@@ -27,14 +27,29 @@ def init_app(app: Flask) -> None:
         show_default=True,
         help="Also enqueue the every-minute tick (one process doing it is enough).",
     )
-    def worker_command(workers: int, processes: bool, periodic: bool) -> None:
+    @click.option(
+        "--metrics-port",
+        default=0,
+        show_default=True,
+        help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT (0: not at all).",
+    )
+    def worker_command(workers: int, processes: bool, periodic: bool, metrics_port: int) -> None:
         """Run a job worker on KAP_JOBS_URL until SIGINT/SIGTERM (production: Redis or
         PostgreSQL, as many worker processes as you like)."""
         from kap.jobs.consumers import run_worker
+        from kap.metrics import serve_metrics
 
         tasks = jobs_for(app)
         kind = "process" if processes else "thread"
-        run_worker(tasks.huey, workers=workers, worker_type=kind, periodic=periodic)
+        if metrics_port:
+            serve_metrics(metrics_port)
+        run_worker(
+            tasks.huey,
+            workers=workers,
+            worker_type=kind,
+            periodic=periodic,
+            heartbeat_seconds=app.config["WORKER_HEARTBEAT_SECONDS"],
+        )
 
     app.cli.add_command(jobs_cli)
 
@@ -56,7 +71,9 @@ def init_app(app: Flask) -> None:
             sink = use_dev_mail_sink(app.config, app.config["DEV_MAIL_PORT"])
             app.extensions[SINK_EXTENSION] = sink
             click.echo(f"Mail goes to a local sink on 127.0.0.1:{sink.port} (see /dev/mail).")
-        consumer = start_embedded(jobs_for(app).huey)
+        consumer = start_embedded(
+            jobs_for(app).huey, heartbeat_seconds=app.config["WORKER_HEARTBEAT_SECONDS"]
+        )
         click.echo(f"Background jobs run in this process ({app.config['JOBS_URL']}).")
         try:
             # werkzeug directly: Flask's app.run() refuses to run inside a `flask` command.

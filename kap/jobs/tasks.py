@@ -19,6 +19,7 @@ from flask import Flask
 from huey import Huey, crontab
 from huey.exceptions import TaskLockedException
 
+from kap.jobs.observe import observe
 from kap.jobs.queue import make_huey
 from kap.models.base import utcnow
 
@@ -47,7 +48,9 @@ class JobTasks:
 
 def register_tasks(huey: Huey, app: Flask, *, clock: Callable[[], datetime] = utcnow) -> JobTasks:
     """Register the app's tasks on ``huey``. Each runs in an app context of ``app``;
-    ``clock`` is "now" (tests freeze it)."""
+    ``clock`` is "now" (tests freeze it). Its jobs are counted and their log lines carry
+    their id (kap/jobs/observe.py)."""
+    observe(huey)
 
     @huey.periodic_task(
         crontab(minute="*"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, func, select
 
 from kap.extensions import db
 from kap.models import Alert, AlertKind, User
@@ -32,6 +32,18 @@ def open_alerts(user: User, patient_id: int | None = None) -> list[Alert]:
     if patient_id is not None:
         query = query.where(Alert.patient_id == patient_id)
     return list(db.session.scalars(query))
+
+
+def open_call_staff_by_clinic() -> dict[str, int]:
+    """How many Call staff alerts are open in each clinic, keyed by the clinic's id (for the
+    operators' metrics: a number per clinic, nothing about who called)."""
+    rows = db.session.execute(
+        select(Alert.clinic_id, func.count())
+        .where(Alert.kind == AlertKind.CALL_STAFF, Alert.resolved_at.is_(None))
+        .group_by(Alert.clinic_id)
+        .order_by(Alert.clinic_id)
+    )
+    return {str(clinic_id): count for clinic_id, count in rows}
 
 
 def get_alert_for(user: User, alert_id: int) -> Alert:

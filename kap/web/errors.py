@@ -172,6 +172,7 @@ def init_app(app: Flask) -> None:
             "static",
             "main.healthz",
             "main.readyz",
+            "main.metrics",
         ):
             return _unavailable()
         return None

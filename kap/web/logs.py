@@ -6,21 +6,39 @@ secret). An unexpected error's message can quote what a person sent (a ``ValueEr
 names the value it could not read); its traceback says where it happened, which is what a
 developer needs, so the message is left out. SQL parameters are kept out of logs and error
 messages by the engine's ``hide_parameters`` (kap/config.py).
+
+In production every line is one JSON object (KAP_LOG_FORMAT=json): the time, level, logger and
+message (redacted like the rest), the request's id, method, endpoint, status, duration and user
+id where there is a request (kap/web/request_log.py), the job's id in a worker (kap/jobs).
+Tracebacks come without the exceptions' messages here too.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
+import sys
 import traceback
+from datetime import UTC, datetime
 
 from flask import Flask
+from flask.logging import default_handler
+
+from kap.web.request_log import current_request_id
 
 #: The one-time token in an invitation link.
 INVITATION_TOKEN = re.compile(r"(/invite/)[^/\s?#\"']+")
 #: The secret of a private calendar feed (kap/main/calendar_feed.py).
 CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/\s?#\"']+?(\.ics)")
 REDACTED = "[redacted]"
+#: The id of the background job this thread is running (set by kap/jobs/observe.py).
+CURRENT_JOB_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kap_job_id", default=None
+)
+#: KAP_LOG_FORMAT's values.
+LOG_FORMATS = ("text", "json")
 
 
 def redact(text: str) -> str:
@@ -66,8 +84,55 @@ def log_unexpected(log: logging.Logger, error: BaseException) -> None:
     log.error("unhandled error %s\n%s", type(error).__name__, traceback_without_messages(error))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request's or the job's context; nothing else of a
+    record (no arguments, no exception message) reaches it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if (request_id := current_request_id()) is not None:
+            line["request_id"] = request_id
+        line.update(getattr(record, "request_fields", None) or {})
+        if (job_id := CURRENT_JOB_ID.get()) is not None:
+            line["job_id"] = job_id
+        if record.exc_info and record.exc_info[1] is not None:
+            line["traceback"] = traceback_without_messages(record.exc_info[1])
+        return json.dumps(line, default=str)
+
+
+class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root logger's handler in JSON mode (a class of its own, so it is added once)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(JsonFormatter())
+
+
+def use_json_lines(level: int = logging.INFO) -> None:
+    """Send every logger's records to stderr as JSON lines, from ``level`` up (idempotent).
+
+    Flask's own plain handler on the app's logger would print each line twice: it goes.
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, JsonHandler) for handler in root.handlers):
+        root.addHandler(JsonHandler())
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+    logging.getLogger("kap").removeHandler(default_handler)
+
+
 def init_app(app: Flask) -> None:
-    """Redact tokens from the development server's request log (once per process)."""
+    """Redact tokens from the development server's request log (once per process); JSON lines
+    when KAP_LOG_FORMAT is json."""
     request_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactTokens) for f in request_log.filters):
         request_log.addFilter(RedactTokens())
+    if app.config.get("LOG_FORMAT") == "json":
+        use_json_lines()

@@ -281,6 +281,8 @@ api.put_ride                PUT    AUTH  200   GONE  ROLE  ROLE  ROLE  GONE  ROL
 api.openapi_json            GET    200   200   200   200   200   200   200   200   200
 main.healthz                GET    200   200   200   200   200   200   200   200   200
 main.readyz                 GET    200   200   200   200   200   200   200   200   200
+# Prometheus' metrics: only with KAP_METRICS_TOKEN as a bearer token, which no session carries.
+main.metrics                GET    404   404   404   404   404   404   404   404   404
 # The app shell: no patient data (offline pages are filled in on the phone).
 pwa.service_worker          GET    200   200   200   200   200   200   200   200   200
 pwa.manifest                GET    200   200   200   200   200   200   200   200   200

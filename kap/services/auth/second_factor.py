@@ -17,6 +17,7 @@ import enum
 from sqlalchemy import or_, update
 
 from kap.extensions import db
+from kap.metrics import count_signin_refusal
 from kap.models import User
 from kap.models.base import utcnow
 from kap.services import audit
@@ -27,7 +28,7 @@ from kap.services.auth.recovery_codes import (
 )
 from kap.services.auth.signin import reserve_code_attempt, revoke_sessions
 from kap.services.auth.totp import matching_step
-from kap.services.errors import Conflict, DomainError
+from kap.services.errors import Conflict, DomainError, RateLimited
 from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import use_case
 
@@ -123,13 +124,18 @@ def _check(user: User, code: str | None, recovery_code: str | None, client_addre
     Raises RateLimited before checking anything once the account has too many failures (the
     attempt reserves its place first, so simultaneous guesses cannot outrun the count).
     """
-    attempt = reserve_code_attempt(user, client_address)
+    try:
+        attempt = reserve_code_attempt(user, client_address)
+    except RateLimited:
+        count_signin_refusal("second_factor", "limited")
+        raise
     if code and _accept_totp(user, code):
         attempt.release()
         return "totp"
     if recovery_code and accept_recovery_code(user, recovery_code):
         attempt.release()
         return "recovery_code"
+    count_signin_refusal("second_factor", "failure")
     raise InvalidSecondFactor()  # the attempt stays counted
 
 

@@ -14,13 +14,14 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from kap.extensions import db
+from kap.metrics import count_signin_refusal
 from kap.models import AuthSession, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.auth.attempt_limits import Counter, Reservation, reserve
 from kap.services.auth.password_rules import password_problems
 from kap.services.auth.passwords import check_password
-from kap.services.errors import Invalid, InvalidCredentials
+from kap.services.errors import Invalid, InvalidCredentials, RateLimited
 from kap.services.row_counts import execute_counting_rows
 from kap.services.unit_of_work import use_case
 
@@ -68,7 +69,11 @@ def authenticate(email: str, password: str, client_address: str) -> User:
     an active account, the places staying counted; a right pair gives them back.
     """
     email = normalize_email(email)
-    attempt = reserve(_signin_counters(email, client_address), "sign-in attempts")
+    try:
+        attempt = reserve(_signin_counters(email, client_address), "sign-in attempts")
+    except RateLimited:
+        count_signin_refusal("password", "limited")
+        raise
     # An email with a NUL cannot match an account (and PostgreSQL text cannot hold one).
     usable = bool(email) and "\x00" not in email
     user = db.session.scalar(select(User).where(User.email == email)) if usable else None
@@ -82,6 +87,7 @@ def authenticate(email: str, password: str, client_address: str) -> User:
             ip_address=client_address,
             detail="" if user is None or user.active else "deactivated account",
         )
+        count_signin_refusal("password", "failure")
         raise InvalidCredentials()
     attempt.release()
     return user  # committed with a transparent rehash of the password
