@@ -113,6 +113,8 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
     }
     print("--- latency and throughput (wrk)", flush=True)
     results["latency"] = _latency(args, base, bare)
+    print("--- 50 simultaneous sign-ins", flush=True)
+    results["signin_rush"] = _sign_in_rush(base)
     print(f"--- mixed load: {args.users} users for {args.load_seconds} s (locust)", flush=True)
     users_file = work / "locust-users.json"
     users_file.write_text(json.dumps({
@@ -125,6 +127,14 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
         str(tool_paths["locust"]), base, users_file, users=args.users, seconds=args.load_seconds
     )
     return results
+
+
+def _sign_in_rush(base: str) -> dict:
+    """Fifty patients (none signed in by another step) sign in at the same moment, as on a
+    group session day: how long each waits behind argon2id (bench/signin_rush.py)."""
+    from bench.signin_rush import rush
+
+    return rush(base, [_email("patient", n) for n in range(301, 351)], PASSWORD)
 
 
 def _latency(args, base: str, bare: str) -> dict:
