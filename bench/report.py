@@ -135,6 +135,12 @@ def budgets(results: dict) -> list[dict]:
             _row(f"SQL statements: {name}", "same for 10 and 2,000 patients",
                  f"{small.get(name)} / {full[name]}", small.get(name) == full[name])
         )  # fmt: skip
+    rush = results["signin_rush"]
+    rows.append(
+        _row(f"{rush['count']} simultaneous sign-ins", "0 errors (p95 reported)",
+             f"p95 {rush.get('p95_ms', '-')} ms, max {rush.get('max_ms', '-')} ms "
+             f"({rush['errors']} errors)", rush["errors"] == 0)
+    )  # fmt: skip
     run = results["load"]
     if attempts.is_failed(run):
         rows.append(_failed_row("mixed load", "0 errors", run))

@@ -119,6 +119,8 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
     }
     print("--- latency and throughput (wrk)", flush=True)
     results["latency"] = _latency(args, base, bare)
+    print("--- 50 simultaneous sign-ins", flush=True)
+    results["signin_rush"] = _sign_in_rush(base)
     print(f"--- mixed load: {args.users} users for {args.load_seconds} s (locust)", flush=True)
     users_file = _accounts_file(work / "locust-users.json", range(101, 161), range(21, 51))
     results["load"] = attempts.retry_then_report(
@@ -152,6 +154,14 @@ def _capacity(args, base_url: str, tool_paths: dict, work: Path) -> dict:
         base_url, str(tool_paths["locust"]), accounts, ramp=args.capacity_ramp,
         seconds=args.capacity_seconds, bisections=args.capacity_bisections,
     )  # fmt: skip
+
+
+def _sign_in_rush(base: str) -> dict:
+    """Fifty patients (none signed in by another step) sign in at the same moment, as on a
+    group session day: how long each waits behind argon2id (bench/signin_rush.py)."""
+    from bench.signin_rush import rush
+
+    return rush(base, [_email("patient", n) for n in range(301, 351)], PASSWORD)
 
 
 def _latency(args, base: str, bare: str) -> dict:

@@ -37,7 +37,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.csrf.init_app(app)
-    extensions.limiter.init_app(app)
+    extensions.init_limiter(app)
     extensions.login_manager.init_app(app)
     app.session_interface = server_session.ServerSessionInterface()
     login.init_app(app)

@@ -194,10 +194,17 @@ class Config:
     #: `make run`'s local mail sink (kap/dev/mail_sink.py) listens here when KAP_SMTP_HOST is unset.
     DEV_MAIL_PORT = int(_env("DEV_MAIL_PORT", "8025"))
 
-    #: argon2id parameters (argon2-cffi's RFC 9106 low-memory profile by default).
-    ARGON2_TIME_COST = 3
-    ARGON2_MEMORY_COST = 65536
-    ARGON2_PARALLELISM = 4
+    #: argon2id parameters: OWASP Password Storage Cheat Sheet's first argon2id row, "m=19456
+    #: (19 MiB), t=2, p=1" (https://cheatsheetseries.owasp.org/cheatsheets/
+    #: Password_Storage_Cheat_Sheet.html#argon2id). Measured with ``python -m
+    #: bench.signin_rush``: one hash took 134 ms here on a busy 2-core machine, against 980 ms
+    #: for the earlier m=64 MiB, t=3, p=4 (RFC 9106's low-memory profile), whose fifty
+    #: simultaneous sign-ins waited 45 s at p95 (docs/benchmarks.md). One lane (p=1): the
+    #: workers already hash side by side, and more lanes per hash only contend for the cores.
+    #: Hashes made with other parameters are redone on the next sign-in (check_password).
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_PARALLELISM = 1
 
     #: Write the audit chain's head to the log when the process exits (kap/audit_anchor.py).
     AUDIT_ANCHOR_AT_EXIT = True

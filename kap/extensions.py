@@ -2,8 +2,10 @@
 
 import contextlib
 import sqlite3
+from functools import partial
 from pathlib import Path
 
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -35,6 +37,30 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def init_limiter(app: Flask) -> None:
+    """Flask-Limiter as the app uses it: a store of counters, hit explicitly, no per-request hooks.
+
+    Every limit here is counted by the code that knows what happened (a failed sign-in, a
+    wrong code, a calendar fetch: kap/services/auth/attempt_limits.py, kap/main/calendar_feed.py)
+    and no route carries ``@limiter.limit``. Flask-Limiter still hooks every request (a
+    before-request check of the route's limits, an after-request header step, a teardown),
+    about a tenth of what a signed-in request that does nothing costs. So those hooks come off
+    again; tests/integration/test_request_floor.py fails if a route ever gets a decorator
+    that would then silently go unchecked.
+    """
+    limiter.init_app(app)
+    ours = (limiter._check_request_limit, limiter._Limiter__release_context)  # type: ignore[attr-defined]
+    app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f not in ours]
+    app.teardown_request_funcs[None] = [
+        f for f in app.teardown_request_funcs[None] if f not in ours
+    ]
+    app.after_request_funcs[None] = [
+        f
+        for f in app.after_request_funcs[None]
+        if not (isinstance(f, partial) and f.args == (limiter,))
+    ]
 
 
 @event.listens_for(Engine, "connect")

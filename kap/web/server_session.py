@@ -23,12 +23,12 @@ from flask.sessions import SecureCookieSessionInterface, SessionInterface, Sessi
 from itsdangerous import BadSignature
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import CallbackDict
 
 from kap.extensions import db
 from kap.models import AuthSession
 from kap.models.base import utcnow
+from kap.web.session_lookup import load_session_row
 
 #: How often a quiet session's last-seen time is written (one write a minute, not per request).
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -134,9 +134,7 @@ class ServerSessionInterface(SessionInterface):
         if not token or len(token) > 128:
             return self._anonymous(app, request)
         try:
-            row = db.session.get(
-                AuthSession, token_digest(token), options=[joinedload(AuthSession.user)]
-            )
+            row = load_session_row(app, token_digest(token))
         except OperationalError:  # the database is down: answer 503, not a stack trace
             db.session.rollback()
             return UnavailableSession()

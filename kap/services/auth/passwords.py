@@ -7,7 +7,10 @@ import contextlib
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from kap.extensions import db
 from kap.models import User
 
 
@@ -49,5 +52,24 @@ def check_password(user: User | None, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
     if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+        _upgrade_hash(user, hasher.hash(password))
     return True
+
+
+def _upgrade_hash(user: User, new_hash: str) -> None:
+    """Store ``new_hash`` only if the stored hash is still the one just verified.
+
+    Verifying takes a while; meanwhile another request may set a new password, or another
+    sign-in of the same person may upgrade the hash first. A plain assignment would then write
+    a hash of the *old* password over the new one. Compare-and-set: the first upgrade wins,
+    a newer password always stays. Committed with the caller's use case.
+    """
+    verified = user.password_hash
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == verified)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 1:  # type: ignore[attr-defined]
+        set_committed_value(user, "password_hash", new_hash)

@@ -1,0 +1,100 @@
+"""The per-request floor (issue 18): what every signed-in request costs, made cheaper without
+giving up revocable sessions.
+
+The session row is read on every request, in autocommit on PostgreSQL and with one retry on a
+dead pooled connection (kap/web/session_lookup.py); Flask-Limiter's per-request hooks are off
+because no route carries a limit of its own (kap/extensions.py).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import text, update
+
+from kap.extensions import db, limiter
+from kap.models import AuthSession
+from kap.models.base import utcnow
+from kap.web.session_lookup import lookup_engine
+
+KAP = Path(__file__).resolve().parents[2] / "kap"
+
+
+def test_a_revoked_session_stops_on_the_very_next_request(app, api_as, patient):
+    """Nothing about a session is cached: revoking its row ends the next request."""
+    api = api_as(patient.email)
+    assert api.get("/api/v1/me").status_code == 200
+    assert api.get("/api/v1/me").status_code == 200
+    with app.app_context():
+        db.session.execute(update(AuthSession).values(revoked_at=utcnow()))
+        db.session.commit()
+    response = api.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_the_session_row_costs_postgresql_one_round_trip(app):
+    """On PostgreSQL the row is read in autocommit with no ping (the read is the ping); SQLite,
+    with no round trips and one shared in-memory connection, keeps the ordinary path."""
+    with app.app_context():
+        engine = lookup_engine(app)
+        if db.engine.dialect.name != "postgresql":
+            assert engine is None
+            return
+        assert engine is not None
+        with engine.connect() as connection:
+            assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        assert engine.pool._pre_ping is False  # type: ignore[attr-defined]
+        assert lookup_engine(app) is engine  # made once per app engine
+
+
+def test_a_cut_database_connection_does_not_fail_the_next_request(app, api_as, patient):
+    """Every connection of the app is cut (a restart, a failover): the next signed-in request
+    still answers 200, since a dead pooled connection is dropped and the read tried afresh."""
+    api = api_as(patient.email)
+    assert api.get("/api/v1/me").status_code == 200
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":  # SQLite has no connection to cut
+            assert lookup_engine(app) is None
+            return
+        from sqlalchemy import create_engine
+
+        admin = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+        admin.dispose()
+        assert cut >= 1, "no connection was cut: the test proved nothing"
+    for _ in range(3):
+        response = api.get("/api/v1/me")
+        assert response.status_code == 200, response.text
+        assert response.get_json()["user"]["email"] == patient.email
+
+
+def test_the_limiter_adds_no_per_request_hooks(app):
+    """Limits are counted where they happen; Flask-Limiter's request hooks are not installed."""
+    hooks = [
+        *app.before_request_funcs[None],
+        *app.after_request_funcs[None],
+        *app.teardown_request_funcs[None],
+    ]
+    owners = {getattr(getattr(hook, "__self__", None), "__class__", None) for hook in hooks}
+    assert type(limiter) not in owners
+    assert not any(getattr(hook, "args", None) == (limiter,) for hook in hooks)
+
+
+def test_no_route_relies_on_a_limiter_decorator():
+    """With its hooks off, Flask-Limiter would never check ``@limiter.limit`` on a route: none
+    may exist (count in a service, as kap/services/auth/attempt_limits.py does)."""
+    decorated = re.compile(r"^\s*@\s*limiter\.|\blimiter\.(limit|shared_limit|exempt)\(", re.M)
+    offenders = [
+        str(path.relative_to(KAP))
+        for path in KAP.rglob("*.py")
+        if decorated.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
