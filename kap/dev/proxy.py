@@ -124,7 +124,7 @@ def render_site(
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
         ("/etc/ssl/kap/fullchain.pem", str(cert)),
         ("/etc/ssl/kap/privkey.pem", str(key)),
-        ("/srv/kap/public", str(public)),
+        ("/var/lib/kap/public", str(public)),
         ("/srv/kap/app/static/", f"{static}/"),
     ):
         text = _replace_once(text, old, new)

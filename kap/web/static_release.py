@@ -5,7 +5,7 @@ the files behind one digest must never change. A release copies static/ into
 ``PUBLIC/static/v-<digest>/`` beside the folders of earlier releases: a page rendered before
 the deploy still finds its own files, and nginx serves them all without the app.
 
-    python -m kap.web.static_release /srv/kap/public
+    python -m kap.web.static_release /var/lib/kap/public
 """
 
 from __future__ import annotations
