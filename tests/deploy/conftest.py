@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kap.dev.proxy import Nginx, nginx_binary, start_nginx
-from tests.servers import ROOT, Server, free_port, server_env, start_gunicorn, stop, wait_for
+from tests.servers import ROOT, free_port, server_env, start_gunicorn, stop, wait_for
 
 POSTGRES_SERVER = os.environ.get(
     "KAP_TEST_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -127,7 +127,6 @@ class Cluster:
     proxy: Nginx
     instances: list[Instance]
     database_url: str
-    server: Server
     _clients: list[httpx.Client] = field(default_factory=list)
 
     @property
@@ -198,17 +197,17 @@ def probe(label: str) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
-    """Two gunicorn instances (two workers each) behind deploy/'s nginx, one PostgreSQL, one
-    Redis; the demo data seeded once."""
+    """Two gunicorn instances (one process of four threads each) behind deploy/'s nginx, one
+    PostgreSQL, one Redis; the demo data seeded once."""
     _require("NGINX", None if nginx_binary() else "needs nginx (apt-get install nginx)")
     _require("REDIS", _redis_missing())
     root = tmp_path_factory.mktemp("two-app-servers")
     settings = {**SETTINGS, "KAP_RATELIMIT_KEY_PREFIX": f"kap-deploy-{secrets.token_hex(4)}"}
-    setup = Server("", server_env(root / "setup", postgres_url, **settings))
+    setup_env = server_env(root / "setup", postgres_url, **settings)
     # Migrations and demo data in one process, while the app servers start beside it (each
     # import of the app costs seconds on a busy machine; nothing reads the database before
     # the first request).
-    seeding = subprocess.Popen([sys.executable, "-c", SETUP_SCRIPT], cwd=ROOT, env=setup.env)
+    seeding = subprocess.Popen([sys.executable, "-c", SETUP_SCRIPT], cwd=ROOT, env=setup_env)
     instances: list[Instance] = []
     proxy = None
     try:
@@ -232,11 +231,14 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
         for instance in instances:
             wait_for(f"http://127.0.0.1:{instance.port}/healthz", 120, instance.process)
         proxy = start_nginx(root / "nginx", [f"127.0.0.1:{i.port}" for i in instances])
-        cluster = Cluster(proxy, instances, postgres_url, setup)
-        yield cluster
-        for client in cluster._clients:
-            client.close()
+        cluster = Cluster(proxy, instances, postgres_url)
+        try:
+            yield cluster
+        finally:
+            for client in cluster._clients:
+                client.close()
     finally:
+        stop(seeding)
         if proxy is not None:
             proxy.stop()
         for instance in instances:
