@@ -20,10 +20,12 @@ def create_app(config: Config | str | None = None) -> Flask:
         config = load_config(config)
     app.config.from_object(config)
     if app.config.get("TRUSTED_PROXIES"):
-        # Exactly that many hops of X-Forwarded-For/-Proto are believed (SECURITY.md): the
-        # address a proxy appended, never one a client wrote into the header itself.
+        # Exactly that many hops of X-Forwarded-For/-Proto/-Port are believed (SECURITY.md):
+        # the address a proxy appended, never one a client wrote into the header itself. The
+        # port keeps the Host the app sees equal to the browser's origin on a port other than
+        # 443 (external links, and the CSRF check's same-origin Referer over HTTPS).
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_port=hops)
 
     from kap import audit_anchor, cli, extensions
     from kap.web import errors, request_log, routing, server_session, templating

@@ -98,6 +98,28 @@ def test_one_client_behind_the_proxy_cannot_lock_out_another(
     assert other.status_code == 200
 
 
+def test_links_carry_the_scheme_and_port_the_proxy_was_reached_on(
+    one_trusted_proxy, api_as, people
+):
+    """Behind nginx on port 8443, url_for(..., _external=True) links (the calendar feed) are
+    https on 8443: the proxy's X-Forwarded-Proto and -Port are believed for its one hop."""
+    patient = api_as("patient@demo.test")
+    response = patient.get(
+        "/api/v1/me/calendar",
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Port": "8443"},
+        environ_base={"REMOTE_ADDR": PROXY},
+    )
+    assert response.status_code == 200
+    assert response.json["url"].startswith("https://localhost:8443/")
+
+
+def test_forwarded_port_is_ignored_without_a_trusted_proxy(api_as, people):
+    """By default a client's X-Forwarded-Port changes nothing."""
+    patient = api_as("patient@demo.test")
+    response = patient.get("/api/v1/me/calendar", headers={"X-Forwarded-Port": "8443"})
+    assert response.json["url"].startswith("http://localhost/")
+
+
 def test_proxy_count_must_be_a_small_whole_number(monkeypatch):
     """A mistyped KAP_TRUSTED_PROXIES stops start-up with a clear message."""
     from kap.config import _proxy_count
