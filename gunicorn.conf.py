@@ -19,6 +19,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+#: gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): a
+#: second instance on the machine (kap-web@8001 and @8002, the tests' two app servers) takes
+#: it over from the first, and whichever stops first removes the other's. Nothing here uses
+#: it; signals (systemd's ExecReload, SIGTERM) do the same work.
+control_socket_disable = True
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Set when the folder is this file's own, so a reload (which reads this file again) knows.
 OWN_FOLDER_ENV = "KAP_METRICS_DIR_IS_TEMPORARY"

@@ -202,14 +202,20 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
     _require("NGINX", None if nginx_binary() else "needs nginx (apt-get install nginx)")
     _require("REDIS", _redis_missing())
     root = tmp_path_factory.mktemp("two-app-servers")
-    settings = {**SETTINGS, "KAP_RATELIMIT_KEY_PREFIX": f"kap-deploy-{secrets.token_hex(4)}"}
+    settings = {
+        **SETTINGS,
+        "KAP_RATELIMIT_KEY_PREFIX": f"kap-deploy-{secrets.token_hex(4)}",
+        # One jobs store every process shares, as in production (the test's own database):
+        # the worker's heartbeat there is what /readyz on either app server reads.
+        "KAP_JOBS_URL": postgres_url,
+    }
     setup_env = server_env(root / "setup", postgres_url, **settings)
     # Migrations and demo data in one process, while the app servers start beside it (each
     # import of the app costs seconds on a busy machine; nothing reads the database before
     # the first request).
     seeding = subprocess.Popen([sys.executable, "-c", SETUP_SCRIPT], cwd=ROOT, env=setup_env)
     instances: list[Instance] = []
-    proxy = None
+    proxy = worker = None
     try:
         for name in ("a", "b"):
             instance_path = root / f"instance-{name}"
@@ -218,7 +224,6 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
                 postgres_url,
                 **settings,
                 KAP_MEDIA_DIR=str(instance_path / "media"),
-                KAP_JOBS_URL=f"sqlite:///{instance_path / 'jobs.sqlite3'}",
             )
             port, log = free_port(), root / f"access-{name}.log"
             # One process with threads per instance: two instances are the several processes.
@@ -228,8 +233,16 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
             )  # fmt: skip
             instances.append(Instance(name, port, process, log))
         assert seeding.wait(300) == 0, "migrating or seeding the demo database failed"
+        # The job worker (deploy/systemd/kap-worker.service), after the tables exist.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--workers", "1"],
+            cwd=ROOT,
+            env=server_env(root / "worker", postgres_url, **settings),
+        )
         for instance in instances:
             wait_for(f"http://127.0.0.1:{instance.port}/healthz", 120, instance.process)
+        # Ready once the worker has beaten (production's /readyz needs a worker).
+        wait_for(f"http://127.0.0.1:{instances[0].port}/readyz", 120, worker)
         proxy = start_nginx(root / "nginx", [f"127.0.0.1:{i.port}" for i in instances])
         cluster = Cluster(proxy, instances, postgres_url)
         try:
@@ -239,6 +252,7 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
                 client.close()
     finally:
         stop(seeding)
+        stop(worker)
         if proxy is not None:
             proxy.stop()
         for instance in instances:
