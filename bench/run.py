@@ -129,8 +129,38 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
         ),
         "mixed load",
     )
-    results["capacity"] = {"one app server": _capacity(args, base, tool_paths, work)}
+    results["capacity"] = {
+        "one app server": _capacity(args, base, tool_paths, work),
+        "two app servers behind nginx": _capacity_behind_nginx(args, env, tool_paths, work),
+    }
     return results
+
+
+def _capacity_behind_nginx(args, env: dict, tool_paths: dict, work: Path) -> dict:
+    """Capacity of two gunicorn instances behind deploy/'s nginx (TLS, HTTP/2 to browsers,
+    HTTP/1.1 keepalive upstream), with half the workers each: the same machine and the same
+    number of processes as one app server, so the row shows what the proxy and a second
+    instance cost or buy, not more hardware."""
+    from kap.dev.proxy import start_nginx
+
+    workers = max(1, args.workers // 2)
+    print(f"--- two app servers ({workers} workers each) behind nginx", flush=True)
+    with (
+        servers.gunicorn(
+            "bench.serve_app:app", servers.free_port(), workers, env, "/healthz",
+            work / "app-a.log",
+        ) as first,
+        servers.gunicorn(
+            "bench.serve_app:app", servers.free_port(), workers, env, "/healthz",
+            work / "app-b.log",
+        ) as second,
+    ):  # fmt: skip
+        upstreams = [url.removeprefix("http://") for url in (first, second)]
+        proxy = start_nginx(work / "nginx", upstreams)
+        try:
+            return _capacity(args, proxy.https_url, tool_paths, work)
+        finally:
+            proxy.stop()
 
 
 def _accounts_file(path: Path, patients: range, therapists: range) -> Path:
