@@ -160,7 +160,11 @@ class ServerSessionInterface(SessionInterface):
 
     def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         # Views commit what they mean to keep; nothing half-done may ride along on this commit.
-        db.session.rollback()
+        # A request that never used the SQLAlchemy session (the row is read on an engine of
+        # its own) has nothing to roll back: making a session only to roll it back cost more
+        # than the rest of this method.
+        if db.session.registry.has():
+            db.session.rollback()
         now = utcnow()
 
         if session.token and (session.regenerate_requested or not session):

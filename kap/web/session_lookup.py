@@ -16,8 +16,10 @@ its user and clinic), not as ORM entities: building, joining and identity-mappin
 ``AuthSession`` and its ``User`` cost more than the rest of a bare request. The ``User``
 itself is loaded by Flask-Login only when a view touches ``current_user``.
 
-SQLite keeps the ordinary path: it has no round trips, and its in-memory test database is one
-shared connection that a second engine would not see.
+A SQLite file gets its own autocommit engine too: no round trips to save there, but the read
+then opens no transaction in the request's SQLAlchemy session, so a request that writes
+nothing has nothing to roll back. SQLite in memory (the tests) keeps the request's own
+connection: it is one shared connection that a second engine would not see.
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
     statement, parameters = _statement(), {"digest": digest}
     bind = lookup_engine(app)
     if bind is None:
-        # The request's own connection (SQLite): no ORM execution, no entities to build.
+        # The request's own connection (SQLite in memory): no ORM execution, no entities.
         return _session_row(db.session.connection().execute(statement, parameters).first())
     try:
         with bind.connect() as connection:
@@ -153,13 +155,14 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
 
 
 def lookup_engine(app: Flask) -> Engine | None:
-    """The autocommit engine for session rows (PostgreSQL only), made once per app engine.
+    """The autocommit engine for session rows (PostgreSQL, a SQLite file), made once per app
+    engine; None for SQLite in memory.
 
     Same URL and options as the app engine (hidden SQL parameters included), minus the ping;
     disposed whenever the app engine is, so a test's app frees both.
     """
     engine = db.engine
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" and _in_memory(engine):
         return None
     made = app.extensions.get(EXTENSION)
     if made is not None and made[0] is engine:
@@ -170,3 +173,9 @@ def lookup_engine(app: Flask) -> Engine | None:
     event.listen(engine, "engine_disposed", lambda _engine: lookup.dispose())
     app.extensions[EXTENSION] = (engine, lookup)
     return lookup
+
+
+def _in_memory(engine: Engine) -> bool:
+    """Whether this SQLite database lives in memory (one connection, nothing to share)."""
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or engine.url.query.get("mode") == "memory"

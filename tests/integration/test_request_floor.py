@@ -13,10 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import event, text, update
 
+from kap import create_app
+from kap.config import TestConfig
 from kap.extensions import db, limiter
 from kap.models import AuthSession, User
 from kap.models.base import utcnow
-from kap.web.session_lookup import lookup_engine
+from kap.web.session_lookup import load_session_row, lookup_engine
 
 KAP = Path(__file__).resolve().parents[2] / "kap"
 
@@ -121,3 +123,20 @@ def test_a_signed_in_request_that_needs_no_user_builds_none(app, api_as, patient
         assert loaded == [patient.id]  # the listener does see a view that needs the user
     finally:
         event.remove(User, "load", count)
+
+
+def test_a_sqlite_file_reads_the_row_outside_the_request_session(tmp_path):
+    """A SQLite file gets its own autocommit engine as PostgreSQL does: reading the row opens
+    no SQLAlchemy session, so a request that writes nothing has nothing to roll back."""
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'kap.db'}"
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        engine = lookup_engine(app)
+        assert engine is not None and engine is not db.engine
+        assert load_session_row(app, "0" * 64) is None
+        assert not db.session.registry.has()
+        db.engine.dispose()
