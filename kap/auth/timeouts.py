@@ -21,6 +21,7 @@ from kap.services.auth.signin import record_timeout
 from kap.services.sessions.queries import session_mode_running
 from kap.web.errors import error_response, wants_json
 from kap.web.server_session import TOUCH_INTERVAL, NullSession, ServerSession
+from kap.web.session_lookup import SessionAccount
 
 #: Requests sending this header (background polling) are checked but do not count as activity.
 PASSIVE_HEADER = "X-KAP-Passive"
@@ -48,7 +49,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"idle_warning": idle_warning})
 
 
-def idle_limit(user: User) -> timedelta:
+def idle_limit(user: User | SessionAccount) -> timedelta:
     """How long ``user``'s session may stay without a request."""
     config = current_app.config
     if user.is_patient:
@@ -56,7 +57,7 @@ def idle_limit(user: User) -> timedelta:
     return timedelta(minutes=config.get("IDLE_MINUTES_CLINICIAN", 15))
 
 
-def _timed_out(user: User) -> str | None:
+def _timed_out(account: SessionAccount) -> str | None:
     """'absolute' or 'idle' when this session has run out, else None."""
     now = utcnow()
     absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
@@ -65,32 +66,42 @@ def _timed_out(user: User) -> str | None:
     last_seen = session.last_seen_at
     if (
         last_seen is not None
-        and now - last_seen >= idle_limit(user)
-        and not session_mode_running(user)
+        and now - last_seen >= idle_limit(account)
+        and not session_mode_running(current_user)
     ):
         return "idle"
     return None
 
 
 def enforce_session_limits():
-    """Before each request: end timed-out sessions; send clinicians who must enrol to do so."""
+    """Before each request: end timed-out sessions; send clinicians who must enrol to do so.
+
+    Judged on the facts read with the session row (``session.account``), so a request whose
+    view never touches ``current_user`` never loads the ``User``; only signing out does.
+    """
     if (
         request.endpoint == "static"
         or not isinstance(session, ServerSession)
         or isinstance(session, NullSession)
         or not session.get("_user_id")
-        or not current_user.is_authenticated
     ):
         return None
-    reason = _timed_out(current_user)
+    account = session.account
+    # Flask-Login's rule (load_user): no user, or an inactive one, is nobody signed in.
+    if account is None or not account.active or str(account.id) != str(session["_user_id"]):
+        return None
+    reason = _timed_out(account)
     if reason:
         return _sign_out_for_timeout(current_user, reason)
     if request.headers.get(PASSIVE_HEADER):
         # Checked above, but not activity: pretend the last-seen time was just written, so
         # the session interface leaves it where the person's last real request put it.
         session.last_seen_at = utcnow()
-    user = current_user
-    if is_mandatory(user) and not is_enabled(user) and request.endpoint not in ENROLMENT_ENDPOINTS:
+    if (
+        is_mandatory(account)
+        and not is_enabled(account)
+        and request.endpoint not in ENROLMENT_ENDPOINTS
+    ):
         if wants_json():
             return error_response(
                 403,

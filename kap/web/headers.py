@@ -45,21 +45,27 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
-    """Register the after-request hook."""
-    production = app.config.get("ENV_NAME") == "production"
+    """Register the after-request hook.
+
+    The headers every response carries are put together once, here: setting them one by one
+    on every request cost more than the rest of the hook.
+    """
+    fixed = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cross-Origin-Resource-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if app.config.get("ENV_NAME") == "production":
+        fixed["Strict-Transport-Security"] = HSTS
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = PERMISSIONS_POLICY
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        headers["X-Frame-Options"] = "DENY"
-        if production:
-            headers["Strict-Transport-Security"] = HSTS
+        headers.update(fixed)
         # Patient data must never sit in a shared or back-button cache (SECURITY.md). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
         # Read from the session's data, not the user row: after a view's commit the user is

@@ -28,7 +28,7 @@ from werkzeug.datastructures import CallbackDict
 from kap.extensions import db
 from kap.models import AuthSession
 from kap.models.base import utcnow
-from kap.web.session_lookup import load_session_row
+from kap.web.session_lookup import SessionAccount, load_session_row
 
 #: How often a quiet session's last-seen time is written (one write a minute, not per request).
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -52,7 +52,7 @@ class ServerSession(CallbackDict, SessionMixin):
         token: str | None = None,
         last_seen_at: datetime | None = None,
         created_at: datetime | None = None,
-        row: AuthSession | None = None,
+        account: SessionAccount | None = None,
     ) -> None:
         def on_update(session: ServerSession) -> None:
             session.modified = True
@@ -61,9 +61,9 @@ class ServerSession(CallbackDict, SessionMixin):
         self.token = token
         self.last_seen_at = last_seen_at
         self.created_at = created_at
-        # Held for the request so the user loaded with it stays in SQLAlchemy's (weak)
-        # identity map: Flask-Login's user loader then finds it without another query.
-        self._row = row
+        #: What the timeout and second-factor checks need of the signed-in user, read with
+        #: the row: they run on every request and must not load the ``User`` to do it.
+        self.account = account
         self.modified = False
         self.regenerate_requested = False
         #: The browser still sends a token whose row was revoked or expired: delete it.
@@ -147,7 +147,7 @@ class ServerSessionInterface(SessionInterface):
             token=token,
             last_seen_at=row.last_seen_at,
             created_at=row.created_at,
-            row=row,
+            account=row.account,
         )
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
@@ -160,7 +160,11 @@ class ServerSessionInterface(SessionInterface):
 
     def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         # Views commit what they mean to keep; nothing half-done may ride along on this commit.
-        db.session.rollback()
+        # A request that never used the SQLAlchemy session (the row is read on an engine of
+        # its own) has nothing to roll back: making a session only to roll it back cost more
+        # than the rest of this method.
+        if db.session.registry.has():
+            db.session.rollback()
         now = utcnow()
 
         if session.token and (session.regenerate_requested or not session):

@@ -10,56 +10,159 @@ is tried once more on a fresh connection; a database that is really down still r
 the session interface answers 503 as before.
 
 The row is still read on every request, so a revoked session stops the very next request:
-nothing about a session is cached. The objects join the request's SQLAlchemy session as
-usual (identity map; lazy loads and writes go through the app engine's transaction).
+nothing about a session is cached. It is read as a Core row of the few columns every request
+needs (the session's times and data, and what the timeout and second-factor checks need of
+its user and clinic), not as ORM entities: building, joining and identity-mapping an
+``AuthSession`` and its ``User`` cost more than the rest of a bare request. The ``User``
+itself is loaded by Flask-Login only when a view touches ``current_user``.
 
-SQLite keeps the ordinary path: it has no round trips, and its in-memory test database is one
-shared connection that a second engine would not see.
+A SQLite file gets its own autocommit engine too: no round trips to save there, but the read
+then opens no transaction in the request's SQLAlchemy session, so a request that writes
+nothing has nothing to roll back. SQLite in memory (the tests) keeps the request's own
+connection: it is one shared connection that a second engine would not see.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, bindparam, create_engine, event, select
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import joinedload
 
 from kap.extensions import db
-from kap.models import AuthSession
+from kap.models import AuthSession, Clinic, User
+from kap.models.people import Role
 
 #: Where the engine is kept on the app, beside the app engine it was made from.
 EXTENSION = "kap_session_lookup"
 
 
-def load_session_row(app: Flask, digest: str) -> AuthSession | None:
-    """The ``auth_sessions`` row with this id, its user and clinic loaded, or None.
+@dataclass(frozen=True, slots=True)
+class SessionClinic:
+    """What the request floor needs of the user's clinic."""
+
+    require_clinician_second_factor: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAccount:
+    """What the request floor needs of a session's user, named as on ``User`` so that the
+    rules written for users (``idle_limit``, ``is_mandatory``, ``is_enabled``) apply as they
+    are, with no second copy of them."""
+
+    id: int
+    role: str
+    active: bool
+    totp_enabled_at: datetime | None
+    totp_secret_encrypted: str | None
+    clinic: SessionClinic
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == Role.PATIENT
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role in (Role.THERAPIST, Role.CLINIC_ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One ``auth_sessions`` row as every request reads it, with its user's facts (or None
+    when the row has no user, or its user is gone)."""
+
+    user_id: int | None
+    data: dict[str, Any] | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    account: SessionAccount | None
+
+
+@cache
+def _statement() -> Select[Any]:
+    """The read, built once per process (building it costs more than SQLite runs it)."""
+    return (
+        select(
+            AuthSession.user_id,
+            AuthSession.data,
+            AuthSession.created_at,
+            AuthSession.last_seen_at,
+            AuthSession.expires_at,
+            AuthSession.revoked_at,
+            User.id.label("account_id"),
+            User.role,
+            User.active,
+            User.totp_enabled_at,
+            User.totp_secret_encrypted,
+            Clinic.require_clinician_second_factor,
+        )
+        .select_from(AuthSession)
+        .outerjoin(User, User.id == AuthSession.user_id)
+        .outerjoin(Clinic, Clinic.id == User.clinic_id)
+        .where(AuthSession.id == bindparam("digest"))
+    )
+
+
+def _session_row(row: Row[Any] | None) -> SessionRow | None:
+    if row is None:
+        return None
+    account = None
+    if row.account_id is not None:
+        account = SessionAccount(
+            id=row.account_id,
+            role=row.role,
+            active=bool(row.active),
+            totp_enabled_at=row.totp_enabled_at,
+            totp_secret_encrypted=row.totp_secret_encrypted,
+            clinic=SessionClinic(bool(row.require_clinician_second_factor)),
+        )
+    return SessionRow(
+        user_id=row.user_id,
+        data=row.data,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        account=account,
+    )
+
+
+def load_session_row(app: Flask, digest: str) -> SessionRow | None:
+    """The ``auth_sessions`` row with this id and its user's facts, or None.
 
     Raises SQLAlchemy's OperationalError when the database cannot be reached.
     """
-    options = [joinedload(AuthSession.user)]
+    statement, parameters = _statement(), {"digest": digest}
     bind = lookup_engine(app)
     if bind is None:
-        return db.session.get(AuthSession, digest, options=options)
+        # The request's own connection (SQLite in memory): no ORM execution, no entities.
+        return _session_row(db.session.connection().execute(statement, parameters).first())
     try:
-        return db.session.get(AuthSession, digest, options=options, bind_arguments={"bind": bind})
+        with bind.connect() as connection:
+            return _session_row(connection.execute(statement, parameters).first())
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        db.session.rollback()  # a dead pooled connection, now discarded: once more, afresh
-        return db.session.get(AuthSession, digest, options=options, bind_arguments={"bind": bind})
+        with bind.connect() as connection:  # a dead pooled connection, now discarded: afresh
+            return _session_row(connection.execute(statement, parameters).first())
 
 
 def lookup_engine(app: Flask) -> Engine | None:
-    """The autocommit engine for session rows (PostgreSQL only), made once per app engine.
+    """The autocommit engine for session rows (PostgreSQL, a SQLite file), made once per app
+    engine; None for SQLite in memory.
 
     Same URL and options as the app engine (hidden SQL parameters included), minus the ping;
     disposed whenever the app engine is, so a test's app frees both.
     """
     engine = db.engine
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" and _in_memory(engine):
         return None
     made = app.extensions.get(EXTENSION)
     if made is not None and made[0] is engine:
@@ -70,3 +173,9 @@ def lookup_engine(app: Flask) -> Engine | None:
     event.listen(engine, "engine_disposed", lambda _engine: lookup.dispose())
     app.extensions[EXTENSION] = (engine, lookup)
     return lookup
+
+
+def _in_memory(engine: Engine) -> bool:
+    """Whether this SQLite database lives in memory (one connection, nothing to share)."""
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or engine.url.query.get("mode") == "memory"

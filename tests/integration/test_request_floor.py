@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 
+from kap import create_app
+from kap.config import TestConfig
 from kap.extensions import db, limiter
-from kap.models import AuthSession
+from kap.models import AuthSession, User
 from kap.models.base import utcnow
-from kap.web.session_lookup import lookup_engine
+from kap.web.session_lookup import load_session_row, lookup_engine
 
 KAP = Path(__file__).resolve().parents[2] / "kap"
 
@@ -98,3 +100,43 @@ def test_no_route_relies_on_a_limiter_decorator():
         if decorated.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_a_signed_in_request_that_needs_no_user_builds_none(app, api_as, patient):
+    """The session row, the timeout and second-factor checks, the headers and the log line
+    make do with the row's columns: a view that never touches ``current_user`` costs no
+    ``User`` object (the ORM load of one cost more than the rest of such a request)."""
+    api = api_as(patient.email)
+    assert api.get("/api/v1/me").status_code == 200  # signed in, and the user is real
+    loaded: list[int] = []
+
+    def count(target: User, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(User, "load", count)
+    try:
+        response = api.get("/healthz")
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "private, no-store"  # still signed in
+        assert loaded == []
+        assert api.get("/api/v1/me").status_code == 200
+        assert loaded == [patient.id]  # the listener does see a view that needs the user
+    finally:
+        event.remove(User, "load", count)
+
+
+def test_a_sqlite_file_reads_the_row_outside_the_request_session(tmp_path):
+    """A SQLite file gets its own autocommit engine as PostgreSQL does: reading the row opens
+    no SQLAlchemy session, so a request that writes nothing has nothing to roll back."""
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'kap.db'}"
+    config.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        engine = lookup_engine(app)
+        assert engine is not None and engine is not db.engine
+        assert load_session_row(app, "0" * 64) is None
+        assert not db.session.registry.has()
+        db.engine.dispose()

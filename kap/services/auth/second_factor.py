@@ -13,6 +13,8 @@ The code arithmetic is in ``totp``, the recovery codes themselves in ``recovery_
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import or_, update
 
@@ -78,12 +80,31 @@ class Requirement(enum.Enum):
     ENROL = "enrol"
 
 
-def is_enabled(user: User) -> bool:
+class _ClinicRule(Protocol):
+    @property
+    def require_clinician_second_factor(self) -> bool: ...
+
+
+class SecondFactorSubject(Protocol):
+    """What the two rules below read of a user: a ``User``, or the facts every request reads
+    with its session row (kap.web.session_lookup.SessionAccount) without loading one."""
+
+    @property
+    def totp_enabled_at(self) -> datetime | None: ...
+    @property
+    def totp_secret_encrypted(self) -> str | None: ...
+    @property
+    def is_clinician(self) -> bool: ...
+    @property
+    def clinic(self) -> _ClinicRule: ...
+
+
+def is_enabled(user: SecondFactorSubject) -> bool:
     """True when ``user`` has a confirmed authenticator."""
     return user.totp_enabled_at is not None and bool(user.totp_secret_encrypted)
 
 
-def is_mandatory(user: User) -> bool:
+def is_mandatory(user: SecondFactorSubject) -> bool:
     """True when the clinic makes ``user`` use a second factor (clinicians, when turned on)."""
     return user.is_clinician and bool(user.clinic.require_clinician_second_factor)
 
