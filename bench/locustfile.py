@@ -114,7 +114,9 @@ class Patient(Person):
         with self.client.post(
             "/api/v1/journal",
             json=body,
-            headers={"X-CSRFToken": self.csrf},
+            # As a browser's outbox sends it: over HTTPS (behind nginx) Flask-WTF requires a
+            # same-origin Referer on writes, and the app's Referrer-Policy is same-origin.
+            headers={"X-CSRFToken": self.csrf, "Referer": f"{self.host}/"},
             name="write entry (resent)" if resend else "write entry",
             catch_response=True,
         ) as response:

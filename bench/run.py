@@ -144,6 +144,7 @@ def _capacity_behind_nginx(args, env: dict, tool_paths: dict, work: Path) -> dic
     from kap.dev.proxy import start_nginx
 
     workers = max(1, args.workers // 2)
+    env = {**env, "KAP_TRUSTED_PROXIES": "1"}  # as deploy/kap.env.example: one proxy in front
     print(f"--- two app servers ({workers} workers each) behind nginx", flush=True)
     with (
         servers.gunicorn(
