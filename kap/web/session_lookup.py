@@ -16,10 +16,11 @@ its user and clinic), not as ORM entities: building, joining and identity-mappin
 ``AuthSession`` and its ``User`` cost more than the rest of a bare request. The ``User``
 itself is loaded by Flask-Login only when a view touches ``current_user``.
 
-A SQLite file gets its own autocommit engine too: no round trips to save there, but the read
-then opens no transaction in the request's SQLAlchemy session, so a request that writes
-nothing has nothing to roll back. SQLite in memory (the tests) keeps the request's own
-connection: it is one shared connection that a second engine would not see.
+SQLite keeps the request's own connection. It has no round trips to save, its in-memory test
+database is one shared connection that a second engine would not see, and a second connection
+to a SQLite *file* is a second lock holder: with it, a browser test of the full suite hung
+for good (a request's session read waiting on the file lock its own request held), so it
+was taken out again.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
     statement, parameters = _statement(), {"digest": digest}
     bind = lookup_engine(app)
     if bind is None:
-        # The request's own connection (SQLite in memory): no ORM execution, no entities.
+        # The request's own connection (SQLite): no ORM execution, no entities.
         return _session_row(db.session.connection().execute(statement, parameters).first())
     try:
         with bind.connect() as connection:
@@ -155,14 +156,13 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
 
 
 def lookup_engine(app: Flask) -> Engine | None:
-    """The autocommit engine for session rows (PostgreSQL, a SQLite file), made once per app
-    engine; None for SQLite in memory.
+    """The autocommit engine for session rows (PostgreSQL only), made once per app engine.
 
     Same URL and options as the app engine (hidden SQL parameters included), minus the ping;
     disposed whenever the app engine is, so a test's app frees both.
     """
     engine = db.engine
-    if engine.dialect.name != "postgresql" and _in_memory(engine):
+    if engine.dialect.name != "postgresql":
         return None
     made = app.extensions.get(EXTENSION)
     if made is not None and made[0] is engine:
@@ -173,9 +173,3 @@ def lookup_engine(app: Flask) -> Engine | None:
     event.listen(engine, "engine_disposed", lambda _engine: lookup.dispose())
     app.extensions[EXTENSION] = (engine, lookup)
     return lookup
-
-
-def _in_memory(engine: Engine) -> bool:
-    """Whether this SQLite database lives in memory (one connection, nothing to share)."""
-    database = engine.url.database or ""
-    return database in ("", ":memory:") or engine.url.query.get("mode") == "memory"
