@@ -117,3 +117,14 @@ class Server:
         )
         assert result.returncode == 0, f"script failed:\n{result.stderr}"
         return result.stdout
+
+
+def redis_missing(url: str) -> str | None:
+    """Why the Redis at ``url`` cannot be used (a skip reason), or None when it answers."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError as error:
+        return f"needs Redis at {url} ({type(error).__name__})"
+    return None

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kap.dev.proxy import Nginx, nginx_binary, start_nginx
-from tests.servers import ROOT, free_port, server_env, start_gunicorn, stop, wait_for
+from tests.servers import ROOT, free_port, redis_missing, server_env, start_gunicorn, stop, wait_for
 
 POSTGRES_SERVER = os.environ.get(
     "KAP_TEST_POSTGRES_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -79,16 +79,6 @@ def _postgres_missing() -> str | None:
         return f"needs PostgreSQL at {POSTGRES_SERVER} ({type(error).__name__})"
     finally:
         engine.dispose()
-
-
-def _redis_missing() -> str | None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError as error:
-        return f"needs Redis at {REDIS_URL} ({type(error).__name__})"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +190,7 @@ def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
     """Two gunicorn instances (one process of four threads each) behind deploy/'s nginx, one
     PostgreSQL, one Redis; the demo data seeded once."""
     _require("NGINX", None if nginx_binary() else "needs nginx (apt-get install nginx)")
-    _require("REDIS", _redis_missing())
+    _require("REDIS", redis_missing(REDIS_URL))
     root = tmp_path_factory.mktemp("two-app-servers")
     settings = {
         **SETTINGS,

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from tests.database import own_postgres_database
 from tests.integration.attacks.helpers import Target
-from tests.servers import free_port, server_env, start_gunicorn, stop, wait_for
+from tests.servers import free_port, redis_missing, server_env, start_gunicorn, stop, wait_for
 
 REDIS_URL = os.environ.get("KAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET_KEYS = {
@@ -73,20 +73,10 @@ def dev_server(tmp_path_factory) -> Iterator[Target]:
             db.engine.dispose()
 
 
-def _redis_missing() -> str | None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError as error:
-        return f"needs Redis at {REDIS_URL} ({type(error).__name__})"
-    return None
-
-
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory) -> Iterator[Target]:
     """gunicorn with four workers sharing Redis counters, as production runs it."""
-    missing = _redis_missing()
+    missing = redis_missing(REDIS_URL)
     if missing:
         if os.environ.get("KAP_REQUIRE_REDIS") == "1":
             pytest.fail(f"KAP_REQUIRE_REDIS=1 but the attack server {missing}")
