@@ -14,7 +14,11 @@ nothing about a session is cached. It is read as a Core row of the few columns e
 needs (the session's times and data, and what the timeout and second-factor checks need of
 its user and clinic), not as ORM entities: building, joining and identity-mapping an
 ``AuthSession`` and its ``User`` cost more than the rest of a bare request. The ``User``
-itself is loaded by Flask-Login only when a view touches ``current_user``.
+itself is loaded by Flask-Login only when a view touches ``current_user``. On PostgreSQL the
+read goes straight to the driver, on a cursor each pooled connection keeps: SQLAlchemy's
+execution (its statement cache, result metadata and row processing) cost more than the round
+trip it wrapped, and psycopg prepares a statement a connection runs repeatedly, so the server
+parses and plans it once per connection.
 
 SQLite keeps the request's own connection. It has no round trips to save, its in-memory test
 database is one shared connection that a second engine would not see, and a second connection
@@ -25,14 +29,14 @@ was taken out again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
 from sqlalchemy import Select, bindparam, create_engine, event, select
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 
 from kap.extensions import db
@@ -41,17 +45,17 @@ from kap.models.people import Role
 
 #: Where the engine is kept on the app, beside the app engine it was made from.
 EXTENSION = "kap_session_lookup"
+#: Where a pooled connection keeps its cursor for the read (its ``info``).
+CURSOR_KEY = "kap_session_cursor"
 
 
-@dataclass(frozen=True, slots=True)
-class SessionClinic:
+class SessionClinic(NamedTuple):
     """What the request floor needs of the user's clinic."""
 
     require_clinician_second_factor: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SessionAccount:
+class SessionAccount(NamedTuple):
     """What the request floor needs of a session's user, named as on ``User`` so that the
     rules written for users (``idle_limit``, ``is_mandatory``, ``is_enabled``) apply as they
     are, with no second copy of them."""
@@ -72,8 +76,7 @@ class SessionAccount:
         return self.role in (Role.THERAPIST, Role.CLINIC_ADMIN)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRow:
+class SessionRow(NamedTuple):
     """One ``auth_sessions`` row as every request reads it, with its user's facts (or None
     when the row has no user, or its user is gone)."""
 
@@ -111,26 +114,37 @@ def _statement() -> Select[Any]:
     )
 
 
-def _session_row(row: Row[Any] | None) -> SessionRow | None:
-    if row is None:
+def _utc(moment: datetime | None) -> datetime | None:
+    """An aware time in UTC, as ``UTCDateTime`` reads it (the driver's own read keeps the
+    database session's zone)."""
+    if moment is None:
         return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _session_row(values: Sequence[Any] | None) -> SessionRow | None:
+    """The row's columns, in ``_statement()``'s order, as a ``SessionRow``."""
+    if values is None:
+        return None
+    user_id, data, created_at, last_seen_at, expires_at, revoked_at, *user = values
+    account_id, role, active, totp_enabled_at, totp_secret, clinician_second_factor = user
     account = None
-    if row.account_id is not None:
+    if account_id is not None:
         account = SessionAccount(
-            id=row.account_id,
-            role=row.role,
-            active=bool(row.active),
-            totp_enabled_at=row.totp_enabled_at,
-            totp_secret_encrypted=row.totp_secret_encrypted,
-            clinic=SessionClinic(bool(row.require_clinician_second_factor)),
+            id=account_id,
+            role=role,
+            active=bool(active),
+            totp_enabled_at=_utc(totp_enabled_at),
+            totp_secret_encrypted=totp_secret,
+            clinic=SessionClinic(bool(clinician_second_factor)),
         )
     return SessionRow(
-        user_id=row.user_id,
-        data=row.data,
-        created_at=row.created_at,
-        last_seen_at=row.last_seen_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
+        user_id=user_id,
+        data=data,
+        created_at=_utc(created_at),  # type: ignore[arg-type]
+        last_seen_at=_utc(last_seen_at),  # type: ignore[arg-type]
+        expires_at=_utc(expires_at),  # type: ignore[arg-type]
+        revoked_at=_utc(revoked_at),
         account=account,
     )
 
@@ -140,19 +154,56 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
 
     Raises SQLAlchemy's OperationalError when the database cannot be reached.
     """
-    statement, parameters = _statement(), {"digest": digest}
     bind = lookup_engine(app)
     if bind is None:
         # The request's own connection (SQLite): no ORM execution, no entities.
-        return _session_row(db.session.connection().execute(statement, parameters).first())
-    try:
-        with bind.connect() as connection:
-            return _session_row(connection.execute(statement, parameters).first())
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-        with bind.connect() as connection:  # a dead pooled connection, now discarded: afresh
-            return _session_row(connection.execute(statement, parameters).first())
+        statement = _statement()
+        return _session_row(db.session.connection().execute(statement, {"digest": digest}).first())
+    sql, parameters = _driver_sql(bind.dialect), {"digest": digest}
+    driver_error = bind.dialect.loaded_dbapi.Error
+    for attempt in (1, 2):
+        try:
+            # The pool hands out the driver's own errors here (Engine.connect would wrap them).
+            connection = bind.raw_connection()
+        except driver_error as error:  # no connection could be made: the database is down
+            raise _wrapped(bind, sql, error, invalidated=False) from error
+        try:
+            # One cursor per pooled connection, kept with it (and dropped with it when it is
+            # invalidated): making a cursor per request cost a tenth of the read.
+            cursor = connection.info.get(CURSOR_KEY)
+            if cursor is None:
+                cursor = connection.info[CURSOR_KEY] = connection.cursor()
+            cursor.execute(sql, parameters)
+            return _session_row(cursor.fetchone())
+        except driver_error as error:
+            gone = bind.dialect.is_disconnect(error, connection, None)
+            if gone:
+                connection.invalidate(error)  # never handed out again
+            if not gone or attempt == 2:
+                raise _wrapped(bind, sql, error, invalidated=gone) from error
+        finally:
+            connection.close()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _wrapped(bind: Engine, sql: str, error: Exception, *, invalidated: bool) -> DBAPIError:
+    """The driver's ``error`` as SQLAlchemy's (OperationalError for a lost database), which is
+    what the session interface and the error handlers catch."""
+    return DBAPIError.instance(
+        sql,
+        None,
+        error,
+        bind.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        dialect=bind.dialect,
+        connection_invalidated=invalidated,
+    )
+
+
+@cache
+def _driver_sql(dialect: Dialect) -> str:
+    """The read as the driver's own SQL text, compiled once per dialect."""
+    return str(_statement().compile(dialect=dialect))
 
 
 def lookup_engine(app: Flask) -> Engine | None:
@@ -168,7 +219,8 @@ def lookup_engine(app: Flask) -> Engine | None:
     if made is not None and made[0] is engine:
         return made[1]
     options: dict[str, Any] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.update(pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+    # In autocommit a returned connection holds no transaction: nothing to roll back on return.
+    options.update(pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
     lookup = create_engine(engine.url, **options)
     event.listen(engine, "engine_disposed", lambda _engine: lookup.dispose())
     app.extensions[EXTENSION] = (engine, lookup)

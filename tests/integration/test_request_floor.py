@@ -9,9 +9,12 @@ because no route carries a limit of its own (kap/extensions.py).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import event, text, update
+import pytest
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from kap import create_app
 from kap.config import TestConfig
@@ -139,3 +142,49 @@ def test_a_sqlite_file_reads_the_row_on_the_request_connection(tmp_path):
         assert load_session_row(app, "0" * 64) is None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_driver_read_gives_what_the_orm_reads(app, api_as, patient):
+    """The row read through the driver (PostgreSQL) or on the request's connection (SQLite)
+    holds what the models hold: the same ids, data, flags and UTC-aware times."""
+    api = api_as(patient.email)
+    assert api.get("/api/v1/me").status_code == 200
+    with app.app_context():
+        stored = db.session.scalars(
+            select(AuthSession).where(
+                AuthSession.user_id == patient.id, AuthSession.revoked_at.is_(None)
+            )
+        ).one()
+        user = db.session.get(User, patient.id)
+        for _ in range(7):  # past psycopg's prepare threshold (5): the prepared read too
+            row = load_session_row(app, stored.id)
+        assert row is not None and row.account is not None
+        assert (row.user_id, row.data) == (stored.user_id, stored.data)
+        for name in ("created_at", "last_seen_at", "expires_at", "revoked_at"):
+            assert getattr(row, name) == getattr(stored, name), name
+            assert getattr(row, name) is None or getattr(row, name).utcoffset() == timedelta(0)
+        account = row.account
+        assert (account.id, account.role, account.active) == (user.id, user.role, user.active)
+        assert account.totp_enabled_at == user.totp_enabled_at
+        assert account.totp_secret_encrypted == user.totp_secret_encrypted
+        assert account.clinic.require_clinician_second_factor is bool(
+            user.clinic.require_clinician_second_factor
+        )
+        assert load_session_row(app, "0" * 64) is None
+
+
+def test_a_query_that_fails_for_another_reason_is_not_retried(app, monkeypatch):
+    """Only a dead connection is dropped and retried; any other database error surfaces as
+    SQLAlchemy's (the error handlers' type), and the pooled connection stays usable."""
+    with app.app_context():
+        engine = lookup_engine(app)
+        if engine is None:  # SQLite reads on the request's connection: nothing of its own
+            return
+        from kap.web import session_lookup
+
+        monkeypatch.setattr(session_lookup, "_driver_sql", lambda _dialect: "SELECT no_such_column")
+        with pytest.raises(DBAPIError) as raised:
+            load_session_row(app, "0" * 64)
+        assert not raised.value.connection_invalidated
+        monkeypatch.undo()
+        assert load_session_row(app, "0" * 64) is None
