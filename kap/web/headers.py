@@ -61,11 +61,15 @@ def init_app(app: Flask) -> None:
     if app.config.get("ENV_NAME") == "production":
         fixed["Strict-Transport-Security"] = HSTS
 
+    # No view sets these, so they are appended, not set one by one (setting a header first
+    # looks for it among the others; tests/integration/test_headers.py checks each comes once).
+    fixed_items = list(fixed.items())
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.update(fixed)
+        headers.extend(fixed_items)
         # Patient data must never sit in a shared or back-button cache (SECURITY.md). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
         # Read from the session's data, not the user row: after a view's commit the user is

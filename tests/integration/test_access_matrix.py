@@ -707,6 +707,24 @@ def _leaks(response, caller: str, endpoint: str) -> list[str]:
     ]
 
 
+#: Headers every response carries exactly once (kap/web/headers.py appends them).
+ONCE_EACH = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Cross-Origin-Resource-Policy",
+    "X-Frame-Options",
+)
+
+
+def _header_problems(response) -> list[str]:
+    """Security headers missing or sent twice (a view that set one as well)."""
+    counts = {name: len(response.headers.getlist(name)) for name in ONCE_EACH}
+    return [f"{name} sent {count} times" for name, count in counts.items() if count != 1]
+
+
 CASES = [
     pytest.param(
         caller, endpoint, method, table, id="-".join([caller, endpoint, method, *table.split()])
@@ -734,6 +752,7 @@ def test_caller_gets_the_expected_answer(world_of, caller, endpoint, method, tab
     else:
         problems = []
     problems += _leaks(response, caller, endpoint)
+    problems += _header_problems(response)
     assert not problems, f"{method} {url} as {caller}: " + "; ".join(problems)
 
 

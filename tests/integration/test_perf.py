@@ -224,6 +224,15 @@ def test_static_files_get_brotli_at_its_best_level(fast_app):
     assert again.status_code == 304
 
 
+def test_a_small_answer_is_left_as_it_is_but_still_varies_by_encoding(fast_app):
+    """A body under Flask-Compress's minimum is not compressed (nor looked at by its hook),
+    yet a cache must still keep it apart by Accept-Encoding, as it keeps the large ones."""
+    response = fast_app.test_client().get("/healthz", headers={"Accept-Encoding": "br, gzip"})
+    assert len(response.data) < fast_app.config["COMPRESS_MIN_SIZE"]
+    assert "Content-Encoding" not in response.headers
+    assert response.headers.getlist("Vary") == ["Accept-Encoding"]
+
+
 def test_no_compression_when_not_accepted(fast_app):
     """A client that accepts no encoding gets plain bytes."""
     response = fast_app.test_client().get("/signin")
