@@ -165,8 +165,7 @@ def demo_server(tmp_path_factory, secret_key: str) -> Iterator[LiveServer]:
     port = free_port()
     env = server_env(instance, f"sqlite:///{instance / 'kap.db'}", KAP_SECRET_KEY=secret_key)
     server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
-    server.flask("db", "upgrade", check=True)
-    server.flask("seed-demo", check=True)
+    server.migrate_and_seed()
     try:
         server.start()
         yield server

@@ -114,8 +114,7 @@ def round_trip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoundTrip]:
     rotated = {**old, "KAP_DATA_KEYS": f"{NEW_DATA_KEY},{OLD_DATA_KEY}"}
     source = Server("", old)
     try:
-        source.flask("db", "upgrade", check=True)
-        source.flask("seed-demo", check=True)
+        source.migrate_and_seed()
         source.python(ADD_UPLOAD_AND_ENTRY, "backup-old-key", "upload", OLD_ENTRY)
         source = Server("", rotated)
         source.python(ADD_UPLOAD_AND_ENTRY, "backup-new-key", "-", NEW_ENTRY)

@@ -93,8 +93,7 @@ def gunicorn_server(tmp_path_factory) -> Iterator[Target]:
         KAP_RATELIMIT_KEY_PREFIX=f"kap-attack-{secrets.token_hex(4)}",
     )
     target = Target(f"http://127.0.0.1:{port}", env, database_url)
-    for command in (("db", "upgrade"), ("seed-demo",)):
-        target.flask(*command, check=True)
+    target.migrate_and_seed()
     process = start_gunicorn(env, port, "--workers", "4")
     try:
         wait_for(f"{target.url}/healthz", process=process)
