@@ -16,6 +16,9 @@ from bench import attempts, load, report_capacity, report_text
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_BUDGET_BYTES = 60_000  # "60 KB", read strictly as 60,000 bytes
 P95_BUDGET_MS = 30.0
+#: A signed-in request that does nothing, against a bare Flask app in the same run (issue 18):
+#: what every signed-in request costs before any page work.
+FLOOR_BUDGET = 0.35
 LATENCY_PAGES = ("therapist dashboard", "journal", "session detail")
 LIGHTHOUSE_TARGET = "perf ≥ 95, a11y 100, best practices 100"
 
@@ -128,6 +131,18 @@ def budgets(results: dict) -> list[dict]:
             _row(throughput, "≥ 1/3 (0.33)",
                  f"{ratio:.2f} ({latency['journal']['rps']:.0f} vs {yardstick:.0f} req/s)",
                  ratio >= 1 / 3)
+        )  # fmt: skip
+    floor = "signed-in floor: bare route of the app vs a bare Flask app"
+    failed = next((run for run in (latency["bare route in the app"], latency["bare Flask app"])
+                   if attempts.is_failed(run)), None)  # fmt: skip
+    if failed:
+        rows.append(_failed_row(floor, f"≥ {FLOOR_BUDGET}", failed))
+    else:
+        in_app, bare = latency["bare route in the app"]["rps"], latency["bare Flask app"]["rps"]
+        rows.append(
+            _row(floor, f"≥ {FLOOR_BUDGET}",
+                 f"{in_app / bare:.2f} ({in_app:.0f} vs {bare:.0f} req/s)",
+                 in_app / bare >= FLOOR_BUDGET)
         )  # fmt: skip
     small, full = results["queries"]["small"]["counts"], results["queries"]["full"]["counts"]
     for name in full:

@@ -166,3 +166,15 @@ def test_skipped_ten_times_says_so():
         "capacity: one app server"
     ]
     assert "Not run this time: --no-ten-times." in report_capacity.markdown(run)
+
+
+def test_the_signed_in_floor_is_a_budget_row_against_bare_flask():
+    """Issue 18's floor: the app's bare route over the bare Flask app of the same run, at
+    least 0.35; under it the row fails, and a failed wrk run is a failed row."""
+    run = results()
+    rows = {row["budget"]: row for row in report.budgets(run)}
+    floor = rows["signed-in floor: bare route of the app vs a bare Flask app"]
+    assert not floor["pass"] and floor["measured"].startswith("0.33 (1000 vs 3000 req/s)")
+    run["latency"]["bare route in the app"]["rps"] = 1100.0
+    rows = {row["budget"]: row for row in report.budgets(run)}
+    assert rows["signed-in floor: bare route of the app vs a bare Flask app"]["pass"]
