@@ -4,8 +4,9 @@ with no errors.
 The user count is stepped up a ramp (5, 10, 20, 40, 80, 160) until a step misses the limit,
 then bisected between the last count that held and the first that did not. Each step is its
 own locust run of the mixed load (bench/locustfile.py): the users sign in while they are
-spawned, then the statistics are reset and ``seconds`` of steady load are measured, so a
-step's p95 is the pages' and the API's, not the sign-in rush's (measured on its own).
+spawned, then, once all of them have, the statistics are reset and ``seconds`` of steady load
+are measured, so a step's p95 is the pages' and the API's, not the sign-in rush's (measured
+on its own).
 :func:`search` is the pure part (any ``measure(users)``); :func:`capacity` points it at a
 base URL: one app server, or several behind nginx.
 """

@@ -21,6 +21,9 @@ from bench.attempts import ToolFailure
 HERE = Path(__file__).resolve().parent
 #: What Chromium sends; pages are measured compressed, as people receive them.
 BROWSER_ENCODING = "gzip, deflate, br, zstd"
+#: How much longer than its spawn a steady locust run may take to get everyone signed in (the
+#: locustfile waits up to 90 s for them, then measures anyway).
+READY_BOUND_SECONDS = 100
 
 
 def wrk_connections(args) -> int:
@@ -88,11 +91,13 @@ def locust(
 ) -> dict:
     """The mixed load (bench/locustfile.py): ``users`` signed-in people for ``seconds``.
 
-    ``steady``: the statistics are reset once every user is spawned (and signed in), and
-    ``seconds`` of steady load follow (bench.capacity); otherwise the spawn is counted in.
+    ``steady``: the statistics are reset once every user is spawned and signed in, and
+    ``seconds`` of steady load follow (bench.capacity; the locustfile stops the run); otherwise
+    the spawn is counted in.
     """
     prefix = Path(tempfile.mkdtemp(prefix="kap-locust-")) / "run"
-    spawning = -(-users // spawn_rate) if steady else 0
+    # A steady run ends itself; its run time only bounds the spawn and the sign-ins.
+    spawning = -(-users // spawn_rate) + READY_BOUND_SECONDS if steady else 0
     command = [
         locust_bin,
         "-f",
@@ -111,7 +116,6 @@ def locust(
         "--only-summary",
         "--loglevel",
         "WARNING",
-        *(["--reset-stats"] if steady else []),
     ]
     run = subprocess.run(
         command,
@@ -121,6 +125,7 @@ def locust(
             **_env_without_kap(),
             "BENCH_LOCUST_USERS": str(users_file),
             "BENCH_LOCUST_SIGN_INS": f"{prefix}_sign_in_failures.json",
+            **({"BENCH_LOCUST_STEADY_SECONDS": str(seconds)} if steady else {}),
         },
         check=False,
     )
@@ -130,8 +135,8 @@ def locust(
         failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))  # noqa: SIM115
     except (OSError, StopIteration):  # no statistics: locust itself failed, and says why
         raise ToolFailure("locust", f"exit {run.returncode}: {run.stderr or run.stdout}") from None
-    # Failed sign-ins that a steady run's reset of the statistics hid: all of them, less
-    # those made after the reset (the last users sign in as spawning ends), still counted.
+    # Failed sign-ins that a steady run's reset of the statistics hid: all of them, less any
+    # made after the reset (a sign-in slower than the locustfile's wait for everyone).
     signed_out = _sign_in_failures(Path(f"{prefix}_sign_in_failures.json")) if steady else []
     still_counted = sum(int(row["Failure Count"]) for row in rows if row["Name"] == "sign in")
     hidden = signed_out[still_counted:]

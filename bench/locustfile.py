@@ -14,6 +14,7 @@ import json
 import os
 import random
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -26,16 +27,49 @@ from bench.totp import seconds_to_next_step, totp
 ACCOUNTS = json.loads(Path(os.environ["BENCH_LOCUST_USERS"]).read_text())
 _free = {"patient": list(ACCOUNTS["patients"]), "therapist": list(ACCOUNTS["therapists"])}
 _rng = random.Random(8)  # noqa: S311 - load generation, not security
-#: Sign-ins that failed. In a capacity step (``--reset-stats``) the statistics are reset once
-#: everyone is spawned, sign-ins included, so they are written out apart at the end
-#: (BENCH_LOCUST_SIGN_INS names the file) and counted as errors by bench/load.py.
+#: Sign-ins that failed. In a capacity step the statistics are reset once everyone has signed
+#: in, so they are written out apart at the end (BENCH_LOCUST_SIGN_INS names the file) and
+#: counted as errors by bench/load.py.
 SIGN_IN_FAILURES: list[str] = []
+#: People who have finished signing in and getting ready (whether it worked or not).
+READY = [0]
+#: Seconds of steady load a capacity step measures (BENCH_LOCUST_STEADY_SECONDS), else None.
+STEADY_SECONDS = float(os.environ.get("BENCH_LOCUST_STEADY_SECONDS") or 0) or None
+#: How long a capacity step waits for everyone to sign in before it measures anyway.
+READY_TIMEOUT_SECONDS = 90.0
 
 
 @events.quitting.add_listener
 def _report_sign_in_failures(environment, **_kwargs) -> None:
     if os.environ.get("BENCH_LOCUST_SIGN_INS"):
         Path(os.environ["BENCH_LOCUST_SIGN_INS"]).write_text(json.dumps(SIGN_IN_FAILURES))
+
+
+@events.init.add_listener
+def _steady_load(environment, **_kwargs) -> None:
+    """In a capacity step: once every user is spawned *and* has signed in, reset the statistics
+    and measure ``STEADY_SECONDS`` of steady load, then stop.
+
+    Locust's own --reset-stats resets when the last user is spawned, before the sign-ins it
+    started have answered: at a few users, their sign-ins (argon2id, hundreds of ms by design)
+    were over 5 % of a step's requests and set its p95 (a step of 5 users behind nginx failed
+    on sign-ins alone). The sign-in rush is measured on its own (bench/signin_rush.py).
+    """
+    if STEADY_SECONDS is None:
+        return
+    import gevent
+
+    def measure(user_count: int) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while READY[0] < user_count and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        environment.runner.stats.reset_all()
+        gevent.sleep(STEADY_SECONDS)
+        environment.runner.quit()
+
+    environment.events.spawning_complete.add_listener(
+        lambda user_count, **_: gevent.spawn(measure, user_count)
+    )
 
 
 class Person(FastHttpUser):
@@ -46,6 +80,16 @@ class Person(FastHttpUser):
     role = ""
 
     def on_start(self) -> None:
+        try:
+            self.sign_in()
+            self.get_ready()
+        finally:
+            READY[0] += 1
+
+    def get_ready(self) -> None:
+        """What the person reads once signed in (their sessions, their patients)."""
+
+    def sign_in(self) -> None:
         email = _free[self.role].pop()
         self.csrf = ""
         self.signed_in = False
@@ -82,8 +126,7 @@ class Patient(Person):
     weight = 7
     role = "patient"
 
-    def on_start(self) -> None:
-        super().on_start()
+    def get_ready(self) -> None:
         self.session_ids, self.last_client_id = [0], None
         if not self.signed_in:
             return  # every request of this person fails, and counts
@@ -131,8 +174,7 @@ class Therapist(Person):
     weight = 3
     role = "therapist"
 
-    def on_start(self) -> None:
-        super().on_start()
+    def get_ready(self) -> None:
         self.patient_ids, self.entry_ids = [], []
         if not self.signed_in:
             return
