@@ -86,7 +86,11 @@ async function registerWorker() {
   if (registration.waiting && container.controller) offerUpdate(registration.waiting);
   const watch = (worker) =>
     worker?.addEventListener('statechange', () => {
-      if (worker.state === 'installed' && container.controller && !firstInstall) offerUpdate(worker);
+      // Installed while an older worker controls the page: an update, whether or not that
+      // worker already controlled the page when it loaded (it may have claimed it since).
+      if (worker.state === 'installed' && container.controller && container.controller !== worker) {
+        offerUpdate(worker);
+      }
       if (worker.state === 'activated' && firstInstall && mayAnnounceReady()) {
         say('ready', 'Ready to use offline', null, 6000);
       }
