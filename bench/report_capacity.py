@@ -16,8 +16,9 @@ HOW = """
 - **Capacity** (`bench/capacity.py`): the mixed load of locust (as above) with 5, 10, 20,
   40, 80, then 160 users, each step its own run: the users sign in while they are spawned,
   the statistics are reset once every one of them has signed in, and 30 s of steady load are
-  measured (failed sign-ins still count as errors; the sign-in rush has a row of its own). The first count whose p95 exceeds 200 ms or that has any error ends the ramp;
-  the gap to the last count that held is then bisected three times. Every person signs in
+  measured (failed sign-ins still count as errors; the sign-in rush has a row of its own).
+  The first count whose p95 exceeds 200 ms or that has any error ends the ramp; the gap to
+  the last count that held is then bisected three times. Every person signs in
   with an account of their own, so the ramp stops where the bench's 50 therapists run out
   (166 users). `capacity(base_url, ...)` takes any address: one gunicorn here, nginx in front
   of several app servers for the two-server row. Options: `--capacity-ramp 5,10,20`,
