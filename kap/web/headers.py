@@ -62,7 +62,7 @@ def init_app(app: Flask) -> None:
         fixed["Strict-Transport-Security"] = HSTS
 
     # No view sets these, so they are appended, not set one by one (setting a header first
-    # looks for it among the others; tests/integration/test_headers.py checks each comes once).
+    # looks for it among the others; the access matrix checks each comes once).
     fixed_items = list(fixed.items())
 
     @app.after_request

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "demo-password"  # the public demo password (DESIGN §4)
@@ -159,14 +159,7 @@ def app_server(postgres, tmp_path_factory):
         "KAP_RATELIMIT_STORAGE_URI": "memory://",
     }
     bin_dir = Path(sys.executable).parent
-    for command in (["db", "upgrade"], ["seed-demo"]):
-        subprocess.run(
-            [str(bin_dir / "flask"), "--app", "wsgi", *command],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    Server("", env).migrate_and_seed()
     port = free_port()
     log = open(folder / "gunicorn.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
