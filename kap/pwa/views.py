@@ -42,6 +42,7 @@ PRECACHED_STATIC = (
     "js/lib/outbox-core.js",
     "js/lib/outbox.js",
     "js/lib/push-device.js",
+    "js/lib/sign-out.js",
     "js/lib/start-card.js",
     "js/lib/start-window.js",
     "js/lib/session/clock.js",

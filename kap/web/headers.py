@@ -43,6 +43,16 @@ PERMISSIONS_POLICY = ", ".join(
 
 HSTS = "max-age=63072000; includeSubDomains"
 
+#: Static scripts and stylesheets are only ever loaded by a page, never shown as one, and hold
+#: nothing private: they get nosniff (which makes a browser refuse one sent with the wrong
+#: type) and no more, as nginx sends them in production (deploy/nginx/kap.conf). The page's
+#: own CSP, permissions, framing, opener and referrer policies govern what they do (a module
+#: script's or stylesheet's CSP is ignored; the service worker, whose CSP counts, is /sw.js, a
+#: view), its HSTS covers the host, and same-origin resource policy would guard no secret.
+#: Session mode loads 19 of them, so this is about 12 KB of its first load over HTTP/1.1
+#: (DESIGN §5). SVG keeps the full set: it can be opened as a document.
+SUBRESOURCE_TYPES = frozenset({"text/javascript", "text/css"})
+
 
 def init_app(app: Flask) -> None:
     """Register the after-request hook.
@@ -50,8 +60,9 @@ def init_app(app: Flask) -> None:
     The headers every response carries are put together once, here: setting them one by one
     on every request cost more than the rest of the hook.
     """
-    fixed = {
-        "X-Content-Type-Options": "nosniff",
+    subresources = {"X-Content-Type-Options": "nosniff"}
+    documents = {
+        **subresources,
         "Referrer-Policy": "same-origin",
         "Permissions-Policy": PERMISSIONS_POLICY,
         "Cross-Origin-Opener-Policy": "same-origin",
@@ -59,17 +70,21 @@ def init_app(app: Flask) -> None:
         "X-Frame-Options": "DENY",
     }
     if app.config.get("ENV_NAME") == "production":
-        fixed["Strict-Transport-Security"] = HSTS
+        documents["Strict-Transport-Security"] = HSTS
 
     # No view sets these, so they are appended, not set one by one (setting a header first
     # looks for it among the others; the access matrix checks each comes once).
-    fixed_items = list(fixed.items())
+    document_items = list(documents.items())
+    subresource_items = list(subresources.items())
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
+        if request.endpoint == "static" and response.mimetype in SUBRESOURCE_TYPES:
+            headers.extend(subresource_items)
+            return response  # no patient data, cacheable: nothing below applies
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.extend(fixed_items)
+        headers.extend(document_items)
         # Patient data must never sit in a shared or back-button cache (SECURITY.md). Static
         # files carry no patient data and stay cacheable (and need no user lookup).
         # Read from the session's data, not the user row: after a view's commit the user is

@@ -333,6 +333,34 @@ def test_sign_out_leaves_nothing_for_the_next_patient(page: Page):
     assert all(not d.startswith("kap-user-") or d.endswith(f"-{_user_id(page)}") for d in dbs), dbs
 
 
+def test_sign_out_without_signal_removes_nothing(page: Page, context: BrowserContext):
+    """Offline, Sign out says it needs a connection and keeps everything (its code comes from
+    the service worker's cache); online, Stay signed in keeps an unsent draft too."""
+    sign_in(page, PATIENT)
+    page.goto("/patient/journal/new")
+    controlled(page)
+    body = page.get_by_label("What would you like to write?")
+    body.fill("Kept when signing out fails.")
+    expect(page.locator("[data-draft-status]")).to_have_text("Draft saved on this phone")
+    kept = storage_report(page)["databases"]
+
+    context.set_offline(True)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#app-status")).to_contain_text("Signing out needs a connection")
+    context.set_offline(False)
+    assert storage_report(page)["databases"] == kept
+
+    page.get_by_role("button", name="Sign out").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Unfinished draft")
+    dialog.get_by_role("button", name="Stay signed in").click()
+    expect(dialog).to_have_count(0)
+    assert page.request.get("/api/v1/me").ok
+    assert storage_report(page)["databases"] == kept
+    page.reload()
+    expect(page.locator("[data-draft-offer]")).to_contain_text("Kept when signing out fails.")
+
+
 def _user_id(page: Page) -> int:
     return page.request.get("/api/v1/me").json()["user"]["id"]
 

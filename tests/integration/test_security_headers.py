@@ -7,7 +7,7 @@ from kap.config import ProductionConfig
 
 
 @pytest.mark.parametrize(
-    "path", ["/signin", "/healthz", "/api/v1/me", "/static/css/app.css", "/no-such-page"]
+    "path", ["/signin", "/healthz", "/api/v1/me", "/static/icons/icon.svg", "/no-such-page"]
 )
 def test_every_response_carries_the_security_headers(client, path):
     """CSP without inline script, nosniff, referrer, permissions and framing rules everywhere."""
@@ -20,6 +20,31 @@ def test_every_response_carries_the_security_headers(client, path):
     assert headers["Referrer-Policy"] == "same-origin"
     assert "camera=()" in headers["Permissions-Policy"]
     assert "screen-wake-lock=(self)" in headers["Permissions-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/static/css/app.css", "/static/js/pages/session-mode.js"])
+def test_scripts_and_stylesheets_carry_only_what_applies_to_a_subresource(client, path):
+    """A script or stylesheet is never a document: nosniff, and none of the policies that
+    govern a page (the page's own apply), as nginx serves them in production."""
+    headers = client.get(path).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    for document_only in (
+        "Content-Security-Policy",
+        "Permissions-Policy",
+        "X-Frame-Options",
+        "Cross-Origin-Opener-Policy",
+        "Cross-Origin-Resource-Policy",
+        "Referrer-Policy",
+        "Strict-Transport-Security",
+    ):
+        assert document_only not in headers
+
+
+def test_the_service_worker_script_keeps_its_content_security_policy(client):
+    """/sw.js is a script whose own CSP governs the worker: it keeps the full set."""
+    headers = client.get("/sw.js").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_signed_in_pages_are_not_stored_but_static_files_are_cacheable(client, auth, people):
@@ -48,5 +73,5 @@ def test_production_adds_hsts_and_secure_cookies(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "AUDIT_ANCHOR_AT_EXIT", False)
     app = create_app(ProductionConfig())
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    response = app.test_client().get("/static/css/app.css")
+    response = app.test_client().get("/signin")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")

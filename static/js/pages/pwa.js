@@ -173,120 +173,31 @@ function showCarriedMessage() {
   main?.prepend(holder);
 }
 
-// ---- Sign-out: send what waits, warn about what cannot be sent, then remove everything.
-function ask(question, details, note, confirmText, cancelText) {
-  return new Promise((resolve) => {
-    const dialog = document.createElement('dialog');
-    dialog.className = 'dialog';
-    dialog.setAttribute('aria-labelledby', 'signout-title');
-    const title = document.createElement('h2');
-    title.id = 'signout-title';
-    title.textContent = question;
-    const list = document.createElement('ul');
-    for (const line of details) {
-      const li = document.createElement('li');
-      li.textContent = line;
-      list.append(li);
-    }
-    const warning = document.createElement('p');
-    warning.textContent = note;
-    const actions = document.createElement('p');
-    actions.className = 'dialog__actions';
-    const close = (value) => {
-      dialog.close();
-      dialog.remove();
-      resolve(value);
-    };
-    const stay = button(cancelText, () => close(false));
-    stay.classList.add('button--primary');
-    const go = button(confirmText, () => close(true));
-    go.classList.add('button--danger');
-    actions.append(stay, go);
-    dialog.append(title, list, warning, actions);
-    dialog.addEventListener('cancel', (event) => {
-      event.preventDefault(); // Escape: the same as "Stay signed in"
-      close(false);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    stay.focus();
-  });
-}
-
-async function reachable() {
-  try {
-    const response = await fetch('/healthz', { cache: 'no-store' });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-function describeLeft(records, drafts) {
-  const counts = new Map();
-  for (const r of records) counts.set(r.label || 'Change', (counts.get(r.label || 'Change') ?? 0) + 1);
-  if (drafts.length) counts.set('Unfinished draft', drafts.length);
-  return [...counts].map(([label, n]) => (n === 1 ? `1 × ${label}` : `${n} × ${label}`));
-}
-
-/** This device stops getting the person's notifications (best effort: Clear-Site-Data
- * unregisters the service worker anyway, and the server forgets a subscription the push
- * service calls gone). */
-async function forgetPushSubscription() {
-  try {
-    const registration = await navigator.serviceWorker?.getRegistration();
-    if (registration?.pushManager) await (await import('../lib/push-device.js')).forgetThisDevice(registration);
-  } catch {
-    /* signing out goes on */
-  }
-}
-
+// ---- Sign-out: send what waits, warn about what cannot be sent, then remove everything. The
+// work is in lib/sign-out.js, loaded on the first sign-out (few page views end in one; the
+// service worker precaches it, so it loads offline too).
 let signingOut = false;
 let leaving = false; // this page is signing out: the wipe's own notice is not news to it
-async function signOut(event) {
-  const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.matches('form[action$="/signout"]')) return;
-  event.preventDefault();
-  if (signingOut) return;
-  signingOut = true;
-  try {
-    if (!(await reachable())) {
-      say(
-        'signin',
-        'You are offline. Signing out needs a connection so your sign-in can be ended; nothing was removed.',
-        null,
-      );
-      return;
+document.addEventListener(
+  'submit',
+  async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches('form[action$="/signout"]')) return;
+    event.preventDefault();
+    if (signingOut) return;
+    signingOut = true;
+    try {
+      const { signOut } = await import('../lib/sign-out.js');
+      await signOut(form, { say, button, beforeWipe: () => (leaving = true) });
+    } catch (error) {
+      console.warn('Sign-out failed:', error);
+      say('signin', 'Could not sign out just now; nothing was removed. Try again.', null);
+    } finally {
+      signingOut = false;
     }
-    const device = await import('../lib/device.js');
-    const user = device.currentUser();
-    if (user) {
-      const outbox = await import('../lib/outbox.js');
-      say('sync', 'Sending what is saved on this phone…');
-      await outbox.flushNow();
-      say('sync', null);
-      const [left, drafts] = await Promise.all([outbox.list(), device.drafts.all(user).catch(() => [])]);
-      if (left.length || drafts.length) {
-        const go = await ask(
-          'Some of your writing has not reached the clinic',
-          describeLeft(left, drafts),
-          'Signing out deletes it from this phone for good. Stay signed in to keep it and send it later.',
-          'Sign out and delete it',
-          'Stay signed in',
-        );
-        if (!go) return;
-      }
-    }
-    await forgetPushSubscription();
-    leaving = true;
-    await device.wipe();
-    HTMLFormElement.prototype.submit.call(form); // the server ends the session, sends Clear-Site-Data
-  } finally {
-    signingOut = false;
-  }
-}
-
-document.addEventListener('submit', signOut, true);
+  },
+  true,
+);
 
 // Back after sign-out (or another patient signing in): never show a page from memory.
 addEventListener('pageshow', (event) => {
