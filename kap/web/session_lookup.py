@@ -30,7 +30,7 @@ was taken out again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kap.extensions import db
 from kap.models import AuthSession, Clinic, User
+from kap.models.base import as_utc
 from kap.models.people import Role
 
 #: Where the engine is kept on the app, beside the app engine it was made from.
@@ -114,14 +115,6 @@ def _statement() -> Select[Any]:
     )
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """An aware time in UTC, as ``UTCDateTime`` reads it (the driver's own read keeps the
-    database session's zone)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _session_row(values: Sequence[Any] | None) -> SessionRow | None:
     """The row's columns, in ``_statement()``'s order, as a ``SessionRow``."""
     if values is None:
@@ -134,17 +127,17 @@ def _session_row(values: Sequence[Any] | None) -> SessionRow | None:
             id=account_id,
             role=role,
             active=bool(active),
-            totp_enabled_at=_utc(totp_enabled_at),
+            totp_enabled_at=as_utc(totp_enabled_at),
             totp_secret_encrypted=totp_secret,
             clinic=SessionClinic(bool(clinician_second_factor)),
         )
     return SessionRow(
         user_id=user_id,
         data=data,
-        created_at=_utc(created_at),  # type: ignore[arg-type]
-        last_seen_at=_utc(last_seen_at),  # type: ignore[arg-type]
-        expires_at=_utc(expires_at),  # type: ignore[arg-type]
-        revoked_at=_utc(revoked_at),
+        created_at=as_utc(created_at),  # type: ignore[arg-type]
+        last_seen_at=as_utc(last_seen_at),  # type: ignore[arg-type]
+        expires_at=as_utc(expires_at),  # type: ignore[arg-type]
+        revoked_at=as_utc(revoked_at),
         account=account,
     )
 

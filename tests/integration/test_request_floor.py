@@ -9,7 +9,7 @@ because no route carries a limit of its own (kap/extensions.py).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -188,3 +188,23 @@ def test_a_query_that_fails_for_another_reason_is_not_retried(app, monkeypatch):
         assert not raised.value.connection_invalidated
         monkeypatch.undo()
         assert load_session_row(app, "0" * 64) is None
+
+
+def test_times_come_back_in_utc_from_either_database(app, session_id):
+    """Every stored time reads back aware and in UTC; on PostgreSQL the connection itself is in
+    UTC (config.py), so the driver's times need no conversion."""
+    from zoneinfo import ZoneInfo
+
+    from kap.models import TreatmentSession
+    from kap.models.base import as_utc
+
+    with app.app_context():
+        scheduled = db.session.get(TreatmentSession, session_id).scheduled_at
+        assert scheduled.tzinfo is UTC
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.execute(text("SHOW timezone")).scalar() == "UTC"
+            assert db.session.execute(text("SELECT now()")).scalar().tzinfo is UTC
+    berlin = scheduled.astimezone(ZoneInfo("Europe/Berlin"))
+    assert as_utc(berlin) == scheduled and as_utc(berlin).tzinfo is UTC
+    assert as_utc(scheduled.replace(tzinfo=None)) == scheduled
+    assert as_utc(None) is None
