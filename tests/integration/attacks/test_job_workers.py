@@ -27,14 +27,21 @@ DATA_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="
 
 @pytest.fixture
 def database_url(tmp_path):
-    """The demo data in a database of the test's own; the demo patient has chosen e-mail."""
+    """The demo data in a database of the test's own; the demo patient has chosen e-mail
+    and no quiet hours."""
     from kap.extensions import db
-    from kap.models import User
+    from kap.models import ReminderPreference, User
 
     for app in seeded_app(tmp_path):
         with app.app_context():
             patient = db.session.scalar(db.select(User).where(User.email == "patient@demo.test"))
             choose(patient, email=True)
+            # No quiet hours: the demo's (22:00-07:00 in New York) held every reminder back
+            # for nine hours of each UTC day, and the test waited in vain. Quiet hours have
+            # their own tests (tests/unit/test_reminder_planning.py).
+            patient_preference = db.session.get(ReminderPreference, patient.id)
+            patient_preference.quiet_start = patient_preference.quiet_end = None
+            db.session.commit()
             db.session.remove()
         yield app.config["SQLALCHEMY_DATABASE_URI"]
 
