@@ -236,6 +236,14 @@ class Config:
         # Room for one upload plus the form around it; the file's own limit is checked apart.
         self.MAX_CONTENT_LENGTH = self.MAX_UPLOAD_BYTES + 1024 * 1024
         self.MEDIA_STORE = _media_store(self.MEDIA_STORE, self.SQLALCHEMY_DATABASE_URI or "")
+        if (self.SQLALCHEMY_DATABASE_URI or "").startswith("postgresql"):
+            # Sessions in UTC whatever the server's default: psycopg then returns times with
+            # datetime.UTC itself, which UTCDateTime passes through (with a named zone it
+            # converted every one: over 2,000 per dashboard).
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                **self.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"options": "-c timezone=UTC"},
+            }
 
 
 class TestConfig(Config):
@@ -259,14 +267,6 @@ class TestConfig(Config):
     def __init__(self) -> None:
         super().__init__()
         uri = self.SQLALCHEMY_DATABASE_URI
-        if uri.startswith("postgresql"):
-            # Sessions in UTC whatever the server's default: psycopg then returns times with
-            # datetime.UTC itself, which UTCDateTime passes through (with a named zone it
-            # converted every one: over 2,000 per dashboard).
-            self.SQLALCHEMY_ENGINE_OPTIONS = {
-                **self.SQLALCHEMY_ENGINE_OPTIONS,
-                "connect_args": {"options": "-c timezone=UTC"},
-            }
         if uri in ("sqlite://", "sqlite:///:memory:"):
             # One shared connection, so every session sees the same in-memory database.
             from sqlalchemy.pool import StaticPool

@@ -45,6 +45,20 @@ def test_production_accepts_a_real_secret(monkeypatch):
     assert config.SESSION_COOKIE_SECURE is True
 
 
+def test_production_postgresql_sessions_are_in_utc(monkeypatch):
+    """Production's PostgreSQL connections ask for UTC (times then need no conversion);
+    the rest of its engine options stay."""
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 48)
+    monkeypatch.setattr(ProductionConfig, "AUDIT_KEY", "y" * 48)
+    monkeypatch.setattr(ProductionConfig, "DATA_KEYS", "k1:" + "A" * 43 + "=")
+    monkeypatch.setattr(
+        ProductionConfig, "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://kap@db/kap"
+    )
+    options = ProductionConfig().SQLALCHEMY_ENGINE_OPTIONS
+    assert options["connect_args"] == {"options": "-c timezone=UTC"}
+    assert options["hide_parameters"] is True and options["pool_pre_ping"] is True
+
+
 def test_unknown_environment_name_is_an_error():
     """A typo in KAP_ENV fails loudly instead of running with development settings."""
     with pytest.raises(RuntimeError, match="KAP_ENV"):
