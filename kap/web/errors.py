@@ -149,12 +149,17 @@ def init_app(app: Flask) -> None:
             # outbox to retry, and its replay is exactly-once.
             return database_unavailable(error.original_exception)
         status = error.code or 500
+        # What the protocol says besides the body: Allow on a 405, Retry-After on a 429 or
+        # 503, WWW-Authenticate on a 401. Only the body's own type is ours to set.
+        headers = {
+            name: value for name, value in error.get_headers() if name.lower() != "content-type"
+        }
         if status == 429 and not wants_json():
-            return error_response(429, MESSAGES[429])
+            return error_response(429, MESSAGES[429], headers=headers)
         message = MESSAGES.get(status) if status >= 500 else (error.description or None)
         if status in MESSAGES and error.description == type(error).description:
             message = MESSAGES[status]  # werkzeug's defaults are for developers, not people
-        return error_response(status, message)
+        return error_response(status, message, headers=headers)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

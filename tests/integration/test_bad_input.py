@@ -162,9 +162,24 @@ def test_malformed_json_answers_400_in_the_error_format(
 
 
 def test_wrong_method_answers_405_in_the_error_format(patient_api):
-    """A method a route does not have: 405 in the error format, not an HTML page."""
-    for method, path in (("PUT", "/api/v1/journal"), ("DELETE", "/api/v1/me")):
-        assert_error(send(patient_api, method, path, b"{}"), 405, "method_not_allowed")
+    """A method a route does not have: 405 in the error format, not an HTML page, saying in
+    Allow which methods the route has (RFC 9110 requires it on a 405)."""
+    for method, path, allowed in (
+        ("PUT", "/api/v1/journal", {"GET", "POST"}),
+        ("DELETE", "/api/v1/me", {"GET"}),
+    ):
+        response = send(patient_api, method, path, b"{}")
+        assert_error(response, 405, "method_not_allowed")
+        assert allowed <= {m.strip() for m in response.headers["Allow"].split(",")}
+        assert response.headers.get_all("Content-Type") == ["application/json"]
+
+
+def test_a_page_refusing_a_method_says_which_it_takes(patient_api):
+    """The same on a page: the error page, with its Allow header and one Content-Type."""
+    response = patient_api.put("/patient/journal")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert response.headers.get_all("Content-Type") == ["text/html; charset=utf-8"]
 
 
 def test_deeply_nested_json_is_invalid_input(client, people):
