@@ -1,8 +1,8 @@
 """What ``make bench`` needs beyond the app's own virtualenv, installed on first use.
 
-Debian packages (wrk, chromium, nodejs/npm) through apt-get when running as root; npm's
-``lighthouse`` and ``axe-core`` into .bench-tools/node; locust into .bench-tools/venv. All of
-.bench-tools/ stays outside the package and out of git.
+Debian packages (wrk, chromium, nodejs/npm, nginx with brotli_static) through apt-get when
+running as root; npm's ``lighthouse`` and ``axe-core`` into .bench-tools/node; locust into
+.bench-tools/venv. All of .bench-tools/ stays outside the package and out of git.
 """
 
 # ruff: noqa: S603, S607 - a benchmark tool: it runs the commands it is written to run
@@ -37,12 +37,17 @@ def _apt_install(package: str) -> None:
 
 
 def ensure_debian_tools() -> None:
-    """wrk, Chromium at /usr/bin/chromium, node and npm."""
+    """wrk, Chromium at /usr/bin/chromium, node and npm; nginx as deploy/'s site needs it."""
+    from kap.dev.proxy import PACKAGES, nginx_missing
+
     for binary, package in APT.items():
         present = (
             Path("/usr/bin/chromium").exists() if binary == "chromium" else shutil.which(binary)
         )
         if not present:
+            _apt_install(package)
+    if nginx_missing():
+        for package in PACKAGES.split():
             _apt_install(package)
 
 

@@ -1,8 +1,8 @@
 """deploy/nginx/kap.conf, run for real: a self-signed certificate, a temporary prefix, nginx in
 the foreground (tests/deploy, and `make bench` for two app servers behind a proxy).
 
-The site under test IS deploy/'s file: only its ports, certificate and folder paths and the
-upstream servers are substituted (each example value must be found, so an edit of the file
+The site under test IS deploy/'s file: only its ports, host name, certificate and folder paths
+and the upstream servers are substituted (each example value must be found, so an edit of the file
 that drops one fails loudly instead of testing something else). Around it sits the http {}
 context that Debian's /etc/nginx/nginx.conf gives every site (gzip already on, mime types).
 """
@@ -31,7 +31,8 @@ UPSTREAM_LINE = re.compile(r"^[ \t]*server 127\.0\.0\.1:\d+;[ \t]*\n", re.M)
 
 #: The http {} context of Debian's nginx.conf that matters to the site, with this run's paths.
 MAIN_CONF = """\
-{user}worker_processes 1;
+{user}load_module {brotli_static};
+worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections 512; }}
@@ -50,9 +51,22 @@ http {{
 """
 
 
+#: Debian's packages the site needs: nginx, and the module that sends precompressed brotli.
+PACKAGES = "nginx libnginx-mod-http-brotli-static"
+#: The module Debian's nginx.conf loads (modules-enabled/) once that package is installed.
+BROTLI_STATIC = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
+
+
 def nginx_binary() -> str | None:
     """The nginx executable (Debian installs it in /usr/sbin, often not on a user's PATH)."""
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def nginx_missing() -> str | None:
+    """Why deploy/'s site cannot run here, or None."""
+    if nginx_binary() is None or not BROTLI_STATIC.exists():
+        return f"needs nginx with brotli_static (apt-get install {PACKAGES})"
+    return None
 
 
 def self_signed_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
@@ -122,6 +136,13 @@ def render_site(
     for old, new in (
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{http_port} default_server;"),
+        (
+            "listen 443 ssl http2 default_server;",
+            f"listen 127.0.0.1:{https_port} ssl http2 default_server;",
+        ),
+        # The clients of the test and the bench address it by IP (no SNI, Host 127.0.0.1).
+        ("server_name kap.example.org;", "server_name 127.0.0.1 localhost;"),
         ("/etc/ssl/kap/fullchain.pem", str(cert)),
         ("/etc/ssl/kap/privkey.pem", str(key)),
         ("/var/lib/kap/public", str(public)),
@@ -167,9 +188,10 @@ class Nginx:
 def start_nginx(prefix: Path, upstreams: Sequence[str], static: Path = ROOT / "static") -> Nginx:
     """nginx in the foreground with deploy/'s site in front of ``upstreams``, on free ports of
     127.0.0.1, static/ published into ``prefix``; raises with nginx's message if it fails."""
-    binary = nginx_binary()
-    if binary is None:
-        raise RuntimeError("nginx is not installed (apt-get install nginx)")
+    missing = nginx_missing()
+    if missing:
+        raise RuntimeError(missing)
+    binary = str(nginx_binary())
     prefix.mkdir(parents=True, exist_ok=True)
     cert, key = self_signed_certificate(prefix)
     public = prefix / "public"
@@ -187,7 +209,9 @@ def start_nginx(prefix: Path, upstreams: Sequence[str], static: Path = ROOT / "s
     (prefix / "kap.conf").write_text(site)
     # As root, nginx's workers would switch to "nobody", which cannot read a private temp dir.
     user = "user root;\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(MAIN_CONF.format(prefix=prefix, user=user))
+    (prefix / "nginx.conf").write_text(
+        MAIN_CONF.format(prefix=prefix, user=user, brotli_static=BROTLI_STATIC)
+    )
     # Our own nginx binary on files written just above: no untrusted input (S603).
     command = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
     checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)  # noqa: S603

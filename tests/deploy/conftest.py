@@ -27,7 +27,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from kap.dev.proxy import Nginx, nginx_binary, start_nginx
+from kap.dev.proxy import Nginx, nginx_missing, start_nginx
 from tests.servers import ROOT, free_port, redis_missing, server_env, start_gunicorn, stop, wait_for
 
 POSTGRES_SERVER = os.environ.get(
@@ -189,7 +189,7 @@ def probe(label: str) -> str:
 def cluster(tmp_path_factory, postgres_url) -> Iterator[Cluster]:
     """Two gunicorn instances (one process of four threads each) behind deploy/'s nginx, one
     PostgreSQL, one Redis; the demo data seeded once."""
-    _require("NGINX", None if nginx_binary() else "needs nginx (apt-get install nginx)")
+    _require("NGINX", nginx_missing())
     _require("REDIS", redis_missing(REDIS_URL))
     root = tmp_path_factory.mktemp("two-app-servers")
     settings = {

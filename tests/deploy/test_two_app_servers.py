@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from kap.config import Config
 from kap.web.headers import HSTS
@@ -30,11 +31,25 @@ DIGEST_URL = re.compile(r'(/static/v-[0-9a-f]{12}/css/app\.css)"')
 
 
 def test_plain_http_is_sent_to_https(cluster):
-    """Port 80 answers every request with a permanent redirect to the same path over TLS."""
+    """Port 80 answers every request with a permanent redirect to the same path over TLS, on
+    the site's own name whatever name the request used."""
     client = cluster.client()
     response = client.get(f"{cluster.proxy.http_url}/patient/journal?x=1")
     assert response.status_code == 301
     assert response.headers["Location"] == "https://127.0.0.1/patient/journal?x=1"
+    other_name = client.get(f"{cluster.proxy.http_url}/signin", headers={"Host": "localhost"})
+    assert other_name.headers["Location"] == "https://127.0.0.1/signin"
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_name_that_is_not_the_sites_gets_no_answer(cluster, scheme):
+    """A Host the site does not serve (a scanner, a stale DNS record, a forged name): nginx
+    closes the connection without an answer, a redirect or a page, and no app server sees it."""
+    marker = probe(f"unknown-host-{scheme}")
+    base = cluster.proxy.http_url if scheme == "http" else cluster.proxy.https_url
+    with pytest.raises(httpx.RemoteProtocolError):
+        cluster.client().get(f"{base}/signin?{marker}", headers={"Host": "evil.example"})
+    assert cluster.served_by(marker, seconds=1) == []
 
 
 def test_tls_with_http2_and_hsts_sent_once(cluster):
@@ -73,6 +88,13 @@ def test_static_files_come_from_nginx_with_the_right_caching(cluster):
     assert fingerprinted.headers["Content-Type"].startswith("text/css")
     assert "ETag" not in fingerprinted.headers
     assert cluster.served_by(marker, seconds=1) == []  # neither app server saw it
+    # The release's own gzip -9 file, byte for byte (not gzip -5 on the fly) ...
+    published = cluster.proxy.prefix / "public" / digest_path.removeprefix("/")
+    gzipped = _raw_body(client, digest_path, "gzip", "gzip")
+    assert gzipped == published.with_name("app.css.gz").read_bytes()
+    # ... and brotli 11 for a browser that takes it, as Chromium and Safari do.
+    brotli = _raw_body(client, digest_path, "gzip, deflate, br, zstd", "br")
+    assert brotli == published.with_name("app.css.br").read_bytes()
 
     plain = client.get("/static/css/app.css")
     assert plain.status_code == 200
@@ -87,6 +109,15 @@ def test_static_files_come_from_nginx_with_the_right_caching(cluster):
     assert stale.headers["Cache-Control"] == "no-cache"
     assert stale.content == plain.content
     assert len(cluster.served_by(marker)) == 1
+
+
+def _raw_body(client: httpx.Client, path: str, accept: str, encoding: str) -> bytes:
+    """The body as sent (still compressed), checked to be in ``encoding``."""
+    with client.stream("GET", path, headers={"Accept-Encoding": accept}) as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in response.headers["Vary"]
+        return b"".join(response.iter_raw())
 
 
 def test_service_worker_goes_through_the_app_uncached(cluster):
