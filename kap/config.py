@@ -212,8 +212,9 @@ class Config:
     AUDIT_KEY = _env("AUDIT_KEY")
     #: Field-encryption keys, newest first: "id:base64key,id:base64key" (KAP_DATA_KEYS).
     DATA_KEYS = _env("DATA_KEYS")
-    #: Encrypts `flask backup` files: base64 of 32 random bytes (KAP_BACKUP_KEY). Only the
-    #: backup and restore commands read it; production has no default (README, "Backups").
+    #: Encrypts `flask backup` files: base64 of 32 random bytes (KAP_BACKUP_KEY), or several
+    #: separated by commas, newest first, to rotate it. Only the backup and restore commands
+    #: read it; production has no default (README, "Backups").
     BACKUP_KEY = _env("BACKUP_KEY")
 
     def __init__(self) -> None:

@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import MetaData, create_engine, inspect, select, text
 
 from kap.config import TestConfig
+from kap.services.backup.sealed import key_id
 from tests.database import own_postgres_database
 from tests.servers import Server, server_env
 
@@ -420,4 +421,58 @@ def test_a_backup_taken_while_the_app_writes_is_one_consistent_moment(tmp_path: 
     finally:
         engine.dispose()
         drop_source()
+        drop_target()
+
+
+def test_a_dump_unlike_its_manifest_restores_nothing(
+    round_trip: RoundTrip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup whose database does not hold the rows its manifest lists (here: a manifest
+    that counts one journal entry too many) is refused whole: the target database stays
+    empty (on PostgreSQL the check ends the restore's one transaction), no media written."""
+    from kap.services.backup import database
+
+    def one_entry_too_many(connection) -> dict[str, int]:
+        counts = real_row_counts(connection)
+        return {**counts, "journal_entries": counts["journal_entries"] + 1}
+
+    real_row_counts = database.row_counts
+    bad = tmp_path / "miscounted.kapbackup"
+    source = _app(round_trip.source.env["KAP_DATABASE_URL"], tmp_path / "source-media")
+    with monkeypatch.context() as patch:
+        patch.setattr(database, "row_counts", one_entry_too_many)
+        made = source.test_cli_runner().invoke(args=["backup", "--output", str(bad)])
+    assert made.exit_code == 0, made.output
+    target_url, drop_target = fresh_database(tmp_path / "target", "miscounted.db")
+    try:
+        code, output = _restore(_app(target_url, tmp_path / "media"), bad)
+        assert code == 1, output
+        assert "does not hold the rows its manifest lists (in journal_entries)" in output
+        assert "nothing was restored" in output
+        _assert_nothing_written(target_url, tmp_path / "media")
+    finally:
+        drop_target()
+
+
+def test_a_rotated_backup_key_still_restores_older_backups(
+    round_trip: RoundTrip, tmp_path: Path
+) -> None:
+    """KAP_BACKUP_KEY="NEW,OLD": the demo's backup (made with the old key) restores, and the
+    next backup is made with the new key."""
+    target_url, drop_target = fresh_database(tmp_path / "target", "rotated.db")
+    app = _app(target_url, tmp_path / "media", f"{OTHER_BACKUP_KEY},{BACKUP_KEY}")
+    try:
+        code, output = _restore(app, round_trip.backup_file)
+        assert code == 0, output
+        assert "Restored the backup" in output
+        after = tmp_path / "after-rotation.kapbackup"
+        made = app.test_cli_runner().invoke(args=["backup", "--output", str(after)])
+        assert made.exit_code == 0, made.output
+        new_id = key_id(base64.b64decode(OTHER_BACKUP_KEY))
+        assert f"key={new_id}".encode() in after.read_bytes().split(b"\n")[0]
+    finally:
+        with app.app_context():
+            from kap.extensions import db
+
+            db.engine.dispose()
         drop_target()

@@ -17,6 +17,7 @@ from kap.services.backup.sealed import (
     SealedWriter,
     key_id,
     parse_key,
+    parse_keys,
 )
 
 KEY = bytes(range(32))
@@ -34,7 +35,7 @@ def _seal(payload: bytes = PAYLOAD, key: bytes = KEY) -> bytes:
 
 
 def _open(data: bytes, key: bytes = KEY) -> bytes:
-    return SealedReader(io.BytesIO(data), key).read()
+    return SealedReader(io.BytesIO(data), [key]).read()
 
 
 def _split(data: bytes) -> tuple[bytes, list[bytes]]:
@@ -53,7 +54,7 @@ def test_what_is_sealed_opens_unchanged(length: int) -> None:
 
 def test_reads_of_any_size_return_the_same_bytes() -> None:
     """tarfile reads in its own sizes; the stream must not care."""
-    reader = SealedReader(io.BytesIO(_seal()), KEY)
+    reader = SealedReader(io.BytesIO(_seal()), [KEY])
     parts = []
     while part := reader.read(7):
         parts.append(part)
@@ -153,6 +154,28 @@ def test_a_malformed_backup_key_is_a_clear_error(text: str | None, message: str)
     with pytest.raises(BackupError, match=message) as error:
         parse_key(text)
     assert "secrets.token_bytes(32)" in str(error.value)
+
+
+def test_a_rotated_key_still_opens_the_backups_made_before() -> None:
+    """KAP_BACKUP_KEY="NEW,OLD": a file sealed with the old key opens; the new one is first
+    (it seals new backups); a file of neither key names every key id it tried."""
+    new = bytes(reversed(range(32)))
+    setting = f"{base64.b64encode(new).decode()}, {base64.b64encode(KEY).decode()}\n"
+    keys = parse_keys(setting)
+    assert keys == [new, KEY]
+    assert SealedReader(io.BytesIO(_seal()), keys).read() == PAYLOAD
+    third = hashlib.sha256(b"a third key").digest()
+    with pytest.raises(BackupError) as error:
+        SealedReader(io.BytesIO(_seal(key=third)), keys)
+    assert f"key {key_id(new)}, {key_id(KEY)}" in str(error.value)
+    assert "Add the key the backup was made with" in str(error.value)
+
+
+def test_a_malformed_key_among_several_is_named() -> None:
+    with pytest.raises(BackupError, match="decodes to 5 bytes"):
+        parse_keys(base64.b64encode(KEY).decode() + "," + base64.b64encode(b"short").decode())
+    with pytest.raises(BackupError, match="is not set"):
+        parse_keys(" , ")
 
 
 def test_a_good_key_parses_with_surrounding_whitespace() -> None:

@@ -41,7 +41,7 @@ from kap.services.backup.manifest import (
     media_member,
     safe_member_name,
 )
-from kap.services.backup.sealed import BackupError, SealedReader, SealedWriter, key_id, parse_key
+from kap.services.backup.sealed import BackupError, SealedReader, SealedWriter, key_id, parse_keys
 from kap.services.clinic.audio import media_dir
 
 #: The media folder's generated prompt tracks: made again on demand, so never backed up.
@@ -69,9 +69,10 @@ class RestoreReport:
     needs_upgrade: bool
 
 
-def configured_key() -> bytes:
-    """KAP_BACKUP_KEY, checked (production has no default: a missing key stops the command)."""
-    return parse_key(current_app.config.get("BACKUP_KEY"))
+def configured_keys() -> list[bytes]:
+    """KAP_BACKUP_KEY's keys, checked, the one new backups use first (production has no
+    default: a missing key stops the command)."""
+    return parse_keys(current_app.config.get("BACKUP_KEY"))
 
 
 def default_output() -> Path:
@@ -142,7 +143,7 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def make_backup(output: Path | None = None) -> BackupReport:
     """Write the database and the media folder to one new encrypted file at ``output``."""
-    key = configured_key()
+    key = configured_keys()[0]
     output = Path(output or default_output()).absolute()
     if output.exists():
         raise BackupError(f"{output} already exists; choose another file name.")
@@ -179,14 +180,14 @@ def make_backup(output: Path | None = None) -> BackupReport:
     return BackupReport(output, output.stat().st_size, key_id(key), manifest)
 
 
-def _unpack(source: Path, key: bytes, work: Path) -> Manifest:
+def _unpack(source: Path, keys: list[bytes], work: Path) -> Manifest:
     """Decrypt and authenticate all of ``source`` into ``work``; its manifest."""
     try:
         raw = source.open("rb")
     except OSError as error:
         raise BackupError(f"Cannot read {source}: {error.strerror}.") from None
     with raw:
-        reader = SealedReader(raw, key)
+        reader = SealedReader(raw, keys)
         try:
             with tarfile.open(fileobj=cast("BinaryIO", reader), mode="r|") as archive:
                 for member in archive:
@@ -246,17 +247,17 @@ def _media_target(relative: str) -> Path:
 def restore_backup(source: Path) -> RestoreReport:
     """Restore the backup at ``source`` into the (empty) configured database and the media
     folder; every byte is checked before anything is written."""
-    key = configured_key()
+    keys = configured_keys()
     try:
-        return _restore(Path(source), key)
+        return _restore(Path(source), keys)
     except OSError as error:  # a full disk, a folder we may not write: no traceback
         raise BackupError(f"The restore could not finish: {error}.") from None
 
 
-def _restore(source: Path, key: bytes) -> RestoreReport:
+def _restore(source: Path, keys: list[bytes]) -> RestoreReport:
     with tempfile.TemporaryDirectory(prefix="kap-restore-") as folder:
         work = Path(folder)
-        manifest = _unpack(source, key, work)
+        manifest = _unpack(source, keys, work)
         needs_upgrade = _needs_upgrade(manifest.revision)
         dump_file = _check(work, manifest.database)
         checked = [(_check(work, entry), entry) for entry in manifest.media]
@@ -270,19 +271,8 @@ def _restore(source: Path, key: bytes) -> RestoreReport:
                         "into an empty media folder (KAP_MEDIA_DIR)."
                     )
                 already_there += 1
-        database.load(db.engine, manifest.database_kind, dump_file)
-        with db.engine.connect() as connection:
-            counts = database.row_counts(connection)
-        if counts != manifest.row_counts:
-            differing = sorted(
-                name
-                for name in counts.keys() | manifest.row_counts.keys()
-                if counts.get(name) != manifest.row_counts.get(name)
-            )
-            raise BackupError(
-                "The restored database's row counts differ from the backup's in "
-                f"{', '.join(differing)}; do not use it."
-            )
+        # All or nothing: a dump whose rows are not the manifest's leaves the target empty.
+        database.load(db.engine, manifest.database_kind, dump_file, manifest.row_counts)
         written = 0
         for path, entry in checked:
             target = _media_target(entry.path)

@@ -15,8 +15,10 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL
@@ -55,14 +57,20 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
-def _run(command: list[str], env: dict[str, str], what: str) -> None:
-    """Run a PostgreSQL client tool; its own message on failure (it never holds row data)."""
-    tool = shutil.which(command[0])
+def _tool(name: str) -> str:
+    """The path of a PostgreSQL client tool, or a BackupError saying what to install."""
+    tool = shutil.which(name)
     if tool is None:
         raise BackupError(
-            f"{command[0]} was not found: install the PostgreSQL client tools "
+            f"{name} was not found: install the PostgreSQL client tools "
             "(Debian: postgresql-client) of the server's major version."
         )
+    return tool
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    """Run a PostgreSQL client tool; its own message on failure (it never holds row data)."""
+    tool = _tool(command[0])
     # S603: the arguments are ours (tool flags, our temp paths, the configured database URL).
     result = subprocess.run([tool, *command[1:]], env=env, capture_output=True, text=True)  # noqa: S603
     if result.returncode != 0:
@@ -155,8 +163,119 @@ def ensure_empty(engine: Engine) -> None:
     )
 
 
-def load(engine: Engine, kind: str, dump_file: Path) -> None:
-    """Put ``dump_file`` (of database ``kind``) into the empty database of ``engine``."""
+def _inconsistent(where: str) -> BackupError:
+    return BackupError(
+        f"The backup's database does not hold the rows its manifest lists (in {where}); "
+        "nothing was restored. Restore another backup."
+    )
+
+
+def counts_differ(found: dict[str, int], expected: dict[str, int]) -> BackupError | None:
+    """The error for a database whose rows per table are not the manifest's, or None."""
+    differing = sorted(
+        name for name in found.keys() | expected.keys() if found.get(name) != expected.get(name)
+    )
+    return _inconsistent(", ".join(differing)) if differing else None
+
+
+def _sqlite_counts(path: Path) -> dict[str, int]:
+    """Rows per table of the SQLite file at ``path``, opened read-only."""
+    reader = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        with reader.connect() as connection:
+            return row_counts(connection)
+    finally:
+        reader.dispose()
+
+
+#: The end of a PostgreSQL restore's transaction: a table missing, one too many or a count
+#: unlike the manifest's raises, and psql (ON_ERROR_STOP) rolls everything back.
+_CHECK_COUNTS = """
+DO $kap_restore$
+DECLARE
+    differing text[] := '{{}}';
+BEGIN
+    IF (SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = {schema}) <> {tables} THEN
+        differing := differing || 'the number of tables'::text;
+    END IF;
+{checks}
+    IF cardinality(differing) > 0 THEN
+        RAISE EXCEPTION 'kap-restore: row counts differ in %', array_to_string(differing, ', ');
+    END IF;
+END
+$kap_restore$;
+"""
+_CHECK_TABLE = """    IF (SELECT count(*) FROM {table}) <> {count} THEN
+        differing := differing || {name}::text;
+    END IF;"""
+
+
+def _count_checks(connection: Connection, schema: str, expected: dict[str, int]) -> str:
+    """The DO block that checks ``expected`` (table: rows) inside the restore's transaction."""
+    quote = connection.dialect.identifier_preparer.quote
+
+    def literal(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    checks = "\n".join(
+        _CHECK_TABLE.format(
+            table=f"{quote(schema)}.{quote(name)}", count=int(count), name=literal(name)
+        )
+        for name, count in sorted(expected.items())
+    )
+    return _CHECK_COUNTS.format(schema=literal(schema), tables=len(expected), checks=checks)
+
+
+def _restore_postgresql(engine: Engine, dump_file: Path, expected: dict[str, int]) -> None:
+    """pg_restore's script through psql in ONE transaction that ends by checking the row
+    counts: a restore that does not match its manifest leaves the database empty."""
+    uri, env = _libpq(engine.url)
+    with engine.connect() as connection:
+        schema = str(connection.scalar(text("SELECT current_schema()")))
+        check = _count_checks(connection, schema, expected)
+    script = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(dump_file)]
+    apply = [_tool("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+             "--single-transaction", "--file=-", f"--dbname={uri}"]  # fmt: skip
+    with tempfile.TemporaryFile() as script_errors, tempfile.TemporaryFile() as apply_errors:
+        # S603: our tools, our temp file, the configured database's URI (no password in it).
+        dumping = subprocess.Popen(script, stdout=subprocess.PIPE, stderr=script_errors, env=env)  # noqa: S603
+        applying = subprocess.Popen(  # noqa: S603
+            apply, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=apply_errors, env=env
+        )
+        script_out, apply_in = cast("IO[bytes]", dumping.stdout), cast("IO[bytes]", applying.stdin)
+        try:
+            shutil.copyfileobj(script_out, apply_in, 1024 * 1024)
+            if dumping.wait() == 0:
+                apply_in.write(check.encode())
+                apply_in.close()  # psql commits only if the check passes
+            else:
+                applying.kill()  # a script cut short is never committed: its session ends
+        except BrokenPipeError:  # psql stopped at an error: it says which, below
+            pass
+        finally:
+            script_out.close()
+            if dumping.poll() is None:  # psql gave up first: the rest of the script is unread
+                dumping.kill()
+            dumping.wait()
+        applied = applying.wait()
+        script_errors.seek(0)
+        apply_errors.seek(0)
+        failure = apply_errors.read().decode(errors="replace").strip()
+        if applied != 0 and failure:  # psql's own error comes first
+            marker = "kap-restore: row counts differ in "
+            if marker in failure:
+                raise _inconsistent(failure.split(marker, 1)[1].splitlines()[0])
+            raise BackupError(f"Loading the dump failed; nothing was restored: {failure}")
+        if dumping.returncode != 0 or applied != 0:
+            detail = script_errors.read().decode(errors="replace").strip()
+            raise BackupError(
+                f"pg_restore failed; nothing was restored: {detail or dumping.returncode}"
+            )
+
+
+def load(engine: Engine, kind: str, dump_file: Path, expected: dict[str, int]) -> None:
+    """Put ``dump_file`` (of database ``kind``) into the empty database of ``engine``, all or
+    nothing: unless its rows per table are ``expected`` (the manifest's), nothing is kept."""
     target_kind = kind_of(engine.url)
     if kind != target_kind:
         raise BackupError(
@@ -164,6 +283,10 @@ def load(engine: Engine, kind: str, dump_file: Path) -> None:
             f"one. Restore it into a {kind} database."
         )
     ensure_empty(engine)
+    if kind == SQLITE:
+        error = counts_differ(_sqlite_counts(dump_file), expected)
+        if error is not None:
+            raise error
     engine.dispose()  # no pooled connection may keep the old (empty) file or session open
     if kind == SQLITE:
         path = _sqlite_path(engine.url)
@@ -175,11 +298,5 @@ def load(engine: Engine, kind: str, dump_file: Path) -> None:
         temporary.chmod(0o600)
         replace_durably(temporary, path)
     else:
-        uri, env = _libpq(engine.url)
-        _run(
-            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-             "--single-transaction", f"--dbname={uri}", str(dump_file)],
-            env,
-            "pg_restore",
-        )  # fmt: skip
+        _restore_postgresql(engine, dump_file, expected)
     engine.dispose()

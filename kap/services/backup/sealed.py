@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -70,6 +71,13 @@ def parse_key(text: str | None) -> bytes:
             f"base64: {MAKE_KEY}"
         )
     return key
+
+
+def parse_keys(text: str | None) -> list[bytes]:
+    """KAP_BACKUP_KEY: one key, or several separated by commas to rotate it. The first
+    encrypts new backups; the others only open backups made with them."""
+    parts = [part for part in (text or "").split(",") if part.strip()]
+    return [parse_key(part) for part in parts] if parts else [parse_key(None)]  # "not set"
 
 
 def key_id(key: bytes) -> str:
@@ -166,13 +174,16 @@ class SealedReader:
     before a byte of it is returned, and a damaged, cut or reordered file raises
     BackupError."""
 
-    def __init__(self, source: BinaryIO, key: bytes) -> None:
+    def __init__(self, source: BinaryIO, keys: Sequence[bytes]) -> None:
         self._source = source
         self._header, named_key, self._chunk = read_key_id(source)
-        if named_key != key_id(key):
+        key = next((key for key in keys if key_id(key) == named_key), None)
+        if key is None:
+            held = ", ".join(key_id(key) for key in keys)
             raise BackupError(
-                f"This backup was encrypted with backup key {named_key}, but KAP_BACKUP_KEY is "
-                f"key {key_id(key)}. Set KAP_BACKUP_KEY to the key the backup was made with."
+                f"This backup was encrypted with backup key {named_key}, but KAP_BACKUP_KEY "
+                f"holds key {held}. Add the key the backup was made with to KAP_BACKUP_KEY "
+                "(after a comma)."
             )
         salt = self._header[-(SALT + PREFIX) : -PREFIX]
         self._prefix = self._header[-PREFIX:]
