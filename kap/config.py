@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,12 +23,23 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def _instance_value(name: str, make: Callable[[], str]) -> str:
     """A per-checkout value kept in instance/``name`` (development only), made on first use
-    by ``make`` and readable by its owner alone."""
+    by ``make`` and readable by its owner alone.
+
+    Written aside and linked into place, which fails if the name exists: processes starting
+    at once (an app server and a `flask` command) all end up with the one value that won,
+    never each with its own (data encrypted under a key the server does not hold) or with a
+    half-written file."""
     INSTANCE.mkdir(parents=True, exist_ok=True)
     key_file = INSTANCE / name
     if not key_file.exists():
-        key_file.write_text(make())
-        key_file.chmod(0o600)
+        handle, temporary = tempfile.mkstemp(dir=INSTANCE, prefix=f".{name}.")  # mode 0600
+        try:
+            with os.fdopen(handle, "w") as aside:
+                aside.write(make())
+            with contextlib.suppress(FileExistsError):  # another process won: its value holds
+                os.link(temporary, key_file)
+        finally:
+            os.unlink(temporary)
     return key_file.read_text().strip()
 
 

@@ -105,3 +105,38 @@ def test_an_unknown_media_store_is_an_error(monkeypatch):
     monkeypatch.setattr(Config, "MEDIA_STORE", "s3")
     with pytest.raises(RuntimeError, match="KAP_MEDIA_STORE must be one of folder, database"):
         Config()
+
+
+def test_processes_starting_at_once_agree_on_one_development_key(monkeypatch, tmp_path):
+    """An app server and a `flask` command started together on a fresh instance folder each
+    make a key on first use: they must all end up with the same one (the demo seeded under
+    one data key and served under another could not be read). Thirty makers, released at
+    once, each slow to make its value."""
+    import secrets
+    import threading
+    import time
+
+    import kap.config
+
+    monkeypatch.setattr(kap.config, "INSTANCE", tmp_path)
+    start = threading.Barrier(30)
+
+    def make() -> str:
+        time.sleep(0.01)  # a key takes time to make: the window another process could use
+        return secrets.token_urlsafe(16)
+
+    found: list[str] = []
+
+    def first_use() -> None:
+        start.wait()
+        found.append(kap.config._instance_value("data_key", make))
+
+    threads = [threading.Thread(target=first_use) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 30 and len(set(found)) == 1
+    assert (tmp_path / "data_key").read_text() == found[0]
+    assert (tmp_path / "data_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["data_key"]  # no leftovers
