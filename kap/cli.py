@@ -8,7 +8,6 @@ import click
 from flask import Flask
 
 from kap import audit_anchor
-from kap.demo import seed as demo
 from kap.services import audit, backup, key_rotation
 from kap.services.auth.signin import prune_expired_sessions
 
@@ -23,6 +22,8 @@ def init_app(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no clinic.")
     def seed_demo_command(if_empty: bool) -> None:
         """Create the demo clinics and accounts (idempotent)."""
+        from kap.demo import seed as demo  # the demo's content loads only for this command
+
         if if_empty and not demo.database_is_empty():
             click.echo("Database already has data; demo not re-seeded.")
             accounts = demo.DEMO_ACCOUNTS

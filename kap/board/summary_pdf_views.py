@@ -8,8 +8,6 @@ from flask import request
 from flask_login import current_user
 
 from kap.board import bp
-from kap.board.pdf_layout import PAPER
-from kap.board.summary_pdf import build_pdf
 from kap.services.board import summary as board_summary
 from kap.timezones import to_local
 from kap.web.downloads import attachment
@@ -25,6 +23,10 @@ def _filename(summary: board_summary.Summary) -> str:
 @bp.route("/sessions/<int:session_id>/summary.pdf")
 def summary_pdf(session_id: int):
     """The session's monitoring record as a PDF (A4; ?paper=letter for US Letter)."""
+    # fpdf and its fonts load on the first PDF, not in every app server at start-up (0.2 s).
+    from kap.board.pdf_layout import PAPER
+    from kap.board.summary_pdf import build_pdf
+
     paper = request.args.get("paper", "a4")
     summary = board_summary.summary_for(current_user, session_id, action="session.summary.pdf")
     body = build_pdf(summary, current_user.name, paper if paper in PAPER else "a4")

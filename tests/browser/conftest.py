@@ -83,10 +83,17 @@ class LiveServer(Server):
         waits for review and their consent is unsigned)."""
         self.python(_CLEAR_TO_START, email)
 
+    def launch(self) -> None:
+        """Start serving on this server's port and database (without waiting)."""
+        self.process = start_gunicorn(self.env, self.port, "--workers", "1", "--threads", "4")
+
     def start(self) -> None:
         """Serve on this server's port and database, and wait until it answers."""
-        self.process = start_gunicorn(self.env, self.port, "--workers", "1", "--threads", "4")
-        wait_for(f"{self.url}/healthz", seconds=20, process=self.process)
+        self.launch()
+        self.wait_until_serving()
+
+    def wait_until_serving(self) -> None:
+        wait_for(f"{self.url}/healthz", seconds=30, process=self.process)
 
     def stop(self) -> None:
         """Stop serving (the database stays): the network "goes away" mid-request."""
@@ -165,9 +172,12 @@ def demo_server(tmp_path_factory, secret_key: str) -> Iterator[LiveServer]:
     port = free_port()
     env = server_env(instance, f"sqlite:///{instance / 'kap.db'}", KAP_SECRET_KEY=secret_key)
     server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
-    server.migrate_and_seed()
+    # gunicorn imports the app (seconds) while the demo is seeded beside it: nothing reads
+    # the database before the first request, which waits for both.
+    server.launch()
     try:
-        server.start()
+        server.migrate_and_seed()
+        server.wait_until_serving()
         yield server
     finally:
         server.stop()
