@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import JSON, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bench import rows as row_builders
 from kap.crypto import encrypt
@@ -261,13 +262,23 @@ def generate(scale: Scale = Scale(), seed: int = 8, now: datetime | None = None)
     return counts
 
 
-def analyze() -> None:
-    """Refresh the planner's statistics after a bulk load."""
+def settle() -> None:
+    """Bring the database to the state a clinic's has in daily use, not the minutes after a
+    bulk load: the planner's statistics (ANALYZE); on PostgreSQL also the visibility map and
+    hint bits a VACUUM sets (otherwise the first reads of each page write it back), and a
+    CHECKPOINT, so the checkpointer is not still flushing the load while pages are timed
+    (one bench run lost a bare-route run to second-long stalls from it)."""
     with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(text("ANALYZE"))
-        connection.commit()
+        if connection.dialect.name != "postgresql":
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+            return
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(text("VACUUM (ANALYZE)"))
+        try:
+            connection.execute(text("CHECKPOINT"))  # superuser or pg_checkpoint only
+        except DBAPIError as error:
+            print(f"CHECKPOINT skipped ({error.orig}): the timings may include its flush")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with app.app_context():
         counts = generate(scale, seed=args.seed)
-        analyze()
+        settle()
         where = db.engine.url.render_as_string(hide_password=True)
     elapsed = time.perf_counter() - started
     print(f"Benchmark data written to {where} in {elapsed:.1f} s:")
