@@ -91,7 +91,9 @@ async function prepare() {
       const row = template.content.firstElementChild.cloneNode(true);
       row.id = `item-${item.id}`;
       const box = $('input', row);
-      Object.assign(box, { value: String(item.id), checked: item.checked });
+      // The stored state is the page's own (defaultChecked), not a tick made here: prepare.js
+      // saves boxes that differ from it as ticks made before it ran.
+      Object.assign(box, { value: String(item.id), defaultChecked: item.checked, checked: item.checked });
       Object.assign(box.dataset, { itemId: String(item.id), required: item.required ? 'y' : 'n' });
       $('[data-text]', row).textContent = item.required ? item.text : `${item.text} (optional)`;
       const described = [];

@@ -43,6 +43,9 @@ function checklist() {
   const missingBox = document.querySelector('[data-missing]');
   const boxes = [...form.querySelectorAll('input[data-item-id]')];
   form.querySelector('[data-checklist-save]')?.setAttribute('hidden', ''); // saving is immediate now
+  // Boxes ticked (or unticked) before this script ran, on a slow phone: no change listener
+  // heard them, so they are saved below as if ticked now.
+  const early = boxes.filter((box) => box.checked !== box.defaultChecked);
   let latest = null;
 
   const refresh = () => {
@@ -58,9 +61,7 @@ function checklist() {
     }
   };
 
-  form.addEventListener('change', async (event) => {
-    const box = event.target.closest('input[data-item-id]');
-    if (!box) return;
+  const save = async (box) => {
     refresh();
     const itemId = Number(box.dataset.itemId);
     const mine = {};
@@ -90,16 +91,23 @@ function checklist() {
         if (latest === mine) status.textContent = 'Saved.';
       });
     }
+  };
+
+  form.addEventListener('change', (event) => {
+    const box = event.target.closest('input[data-item-id]');
+    if (box) save(box);
   });
 
-  // Ticks still on their way (made offline) show as ticked.
+  // Ticks still on their way (made offline) show as ticked, unless the patient has just
+  // changed that box; then the early changes are saved (after them in the outbox).
   pendingFor('checklist').then((records) => {
     for (const record of records) {
       const box = boxes.find((b) => Number(b.dataset.itemId) === record.item);
-      if (box) box.checked = Boolean(record.body.checked);
+      if (box && !early.includes(box)) box.checked = Boolean(record.body.checked);
     }
     if (records.length) status.textContent = outbox.SAVED_LABEL;
     refresh();
+    for (const box of early) save(box);
   });
   refresh();
 }
