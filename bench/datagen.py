@@ -267,7 +267,7 @@ def settle() -> None:
     bulk load: the planner's statistics (ANALYZE); on PostgreSQL also the visibility map and
     hint bits a VACUUM sets (otherwise the first reads of each page write it back), and a
     CHECKPOINT, so the checkpointer is not still flushing the load while pages are timed
-    (one bench run lost a bare-route run to second-long stalls from it)."""
+    (likely the cause of second-long stalls in one bench run's bare-route run)."""
     with db.engine.connect() as connection:
         if connection.dialect.name != "postgresql":
             connection.execute(text("ANALYZE"))
