@@ -6,6 +6,7 @@ from flask import render_template
 from flask_login import current_user
 
 from kap.models import SessionStatus
+from kap.models.base import utcnow
 from kap.patient import bp
 from kap.services.clinic.settings import clinic_phone_line
 from kap.services.journal.entries import count_own_entries
@@ -15,6 +16,7 @@ from kap.services.screening.consent import signature_status
 from kap.services.screening.intake import STATUS_LABELS, intake_status
 from kap.services.sessions.flow import missing_required, preparation_progress
 from kap.services.sessions.queries import booked_sessions, next_session
+from kap.services.sessions.start_window import kept_offline_today
 
 
 @bp.route("/")
@@ -38,6 +40,7 @@ def home():
         "patient/home.html",
         new_patient=not entry_count and not past,
         next_session=upcoming_next,
+        offline_line=bool(upcoming_next) and kept_offline_today(upcoming_next, utcnow()),
         progress=progress,
         missing=missing,
         later=later,

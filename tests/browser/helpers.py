@@ -36,6 +36,26 @@ def sign_in(page, email: str, password: str = "demo-password") -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def layout_shifts(page) -> list[str]:
+    """The page's layout shifts since it loaded that no tap or key caused, as "value: nodes"
+    lines (Chromium's Layout Instability API; an empty list is a page that held still)."""
+    return page.evaluate(
+        """() => new Promise((resolve) => {
+            const shifts = [];
+            const seen = (list) =>
+                shifts.push(...list.getEntries().filter((e) => !e.hadRecentInput));
+            const observer = new PerformanceObserver(seen);
+            observer.observe({ type: 'layout-shift', buffered: true });
+            setTimeout(() => {
+                seen({ getEntries: () => observer.takeRecords() });
+                observer.disconnect();
+                resolve(shifts.map((e) => `${e.value.toFixed(4)}: ${e.sources
+                    .map((s) => s.node?.outerHTML?.slice(0, 80) ?? '?').join(' ')}`));
+            }, 300);
+        })"""
+    )
+
+
 #: axe-core from npm (package.json; `make test` installs it with Biome).
 AXE = Path(os.environ.get("KAP_AXE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, layout_shifts, screenshot, sign_in
 from tests.browser.test_session_mode import PROMPT_PLAYING, serve_prompt_track
 
 PATIENT = "patient@demo.test"
@@ -245,6 +245,19 @@ def test_offline_pages_show_times_in_the_clinics_zone(page: Page, context: Brows
     expect(offline).not_to_be_empty()
     assert _clock_minutes(offline.inner_text()) == _clock_minutes(online)
     context.set_offline(False)
+
+
+def test_the_session_day_home_page_holds_still_while_it_stores_the_session(page: Page):
+    """From the first paint to "Ready offline" (the music stored, seconds later on a slow
+    phone), nothing on the home page moves: "Prepare for this session" stays under the
+    patient's thumb (test_prepare_slow_phone holds the script back to check the start)."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in(page, PATIENT)
+    page.goto("/patient/")
+    expect(page.locator("[data-offline-ready]")).to_have_attribute(
+        "data-state", "ready", timeout=60_000
+    )
+    assert layout_shifts(page) == []
 
 
 def test_a_draft_survives_a_reload_without_signal(page: Page, context):

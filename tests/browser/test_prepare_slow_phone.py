@@ -1,5 +1,7 @@
 """Preparation on a slow phone: a tick made while the page's script is still loading is saved
-once it runs (a fresh CI machine found the tick shown as done but never sent)."""
+once it runs (a fresh CI machine found the tick shown as done but never sent), and what the
+script fills in does not move the buttons under the patient's thumb (a loaded CI machine
+tapped "Prepare for this session" just as the "Saving for offline use" line pushed it down)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import sign_in
-from tests.browser.test_offline import PATIENT, walkthrough_id
+from tests.browser.test_offline import PATIENT, wait_until, walkthrough_id
 
 NO_FOOD = "No food for 6 hours before my session"
 
@@ -19,19 +21,29 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "service_workers": "block"}
 
 
+def _hold(page: Page, script: str) -> list:
+    """Holds the page script `script` back (its route, once the page asks for it)."""
+    held: list = []
+    page.route(f"**/static/js/pages/{script}*", lambda route: held.append(route))
+    return held
+
+
+def _wait_for_request(page: Page, held: list, script: str) -> None:
+    for _ in range(200):  # 10 s at most
+        if held:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{script} was never requested")
+
+
 def test_a_tick_made_before_the_script_runs_is_saved(page: Page):
     """The box is ticked while prepare.js is held back; once it runs, the tick is saved
     ("Saved."), and a reload shows it ticked by the server, not by the browser."""
     sign_in(page, PATIENT)
     session_id = walkthrough_id(page)
-    held = []
-    page.route("**/static/js/pages/prepare.js*", lambda route: held.append(route))
+    held = _hold(page, "prepare.js")
     page.goto(f"/patient/sessions/{session_id}", wait_until="commit")
-    for _ in range(200):  # 10 s at most
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "prepare.js was never requested"
+    _wait_for_request(page, held, "prepare.js")
     box = page.get_by_label(NO_FOOD)
     box.check()
     held[0].continue_()
@@ -42,3 +54,55 @@ def test_a_tick_made_before_the_script_runs_is_saved(page: Page):
     page.goto(f"/patient/sessions/{session_id}")  # a new page: the server's own state
     expect(page.get_by_label(NO_FOOD)).to_be_checked()
     expect(page.get_by_text("1 of 4 done")).to_be_visible()
+
+
+#: Records, at every change of the readiness line's state, where the tap target and the line
+#: are (a MutationObserver, so a state that lasts a millisecond is seen too).
+WATCH = """([role, name]) => {
+    const line = document.querySelector('[data-offline-ready]');
+    const tap = role === 'link'
+        ? [...document.querySelectorAll('a')].find((a) => a.textContent.trim() === name)
+        : document.querySelector(`input[value="${name}"]`);
+    window.seenStates = [];
+    new MutationObserver(() => window.seenStates.push({
+        state: line.dataset.state,
+        tap: tap.getBoundingClientRect().y,
+        line: line.getBoundingClientRect().height,
+    })).observe(line, { attributes: true, attributeFilter: ['data-state'] });
+    return { tap: tap.getBoundingClientRect().y, line: line.getBoundingClientRect().height };
+}"""
+
+
+@pytest.mark.parametrize(
+    ("script", "path", "target"),
+    [
+        ("home.js", "/patient/", ("link", "Prepare for this session")),
+        ("prepare.js", "/patient/sessions/{id}", ("checkbox", NO_FOOD)),
+    ],
+    ids=["home", "prepare"],
+)
+def test_the_session_day_pages_hold_still_while_their_script_runs(
+    page: Page, script: str, path: str, target: tuple[str, str]
+):
+    """On a 320 px phone, the first thing to tap is where it was before the script ran, once
+    the script says it is saving the session for offline use. (Without a service worker the
+    saving then fails, and the reason may take more room; test_offline checks that the way
+    to "Ready offline" holds still too.)"""
+    page.set_viewport_size({"width": 320, "height": 640})
+    sign_in(page, PATIENT)
+    held = _hold(page, script)
+    page.goto(path.format(id=walkthrough_id(page)), wait_until="commit")
+    _wait_for_request(page, held, script)
+    role, name = target
+    if role == "checkbox":
+        name = page.get_by_label(name).get_attribute("value") or ""
+    before = page.evaluate(WATCH, [role, name])
+    assert before["line"] > 0, "the line was not laid out before the script ran"
+    held[0].continue_()
+    wait_until(page, "window.seenStates.some((seen) => seen.state !== 'pending')")
+    pending = [seen for seen in page.evaluate("window.seenStates") if seen["state"] == "pending"]
+    assert pending, "never said it was saving for offline use"
+    for seen in pending:
+        assert abs(seen["tap"] - before["tap"]) < 1, f"moved while saving: {seen} vs {before}"
+        assert abs(seen["line"] - before["line"]) < 1, f"the line grew: {seen} vs {before}"
+    page.unroute(f"**/static/js/pages/{script}*")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kap.models import Clinic, TreatmentSession
+from kap.models import Clinic, SessionStatus, TreatmentSession
 from kap.services.sessions import start_window
 from kap.services.sessions.start_window import (
     CLOCK_SKEW,
@@ -19,6 +19,7 @@ from kap.services.sessions.start_window import (
     DeviceTime,
     bound_device_time,
     day_of_opens_at,
+    kept_offline_today,
     not_today_message,
     phase_time,
     start_moment,
@@ -227,3 +228,38 @@ def test_day_of_items_open_on_the_day_before_across_a_clock_change():
     """Monday 2 November's session opens its day-of items at 00:00 EDT on Sunday 1 November."""
     session, clinic = booked(utc(2026, 11, 2, 15, 0))  # Monday 10:00 EST
     assert day_of_opens_at(session, clinic) == utc(2026, 11, 1, 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "kept"),
+    [
+        (utc(2026, 12, 10, 4, 59, 59), False),  # Wednesday 23:59:59 EST
+        (utc(2026, 12, 10, 5, 0), True),  # Thursday 00:00
+        (utc(2026, 12, 11, 4, 59, 59), True),  # Thursday 23:59:59, after the session time
+        (utc(2026, 12, 11, 5, 0), False),  # Friday
+    ],
+)
+def test_the_home_page_keeps_a_session_offline_on_its_local_day(now, kept):
+    """The clinic's day, not UTC's: at 04:59 UTC on Thursday it is still Wednesday in New York."""
+    session, clinic = booked(THURSDAY_TEN)
+    session.status = SessionStatus.SCHEDULED
+    assert kept_offline_today(session, now, clinic) is kept
+
+
+def test_the_home_page_keeps_the_session_offline_on_a_25_hour_day():
+    """Sunday 1 November is 25 hours long: 04:30 UTC Monday is still Sunday 23:30 EST."""
+    session, clinic = booked(utc(2026, 11, 1, 15, 0))  # Sunday 10:00 EST
+    session.status = SessionStatus.SCHEDULED
+    assert kept_offline_today(session, utc(2026, 11, 1, 4, 0), clinic)  # 00:00 EDT
+    assert kept_offline_today(session, utc(2026, 11, 2, 4, 30), clinic)  # 23:30 EST
+    assert not kept_offline_today(session, utc(2026, 11, 2, 5, 0), clinic)  # Monday
+
+
+@pytest.mark.parametrize(
+    "status", [SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION]
+)
+def test_a_session_under_way_stays_kept_offline_past_its_day(status):
+    """A session started late on Thursday and still running after midnight stays on the phone."""
+    session, clinic = booked(THURSDAY_TEN)
+    session.status = status
+    assert kept_offline_today(session, utc(2026, 12, 11, 6, 0), clinic)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from kap.extensions import db
-from kap.models import ChecklistItem, Clinic, TreatmentSession
+from kap.models import ChecklistItem, Clinic, SessionStatus, TreatmentSession
 from kap.services.errors import Conflict
 from kap.timezones import local_day_of, start_of_local_day, to_local
 
@@ -217,6 +217,19 @@ def check_start_time(
 def waiting_for_check_in(session: TreatmentSession) -> bool:
     """The template asks for staff check-in and it has not happened yet."""
     return bool(session.template_version.requires_check_in) and session.checked_in_at is None
+
+
+def kept_offline_today(
+    session: TreatmentSession, now: datetime, clinic: Clinic | None = None
+) -> bool:
+    """The home page keeps ``session`` on the phone now: it is under way, or booked for
+    today in the clinic's time zone (static/js/pages/home.js checks the same on the phone's
+    clock). The page lays out the line that says so from the start, so the button below it
+    never moves under the patient's thumb when the script fills it in."""
+    if session.status != SessionStatus.SCHEDULED:
+        return True
+    zone = (clinic or clinic_of(session)).timezone
+    return local_day_of(session.scheduled_at, zone) == local_day_of(now, zone)
 
 
 # --- day-of checklist items ----------------------------------------------------------------

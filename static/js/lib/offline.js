@@ -130,13 +130,15 @@ export function showReadiness(element, userId, sessionId) {
     if (again) again.hidden = state !== 'failed';
   };
   const run = async () => {
-    set('pending', 'Getting this session ready for offline use…');
+    // Short enough for one line on a 320 px phone (the CSS cuts a longer one short): the
+    // line's height must not change while the patient may be tapping below it.
+    set('pending', 'Saving for offline use…');
     try {
       await prepareSession(userId, sessionId, {
         onProgress: ({ stored, total, prompts }) =>
           prompts
-            ? set('pending', 'Getting this session ready for offline use… (spoken prompts)')
-            : total && set('pending', `Getting this session ready for offline use… (music ${stored} of ${total})`),
+            ? set('pending', 'Saving for offline: spoken prompts…')
+            : total && set('pending', `Saving for offline: music ${stored} of ${total}…`),
       });
       set('ready', READY_LABEL);
     } catch (error) {

@@ -12,8 +12,12 @@ const isToday = (iso) => new Date(iso).toDateString() === new Date().toDateStrin
 if (user) {
   const next = line ? Number(line.dataset.sessionId) : null;
   forgetOtherSessions(user, next).catch(() => {});
+  // The server laid the line out if it is the session day on the clinic's clock; this phone's
+  // clock decides (they differ only across time zones).
   if (line && (line.dataset.status !== 'scheduled' || isToday(line.dataset.scheduledAt))) {
     showReadiness(line, user, next);
+  } else if (line) {
+    line.hidden = true;
   }
 }
 

@@ -328,7 +328,10 @@ async function offlineReadiness() {
     line.hidden = !ready;
     return;
   }
-  if (await earlierSessionKept()) return; // the next session keeps its place on the phone
+  if (await earlierSessionKept()) {
+    line.hidden = true; // the next session keeps its place on the phone
+    return;
+  }
   showReadiness(line, user, sessionId);
 }
 
