@@ -84,8 +84,16 @@ class LiveServer(Server):
         self.python(_CLEAR_TO_START, email)
 
     def launch(self) -> None:
-        """Start serving on this server's port and database (without waiting)."""
-        self.process = start_gunicorn(self.env, self.port, "--workers", "1", "--threads", "4")
+        """Start serving on this server's port and database (without waiting).
+
+        Threads keep idle connections open (gunicorn's default: 2 s). Playwright's request
+        API reuses an idle connection without a browser's retry, so a request sent as the
+        server closed it failed with ECONNRESET (a loaded CI machine, between a test's
+        `page.request` calls a few seconds apart); held as long as nginx holds them (75 s),
+        that moment comes far less often than once per test."""
+        self.process = start_gunicorn(
+            self.env, self.port, "--workers", "1", "--threads", "4", "--keep-alive", "75"
+        )
 
     def start(self) -> None:
         """Serve on this server's port and database, and wait until it answers."""

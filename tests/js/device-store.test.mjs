@@ -141,3 +141,22 @@ test('a flush that meets a couple of failures on the way still sends everything 
   );
   assert.deepEqual(idb.rows(DB, 'outbox'), []);
 });
+
+test('a delete another context holds up for a moment finishes before it resolves', async () => {
+  await core.store.put(USER, 'drafts', { key: 'journal:new', text: 'x' });
+  await core.closeAll();
+  idb.blockDeletes(60);
+  assert.equal(await core.deleteDatabase(DB), true);
+  assert.deepEqual(
+    (await idb.databases()).map((d) => d.name),
+    [],
+  ); // gone, not pending
+  assert.match(warnings.join(' '), /waits for another tab/);
+});
+
+test('a delete held up for good stops waiting and says so (false)', async () => {
+  await core.store.put(USER, 'drafts', { key: 'journal:new', text: 'x' });
+  await core.closeAll();
+  idb.blockDeletes(Infinity);
+  assert.equal(await core.deleteDatabase(DB, 30), false);
+});

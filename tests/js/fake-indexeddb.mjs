@@ -13,6 +13,7 @@ export function fakeIndexedDB() {
   const connections = [];
   const faults = [];
   const counts = { opens: 0, transactions: 0, aborted: 0 };
+  let deleteHold = 0;
 
   function takeFault(store, mode) {
     const fault = faults.find((f) => f.times > 0 && f.when({ store, mode }));
@@ -122,11 +123,21 @@ export function fakeIndexedDB() {
       });
       return request;
     },
+    /** The next deletes wait `ms` for another context (the service worker) to let go,
+     * firing "blocked" first; Infinity: it never does. */
+    blockDeletes(ms) {
+      deleteHold = ms;
+    },
     deleteDatabase(name) {
-      const request = { onsuccess: null };
-      later(() => {
+      const request = { onsuccess: null, onblocked: null };
+      const remove = () => {
         databases.delete(name);
         request.onsuccess?.({ target: request });
+      };
+      later(() => {
+        if (!deleteHold) return remove();
+        request.onblocked?.({ target: request });
+        if (deleteHold !== Infinity) setTimeout(remove, deleteHold);
       });
       return request;
     },

@@ -301,10 +301,25 @@
     return validUser(fallbackUser) ? [dbName(fallbackUser)] : [];
   }
 
-  function deleteDatabase(name) {
+  /**
+   * Deletes a database and waits until it is gone: a connection of another context (the
+   * service worker, another tab) first gets versionchange and lets go, so "blocked" is only a
+   * pause. A sign-out that went on at "blocked" reached the sign-in page with the database
+   * still there, and that page's clean-up opened it again (an empty copy, for a moment).
+   * After `waitMs` (a context that never lets go) it stops waiting; the delete still happens
+   * when that context closes. Resolves true once the database is gone.
+   */
+  function deleteDatabase(name, waitMs = 5000) {
     return new Promise((resolve) => {
       const request = indexedDB.deleteDatabase(name);
-      request.onsuccess = request.onerror = request.onblocked = () => resolve();
+      const timer = setTimeout(() => resolve(false), waitMs);
+      const done = (gone) => () => {
+        clearTimeout(timer);
+        resolve(gone);
+      };
+      request.onsuccess = done(true);
+      request.onerror = done(false);
+      request.onblocked = () => console.warn(`Deleting ${name} waits for another tab to let go`);
     });
   }
 
