@@ -146,32 +146,20 @@ def test_home_links_your_data_and_account_security_and_welcomes_new_patients(pag
     assert "Welcome to KAP Companion" in new and "data-welcome hidden" in new
 
 
-def test_home_lays_out_the_offline_line_on_the_session_day_only(client, auth, people, app):
+def test_home_lays_out_the_offline_line_on_the_session_day_only(client, auth, app, session_id):
     """Booked now, the line that says the session is kept on the phone is in the page from the
     start (not revealed by the script above Prepare for this session); booked two days
     ahead, it is not shown."""
-    patient = people["patient@demo.test"]
     auth.login("patient@demo.test")
-    with app.app_context():
-        upcoming = db.session.scalars(
-            select(TreatmentSession)
-            .where(
-                TreatmentSession.patient_id == patient.id,
-                TreatmentSession.status == SessionStatus.SCHEDULED,
-            )
-            .order_by(TreatmentSession.scheduled_at)
-        ).first()
-        assert upcoming is not None
-        upcoming_id = upcoming.id
 
     def line() -> str:
         html = client.get("/patient/").text
         found = re.search(r'<p class="offline-ready"[^>]*>', html)
-        assert found and f'data-session-id="{upcoming_id}"' in found.group(0)
+        assert found and f'data-session-id="{session_id}"' in found.group(0)
         return found.group(0)
 
     for moved, shown in ((timedelta(0), True), (timedelta(days=2), False)):
         with app.app_context():
-            db.session.get_one(TreatmentSession, upcoming_id).scheduled_at = utcnow() + moved
+            db.session.get_one(TreatmentSession, session_id).scheduled_at = utcnow() + moved
             db.session.commit()
         assert (" hidden" not in line()) is shown
