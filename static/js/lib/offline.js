@@ -137,8 +137,8 @@ export function showReadiness(element, userId, sessionId) {
       await prepareSession(userId, sessionId, {
         onProgress: ({ stored, total, prompts }) =>
           prompts
-            ? set('pending', 'Saving for offline: spoken prompts…')
-            : total && set('pending', `Saving for offline: music ${stored} of ${total}…`),
+            ? set('pending', 'Storing the spoken prompts…')
+            : total && set('pending', `Storing music ${stored} of ${total}…`),
       });
       set('ready', READY_LABEL);
     } catch (error) {
