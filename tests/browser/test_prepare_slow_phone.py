@@ -58,11 +58,8 @@ def test_a_tick_made_before_the_script_runs_is_saved(page: Page):
 
 #: Records, at every change of the readiness line's state, where the tap target and the line
 #: are (a MutationObserver, so a state that lasts a millisecond is seen too).
-WATCH = """([role, name]) => {
+WATCH = """(tap) => {
     const line = document.querySelector('[data-offline-ready]');
-    const tap = role === 'link'
-        ? [...document.querySelectorAll('a')].find((a) => a.textContent.trim() === name)
-        : document.querySelector(`input[value="${name}"]`);
     window.seenStates = [];
     new MutationObserver(() => window.seenStates.push({
         state: line.dataset.state,
@@ -95,9 +92,8 @@ def test_the_session_day_pages_hold_still_while_their_script_runs(
     page.goto(path.format(id=walkthrough_id(page)), wait_until="commit")
     _wait_for_request(page, held, script)
     role, name = target
-    if role == "checkbox":
-        name = page.get_by_label(name).get_attribute("value") or ""
-    before = page.evaluate(WATCH, [role, name])
+    tap = page.get_by_role(role, name=name).element_handle()  # type: ignore[arg-type]
+    before = page.evaluate(WATCH, tap)
     assert before["line"] > 0, "the line was not laid out before the script ran"
     held[0].continue_()
     # Up to the last thing it stores, the spoken prompts (without a service worker it then
