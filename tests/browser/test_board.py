@@ -64,6 +64,7 @@ class PatientPhone:
 def test_call_staff_appears_on_the_board_without_a_reload(tablet: Page, phone, session_id):
     """Phone presses Call staff → the tablet shows it on its own → acknowledge → final vitals."""
     page = tablet
+    page.clock.install()  # the board's next fetch is moved to, not waited for
     sign_in(page, "therapist@demo.test")  # not in Robin's care team: the board is clinic-wide
     page.goto("/board/")
     expect(page.locator("[data-board-status]")).to_contain_text("Live")
@@ -75,7 +76,8 @@ def test_call_staff_appears_on_the_board_without_a_reload(tablet: Page, phone, s
     robin.post("call-staff", {"client_id": f"board-test-{session_id}"})
 
     call = page.locator(".call", has_text="Room 3")
-    expect(call).to_be_visible(timeout=15_000)  # the board fetched it by itself
+    page.clock.run_for(5_000)  # the board asks every 5 s (data-interval-ms)
+    expect(call).to_be_visible()  # the board fetched it by itself
     row = page.locator(f"#session-{session_id}")
     expect(call).to_contain_text(PATIENT_NAME)
     expect(call).to_contain_text("Not yet acknowledged")
@@ -138,6 +140,7 @@ def test_refreshing_keeps_what_staff_are_typing(tablet: Page, phone, session_id)
     page = tablet
     robin = PatientPhone(phone, session_id)
     robin.start(minutes_ago=1)
+    page.clock.install()  # the pause after typing and the next fetch are moved past
     sign_in(page, "admin@demo.test")
     page.goto("/board/")
     row = page.locator(f"#session-{session_id}")
@@ -147,6 +150,7 @@ def test_refreshing_keeps_what_staff_are_typing(tablet: Page, phone, session_id)
     page.locator("h1").click()  # focus leaves the field; the typed value is still unsaved
 
     robin.post("phase", {"phase": "downtime"})
-    expect(row).to_contain_text("Downtime", timeout=20_000)  # refreshed around the form
+    page.clock.run_for(10_000)  # past board.js's pause after typing (8 s) and a fetch
+    expect(row).to_contain_text("Downtime")  # refreshed around the form
     expect(row.get_by_label("Systolic (mmHg)")).to_have_value("131")
     expect(row.locator("details").first).to_have_attribute("open", "")

@@ -21,6 +21,8 @@ PATIENT_NAME = "Robin Lee"
 CLINIC_PHONE = "+1 212 555 0142"
 STAFF = "therapist@demo.test"
 STAFF_NAME = "Dr. Tess Rivera"
+POLL_MS = 5_000  # how often the phone and the board ask the server (staff-call.js, board.js)
+RING_EVERY_MS = 10_000  # how often the board rings again for an unacknowledged call
 
 # Counts the board's chimes: every tone it plays starts an oscillator.
 _COUNT_TONES = """
@@ -89,7 +91,13 @@ def tones(page: Page) -> int:
 def test_phone_waits_until_the_board_acknowledges_then_names_who(
     page: Page, tablet: Page, session_id
 ):
-    """Sent — waiting on the phone; the board rings; only its acknowledgement reaches the phone."""
+    """Sent — waiting on the phone; the board rings; only its acknowledgement reaches the phone.
+
+    Both pages run on Playwright's clock: the test moves time on past each poll (every 5 s on
+    either side), each ring (every 10 s) and the quiet after an acknowledgement, instead of
+    waiting for them (40 s of this test's time)."""
+    tablet.clock.install()
+    page.clock.install()
     board = board_with_sound(tablet)
     chime = tones(board)  # pressing the button plays the chime once, as a check
     assert chime > 0
@@ -101,18 +109,22 @@ def test_phone_waits_until_the_board_acknowledges_then_names_who(
     expect(status).to_have_text("Sent — waiting for staff")
 
     call = board.locator(".call", has_text="Room 3")
-    expect(call).to_be_visible(timeout=15_000)  # the board fetched it by itself
+    board.clock.run_for(POLL_MS)
+    expect(call).to_be_visible()  # the board fetched it by itself
     expect(call).to_contain_text(PATIENT_NAME)
     expect(call).to_contain_text("Not yet acknowledged")
     expect(board).to_have_title(re.compile(r"^\(1\) Call staff · Session board"))
     _wait(board, lambda: tones(board) > chime, "the board to ring for the new call")
     rung = tones(board)
-    _wait(board, lambda: tones(board) > rung, "the board to ring again", seconds=15)
+    board.clock.run_for(RING_EVERY_MS - 2_000)
+    assert tones(board) == rung  # not before its time
+    board.clock.run_for(2_000)
+    _wait(board, lambda: tones(board) > rung, "the board to ring again")
     screenshot(board, "board-call-staff")
 
     # The phone asks for news; nothing changed, so nothing more is claimed.
     with page.expect_response(lambda r: r.url.endswith(f"/sessions/{session_id}/calls")):
-        pass
+        page.clock.run_for(POLL_MS)
     expect(status).to_have_text("Sent — waiting for staff")
     expect(page.get_by_text("on the way")).to_have_count(0)
     expect(page.get_by_text("Staff have seen your call")).to_have_count(0)
@@ -126,15 +138,17 @@ def test_phone_waits_until_the_board_acknowledges_then_names_who(
     expect(board).to_have_title(re.compile(r"^Session board"))  # none unacknowledged
     quiet = tones(board)
 
-    expect(status).to_contain_text(f"Staff have seen your call — {STAFF_NAME}, ", timeout=12_000)
+    page.clock.run_for(POLL_MS)
+    expect(status).to_contain_text(f"Staff have seen your call — {STAFF_NAME}, ")
     expect(status).to_have_text(_clock_pattern(f"Staff have seen your call — {STAFF_NAME}, "))
-    board.wait_for_timeout(11_000)
+    board.clock.run_for(RING_EVERY_MS + 1_000)
     assert tones(board) == quiet  # acknowledged: the ringing stopped
 
     board.get_by_label("What was done").fill("Felt cold; brought a blanket.")
     board.get_by_role("button", name="Resolve").click()
     expect(board.locator(".call", has_text="Room 3")).to_have_count(0)
-    expect(status).to_have_text(_clock_pattern("Your call was closed by staff at "), timeout=12_000)
+    page.clock.run_for(POLL_MS)
+    expect(status).to_have_text(_clock_pattern("Your call was closed by staff at "))
 
 
 def test_offline_call_says_not_sent_with_the_clinic_phone_until_the_outbox_sends_it(

@@ -84,6 +84,7 @@ def test_start_unlocks_when_staff_check_the_patient_in_without_a_reload(page: Pa
     """'Waiting for staff check-in' until the board records it; then 'Checked in at' and,
     with the day's items ticked, Start session — all on the open page."""
     session_id = _run(live_server, "move")
+    page.clock.install()  # the page's next check is moved to, not waited for
     sign_in(page, "patient@demo.test")
     page.goto(f"/patient/sessions/{session_id}")
     start = page.get_by_role("button", name="Start session")
@@ -97,7 +98,8 @@ def test_start_unlocks_when_staff_check_the_patient_in_without_a_reload(page: Pa
     page.evaluate("window.sameDocument = true")
 
     _run(live_server, "check-in")
-    expect(page.get_by_text(re.compile(r"^Checked in at \d\d:\d\d$"))).to_be_visible(timeout=20_000)
+    page.clock.run_for(10_000)  # the page asks every 10 s (start-card.js CHECK_IN_POLL_MS)
+    expect(page.get_by_text(re.compile(r"^Checked in at \d\d:\d\d$"))).to_be_visible()
     expect(page.get_by_text("Waiting for staff check-in")).to_be_hidden()
     expect(start).to_be_enabled()
     assert page.evaluate("window.sameDocument") is True  # no reload happened
