@@ -35,7 +35,7 @@ from kap.web.redirects import safe_next_path
 def dashboard():
     """Assigned patients, open alerts first, then unread entries, then the soonest session."""
     alerts = open_alerts(current_user)
-    rows = dashboard_rows(current_user)
+    rows = dashboard_rows(current_user, alerts=alerts)
     return render_template(
         "therapist/dashboard.html",
         rows=rows,

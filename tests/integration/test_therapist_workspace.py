@@ -50,6 +50,57 @@ def test_dashboard_puts_open_alerts_first_then_unread(ctx, people):
     assert rows[1].unread_entries == 3  # the demo's shared entries, none opened yet
 
 
+def test_a_care_team_row_naming_someone_not_a_patient_adds_nothing(ctx, people):
+    """The dashboard reads sessions, answers and unread entries by the care list, but keeps
+    only the patients ``patients_visible_to`` lists: a care-team row naming a colleague (the
+    services never write one, the database allows it; here it is written straight to the
+    table, with rows of theirs in the patients' tables) adds no line, and none of their
+    facts reach anyone else's line."""
+    from datetime import UTC, datetime, timedelta
+
+    from kap.models import CareTeamMember, MeasureResponse, SessionStatus
+    from kap.models import TreatmentSession as Session
+
+    therapist = user_by_email("therapist@demo.test")
+    colleague = user_by_email("therapist2@demo.test")
+    before = {row.patient.email: row for row in dashboard_rows(therapist)}
+    ours = db.session.scalar(select(Session).limit(1))  # any of the demo's: its template
+    clinic_id = therapist.clinic_id
+    db.session.add_all(
+        [
+            CareTeamMember(patient_id=colleague.id, therapist_id=therapist.id, clinic_id=clinic_id),
+            Session(
+                clinic_id=clinic_id,
+                patient_id=colleague.id,
+                template_version_id=ours.template_version_id,
+                scheduled_at=datetime.now(UTC) + timedelta(hours=1),
+                status=SessionStatus.SCHEDULED,
+            ),
+            MeasureResponse(
+                clinic_id=clinic_id,
+                patient_id=colleague.id,
+                instrument="phq9",
+                answers=[3] * 9,
+                score=27,
+            ),
+            JournalEntry(
+                clinic_id=clinic_id, patient_id=colleague.id, client_id="c-1", shared=True
+            ),
+        ]
+    )
+    db.session.commit()
+    rows = dashboard_rows(therapist)
+    assert [row.patient.email for row in rows] == list(before)
+    for row in rows:
+        was = before[row.patient.email]
+        assert (row.next_session_at, row.latest_phq9, row.unread_entries, row.open_alerts) == (
+            was.next_session_at,
+            was.latest_phq9,
+            was.unread_entries,
+            was.open_alerts,
+        )
+
+
 def test_dashboard_query_count_does_not_grow_with_patients(ctx, people):
     """The dashboard runs a fixed number of queries whatever the care list size."""
     from sqlalchemy import event

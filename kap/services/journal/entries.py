@@ -29,7 +29,7 @@ from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.people.access import get_patient_for
-from kap.services.people.care_teams import care_list
+from kap.services.people.care_teams import care_list_of
 from kap.services.queries import one_or_not_found, rows_and_more
 from kap.services.sessions.flow import own_session
 from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
@@ -111,6 +111,17 @@ def own_entry_filter(patient_id: int | BindParameter[int]) -> ColumnElement[bool
     return and_(JournalEntry.patient_id == patient_id, JournalEntry.deleted_at.is_(None))
 
 
+def care_team_entry_filter(therapist_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    """What a therapist may read: the shared, not deleted entries of the patients in their
+    care. ``therapist_id`` may be a bind parameter, for a statement built once (the
+    dashboard's unread counts, people/workspace.py)."""
+    return and_(
+        JournalEntry.patient_id.in_(care_list_of(therapist_id)),
+        JournalEntry.shared.is_(True),
+        JournalEntry.deleted_at.is_(None),
+    )
+
+
 def readable_entries(viewer: User, patient: User | None = None) -> Select[JournalEntry]:
     """The entries ``viewer`` may read (of ``patient`` only, when given): the one definition.
 
@@ -121,11 +132,7 @@ def readable_entries(viewer: User, patient: User | None = None) -> Select[Journa
     if viewer.is_patient:
         condition = own_entry_filter(viewer.id)
     elif viewer.is_therapist:
-        condition = and_(
-            JournalEntry.patient_id.in_(care_list(viewer)),
-            JournalEntry.shared.is_(True),
-            JournalEntry.deleted_at.is_(None),
-        )
+        condition = care_team_entry_filter(viewer.id)
     else:
         condition = false()
     query = select(JournalEntry).where(condition)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, overload
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import QueryableAttribute, lazyload
 
 from kap.extensions import db
@@ -20,7 +20,13 @@ from kap.services.unit_of_work import use_case
 
 def care_list(therapist: User) -> Select[int]:
     """The ids of the patients in ``therapist``'s care (a subquery for ``IN``)."""
-    return select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == therapist.id)
+    return care_list_of(therapist.id)
+
+
+def care_list_of(therapist_id: int | BindParameter[int]) -> Select[int]:
+    """``care_list`` by the therapist's id, which may be a bind parameter: a statement built
+    once and run for any therapist (the dashboard's, measures/facts.py)."""
+    return select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == therapist_id)
 
 
 def is_in_care_team(therapist: User, patient: User) -> bool:

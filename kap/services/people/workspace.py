@@ -7,11 +7,13 @@ overdue check-ins and the response/relapse signal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 
 from kap.extensions import db
 from kap.models import (
@@ -22,7 +24,8 @@ from kap.models import (
     User,
 )
 from kap.models.base import utcnow
-from kap.services.journal.entries import readable_entries
+from kap.services.alerts import open_alerts
+from kap.services.journal.entries import care_team_entry_filter
 from kap.services.measures.checkins import checkins_due_for
 from kap.services.measures.facts import answer_facts, session_facts
 from kap.services.measures.schedule import DueCheckin
@@ -78,34 +81,43 @@ class PatientRow:
         return (-self.open_alerts, -self.unread_entries, soonest, self.patient.name.lower())
 
 
-def unread_shared_entries(therapist: User) -> Select[int, int]:
-    """A query of (patient id, count) of the entries the therapist may read (shared entries
-    of their patients) that they have not opened."""
+@cache
+def unread_shared_entries() -> Select[int, int]:
+    """A query of (patient id, count) of the entries the therapist of the ``therapist_id``
+    parameter may read (shared entries of their patients) that they have not opened; built
+    once."""
+    therapist_id: BindParameter[int] = bindparam("therapist_id")
     return (
-        readable_entries(therapist)
-        .with_only_columns(JournalEntry.patient_id, func.count())
+        select(JournalEntry.patient_id, func.count())
+        .where(care_team_entry_filter(therapist_id))
         .outerjoin(
             EntryRead,
-            and_(EntryRead.entry_id == JournalEntry.id, EntryRead.therapist_id == therapist.id),
+            and_(EntryRead.entry_id == JournalEntry.id, EntryRead.therapist_id == therapist_id),
         )
         .where(EntryRead.entry_id.is_(None))
         .group_by(JournalEntry.patient_id)
     )
 
 
-def dashboard_rows(therapist: User, now: datetime | None = None) -> list[PatientRow]:
-    """Every patient in the therapist's care with what needs their attention."""
+def dashboard_rows(
+    therapist: User, now: datetime | None = None, *, alerts: Sequence[Alert] | None = None
+) -> list[PatientRow]:
+    """Every patient in the therapist's care with what needs their attention. ``alerts``:
+    ``open_alerts(therapist)``, when the caller has read them already (the dashboard lists
+    them too)."""
     now = now or utcnow()
-    visible = patients_visible_to(therapist)
     patients = db.session.execute(
-        visible.with_only_columns(User.id, User.name, User.email).order_by(User.name)
+        patients_visible_to(therapist)
+        .with_only_columns(User.id, User.name, User.email)
+        .order_by(User.name)
     )
     rows = {p.id: PatientRow(PatientRef(*p)) for p in patients}
     if not rows:
         return []
     ids = list(rows)
-    among = visible.with_only_columns(User.id)  # the same ids, filtered in the database
-    sessions = session_facts(ids, among=among)
+    # A therapist's patients are their care list: the facts are read by its index.
+    care_of = therapist.id if therapist.is_therapist else None
+    sessions = session_facts(ids, care_of=care_of)
     for patient_id, booked in sessions.items():
         rows[patient_id].next_session_at = next(
             (
@@ -115,17 +127,15 @@ def dashboard_rows(therapist: User, now: datetime | None = None) -> list[Patient
             ),
             None,
         )
-    for patient_id, count in db.session.execute(
-        select(Alert.patient_id, func.count())
-        .where(Alert.patient_id.in_(among), Alert.resolved_at.is_(None))
-        .group_by(Alert.patient_id)
-    ):
-        if patient_id in rows:  # joined the care list since it was read
-            rows[patient_id].open_alerts = count
-    for patient_id, count in db.session.execute(unread_shared_entries(therapist)):
-        if patient_id in rows:
-            rows[patient_id].unread_entries = count
-    answers = answer_facts(ids, now, among=among)
+    for alert in open_alerts(therapist) if alerts is None else alerts:
+        if alert.patient_id in rows:  # joined the care list since it was read
+            rows[alert.patient_id].open_alerts += 1
+    if therapist.is_therapist:  # nobody else reads journals
+        unread = db.session.execute(unread_shared_entries(), {"therapist_id": therapist.id})
+        for patient_id, count in unread:
+            if patient_id in rows:
+                rows[patient_id].unread_entries = count
+    answers = answer_facts(ids, now, care_of=care_of)
     for patient_id, series in answers.phq9.items():
         if series:
             rows[patient_id].baseline_phq9, rows[patient_id].latest_phq9 = (
