@@ -74,6 +74,18 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def made_on(dialect_name):
+    """Alembic's include_object hook for ``dialect_name``: leave out what the models make on
+    another database only (``Index(...).ddl_if(dialect=...)``, which autogenerate does not
+    read), so a comparison on SQLite does not ask for PostgreSQL's partial index."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return only_on is None or only_on == dialect_name
+
+    return include_object
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -106,7 +118,12 @@ def run_migrations_online():
             # dropping a table that other rows refer to fails. Integrity is checked after.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_object=made_on(connection.dialect.name),
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

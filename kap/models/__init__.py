@@ -13,7 +13,13 @@ from kap.models.clinical import (
 from kap.models.consent import ConsentDocument, ConsentSignature
 from kap.models.intake import INTAKE_DECISIONS, IntakeStatus, IntakeSubmission
 from kap.models.invitations import Invitation
-from kap.models.journal import MAX_COMMENT_LENGTH, MAX_ENTRY_LENGTH, JournalComment, JournalEntry
+from kap.models.journal import (
+    MAX_COMMENT_LENGTH,
+    MAX_ENTRY_LENGTH,
+    JournalComment,
+    JournalEntry,
+    shared_and_kept,
+)
 from kap.models.measures import ClinicInstrument, MeasureResponse
 from kap.models.media import AudioFile, MediaBlob, MediaChunk
 from kap.models.people import (
@@ -110,4 +116,5 @@ __all__ = [
     "TrackKind",
     "TreatmentSession",
     "User",
+    "shared_and_kept",
 ]

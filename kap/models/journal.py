@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -14,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,7 +49,6 @@ class JournalEntry(Model):
             name="fk_journal_entries_patient_same_clinic",
         ),
         Index("ix_journal_entries_patient_created", "patient_id", "created_at"),
-        Index("ix_journal_entries_patient_shared", "patient_id", "shared"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +73,29 @@ class JournalEntry(Model):
         order_by="JournalComment.created_at",
         cascade="all, delete-orphan",
     )
+
+
+def shared_and_kept() -> ColumnElement[bool]:
+    """The entries a care team may read of their patients: shared and not deleted (the rule
+    is services/journal/entries.py ``care_team_entry_filter``). It states the condition of
+    the index below as PostgreSQL reads it, ``shared`` and not ``shared IS true``: PostgreSQL
+    uses a partial index only for a query whose condition implies the index's, and it does
+    not take ``IS true`` to imply ``shared`` (the unread counts took 4.2 instead of 0.7 ms)."""
+    return and_(JournalEntry.shared, JournalEntry.deleted_at.is_(None))
+
+
+#: A care team's reads (the unread counts, a patient's shared entries by time) find their
+#: entries here without reading the private ones, and count them from the index alone. On
+#: PostgreSQL only: SQLite's planner did not pick it over ix_journal_entries_patient_created.
+#: Its condition is written out, as the migration writes it (0013), so that a query whose
+#: condition no longer states it is found out by tests/integration/test_query_plans.py.
+Index(
+    "ix_journal_entries_care_team_reads",
+    JournalEntry.patient_id,
+    JournalEntry.created_at,
+    JournalEntry.id,
+    postgresql_where=text("shared AND deleted_at IS NULL"),
+).ddl_if(dialect="postgresql")
 
 
 class JournalComment(Model):

@@ -11,7 +11,7 @@ from kap.models import Alert, AlertKind, User
 from kap.models.base import utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
-from kap.services.people.care_teams import care_list
+from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import use_case
 
@@ -20,7 +20,7 @@ def open_alerts_visible_to(user: User) -> Select[Alert]:
     """Unresolved alerts: a therapist's care list's, or the whole clinic's for an admin."""
     query = select(Alert).where(Alert.clinic_id == user.clinic_id, Alert.resolved_at.is_(None))
     if user.is_therapist:
-        query = query.where(Alert.patient_id.in_(care_list(user)))
+        query = query.where(in_care_list(Alert.patient_id, user.id))
     elif not user.is_clinic_admin:
         return query.where(false())
     return query.order_by(Alert.created_at.desc())
@@ -50,7 +50,7 @@ def get_alert_for(user: User, alert_id: int) -> Alert:
     """An open or closed alert ``user`` may act on, or NotFound."""
     query = select(Alert).where(Alert.id == alert_id, Alert.clinic_id == user.clinic_id)
     if user.is_therapist:
-        query = query.where(Alert.patient_id.in_(care_list(user)))
+        query = query.where(in_care_list(Alert.patient_id, user.id))
     elif not user.is_clinic_admin:
         raise NotFound("No such alert.")
     return one_or_not_found(query, "alert")

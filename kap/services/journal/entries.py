@@ -24,12 +24,13 @@ from kap.models import (
     JournalComment,
     JournalEntry,
     User,
+    shared_and_kept,
 )
 from kap.models.base import MAX_ID, utcnow
 from kap.services import audit
 from kap.services.errors import Conflict, Invalid, NotFound
 from kap.services.people.access import get_patient_for
-from kap.services.people.care_teams import care_list_of
+from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found, rows_and_more
 from kap.services.sessions.flow import own_session
 from kap.services.unit_of_work import audited_read, rollback_lost_race, use_case
@@ -115,11 +116,7 @@ def care_team_entry_filter(therapist_id: int | BindParameter[int]) -> ColumnElem
     """What a therapist may read: the shared, not deleted entries of the patients in their
     care. ``therapist_id`` may be a bind parameter, for a statement built once (the
     dashboard's unread counts, people/workspace.py)."""
-    return and_(
-        JournalEntry.patient_id.in_(care_list_of(therapist_id)),
-        JournalEntry.shared.is_(True),
-        JournalEntry.deleted_at.is_(None),
-    )
+    return and_(in_care_list(JournalEntry.patient_id, therapist_id), shared_and_kept())
 
 
 def readable_entries(viewer: User, patient: User | None = None) -> Select[JournalEntry]:

@@ -5,10 +5,11 @@ their answers for both their PHQ-9 scores and their latest answer per questionna
 The therapist dashboard reads these once for its whole care list and hands them to both
 ``checkins.checkins_due_for`` and ``signals.signals_for``; callers scope the patient ids.
 A caller whose patients are a therapist's care list (the dashboard) names the therapist as
-``care_of``: the database then picks the rows by the care list's index, where 80 ids bound
-one by one made each statement long to build, send and parse (more CPU than the statement
-itself), and the care list checked against ``users`` (as ``access.patients_visible_to``
-does) cost a scan of every user of the clinic. Only the rows of ``patient_ids`` are kept.
+``care_of``: the database then picks the rows by the care list (``care_teams.in_care_list``),
+where 80 ids bound one by one made each statement long to build, send and parse (more CPU
+than the statement itself), and the care list checked against ``users`` as well (as
+``access.patients_visible_to`` does) added a read of the users to each statement. Only the
+rows of ``patient_ids`` are kept.
 
 Each statement is built once (``functools.cache``) with bind parameters, as the journal page
 does (journal/page.py): building and keying a statement per call cost more CPU than reading
@@ -28,14 +29,14 @@ from sqlalchemy.orm import QueryableAttribute
 
 from kap.extensions import db
 from kap.models import MeasureResponse, SessionStatus, TemplateVersion, TreatmentSession
-from kap.services.people.care_teams import care_list_of
+from kap.services.people.care_teams import in_care_list
 
 
 def _of_patients(column: QueryableAttribute[int], by_care_list: bool) -> ColumnElement[bool]:
     """``column`` among the patients: the care list of the ``therapist_id`` parameter, or the
     ``patient_ids`` parameter."""
     if by_care_list:
-        return column.in_(care_list_of(bindparam("therapist_id")))
+        return in_care_list(column, bindparam("therapist_id"))
     return column.in_(bindparam("patient_ids", expanding=True))
 
 

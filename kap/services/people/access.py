@@ -11,7 +11,7 @@ from sqlalchemy import Select, false, func, select
 from kap.extensions import db
 from kap.models import Role, User
 from kap.services import audit
-from kap.services.people.care_teams import care_list
+from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import audited_read
 
@@ -23,7 +23,7 @@ def patients_visible_to(user: User) -> Select[User]:
     if user.is_clinic_admin:
         return query
     if user.is_therapist:
-        return query.where(User.id.in_(care_list(user)))
+        return query.where(in_care_list(User.id, user.id))
     return query.where(User.id == user.id)
 
 

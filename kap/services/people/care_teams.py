@@ -1,6 +1,7 @@
-"""Care teams: which therapists care for which patients, and the one query of a therapist's
-patients (``care_list``) that every scoped read of patients, sessions, alerts and journal
-entries is built on (docs/architecture.md, "Where does this rule live")."""
+"""Care teams: which therapists care for which patients, and the one condition "this patient
+is in the therapist's care" (``in_care_list``) that every scoped read of patients, sessions,
+alerts, intakes, answers and journal entries is built on (docs/architecture.md, "Where does
+this rule live")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,21 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, overload
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import (
+    BindParameter,
+    Boolean,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, lazyload
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from kap.extensions import db
 from kap.models import CareTeamMember, Role, User
@@ -18,15 +32,52 @@ from kap.services.errors import Invalid
 from kap.services.unit_of_work import use_case
 
 
-def care_list(therapist: User) -> Select[int]:
-    """The ids of the patients in ``therapist``'s care (a subquery for ``IN``)."""
-    return care_list_of(therapist.id)
+def in_care_list(
+    patient_id: QueryableAttribute[int] | ColumnElement[int],
+    therapist_id: int | BindParameter[int],
+) -> ColumnElement[bool]:
+    """The condition that ``patient_id`` (a column) names a patient in the care of the
+    therapist ``therapist_id``, which may be a bind parameter: a statement built once and run
+    for any therapist (the dashboard's, people/workspace.py and measures/facts.py)."""
+    care_list = select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == therapist_id)
+    return InCareList(patient_id.expression, care_list.scalar_subquery())
 
 
-def care_list_of(therapist_id: int | BindParameter[int]) -> Select[int]:
-    """``care_list`` by the therapist's id, which may be a bind parameter: a statement built
-    once and run for any therapist (the dashboard's, measures/facts.py)."""
-    return select(CareTeamMember.patient_id).where(CareTeamMember.therapist_id == therapist_id)
+class InCareList(ColumnElement[bool]):
+    """``patient_id IN (the care list)``, written for PostgreSQL as ``patient_id =
+    ANY(ARRAY(the care list))``.
+
+    PostgreSQL plans ``IN (subquery)`` as a join, and for tables of a clinic's size it
+    estimated a scan of the whole table joined by hash as cheaper than looking up the 40
+    patients by index: 20,000 answers scanned in 3.2 ms for the dashboard's 400, against
+    0.6 ms by index (bench data). ``ANY(ARRAY(...))`` reads the care list first, once, and
+    the table by its patient index. Same rows, same NULL handling (the care list has no
+    NULLs); SQLite plans ``IN`` by index already and keeps it.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    #: A condition in itself, as ``x IN (...)`` is: without this, SQLAlchemy writes
+    #: ``(... ) = 1`` around it for SQLite, which has no boolean type.
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("patient_id", InternalTraversal.dp_clauseelement),
+        ("care_list", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, patient_id: ColumnElement[int], care_list: ScalarSelect[int]) -> None:
+        self.patient_id = patient_id
+        self.care_list = care_list
+
+
+@compiles(InCareList)
+def _in_care_list(element: InCareList, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.patient_id.in_(element.care_list.element), **kw)
+
+
+@compiles(InCareList, "postgresql")
+def _any_of_care_list(element: InCareList, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.patient_id == any_(func.array(element.care_list)), **kw)
 
 
 def is_in_care_team(therapist: User, patient: User) -> bool:
@@ -100,7 +151,7 @@ def assign_therapist(patient: User, therapist: User) -> CareTeamMember:
 @use_case
 def set_care_team(actor: User, patient_id: int, therapist_ids: Iterable[int]) -> list[User]:
     """Make exactly these therapists of the clinic the patient's care team."""
-    # Imported here: the patient scope (people.access) is itself built on care_list above.
+    # Imported here: the patient scope (people.access) is itself built on in_care_list above.
     from kap.services.people.access import get_patient_for
 
     patient = get_patient_for(actor, patient_id)

@@ -36,7 +36,7 @@ from kap.services.measures import library
 from kap.services.measures.checkins import record_checkin
 from kap.services.measures.scoring import Instrument, Item, Scored, score_answers
 from kap.services.people.access import get_patient_for
-from kap.services.people.care_teams import care_list
+from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found
 from kap.services.unit_of_work import audited_read, use_case
 from kap.services.write_lock import sqlite_write_lock
@@ -310,7 +310,7 @@ def _visible_submissions(viewer: User) -> Select[IntakeSubmission]:
     """Submissions of the patients a clinician cares for (admin: the clinic's); none else."""
     query = select(IntakeSubmission).where(IntakeSubmission.clinic_id == viewer.clinic_id)
     if viewer.is_therapist:
-        return query.where(IntakeSubmission.patient_id.in_(care_list(viewer)))
+        return query.where(in_care_list(IntakeSubmission.patient_id, viewer.id))
     if viewer.is_clinic_admin:
         return query
     return query.where(false())

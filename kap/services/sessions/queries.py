@@ -24,7 +24,7 @@ from kap.models import (
 from kap.models.base import utcnow
 from kap.services.errors import Invalid
 from kap.services.people.access import get_patient_for
-from kap.services.people.care_teams import care_list
+from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found
 from kap.timezones import local_to_utc, to_local
 
@@ -38,7 +38,7 @@ def sessions_visible_to(user: User) -> Select[TreatmentSession]:
     if user.is_patient:
         return query.where(TreatmentSession.patient_id == user.id)
     if user.is_therapist:
-        return query.where(TreatmentSession.patient_id.in_(care_list(user)))
+        return query.where(in_care_list(TreatmentSession.patient_id, user.id))
     return query
 
 
