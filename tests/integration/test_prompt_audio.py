@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import timedelta
 
 import numpy as np
@@ -19,6 +21,7 @@ from kap.services.clinic.recordings import MAX_RECORDING_BYTES
 from kap.services.clinic.templates import draft_from_version, save_template
 from tests.audio_helpers import encoded, read_track, tone
 from tests.helpers import ApiClient, demo_template
+from tests.servers import ROOT, server_env
 
 WALKTHROUGH = "Walkthrough (3 minutes)"
 
@@ -251,3 +254,25 @@ def test_a_recorded_prompt_stays_out_of_the_music(admin_api, app, people):
         with pytest.raises(Exception) as refused:
             save_template(_admin(), template, draft, template.revision)
         assert "tracks-0-kind" in refused.value.fields
+
+
+def test_an_app_process_loads_pyav_only_to_decode_or_encode(tmp_path):
+    """Every gunicorn worker, the job worker and each command import the app; few ever touch
+    audio. PyAV (about 20 MB and 60 ms a process) waits for the first encode or decode."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from wsgi import app\n"
+        "assert 'av' not in sys.modules, 'importing the app loaded PyAV'\n"
+        "from kap.services.audio.samples import decode, encode_wav, silence\n"
+        "wav = Path(sys.argv[1])\n"
+        "encode_wav(silence(0.5) + 0.25, wav)\n"
+        "assert 'av' in sys.modules\n"
+        "assert decode(wav, 5).size == 11025\n"
+    )
+    env = server_env(tmp_path, f"sqlite:///{tmp_path / 'kap.db'}")
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "half-second.wav")],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
