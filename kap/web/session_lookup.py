@@ -15,10 +15,13 @@ needs (the session's times and data, and what the timeout and second-factor chec
 its user and clinic), not as ORM entities: building, joining and identity-mapping an
 ``AuthSession`` and its ``User`` cost more than the rest of a bare request. The ``User``
 itself is loaded by Flask-Login only when a view touches ``current_user``. On PostgreSQL the
-read goes straight to the driver, on a cursor each pooled connection keeps: SQLAlchemy's
-execution (its statement cache, result metadata and row processing) cost more than the round
-trip it wrapped, and psycopg prepares a statement a connection runs repeatedly, so the server
-parses and plans it once per connection.
+read goes straight to libpq: each pooled connection prepares it once (the server parses and
+plans it once per connection) and then runs it with one ``PQexecPrepared`` call through
+psycopg's documented ``pq`` layer, its values converted by psycopg's own ``Transformer``.
+SQLAlchemy's execution (its statement cache, result metadata and row processing) cost more
+than the round trip it wrapped, and psycopg's cursor (its query conversion, prepare
+bookkeeping and non-blocking wait loop) still cost the worker 30 µs of CPU a request more
+than this (tests/integration/test_request_floor.py keeps both reads equal).
 
 SQLite keeps the request's own connection. It has no round trips to save, its in-memory test
 database is one shared connection that a second engine would not see, and a second connection
@@ -46,8 +49,11 @@ from kap.models.people import Role
 
 #: Where the engine is kept on the app, beside the app engine it was made from.
 EXTENSION = "kap_session_lookup"
-#: Where a pooled connection keeps its cursor for the read (its ``info``).
-CURSOR_KEY = "kap_session_cursor"
+#: Where a pooled connection keeps its prepared read (its ``info``, cleared with the
+#: connection when it is replaced).
+READER_KEY = "kap_session_reader"
+#: The prepared statement's name on each connection (psycopg names its own ``_pg3_…``).
+STATEMENT_NAME = b"kap_session_row"
 
 
 class SessionClinic(NamedTuple):
@@ -152,7 +158,7 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
         # The request's own connection (SQLite): no ORM execution, no entities.
         statement = _statement()
         return _session_row(db.session.connection().execute(statement, {"digest": digest}).first())
-    sql, parameters = _driver_sql(bind.dialect), {"digest": digest}
+    sql = _driver_sql(bind.dialect)
     driver_error = bind.dialect.loaded_dbapi.Error
     for attempt in (1, 2):
         try:
@@ -161,13 +167,14 @@ def load_session_row(app: Flask, digest: str) -> SessionRow | None:
         except driver_error as error:  # no connection could be made: the database is down
             raise _wrapped(bind, sql, error, invalidated=False) from error
         try:
-            # One cursor per pooled connection, kept with it (and dropped with it when it is
-            # invalidated): making a cursor per request cost a tenth of the read.
-            cursor = connection.info.get(CURSOR_KEY)
-            if cursor is None:
-                cursor = connection.info[CURSOR_KEY] = connection.cursor()
-            cursor.execute(sql, parameters)
-            return _session_row(cursor.fetchone())
+            # One prepared read per pooled connection, kept with it (and dropped with it when
+            # it is invalidated).
+            reader = connection.info.get(READER_KEY)
+            if reader is None:
+                reader = connection.info[READER_KEY] = PreparedRead(
+                    connection.dbapi_connection, sql
+                )
+            return _session_row(reader.run(digest))
         except driver_error as error:
             gone = bind.dialect.is_disconnect(error, connection, None)
             if gone:
@@ -193,10 +200,45 @@ def _wrapped(bind: Engine, sql: str, error: Exception, *, invalidated: bool) -> 
     )
 
 
+class PreparedRead:
+    """The read, prepared on one psycopg connection and run there through libpq directly.
+
+    The connection is in autocommit, so each run is a transaction of its own, as it was on a
+    cursor; the connection's own state (its transaction status, psycopg's prepared statements)
+    is untouched: the statement has a name of its own.
+    """
+
+    def __init__(self, connection: Any, sql: str) -> None:
+        from psycopg.adapt import Transformer
+
+        self.pgconn = connection.pgconn
+        self.transformer = Transformer(connection)
+        self._checked(self.pgconn.prepare(STATEMENT_NAME, sql.encode()))
+
+    def run(self, digest: str) -> tuple[Any, ...] | None:
+        """The row with this id, its values as psycopg loads them, or None.
+
+        Raises psycopg's error (OperationalError for a lost connection), as a cursor would.
+        """
+        result = self._checked(self.pgconn.exec_prepared(STATEMENT_NAME, [digest.encode()]))
+        if not result.ntuples:
+            return None
+        self.transformer.set_pgresult(result)
+        return self.transformer.load_row(0, tuple)
+
+    def _checked(self, result: Any) -> Any:
+        from psycopg import errors, pq
+
+        if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+            raise errors.error_from_result(result, encoding=self.transformer.encoding)
+        return result
+
+
 @cache
 def _driver_sql(dialect: Dialect) -> str:
-    """The read as the driver's own SQL text, compiled once per dialect."""
-    return str(_statement().compile(dialect=dialect))
+    """The read as libpq's own SQL text (``$1`` for the digest), compiled once per dialect."""
+    numbered = type(dialect)(paramstyle="numeric_dollar")
+    return str(_statement().compile(dialect=numbered))
 
 
 def lookup_engine(app: Flask) -> Engine | None:
