@@ -8,7 +8,9 @@ happens. ``static/js/pages/idle.js`` warns a minute before the idle limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
@@ -49,24 +51,26 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"idle_warning": idle_warning})
 
 
-def idle_limit(user: User | SessionAccount) -> timedelta:
-    """How long ``user``'s session may stay without a request."""
-    config = current_app.config
+def idle_limit(user: User | SessionAccount, config: Mapping[str, Any] | None = None) -> timedelta:
+    """How long ``user``'s session may stay without a request (``config``: the app's)."""
+    config = current_app.config if config is None else config
     if user.is_patient:
         return timedelta(minutes=config.get("IDLE_MINUTES_PATIENT", 30))
     return timedelta(minutes=config.get("IDLE_MINUTES_CLINICIAN", 15))
 
 
-def _timed_out(account: SessionAccount) -> str | None:
+def _timed_out(
+    session: ServerSession, account: SessionAccount, config: Mapping[str, Any]
+) -> str | None:
     """'absolute' or 'idle' when this session has run out, else None."""
     now = utcnow()
-    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    absolute = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
     if session.created_at is not None and now - session.created_at >= absolute:
         return "absolute"
     last_seen = session.last_seen_at
     if (
         last_seen is not None
-        and now - last_seen >= idle_limit(account)
+        and now - last_seen >= idle_limit(account, config)
         and not session_mode_running(current_user)
     ):
         return "idle"
@@ -78,30 +82,31 @@ def enforce_session_limits():
 
     Judged on the facts read with the session row (``session.account``), so a request whose
     view never touches ``current_user`` never loads the ``User``; only signing out does.
+    Runs on every request: the request and session are taken from their proxies once (each
+    attribute read through a proxy costs more than the check it serves).
     """
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    endpoint = req.endpoint
+    server_session = session._get_current_object()  # type: ignore[attr-defined]
     if (
-        request.endpoint == "static"
-        or not isinstance(session, ServerSession)
-        or isinstance(session, NullSession)
-        or not session.get("_user_id")
+        endpoint == "static"
+        or not isinstance(server_session, ServerSession)
+        or isinstance(server_session, NullSession)
+        or not server_session.get("_user_id")
     ):
         return None
-    account = session.account
+    account = server_session.account
     # Flask-Login's rule (load_user): no user, or an inactive one, is nobody signed in.
-    if account is None or not account.active or str(account.id) != str(session["_user_id"]):
+    if account is None or not account.active or str(account.id) != str(server_session["_user_id"]):
         return None
-    reason = _timed_out(account)
+    reason = _timed_out(server_session, account, current_app.config)
     if reason:
         return _sign_out_for_timeout(current_user, reason)
-    if request.headers.get(PASSIVE_HEADER):
+    if req.headers.get(PASSIVE_HEADER):
         # Checked above, but not activity: pretend the last-seen time was just written, so
         # the session interface leaves it where the person's last real request put it.
-        session.last_seen_at = utcnow()
-    if (
-        is_mandatory(account)
-        and not is_enabled(account)
-        and request.endpoint not in ENROLMENT_ENDPOINTS
-    ):
+        server_session.last_seen_at = utcnow()
+    if is_mandatory(account) and not is_enabled(account) and endpoint not in ENROLMENT_ENDPOINTS:
         if wants_json():
             return error_response(
                 403,

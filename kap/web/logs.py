@@ -104,10 +104,10 @@ class JsonFormatter(logging.Formatter):
             # A request's own line names its route by endpoint, never by URL: nothing to redact.
             "message": message if request_fields else redact(message),
         }
-        if (request_id := current_request_id()) is not None:
-            line["request_id"] = request_id
-        if request_fields:
+        if request_fields:  # a request's own line, which names its id itself
             line.update(request_fields)
+        elif (request_id := current_request_id()) is not None:
+            line["request_id"] = request_id
         if (job_id := CURRENT_JOB_ID.get()) is not None:
             line["job_id"] = job_id
         if record.exc_info and record.exc_info[1] is not None:

@@ -74,12 +74,15 @@ def current_request_id() -> str | None:
 
 def _finish(response: Response) -> Response:
     """Echo the id, observe the duration, write the request's log line."""
-    environ = request.environ
+    # Every request runs this: the request is taken from its proxy once (each attribute read
+    # through the proxy costs a failed lookup and an AttributeError before it is served).
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
     request_id = environ.get(ID_KEY)
     if request_id is None:  # an app called without its WSGI wrapper (a unit test's own)
         return response
     response.headers[HEADER] = request_id
-    rule = request.url_rule
+    rule = req.url_rule
     endpoint = rule.endpoint if rule is not None else UNMATCHED
     status = response.status_code
     seconds = perf_counter() - environ[START_KEY]
@@ -89,20 +92,21 @@ def _finish(response: Response) -> Response:
     timer.observe(seconds)
     if log.isEnabledFor(logging.INFO):
         user = g.get("_login_user")  # only if this request loaded it: no query here
-        user_id = getattr(user, "id", None)
+        method = req.method
         log.info(
             "%s %s %s %.1f ms",
-            request.method,
+            method,
             endpoint,
             status,
             seconds * 1000,
             extra={
                 "request_fields": {
-                    "method": request.method,
+                    "request_id": request_id,
+                    "method": method,
                     "endpoint": endpoint,
                     "status": status,
                     "duration_ms": round(seconds * 1000, 2),
-                    "user_id": user_id,
+                    "user_id": getattr(user, "id", None),
                 }
             },
         )

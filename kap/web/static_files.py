@@ -163,9 +163,11 @@ def _compress_hook(compress: Compress, min_size: int) -> Callable[[Response], Re
         length = response.content_length
         if response.is_streamed or length is None or length >= min_size:
             return compress.after_request(response)
-        vary = response.headers.get("Vary")
+        # getlist, not get: werkzeug answers a missing header with an exception, and most
+        # answers have no Vary of their own.
+        vary = ", ".join(response.headers.getlist("Vary"))
         if not vary:
-            response.headers["Vary"] = "Accept-Encoding"
+            response.headers.add("Vary", "Accept-Encoding")
         elif "accept-encoding" not in vary.lower():
             response.headers["Vary"] = f"{vary}, Accept-Encoding"
         return response
