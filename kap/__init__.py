@@ -6,11 +6,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kap.config import ROOT, Config, load_config
+from kap.web.application import KapFlask
 
 
 def create_app(config: Config | str | None = None) -> Flask:
     """Build the app from a Config object, a config name, or KAP_ENV."""
-    app = Flask(
+    app = KapFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -38,7 +39,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
-    extensions.csrf.init_app(app)
+    extensions.init_csrf(app)
     extensions.init_limiter(app)
     extensions.login_manager.init_app(app)
     app.session_interface = server_session.ServerSessionInterface()

@@ -26,12 +26,17 @@ PENDING_KEY = "_pending_sign_in"
 
 
 def init_app(app: Flask) -> None:
-    """Configure Flask-Login for this app."""
+    """Configure Flask-Login for this app (after ``login_manager.init_app``)."""
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     # Mobile networks change address often; the revocable server session is the protection.
     login_manager.session_protection = None
+    # Flask-Login's after-request hook only sets or clears its remember-me cookie, which this
+    # app never issues: a sign-in lasts as long as its server-side session (``login_user``
+    # without ``remember``; REMEMBER_COOKIE_REFRESH_EACH_REQUEST off). On every request the
+    # hook read the session through its proxy three times to find nothing to do.
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
 
 
 @login_manager.user_loader

@@ -93,6 +93,76 @@ def test_the_limiter_adds_no_per_request_hooks(app):
     assert not any(getattr(hook, "args", None) == (limiter,) for hook in hooks)
 
 
+def test_the_csrf_check_asks_the_method_first_and_still_refuses(app, client, auth, patient):
+    """Flask-WTF's hook is replaced by one that asks the method first: a GET runs no check,
+    a write without its token is still refused, and an exempt view (API sign-in) stays open."""
+    from kap.extensions import FLASK_WTF_HOOK
+
+    hooks = app.before_request_funcs[None]
+    assert not any(getattr(hook, "__qualname__", "") == FLASK_WTF_HOOK for hook in hooks)
+    assert sum(getattr(hook, "__name__", "") == "csrf_protect" for hook in hooks) == 1
+    assert auth.api_login(patient.email).status_code == 200  # exempt: no token yet
+    assert client.get("/api/v1/me").status_code == 200
+    writes = [("POST", "/api/v1/journal"), ("PUT", "/api/v1/me/reminders")]
+    writes += [("DELETE", "/api/v1/me/calendar"), ("DELETE", "/api/v1/session")]
+    for method, path in writes:
+        refused = client.open(path, method=method, json={})
+        assert refused.status_code == 400, (method, path, refused.text)
+        assert refused.get_json()["error"]["code"] == "csrf_failed"
+    assert client.get("/api/v1/me").status_code == 200  # nothing was done
+    assert client.delete("/api/v1/session", headers=auth.headers).status_code == 200
+
+
+def test_flask_login_keeps_no_remember_me_hook(app):
+    """The app never issues Flask-Login's remember-me cookie, so its after-request hook (which
+    only sets or clears that cookie) is not installed; if that ever changes, this fails."""
+    from kap.extensions import login_manager
+
+    assert login_manager._update_remember_cookie not in app.after_request_funcs[None]
+    assert not app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
+    remembering = re.compile(r"login_user\([^)]*remember|^\s*REMEMBER_COOKIE_\w+\s*=", re.M)
+    offenders = [
+        str(path.relative_to(KAP))
+        for path in KAP.rglob("*.py")
+        if remembering.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_a_sign_in_and_sign_out_set_no_remember_me_cookie(client, auth, patient):
+    """Signing in and out through the forms leaves no remember-me cookie behind."""
+    responses = [auth.login(patient.email), auth.logout()]
+    assert [response.status_code for response in responses] == [302, 302]
+    for response in responses:
+        cookies = response.headers.getlist("Set-Cookie")
+        assert not any(cookie.startswith("remember_token") for cookie in cookies), cookies
+
+
+def test_flask_answers_whether_a_function_is_async_once_per_function(app):
+    """``ensure_sync`` keeps its answer per function, weakly: a view's is kept, a callback made
+    for one request is forgotten with it, and an async function is still wrapped."""
+    import gc
+
+    def view() -> str:
+        return "ok"
+
+    assert app.ensure_sync(view) is view
+    assert view in app._plain_functions
+    del view
+    gc.collect()
+    assert not any(getattr(f, "__name__", "") == "view" for f in app._plain_functions)
+
+    async def coroutine() -> str:
+        return "ok"
+
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError as error:  # Flask without its async extra says so, as it always did
+        assert "async" in str(error)
+    else:
+        assert wrapped is not coroutine
+
+
 def test_no_route_relies_on_a_limiter_decorator():
     """With its hooks off, Flask-Limiter would never check ``@limiter.limit`` on a route: none
     may exist (count in a service, as kap/services/auth/attempt_limits.py does)."""
