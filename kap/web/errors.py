@@ -172,8 +172,13 @@ def init_app(app: Flask) -> None:
         return _unavailable()
 
     def database_unreachable():
-        """The session could not be loaded because the database is down: say so at once."""
-        if isinstance(session, UnavailableSession) and request.endpoint not in (
+        """The session could not be loaded because the database is down: say so at once.
+
+        Runs first on every request: the session is taken from its proxy once, since
+        ``isinstance`` of a proxy asks it for ``__class__`` through a failed lookup.
+        """
+        current = session._get_current_object()  # type: ignore[attr-defined]
+        if isinstance(current, UnavailableSession) and request.endpoint not in (
             "static",
             "main.healthz",
             "main.readyz",
