@@ -26,6 +26,15 @@ from kap.web.session_lookup import load_session_row, lookup_engine
 KAP = Path(__file__).resolve().parents[2] / "kap"
 
 
+def _modules_matching(pattern: re.Pattern[str]) -> list[str]:
+    """The app's modules (paths under kap/) whose source matches ``pattern``."""
+    return [
+        str(path.relative_to(KAP))
+        for path in KAP.rglob("*.py")
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+
+
 def test_a_revoked_session_stops_on_the_very_next_request(app, api_as, patient):
     """Nothing about a session is cached: revoking its row ends the next request."""
     api = api_as(patient.email)
@@ -121,12 +130,7 @@ def test_flask_login_keeps_no_remember_me_hook(app):
     assert login_manager._update_remember_cookie not in app.after_request_funcs[None]
     assert not app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")
     remembering = re.compile(r"login_user\([^)]*remember|^\s*REMEMBER_COOKIE_\w+\s*=", re.M)
-    offenders = [
-        str(path.relative_to(KAP))
-        for path in KAP.rglob("*.py")
-        if remembering.search(path.read_text(encoding="utf-8"))
-    ]
-    assert offenders == []
+    assert _modules_matching(remembering) == []
 
 
 def test_a_sign_in_and_sign_out_set_no_remember_me_cookie(client, auth, patient):
@@ -167,12 +171,7 @@ def test_no_route_relies_on_a_limiter_decorator():
     """With its hooks off, Flask-Limiter would never check ``@limiter.limit`` on a route: none
     may exist (count in a service, as kap/services/auth/attempt_limits.py does)."""
     decorated = re.compile(r"^\s*@\s*limiter\.|\blimiter\.(limit|shared_limit|exempt)\(", re.M)
-    offenders = [
-        str(path.relative_to(KAP))
-        for path in KAP.rglob("*.py")
-        if decorated.search(path.read_text(encoding="utf-8"))
-    ]
-    assert offenders == []
+    assert _modules_matching(decorated) == []
 
 
 def test_a_signed_in_request_that_needs_no_user_builds_none(app, api_as, patient):
