@@ -28,7 +28,7 @@ def create_app(config: Config | str | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_port=hops)
 
-    from kap import audit_anchor, cli, extensions
+    from kap import audit_anchor, cli, extensions, prepared_statements
     from kap.web import errors, request_log, routing, server_session, templating
     from kap.web import headers as security
     from kap.web import static_files as perf
@@ -38,6 +38,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     from kap.auth import login, timeouts
 
     extensions.db.init_app(app)
+    prepared_statements.init_app(app)  # PostgreSQL: read-only transactions end in COMMIT
     extensions.migrate.init_app(app, extensions.db, directory=str(ROOT / "migrations"))
     extensions.init_csrf(app)
     extensions.init_limiter(app)
