@@ -7,7 +7,7 @@ really is (23 or 25 hours on a change).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -38,3 +38,11 @@ def start_of_local_day(day: date, timezone: str) -> datetime:
 def local_day_of(moment: datetime, timezone: str) -> date:
     """The clinic's calendar day that ``moment`` falls on."""
     return to_local(moment, timezone).date()
+
+
+def local_day_bounds(moment: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The calendar day in ``timezone`` that ``moment`` falls on, as the UTC instants it
+    starts and ends: one local midnight to the next, 23 or 25 hours apart on the days the
+    clocks change."""
+    day = local_day_of(moment, timezone)
+    return start_of_local_day(day, timezone), start_of_local_day(day + timedelta(days=1), timezone)

@@ -18,7 +18,7 @@ from kap.services.people.care_teams import care_team_of
 from kap.services.screening import intake as screening_intake
 from kap.services.screening.consent import consent_missing
 from kap.services.sessions import flow as session_flow
-from kap.services.sessions.queries import todays_sessions
+from kap.services.sessions.queries import music_over_today
 from kap.services.sessions.start_window import start_state
 from kap.web.forms import CsrfOnlyForm, attach_errors
 
@@ -26,7 +26,6 @@ from kap.web.forms import CsrfOnlyForm, attach_errors
 DIM_AFTER_SESSION = frozenset(
     {"patient.integration", "patient.journal_list", "patient.new_entry", "patient.edit_entry"}
 )
-_AFTER_MUSIC = (SessionStatus.DOWNTIME, SessionStatus.INTEGRATION, SessionStatus.COMPLETE)
 
 
 def _session_palette() -> bool:
@@ -36,7 +35,7 @@ def _session_palette() -> bool:
     and ends by itself the next morning. Other pages, and other days, pay no query."""
     if request.endpoint not in DIM_AFTER_SESSION or not current_user.is_authenticated:
         return False
-    return any(s.status in _AFTER_MUSIC for s in todays_sessions(current_user))
+    return music_over_today(current_user)
 
 
 @bp.context_processor

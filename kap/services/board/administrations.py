@@ -21,7 +21,7 @@ from kap.services.board.monitoring import CARRY_OVER
 from kap.services.board.scope import lock_session_for_update, records_by_session
 from kap.services.errors import Conflict, Invalid
 from kap.services.unit_of_work import use_case
-from kap.timezones import local_to_utc, to_local
+from kap.timezones import local_day_bounds, local_to_utc, to_local
 
 #: The route vocabulary: stored value -> label in a form.
 ROUTES = {
@@ -111,8 +111,7 @@ def _text(value: object, name: str, limit: int, *, required: bool, message: str 
 
 def _session_day(session: TreatmentSession, zone: str) -> tuple[datetime, datetime]:
     """The session's local day (clinic zone): from its midnight to the next one (DST-safe)."""
-    day = to_local(session.scheduled_at, zone).date()
-    return local_to_utc(day, time(0), zone), local_to_utc(day + timedelta(days=1), time(0), zone)
+    return local_day_bounds(session.scheduled_at, zone)
 
 
 def _check_time(session: TreatmentSession, zone: str, given_at: datetime, now: datetime) -> None:

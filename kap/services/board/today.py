@@ -8,7 +8,7 @@ record of one session in ``board.summary``, and the timing rules in ``board.moni
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
@@ -51,7 +51,7 @@ from kap.services.board.scope import (
 from kap.services.board.vitals import KINDS, Reading, has_vitals, readings, vitals_limits
 from kap.services.screening import readiness
 from kap.services.unit_of_work import use_case
-from kap.timezones import local_to_utc, to_local
+from kap.timezones import local_day_bounds
 
 PHASE_LABELS = {
     SessionStatus.SCHEDULED: "Not started",
@@ -68,10 +68,7 @@ def _ago(delta: timedelta) -> str:
 
 
 def _todays_sessions(user: User, now: datetime) -> list[TreatmentSession]:
-    zone = user.clinic.timezone
-    today = to_local(now, zone).date()
-    start = local_to_utc(today, time(0), zone)
-    end = local_to_utc(today + timedelta(days=1), time(0), zone)
+    start, end = local_day_bounds(now, user.clinic.timezone)
     since = now - CARRY_OVER
     dosed_lately = (
         select(MedicationAdministration.id)

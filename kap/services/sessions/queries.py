@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from kap.extensions import db
@@ -26,7 +26,7 @@ from kap.services.errors import Invalid
 from kap.services.people.access import get_patient_for
 from kap.services.people.care_teams import in_care_list
 from kap.services.queries import one_or_not_found
-from kap.timezones import local_to_utc, to_local
+from kap.timezones import local_day_bounds, to_local
 
 ACTIVE_STATUSES = (SessionStatus.SESSION, SessionStatus.DOWNTIME, SessionStatus.INTEGRATION)
 
@@ -68,17 +68,53 @@ def booked_sessions(user: User) -> list[TreatmentSession]:
 def todays_sessions(user: User, now: datetime | None = None) -> list[TreatmentSession]:
     """The sessions ``user`` may see booked for today in their clinic's time zone (not
     cancelled), in time order."""
-    timezone = user.clinic.timezone
-    start = local_to_utc(to_local(now or utcnow(), timezone).date(), time(0), timezone)
+    start, end = local_day_bounds(now or utcnow(), user.clinic.timezone)
     return list(
         db.session.scalars(
             sessions_visible_to(user)
             .where(
                 TreatmentSession.scheduled_at >= start,
-                TreatmentSession.scheduled_at < start + timedelta(days=1),
+                TreatmentSession.scheduled_at < end,
                 TreatmentSession.status != SessionStatus.CANCELLED,
             )
             .order_by(TreatmentSession.scheduled_at)
+        )
+    )
+
+
+#: A session whose music is over: it went on to downtime, to integration, or is complete.
+MUSIC_OVER = (SessionStatus.DOWNTIME, SessionStatus.INTEGRATION, SessionStatus.COMPLETE)
+
+
+def music_over_today(patient: User, now: datetime | None = None) -> bool:
+    """Whether one of ``patient``'s own sessions booked for today (their clinic's calendar
+    day) is past its music. One prebuilt statement that answers yes or no: the journal and
+    the integration page ask it on every load (docs/architecture.md, "Deliberate
+    performance exceptions")."""
+    if not patient.is_patient:
+        return False
+    start, end = local_day_bounds(now or utcnow(), patient.clinic.timezone)
+    parameters = {
+        "clinic_id": patient.clinic_id,
+        "patient_id": patient.id,
+        "start": start,
+        "end": end,
+    }
+    return bool(db.session.execute(_music_over_today_statement(), parameters).scalar())
+
+
+@cache
+def _music_over_today_statement() -> Select[tuple[bool]]:
+    """Built once: a patient's own sessions (``sessions_visible_to`` for a patient) booked
+    between two times whose music is over."""
+    booked = TreatmentSession.scheduled_at
+    return select(
+        exists().where(
+            TreatmentSession.clinic_id == bindparam("clinic_id"),
+            TreatmentSession.patient_id == bindparam("patient_id"),
+            booked >= bindparam("start"),
+            booked < bindparam("end"),
+            TreatmentSession.status.in_([status.value for status in MUSIC_OVER]),
         )
     )
 
