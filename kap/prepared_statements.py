@@ -68,7 +68,9 @@ def _statement(connection: Connection, cursor, statement: str, *_args) -> None:
 def _rolling_back(connection: Connection) -> None:
     """Before SQLAlchemy rolls back: commit instead if the transaction only read and is
     still sound. psycopg then finds the connection idle and sends nothing more."""
-    if not connection.info.pop(READ_ONLY, False) or connection.closed or connection.invalidated:
+    if connection.closed or connection.invalidated:
+        return  # a lost connection: not even its ``info`` may be read (SQLAlchemy raises)
+    if not connection.info.pop(READ_ONLY, False):
         return
     driver = connection.connection.dbapi_connection
     if not isinstance(driver, psycopg.Connection):

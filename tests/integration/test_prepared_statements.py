@@ -6,7 +6,7 @@ On SQLite nothing is watched and these tests only check that."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from kap.extensions import db
@@ -161,3 +161,24 @@ def test_the_read_only_mark_starts_afresh_with_each_transaction(app, people, pat
         connection.execute(update(User).where(User.id == patient.id).values(name="Not kept"))
         connection.rollback()
     assert _name_of(app, patient.id) != "Not kept"
+
+
+def test_a_read_only_transaction_whose_connection_was_cut_rolls_back_cleanly(app, people):
+    """The server ends the connection in the middle of a read (a restart, a failover): the
+    statement fails as a disconnect, the rollback that follows raises nothing more, and the
+    session serves on with a new connection."""
+    if not _postgres(app):
+        return
+    with app.app_context():
+        session = db.session
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        admin = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        with pytest.raises(DBAPIError) as failure:
+            session.execute(select(User.id)).all()
+        assert failure.value.connection_invalidated
+        session.rollback()
+        assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+        session.rollback()
