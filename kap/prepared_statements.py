@@ -12,12 +12,15 @@ A transaction that ran nothing but SELECTs changed nothing, and for PostgreSQL i
 and its ROLLBACK end it the same way: the locks it took are released, its snapshot is
 dropped. So when such a transaction is rolled back, it is committed first (psycopg then
 finds nothing to roll back and keeps its statements). Any other statement (an INSERT, an
-UPDATE, a DELETE, a savepoint, text that is not a SELECT) marks the transaction as one that
-wrote, and it is rolled back exactly as before; so is a transaction a failed statement
-aborted. Writes that succeed commit as they always did.
+UPDATE, a DELETE, a savepoint, text that is not a SELECT, a SELECT that sends a notification
+or writes a large object) marks the transaction as one that wrote, and it is rolled back
+exactly as before; so is a transaction a failed statement aborted. Writes that succeed
+commit as they always did.
 """
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 from flask import Flask
@@ -51,9 +54,16 @@ def watch(engine: Engine) -> None:
     event.listen(engine, "rollback", _rolling_back)
 
 
+#: Functions a SELECT can call that change what a COMMIT keeps and a ROLLBACK drops: a
+#: notification (sent on COMMIT only) and the large-object calls (rows of pg_largeobject).
+#: The app calls none of them; a statement that does is taken as one that writes.
+WRITING_FUNCTIONS = re.compile(r"\b(?:pg_notify|lo_[a-z0-9_]+)\s*\(", re.IGNORECASE)
+
+
 def is_read(statement: str) -> bool:
-    """Whether ``statement`` only reads: it starts with SELECT (a WITH may hide a write)."""
-    return statement.lstrip()[:6].upper() == "SELECT"
+    """Whether ``statement`` only reads: it starts with SELECT (a WITH may hide a write) and
+    calls none of the ``WRITING_FUNCTIONS``."""
+    return statement.lstrip()[:6].upper() == "SELECT" and not WRITING_FUNCTIONS.search(statement)
 
 
 def _began(connection: Connection) -> None:

@@ -53,6 +53,10 @@ def _rolling_back():
         ("INSERT INTO users (id) SELECT 1", False),
         ("SAVEPOINT sa_savepoint_1", False),
         ("DELETE FROM users", False),
+        ("SELECT pg_notify('channel', 'sent on COMMIT only')", False),
+        ("SELECT lo_from_bytea(0, '\\x00')", False),
+        ("select users.id, LO_UNLINK (42) FROM users", False),
+        ("SELECT users.halo_count FROM users", True),
         ("", False),
     ],
 )
@@ -182,3 +186,22 @@ def test_a_read_only_transaction_whose_connection_was_cut_rolls_back_cleanly(app
         session.rollback()
         assert session.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
         session.rollback()
+
+
+def test_a_notification_sent_by_a_select_is_still_dropped_by_the_rollback(app, people):
+    """pg_notify is called through a SELECT, but a COMMIT would send what a ROLLBACK drops."""
+    if not _postgres(app):
+        return
+    import psycopg
+
+    with app.app_context():
+        dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True) as listener:
+            listener.execute("LISTEN prepared_statements_probe")
+            session = db.session
+            session.execute(text("SELECT pg_notify('prepared_statements_probe', 'dropped')"))
+            session.rollback()
+            session.execute(text("SELECT pg_notify('prepared_statements_probe', 'sent')"))
+            session.commit()
+            payloads = [note.payload for note in listener.notifies(timeout=2, stop_after=1)]
+    assert payloads == ["sent"]
