@@ -82,9 +82,7 @@ def _rolling_back(connection: Connection) -> None:
         return  # a lost connection: not even its ``info`` may be read (SQLAlchemy raises)
     if not connection.info.pop(READ_ONLY, False):
         return
-    driver = connection.connection.dbapi_connection
-    if not isinstance(driver, psycopg.Connection):
-        return
+    driver = connection.connection.dbapi_connection  # a psycopg connection: see init_app
     if driver.info.transaction_status != TransactionStatus.INTRANS:
         return  # idle (nothing was sent) or aborted by a failed statement: roll back
     try:

@@ -109,13 +109,8 @@ def _text(value: object, name: str, limit: int, *, required: bool, message: str 
     return value
 
 
-def _session_day(session: TreatmentSession, zone: str) -> tuple[datetime, datetime]:
-    """The session's local day (clinic zone): from its midnight to the next one (DST-safe)."""
-    return local_day_bounds(session.scheduled_at, zone)
-
-
 def _check_time(session: TreatmentSession, zone: str, given_at: datetime, now: datetime) -> None:
-    day_starts, day_ends = _session_day(session, zone)
+    day_starts, day_ends = local_day_bounds(session.scheduled_at, zone)
     if given_at > now + FUTURE_TOLERANCE:
         raise Invalid("Check the time given.", {"at": ["The time given cannot be in the future."]})
     if given_at < day_starts:
@@ -134,7 +129,7 @@ def _ensure_dosable(session: TreatmentSession, zone: str, now: datetime) -> None
     """Conflict unless a dose may be recorded now: on the session's local day (or, once it is
     under way - checked in, started or dosed - until the carry-over after that day), and after
     check-in when its template requires one."""
-    day_starts, day_ends = _session_day(session, zone)
+    day_starts, day_ends = local_day_bounds(session.scheduled_at, zone)
     under_way = session.checked_in_at is not None or session.session_started_at is not None
     under_way = under_way or bool(administrations_of([session.id])[session.id])
     if not (
