@@ -146,30 +146,37 @@ def test_service_worker_shows_a_generic_notice_and_never_a_foreign_link(phone):
     """A push delivered to the real service worker shows the generic words; a payload path
     pointing at another site is replaced by the home page."""
     page = open_reminders(phone)
-    page.evaluate("navigator.serviceWorker.ready")
     cdp = phone.new_cdp_session(page)
     registrations: list[dict] = []
+    versions: list[dict] = []
     cdp.on(
         "ServiceWorker.workerRegistrationUpdated",
         lambda e: registrations.extend(e["registrations"]),
     )
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda e: versions.extend(e["versions"]))
     cdp.send("ServiceWorker.enable")
-    for _ in range(50):  # the registration is reported by an event, soon after enable
-        live = [r for r in registrations if not r.get("isDeleted")]
-        if live:
+    origin = page.evaluate("location.origin")
+
+    def active_registration() -> str | None:
+        """The id of this origin's registration once DevTools reports its worker activated
+        (events arrive soon after enable, and may name other or deleted registrations)."""
+        ours = {
+            r["registrationId"]
+            for r in registrations
+            if r["scopeURL"] == f"{origin}/" and not r.get("isDeleted")
+        }
+        activated = [v["registrationId"] for v in versions if v["status"] == "activated"]
+        return next((rid for rid in reversed(activated) if rid in ours), None)
+
+    for _ in range(50):
+        registration_id = active_registration()
+        if registration_id:
             break
         page.wait_for_timeout(100)
-    [registration] = live[:1]
-    origin = page.evaluate("location.origin")
+    assert registration_id, f"no activated worker for {origin}: {registrations} {versions}"
     payload = {"title": "Demo Clinic", "body": "You have a reminder", "path": "//evil.example/x"}
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": origin,
-            "registrationId": registration["registrationId"],
-            "data": json.dumps(payload),
-        },
-    )
+    push = {"origin": origin, "registrationId": registration_id, "data": json.dumps(payload)}
+    cdp.send("ServiceWorker.deliverPushMessage", push)
     notices = None
     for _ in range(50):  # the worker shows it asynchronously
         notices = page.evaluate(SHOWN_NOTIFICATIONS)
@@ -178,4 +185,4 @@ def test_service_worker_shows_a_generic_notice_and_never_a_foreign_link(phone):
         page.wait_for_timeout(200)
     assert notices == [
         {"title": "Demo Clinic", "body": "You have a reminder", "data": {"path": "/"}}
-    ]
+    ], f"pushed to {registration_id}: {registrations} {versions}"
