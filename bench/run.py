@@ -30,6 +30,10 @@ from bench.httpclient import client_for, sign_in
 
 PASSWORD = "bench-password"  # noqa: S105 - bench.datagen.BENCH_PASSWORD (not imported: no app here)
 TOTP_SECRET = "KAPBENCHKAPBENCHKAPBENCHKAPBENCH"  # noqa: S105 - bench.datagen.BENCH_TOTP_SECRET
+#: The signed-in floor (issue 18) is measured in alternating rounds: the app's bare route, then
+#: the bare Flask app, this many times, each run this long.
+FLOOR_ROUNDS = 3
+FLOOR_SECONDS = 10
 SMALL_SCALE = ["--therapists", "1", "--patients", "10", "--sessions", "60", "--entries", "100",
                "--checkins", "100", "--slug", "small"]  # fmt: skip
 
@@ -119,6 +123,8 @@ def measure(args, base: str, bare: str, tool_paths: dict, work: Path, env: dict)
     }
     print("--- latency and throughput (wrk)", flush=True)
     results["latency"] = _latency(args, base, bare)
+    print("--- signed-in floor: the app's bare route and a bare Flask app, alternately", flush=True)
+    results["floor"] = _floor(args, base, bare)
     print("--- 50 simultaneous sign-ins", flush=True)
     results["signin_rush"] = _sign_in_rush(base)
     print(f"--- mixed load: {args.users} users for {args.load_seconds} s (locust)", flush=True)
@@ -226,6 +232,29 @@ def _page_latency(args, base: str) -> dict:
     in_app_after = _timed(args, base, bare_routes)
     runs["bare route in the app"] = _yardstick(in_app_before, in_app_after)
     return runs
+
+
+def _floor(args, base: str, bare: str) -> dict:
+    """The signed-in floor (issue 18): the app's bare route, signed in as 20 patients, and the
+    bare Flask app, run by turns FLOOR_ROUNDS times, so that each pair sees the machine in the
+    same state (runs minutes apart on a shared machine drifted by 15 % here); the ratio is the
+    median of the rounds' ratios."""
+    patients = [sign_in(base, _email("patient", n), PASSWORD) for n in range(11, 31)]
+    in_app = [("/bench/bare", p.cookie_header) for p in patients]
+    connections = load.wrk_connections(args)
+
+    def run() -> dict:
+        load.wrk(base, in_app, connections=connections, seconds=3)  # warm-up, not counted
+        load.wrk(bare, [("/", "")], connections=connections, seconds=3)
+        rounds = []
+        for _ in range(FLOOR_ROUNDS):
+            app_rps = load.wrk(base, in_app, connections=connections, seconds=FLOOR_SECONDS)["rps"]
+            bare_rps = load.wrk(bare, [("/", "")], connections=connections, seconds=FLOOR_SECONDS)
+            rounds.append({"app_rps": app_rps, "bare_rps": bare_rps["rps"]})
+        ratio = statistics.median(r["app_rps"] / r["bare_rps"] for r in rounds)
+        return {"rounds": rounds, "ratio": round(ratio, 3)}
+
+    return attempts.retry_then_report(run, "wrk signed-in floor")
 
 
 def _timed(args, url: str, requests: list[tuple[str, str]]) -> dict:
