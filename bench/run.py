@@ -34,6 +34,8 @@ TOTP_SECRET = "KAPBENCHKAPBENCHKAPBENCHKAPBENCH"  # noqa: S105 - bench.datagen.B
 #: the bare Flask app, this many times, each run this long.
 FLOOR_ROUNDS = 3
 FLOOR_SECONDS = 10
+#: The bare Flask app's one route, unsigned (bench/bare_app.py).
+BARE_FLASK_REQUESTS = [("/", "")]
 SMALL_SCALE = ["--therapists", "1", "--patients", "10", "--sessions", "60", "--entries", "100",
                "--checkins", "100", "--slug", "small"]  # fmt: skip
 
@@ -205,7 +207,7 @@ def _latency(args, base: str, bare: str) -> dict:
     """The pages and the app's bare route (bench.run._page_latency), then, for context, a bare
     Flask app."""
     runs = _page_latency(args, base)
-    runs["bare Flask app"] = _timed(args, bare, [("/", "")])
+    runs["bare Flask app"] = _timed(args, bare, BARE_FLASK_REQUESTS)
     return runs
 
 
@@ -243,14 +245,18 @@ def _floor(args, base: str, bare: str) -> dict:
     in_app = [("/bench/bare", p.cookie_header) for p in patients]
     connections = load.wrk_connections(args)
 
+    def rps(url: str, requests: list[tuple[str, str]], seconds: int) -> float:
+        return load.wrk(url, requests, connections=connections, seconds=seconds)["rps"]
+
     def run() -> dict:
-        load.wrk(base, in_app, connections=connections, seconds=3)  # warm-up, not counted
-        load.wrk(bare, [("/", "")], connections=connections, seconds=3)
-        rounds = []
-        for _ in range(FLOOR_ROUNDS):
-            app_rps = load.wrk(base, in_app, connections=connections, seconds=FLOOR_SECONDS)["rps"]
-            bare_rps = load.wrk(bare, [("/", "")], connections=connections, seconds=FLOOR_SECONDS)
-            rounds.append({"app_rps": app_rps, "bare_rps": bare_rps["rps"]})
+        rps(base, in_app, 3)  # warm-ups, not counted
+        rps(bare, BARE_FLASK_REQUESTS, 3)
+        # Each round's dict is built in order: the app's run, then the bare app's.
+        rounds = [
+            {"app_rps": rps(base, in_app, FLOOR_SECONDS),
+             "bare_rps": rps(bare, BARE_FLASK_REQUESTS, FLOOR_SECONDS)}
+            for _ in range(FLOOR_ROUNDS)
+        ]  # fmt: skip
         ratio = statistics.median(r["app_rps"] / r["bare_rps"] for r in rounds)
         return {"rounds": rounds, "ratio": round(ratio, 3)}
 
