@@ -109,6 +109,12 @@ _demo_snapshot: tuple[str, datetime, sqlite3.Connection] | None = None
 SNAPSHOT_MINUTES = 2
 
 
+#: Settings every test sets to a folder of its own (tests/conftest.py ``app``): they say where
+#: media and jobs go, which seeding never reads, and would otherwise make every test's
+#: fingerprint unique, so that no snapshot ever served.
+PER_TEST_PATHS = frozenset({"MEDIA_DIR", "JOBS_URL"})
+
+
 def _settings_fingerprint(app) -> str:
     """The settings and the demo seeders' own objects (a monkeypatched one has another id)."""
     from kap.demo import content as demo_content
@@ -117,7 +123,7 @@ def _settings_fingerprint(app) -> str:
 
     seeders = [(m.__name__, k, id(v)) for m in (demo, demo_content, demo_measures)
                for k, v in sorted(vars(m).items()) if not k.startswith("__")]  # fmt: skip
-    settings = sorted((k, repr(v)) for k, v in app.config.items() if k != "MEDIA_DIR")
+    settings = sorted((k, repr(v)) for k, v in app.config.items() if k not in PER_TEST_PATHS)
     return repr((settings, seeders))
 
 
