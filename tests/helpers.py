@@ -62,6 +62,12 @@ CSRF_INPUT = re.compile(
 )
 
 
+def page_text(html: str) -> str:
+    """What a reader sees of ``html``: the tags (and so their attributes: tokens, ids, digests)
+    removed, the whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace(" .", ".")
+
+
 def csrf_from(html: str) -> str:
     """The CSRF token of the first form in ``html``."""
     match = CSRF_INPUT.search(html)

@@ -18,6 +18,7 @@ from kap.models import (
 )
 from kap.timezones import to_local
 from tests.formscrape import form_data
+from tests.helpers import page_text
 from tests.integration.test_session_records import esketamine_today
 
 ZONE = "America/New_York"  # Demo Clinic
@@ -53,10 +54,6 @@ def esk_checked_in_id(app, people) -> int:
 
 def _row(page: str, session_id: int) -> str:
     return page.split(f'id="session-{session_id}"', 1)[1].split("</article>", 1)[0]
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace(" .", ".")
 
 
 def _post_form(client, action: str, **fields):
@@ -100,7 +97,7 @@ def test_a_session_that_requires_check_in_says_so(client, auth, esk_id):
     """The esketamine row waits for check-in; the Walkthrough (no check-in) does not."""
     auth.login("therapist@demo.test")
     page = client.get("/board/").text
-    row = _text(_row(page, esk_id))
+    row = page_text(_row(page, esk_id))
     assert "Waiting for check-in — the patient cannot start until checked in" in row
     assert page.count("Waiting for check-in") == 1
 
@@ -133,7 +130,7 @@ def test_staff_check_the_patient_in_from_the_board(app, client, auth, people, es
     assert response.headers["Location"].endswith(f"/board/#session-{esk_id}")
     session = _session(app, esk_id)
     assert session.checked_in_by_id == people["therapist@demo.test"].id
-    row = _text(_row(client.get("/board/").text, esk_id))
+    row = page_text(_row(client.get("/board/").text, esk_id))
     assert f"Checked in {_clock(session.checked_in_at)} by Dr. Tess Rivera" in row
     assert "Waiting for check-in" not in row and "Check in Robin Lee" not in row
     with app.app_context():
@@ -161,7 +158,7 @@ def test_the_administration_form_never_proposes_a_dose(app, client, auth, esk_id
     form = page.split(f'action="/board/sessions/{other}/administrations"', 1)[1]
     dose_input = re.search(r'<input[^>]*name="dose"[^>]*>', form).group(0)
     assert "value=" not in dose_input or 'value=""' in dose_input
-    assert "usual" not in _text(form).lower()
+    assert "usual" not in page_text(form).lower()
 
 
 def test_record_an_administration_from_the_board(app, client, auth, esk_checked_in_id):
@@ -180,7 +177,7 @@ def test_record_an_administration_from_the_board(app, client, auth, esk_checked_
         ).all()
         assert given.dose == Decimal("56") and given.unit == "mg"
         assert _clock(given.given_at) == typed
-    row = _text(_row(client.get("/board/").text, esk_checked_in_id))
+    row = page_text(_row(client.get("/board/").text, esk_checked_in_id))
     expected = (
         f"Esketamine (Spravato) 56 mg intranasal at {typed} by Dr. Tess Rivera, lot DEMO-24A17"
     )
@@ -243,7 +240,7 @@ def test_post_dose_vitals_are_shown_due_then_overdue(app, client, auth, esk_id):
     """Dosed 28 minutes ago: due in 12 min. Dosed 47 minutes ago: overdue, the row flagged."""
     given = _dosed(app, esk_id, 28)
     auth.login("therapist@demo.test")
-    row = _text(_row(client.get("/board/").text, esk_id))
+    row = page_text(_row(client.get("/board/").text, esk_id))
     assert f"Post-dose vitals due {_clock(given + timedelta(minutes=40))} (in 12 min)" in row
     with app.app_context():
         db.session.execute(
@@ -254,7 +251,7 @@ def test_post_dose_vitals_are_shown_due_then_overdue(app, client, auth, esk_id):
         db.session.commit()
     page = client.get("/board/").text
     due = _clock(given - timedelta(minutes=19) + timedelta(minutes=40))
-    assert f"Overdue: post-dose vitals, due {due} (7 min ago)" in _text(_row(page, esk_id))
+    assert f"Overdue: post-dose vitals, due {due} (7 min ago)" in page_text(_row(page, esk_id))
     assert f'board-row board-row--attention" id="session-{esk_id}"' in page
 
 
@@ -281,7 +278,7 @@ def test_the_forty_minute_check_is_recorded_with_sedation_and_dissociation(
         assert reading.respiratory_concern is False
         done = _clock(reading.recorded_at)
     page = client.get("/board/").text
-    row = _text(_row(page, esk_id))
+    row = page_text(_row(page, esk_id))
     assert f"Post-dose vitals done {done}" in row
     assert "Sedation 4 (Lethargic response to name)" in row
     assert "Dissociation: mild" in row and "Breathing: no concern" in row
@@ -321,7 +318,7 @@ def test_a_monitoring_check_records_the_state_alone(app, client, auth, esk_id):
         ).all()
         assert (reading.kind, reading.sedation, reading.respiratory_concern) == ("check", 5, True)
     page = client.get("/board/").text
-    assert "Breathing: concern" in _text(_row(page, esk_id))
+    assert "Breathing: concern" in page_text(_row(page, esk_id))
     assert f'board-row board-row--attention" id="session-{esk_id}"' in page
 
 
@@ -333,7 +330,7 @@ def test_timeline_shows_what_was_given_and_every_reading(client, auth, people):
     auth.login("therapist@demo.test")
     page = client.get(f"/therapist/patients/{people['patient@demo.test'].id}").text
     sessions = page.split('id="sessions-heading"', 1)[1].split("</section>", 1)[0]
-    esketamine = _text(sessions.split("Esketamine nasal spray", 1)[1].split("</li>\n", 1)[0])
+    esketamine = page_text(sessions.split("Esketamine nasal spray", 1)[1].split("</li>\n", 1)[0])
     assert "Esketamine (Spravato) 56 mg intranasal at" in esketamine
     assert "by Dr. Tess Rivera, lot DEMO-24A17" in esketamine
     assert "post dose 142/88 80 97 4 mild no concern Resting comfortably" in esketamine
