@@ -6,6 +6,7 @@ app on 127.0.0.1 and run its `flask` commands and small scripts against the serv
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -91,6 +92,77 @@ with app.app_context():
 result = app.test_cli_runner().invoke(args=["seed-demo"])
 assert result.exit_code == 0, result.output
 """
+
+
+#: The loop of a ScriptRunner: one request per line on stdin ({"script", "argv"}), one answer
+#: per line on the channel that was stdout ({"ok", "stdout", "error"}); anything else the app
+#: prints to fd 1 (a log handler, a C library) goes to stderr instead, so it cannot garble one.
+_SCRIPT_LOOP = """
+import contextlib, io, json, os, sys, traceback
+channel = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+for line in sys.stdin:
+    job = json.loads(line)
+    sys.argv = ["-c", *job["argv"]]
+    printed = io.StringIO()
+    answer = {"ok": True, "error": ""}
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(job["script"], "<test script>", "exec"), {"__name__": "__main__"})
+    except SystemExit as done:
+        if done.code not in (None, 0):
+            answer = {"ok": False, "error": f"exit status {done.code}"}
+    except BaseException:
+        answer = {"ok": False, "error": traceback.format_exc()}
+    channel.write(json.dumps({**answer, "stdout": printed.getvalue()}) + "\\n")
+    channel.flush()
+"""
+
+
+class ScriptRunner:
+    """One Python process that imports the app once and then runs script after script in it.
+
+    A test script run as its own process spends about two seconds importing the app before
+    its few statements (more on a loaded machine), and the browser modules run dozens. Each
+    script still runs in fresh globals with its own sys.argv, and opens its own app context.
+    Its log lines go to ``log`` and are shown when a script fails.
+    """
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _SCRIPT_LOOP],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+
+    def run(self, script: str, *args: str) -> str:
+        """Run ``script`` with ``args`` in sys.argv; what it printed. Fails the test if it
+        fails (or the process is gone)."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"script": script, "argv": list(args)}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        assert line, f"the script runner exited:\n{self.log.read_text()[-4000:]}"
+        answer = json.loads(line)
+        assert answer["ok"], f"script failed:\n{answer['error']}\n{self.log.read_text()[-4000:]}"
+        return answer["stdout"]
+
+    def close(self) -> None:
+        """End the process (its stdin closes; it exits when its loop ends)."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass

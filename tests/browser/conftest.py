@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
-from tests.servers import Server, free_port, server_env, start_gunicorn, stop, wait_for
+from tests.servers import (
+    ScriptRunner,
+    Server,
+    free_port,
+    server_env,
+    start_gunicorn,
+    stop,
+    wait_for,
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,6 +73,13 @@ class LiveServer(Server):
 
     process: subprocess.Popen | None = None
     port: int = 0
+    #: Runs this server's scripts in one process that imported the app once (demo_server).
+    scripts: ScriptRunner | None = None
+
+    def python(self, script: str, *args: str) -> str:
+        if self.scripts is None:
+            return super().python(script, *args)
+        return self.scripts.run(script, *args)
 
     def book_session_now(self, email: str, template: str, room: str) -> int:
         """A session of ``template`` for ``email``, booked through the service layer and then
@@ -183,9 +198,11 @@ def demo_server(tmp_path_factory, secret_key: str) -> Iterator[LiveServer]:
     # gunicorn imports the app (seconds) while the demo is seeded beside it: nothing reads
     # the database before the first request, which waits for both.
     server.launch()
+    server.scripts = ScriptRunner(env, instance / "scripts.log")
     try:
         server.migrate_and_seed()
         server.wait_until_serving()
         yield server
     finally:
+        server.scripts.close()
         server.stop()

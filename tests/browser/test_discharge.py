@@ -62,16 +62,6 @@ def session_id(live_server) -> int:
     return _run(live_server, _DOSED_WITH_BAD_FINAL_VITALS)
 
 
-@pytest.fixture
-def tablet(browser, playwright, base_url):
-    """A Galaxy Tab S4 held landscape, as on a stand in the clinic corridor."""
-    context = browser.new_context(
-        **playwright.devices["Galaxy Tab S4 landscape"], base_url=base_url
-    )
-    yield context.new_page()
-    context.close()
-
-
 def test_out_of_range_discharge_needs_a_written_override(tablet: Page, session_id):
     """Blockers shown → refused → reason and driver → confirm → discharged, override on record."""
     page = tablet
