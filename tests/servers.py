@@ -77,6 +77,11 @@ def stop(process: subprocess.Popen | None) -> None:
     if process is None or process.poll() is not None:
         return
     process.terminate()
+    wait_or_kill(process)
+
+
+def wait_or_kill(process: subprocess.Popen) -> None:
+    """Wait ten seconds for ``process`` to end, then kill it."""
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -158,11 +163,7 @@ class ScriptRunner:
         """End the process (its stdin closes; it exits when its loop ends)."""
         assert self.process.stdin is not None
         self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        wait_or_kill(self.process)
 
 
 @dataclass

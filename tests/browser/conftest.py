@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -73,12 +73,10 @@ class LiveServer(Server):
 
     process: subprocess.Popen | None = None
     port: int = 0
-    #: Runs this server's scripts in one process that imported the app once (demo_server).
-    scripts: ScriptRunner | None = None
+    #: Runs this server's scripts in one process that imports the app once.
+    scripts: ScriptRunner = field(kw_only=True)
 
     def python(self, script: str, *args: str) -> str:
-        if self.scripts is None:
-            return super().python(script, *args)
         return self.scripts.run(script, *args)
 
     def book_session_now(self, email: str, template: str, room: str) -> int:
@@ -194,11 +192,11 @@ def demo_server(tmp_path_factory, secret_key: str) -> Iterator[LiveServer]:
     instance = tmp_path_factory.mktemp("instance")
     port = free_port()
     env = server_env(instance, f"sqlite:///{instance / 'kap.db'}", KAP_SECRET_KEY=secret_key)
-    server = LiveServer(f"http://127.0.0.1:{port}", env, port=port)
+    scripts = ScriptRunner(env, instance / "scripts.log")
+    server = LiveServer(f"http://127.0.0.1:{port}", env, port=port, scripts=scripts)
     # gunicorn imports the app (seconds) while the demo is seeded beside it: nothing reads
     # the database before the first request, which waits for both.
     server.launch()
-    server.scripts = ScriptRunner(env, instance / "scripts.log")
     try:
         server.migrate_and_seed()
         server.wait_until_serving()
